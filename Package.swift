@@ -1,0 +1,102 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Plexus",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "plexus", targets: ["plexus"]),
+        .executable(name: "plexus-bench", targets: ["plexus-bench"]),
+        .library(name: "PlexusCore", targets: ["PlexusCore"]),
+        .library(name: "PlexusStore", targets: ["PlexusStore"]),
+        .library(name: "PlexusNode", targets: ["PlexusNode"]),
+        .library(name: "PlexusAPI", targets: ["PlexusAPI"]),
+        .library(name: "PlexusClient", targets: ["PlexusClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.0"),
+    ],
+    targets: [
+        // Ids, keys, entries, wire schema, limits, errors. No IO beyond key files.
+        .target(
+            name: "PlexusCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // Durable entry storage: SQLite (WAL) through GRDB, FTS5 search.
+        .target(
+            name: "PlexusStore",
+            dependencies: [
+                "PlexusCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // A running node: data directory, configuration, identity, publish and query.
+        .target(
+            name: "PlexusNode",
+            dependencies: [
+                "PlexusCore",
+                "PlexusStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // The local HTTP API (Hummingbird) in front of a node.
+        .target(
+            name: "PlexusAPI",
+            dependencies: [
+                "PlexusCore",
+                "PlexusNode",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A Swift client for the local HTTP API, used by the CLI, tests and benchmarks.
+        .target(
+            name: "PlexusClient",
+            dependencies: [
+                "PlexusCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .executableTarget(
+            name: "plexus",
+            dependencies: [
+                "PlexusCore",
+                "PlexusNode",
+                "PlexusAPI",
+                "PlexusClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "plexus-bench",
+            dependencies: [
+                "PlexusCore",
+                "PlexusStore",
+                "PlexusClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "PlexusCoreTests", dependencies: ["PlexusCore"]),
+        .testTarget(name: "PlexusStoreTests", dependencies: ["PlexusCore", "PlexusStore"]),
+        .testTarget(
+            name: "PlexusIntegrationTests",
+            dependencies: ["PlexusCore", "PlexusClient", "plexus"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,62 @@
+/// The typed error of every Plexus layer: a stable machine-readable `code` and a message
+/// for people. The HTTP API returns both in its error envelope; the CLI prints the message
+/// and exits non-zero.
+public struct PlexusError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Stable error codes. Their raw values appear on the wire (HTTP, MCP, CLI `--json`).
+    public enum Code: String, Sendable, Codable, CaseIterable {
+        /// A request argument is missing or malformed.
+        case invalidArgument
+        /// A request body is not valid JSON, or has fields of the wrong type.
+        case invalidJSON
+        /// Entry content is not a JSON object.
+        case invalidContent
+        /// A body, entry or field exceeds its size limit.
+        case tooLarge
+        /// Missing or wrong API token.
+        case unauthorized
+        /// The request is not allowed from this origin.
+        case forbidden
+        /// No such entry, route or resource.
+        case notFound
+        /// The route exists but not for this HTTP method.
+        case methodNotAllowed
+        /// The request's content type is not JSON.
+        case unsupportedMediaType
+        /// An entry failed to decode as protobuf or has impossible fields.
+        case malformedEntry
+        /// An entry's signature does not verify.
+        case badSignature
+        /// The author signed two different entries at one seq: the entry is kept as proof.
+        case forkDetected
+        /// The author is known to have forked its feed; its later entries are refused.
+        case authorForked
+        /// The entry was deleted or expired and is not accepted again.
+        case tombstoned
+        /// The identity key file cannot be read or parsed.
+        case keyFileCorrupt
+        /// The passphrase does not open the sealed identity key.
+        case wrongPassphrase
+        /// An identity already exists and `--force` was not given.
+        case identityExists
+        /// No identity in the data directory.
+        case noIdentity
+        /// The configuration file or a setting is invalid.
+        case invalidConfig
+        /// The local node is not running or not reachable.
+        case nodeNotRunning
+        /// The node is at a capacity limit (a queue is full); retry shortly.
+        case overloaded
+        /// A storage or other internal failure; never a client mistake.
+        case `internal`
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}

@@ -1,0 +1,53 @@
+/// An agent's id: its 32-byte Ed25519 public key (DESIGN §3). The text form is lowercase
+/// unpadded base32 (52 characters); `short` is the first 8 characters for display.
+public struct AgentID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The 32 public-key bytes.
+    public let bytes: [UInt8]
+
+    /// Wraps raw public-key bytes; nil unless exactly 32 bytes.
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == 32 else { return nil }
+        self.bytes = Array(bytes)
+    }
+
+    /// Parses the base32 text form, or 64 hex digits (as `plexus pubkey` also prints).
+    public init?(_ text: some StringProtocol) {
+        if text.count == 52, let bytes = Base32.decode(text), bytes.count == 32 {
+            self.bytes = bytes
+        } else if text.count == 64, let bytes = Hex.decode(text) {
+            self.bytes = bytes
+        } else {
+            return nil
+        }
+    }
+
+    /// Parses text or throws `invalidArgument` naming what was wrong.
+    public static func parse(_ text: String) throws(PlexusError) -> AgentID {
+        guard let id = AgentID(text) else {
+            throw PlexusError(.invalidArgument, "not an agent id: '\(text.prefix(80))' (expected 52 base32 or 64 hex characters)")
+        }
+        return id
+    }
+
+    public var base32: String { Base32.encode(bytes) }
+    public var hex: String { Hex.encode(bytes) }
+    public var short: String { String(base32.prefix(8)) }
+    public var description: String { base32 }
+
+    public static func < (lhs: AgentID, rhs: AgentID) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
+}
+
+extension AgentID: Codable {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let id = AgentID(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an agent id"))
+        }
+        self = id
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(base32)
+    }
+}

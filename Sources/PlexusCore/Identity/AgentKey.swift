@@ -1,0 +1,66 @@
+import Crypto
+import Foundation
+
+/// An agent's Ed25519 signing key (DESIGN §3). It signs entries, and later the Noise
+/// handshake payload that binds a node's static key to this identity.
+public struct AgentKey: Sendable {
+    /// The private signing key.
+    public let privateKey: Curve25519.Signing.PrivateKey
+    /// The agent id, derived from the public key.
+    public let id: AgentID
+
+    /// A fresh random key.
+    public init() {
+        self.init(privateKey: Curve25519.Signing.PrivateKey())
+    }
+
+    /// Wraps an existing private key.
+    public init(privateKey: Curve25519.Signing.PrivateKey) {
+        self.privateKey = privateKey
+        // A Curve25519 public key is always 32 bytes, so the id always exists.
+        self.id = AgentID(bytes: privateKey.publicKey.rawRepresentation)!
+    }
+
+    /// Restores a key from its 32-byte seed.
+    public init(seed: some ContiguousBytes) throws(PlexusError) {
+        do {
+            self.init(privateKey: try Curve25519.Signing.PrivateKey(rawRepresentation: seed))
+        } catch {
+            throw PlexusError(.keyFileCorrupt, "identity key seed is not a valid Ed25519 key")
+        }
+    }
+
+    /// The 32-byte seed (secret).
+    public var seed: Data { privateKey.rawRepresentation }
+
+    /// Signs `domain ‖ message`. Every signature in Plexus carries a domain prefix so a
+    /// signature made for one purpose can never be replayed as another.
+    public func sign(domain: SigningDomain, _ message: some DataProtocol) -> Data {
+        var input = Data(domain.prefix.utf8)
+        input.append(contentsOf: message)
+        // Ed25519 signing over a byte string cannot fail for a valid key.
+        return try! privateKey.signature(for: input)
+    }
+}
+
+/// The domain-separation prefixes of Plexus signatures.
+public enum SigningDomain: Sendable {
+    /// `plexus/entry/v1`: entry bodies (DESIGN §4).
+    case entry
+
+    public var prefix: String {
+        switch self {
+        case .entry: "plexus/entry/v1"
+        }
+    }
+}
+
+extension AgentID {
+    /// Verifies an Ed25519 signature by this agent over `domain ‖ message`.
+    public func verify(signature: some DataProtocol, domain: SigningDomain, _ message: some DataProtocol) -> Bool {
+        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: bytes) else { return false }
+        var input = Data(domain.prefix.utf8)
+        input.append(contentsOf: message)
+        return key.isValidSignature(signature, for: input)
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+import GRDB
+import PlexusCore
+
+/// A node's durable entry store: SQLite in WAL mode through GRDB, with FTS5 search.
+///
+/// Reads run concurrently on the pool's readers and never block the writer. All writes of
+/// entries go through `writer`, which batches them. `synchronous = FULL` makes every
+/// acknowledged write durable across power loss, not just process crashes.
+public final class EntryStore: Sendable {
+    /// The database file.
+    public let path: String
+    /// The single writer of entries.
+    public let writer: EntryWriter
+    private let pool: DatabasePool
+    private let clock: @Sendable () -> Int64
+
+    /// Opens (creating if needed) the store at `path` and migrates it.
+    /// - Parameter clock: milliseconds since the epoch; injected so tests control expiry.
+    public init(path: String, clock: @escaping @Sendable () -> Int64 = EntryStore.wallClockMs) throws(PlexusError) {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        configuration.maximumReaderCount = 4
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try StoreSchema.migrator.migrate(pool)
+        } catch {
+            throw PlexusError(.internal, "cannot open the store at \(path): \(error)")
+        }
+        self.path = path
+        self.clock = clock
+        self.writer = EntryWriter(pool: pool, clock: clock)
+    }
+
+    /// Milliseconds since the Unix epoch, from the wall clock.
+    @Sendable public static func wallClockMs() -> Int64 {
+        Int64(Date().timeIntervalSince1970 * 1000)
+    }
+
+    /// The entry with this id, if held.
+    public func entry(_ id: EntryID) async throws(PlexusError) -> StoredEntry? {
+        try await read { db in
+            try Row.fetchOne(db, sql: Self.selectEntries + " WHERE e.id = ?", arguments: [id.bytes.asData])
+                .map(StoredRows.stored)
+        }
+    }
+
+    /// A page of entries matching `query`.
+    public func feed(_ query: FeedQuery) async throws(PlexusError) -> FeedPage {
+        let query = try query.validated()
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        Self.addFilters(author: query.author, topic: query.topic, type: query.type, tag: query.tag, ref: query.ref,
+                        to: &conditions, arguments: &arguments)
+        let ascending = query.since != nil
+        if let since = query.since {
+            conditions.append("e.cursor > ?")
+            _ = arguments.append(contentsOf: [since])
+        } else if let before = query.before {
+            conditions.append("e.cursor < ?")
+            _ = arguments.append(contentsOf: [before])
+        }
+        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        let sql = Self.selectEntries + whereClause
+            + " ORDER BY e.cursor \(ascending ? "ASC" : "DESC") LIMIT \(query.limit + 1)"
+        let fixedArguments = arguments
+        let rows = try await read { db in try Row.fetchAll(db, sql: sql, arguments: fixedArguments).map(StoredRows.stored) }
+        let hasMore = rows.count > query.limit
+        let entries = Array(rows.prefix(query.limit))
+        let next: Int64? = ascending ? (entries.last?.cursor ?? query.since) : (hasMore ? entries.last?.cursor : nil)
+        return FeedPage(entries: entries, nextCursor: next, hasMore: hasMore)
+    }
+
+    /// Entries matching a full-text query, best first (BM25 over type, tags and content strings).
+    public func search(_ query: SearchQuery) async throws(PlexusError) -> [SearchHit] {
+        let match = try query.matchExpression()
+        var conditions = ["entry_fts MATCH ?"]
+        var arguments: StatementArguments = [match]
+        Self.addFilters(author: query.author, topic: query.topic, type: query.type, tag: query.tag, ref: nil,
+                        to: &conditions, arguments: &arguments)
+        // Column weights: type 1, tags 2, content text 1. bm25() is lower for better matches.
+        let sql = """
+            SELECT e.cursor, e.body, e.signature, e.seq <= a.head_seq AS linked,
+                   bm25(entry_fts, 1.0, 2.0, 1.0) AS rank
+            FROM entry_fts
+            JOIN entries e ON e.cursor = entry_fts.rowid
+            JOIN authors a ON a.author = e.author
+            WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY rank LIMIT \(query.limit) OFFSET \(query.offset)
+            """
+        let fixedArguments = arguments
+        return try await read { db in
+            try Row.fetchAll(db, sql: sql, arguments: fixedArguments).map { row in
+                SearchHit(entry: try StoredRows.stored(row), rank: row["rank"])
+            }
+        }
+    }
+
+    /// A thread: `root` and every entry that references it directly or through replies,
+    /// in receive order, at most `limit` entries.
+    public func thread(_ root: EntryID, limit: Int = 200) async throws(PlexusError) -> [StoredEntry] {
+        guard (1...FeedQuery.maxLimit).contains(limit) else {
+            throw PlexusError(.invalidArgument, "limit must be between 1 and \(FeedQuery.maxLimit)")
+        }
+        let sql = """
+            WITH RECURSIVE members(cursor, id, depth) AS (
+                SELECT cursor, id, 0 FROM entries WHERE id = ?
+                UNION
+                SELECT r.cursor, e.id, m.depth + 1
+                FROM members m JOIN entry_refs r ON r.ref = m.id JOIN entries e ON e.cursor = r.cursor
+                WHERE m.depth < 64
+            )
+            \(Self.selectEntries) WHERE e.cursor IN (SELECT cursor FROM members) ORDER BY e.cursor LIMIT \(limit)
+            """
+        return try await read { db in
+            try Row.fetchAll(db, sql: sql, arguments: [root.bytes.asData]).map(StoredRows.stored)
+        }
+    }
+
+    /// The head of an author's feed: the last entry up to which none is missing.
+    public func head(of author: AgentID) async throws(PlexusError) -> FeedHead? {
+        try await read { db in try FeedHead.fetch(author: author, db: db) }
+    }
+
+    /// Proven forks, newest first.
+    public func forks(limit: Int = 100) async throws(PlexusError) -> [ForkProof] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM forks ORDER BY detected_ms DESC LIMIT ?", arguments: [limit]).map { row in
+                let held = try StoredRows.entry(body: row["held_body"], signature: row["held_signature"])
+                let conflicting = try StoredRows.entry(body: row["conflicting_body"], signature: row["conflicting_signature"])
+                return ForkProof(author: held.author, seq: UInt64(row["seq"] as Int64), held: held,
+                                 conflicting: conflicting, detectedMs: row["detected_ms"])
+            }
+        }
+    }
+
+    /// Whether an entry id is tombstoned (deleted or expired here).
+    public func isTombstoned(_ id: EntryID) async throws(PlexusError) -> Bool {
+        try await read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM tombstones WHERE id = ?", arguments: [id.bytes.asData]) ?? false
+        }
+    }
+
+    /// Deletes every entry whose `expires_ms` has passed, leaving a tombstone for each so it
+    /// is never accepted again. Returns how many were removed.
+    @discardableResult
+    public func expire() async throws(PlexusError) -> Int {
+        let now = clock()
+        do {
+            return try await pool.write { db in
+                let cursors = try Int64.fetchAll(
+                    db, sql: "SELECT cursor FROM entries WHERE expires_ms IS NOT NULL AND expires_ms <= ?", arguments: [now])
+                guard !cursors.isEmpty else { return 0 }
+                try db.execute(
+                    sql: """
+                        INSERT OR IGNORE INTO tombstones (id, author, seq, reason, removed_ms)
+                        SELECT id, author, seq, 'expired', ? FROM entries WHERE expires_ms IS NOT NULL AND expires_ms <= ?
+                        """,
+                    arguments: [now, now])
+                for cursor in cursors {
+                    try db.execute(sql: "DELETE FROM entry_fts WHERE rowid = ?", arguments: [cursor])
+                }
+                try db.execute(sql: "DELETE FROM entries WHERE expires_ms IS NOT NULL AND expires_ms <= ?", arguments: [now])
+                return cursors.count
+            }
+        } catch {
+            throw PlexusError(.internal, "expiry failed: \(error)")
+        }
+    }
+
+    /// Counts for status displays.
+    public func stats() async throws(PlexusError) -> StoreStats {
+        try await read { db in
+            StoreStats(
+                entries: try Int.fetchOne(db, sql: "SELECT count(*) FROM entries") ?? 0,
+                authors: try Int.fetchOne(db, sql: "SELECT count(*) FROM authors") ?? 0,
+                forkedAuthors: try Int.fetchOne(db, sql: "SELECT count(*) FROM authors WHERE forked_seq IS NOT NULL") ?? 0,
+                tombstones: try Int.fetchOne(db, sql: "SELECT count(*) FROM tombstones") ?? 0,
+                latestCursor: try Int64.fetchOne(db, sql: "SELECT max(cursor) FROM entries") ?? 0)
+        }
+    }
+
+    private static let selectEntries = """
+        SELECT e.cursor, e.body, e.signature, e.seq <= a.head_seq AS linked
+        FROM entries e JOIN authors a ON a.author = e.author
+        """
+
+    private static func addFilters(
+        author: AgentID?, topic: String?, type: String?, tag: String?, ref: EntryID?,
+        to conditions: inout [String], arguments: inout StatementArguments
+    ) {
+        if let author {
+            conditions.append("e.author = ?")
+            _ = arguments.append(contentsOf: [author.bytes.asData])
+        }
+        if let topic {
+            conditions.append("e.topic = ?")
+            _ = arguments.append(contentsOf: [topic])
+        }
+        if let type {
+            conditions.append("e.type = ?")
+            _ = arguments.append(contentsOf: [type])
+        }
+        if let tag {
+            conditions.append("EXISTS (SELECT 1 FROM entry_tags t WHERE t.tag = ? AND t.cursor = e.cursor)")
+            _ = arguments.append(contentsOf: [tag])
+        }
+        if let ref {
+            conditions.append("EXISTS (SELECT 1 FROM entry_refs r WHERE r.ref = ? AND r.cursor = e.cursor)")
+            _ = arguments.append(contentsOf: [ref.bytes.asData])
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(PlexusError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as PlexusError {
+            throw error
+        } catch {
+            throw PlexusError(.internal, "store read failed: \(error)")
+        }
+    }
+}
+
+/// Counts of what a store holds.
+public struct StoreStats: Sendable, Equatable, Codable {
+    public let entries: Int
+    public let authors: Int
+    public let forkedAuthors: Int
+    public let tombstones: Int
+    public let latestCursor: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case entries, authors, forkedAuthors = "forked_authors", tombstones, latestCursor = "latest_cursor"
+    }
+}

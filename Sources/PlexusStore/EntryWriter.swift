@@ -1,0 +1,143 @@
+import Foundation
+import GRDB
+import PlexusCore
+
+/// The one writer of entries. Concurrent callers are batched into shared transactions
+/// (group commit), so each acknowledged write is durable while one fsync serves many.
+///
+/// Local appends take their seq here, in the order they are queued: signing and queueing
+/// happen together on this actor, so a node's own feed never has a gap or a reordering.
+public actor EntryWriter {
+    private struct Pending {
+        let entry: SignedEntry
+        let isLocalAppend: Bool
+        let continuation: CheckedContinuation<Result<IngestOutcome, PlexusError>, Never>
+    }
+
+    /// Most entries written in one transaction.
+    public static let maxBatch = 512
+    /// Most entries waiting to be written; beyond it callers get `overloaded`.
+    public static let maxPending = 16_384
+
+    private let pool: DatabasePool
+    private let clock: @Sendable () -> Int64
+    private var pending: [Pending] = []
+    private var flushing = false
+    /// Heads of feeds appended through this writer, including queued entries.
+    private var localHeads: [AgentID: FeedHead] = [:]
+
+    init(pool: DatabasePool, clock: @escaping @Sendable () -> Int64) {
+        self.pool = pool
+        self.clock = clock
+    }
+
+    /// Stores an entry that arrived verified from elsewhere, applying the feed rules.
+    /// Throws only when storage itself fails or the queue is full.
+    public func ingest(_ entry: SignedEntry) async throws(PlexusError) -> IngestOutcome {
+        try await enqueue(entry, isLocalAppend: false)
+    }
+
+    /// Appends to `author`'s own feed. `make` receives the current head (nil for an empty
+    /// feed) and returns the signed next entry; it runs on this actor, so seqs are
+    /// assigned in queue order.
+    public func append(
+        as author: AgentID, _ make: (FeedHead?) throws(PlexusError) -> SignedEntry
+    ) async throws(PlexusError) -> StoredEntry {
+        if localHeads[author] == nil {
+            let head = try await loadHead(of: author)
+            if localHeads[author] == nil { localHeads[author] = head }
+        }
+        let head = localHeads[author] ?? nil
+        let entry = try make(head)
+        guard entry.author == author, entry.seq == (head?.seq ?? 0) + 1, entry.prev == head?.id else {
+            throw PlexusError(.internal, "append produced an entry that does not follow the feed head")
+        }
+        localHeads[author] = FeedHead(seq: entry.seq, id: entry.id)
+        switch try await enqueue(entry, isLocalAppend: true) {
+        case .stored(let stored):
+            return stored
+        case .duplicate:
+            throw PlexusError(.internal, "own entry at seq \(entry.seq) was already stored")
+        case .refused(let error):
+            throw error
+        }
+    }
+
+    private func enqueue(_ entry: SignedEntry, isLocalAppend: Bool) async throws(PlexusError) -> IngestOutcome {
+        guard pending.count < Self.maxPending else {
+            if isLocalAppend { localHeads[entry.author] = nil }
+            throw PlexusError(.overloaded, "the store has \(pending.count) writes queued; try again shortly")
+        }
+        let result = await withCheckedContinuation { continuation in
+            pending.append(Pending(entry: entry, isLocalAppend: isLocalAppend, continuation: continuation))
+            if !flushing {
+                flushing = true
+                Task { await self.flush() }
+            }
+        }
+        return try result.get()
+    }
+
+    private func flush() async {
+        while !pending.isEmpty {
+            let batch = Array(pending.prefix(Self.maxBatch))
+            pending.removeFirst(batch.count)
+            let entries = batch.map(\.entry)
+            let now = clock()
+            do {
+                let outcomes = try await pool.write { db in
+                    try entries.map { try FeedIngest.apply($0, nowMs: now, db: db) }
+                }
+                for (item, outcome) in zip(batch, outcomes) {
+                    if item.isLocalAppend, outcome.stored == nil {
+                        // The seq was not used; re-read the head before the next append.
+                        localHeads[item.entry.author] = nil
+                    }
+                    item.continuation.resume(returning: .success(outcome))
+                }
+            } catch {
+                // Nothing of the batch was written. Later queued appends build on seqs that
+                // now do not exist, so they fail too and the heads are re-read.
+                let failure = PlexusError(.internal, "storage failed: \(error)")
+                let failed = batch + pending
+                pending.removeAll()
+                localHeads.removeAll()
+                for item in failed { item.continuation.resume(returning: .failure(failure)) }
+            }
+        }
+        flushing = false
+    }
+
+    private func loadHead(of author: AgentID) async throws(PlexusError) -> FeedHead? {
+        do {
+            return try await pool.read { db in try FeedHead.fetch(author: author, db: db) }
+        } catch {
+            throw PlexusError(.internal, "could not read the feed head: \(error)")
+        }
+    }
+}
+
+/// The latest entry of a feed up to which every entry is held.
+public struct FeedHead: Sendable, Equatable {
+    public let seq: UInt64
+    public let id: EntryID
+
+    /// The head of `author`'s feed, nil when no entry of it is held. The head entry may
+    /// have expired since; its id is then read from its tombstone.
+    static func fetch(author: AgentID, db: Database) throws -> FeedHead? {
+        let row = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT a.head_seq AS seq,
+                       COALESCE((SELECT id FROM entries WHERE author = a.author AND seq = a.head_seq),
+                                (SELECT id FROM tombstones WHERE author = a.author AND seq = a.head_seq)) AS id
+                FROM authors a WHERE a.author = ? AND a.head_seq > 0
+                """,
+            arguments: [author.bytes.asData])
+        guard let row else { return nil }
+        guard let idBytes = row["id"] as Data?, let id = EntryID(bytes: idBytes) else {
+            throw PlexusError(.internal, "feed head of \(author.short) has no entry or tombstone")
+        }
+        return FeedHead(seq: UInt64(row["seq"] as Int64), id: id)
+    }
+}

@@ -1,0 +1,81 @@
+import GRDB
+
+/// The store's schema as an ordered list of migrations (GRDB `DatabaseMigrator`).
+/// Append new migrations; never edit a released one.
+enum StoreSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-entries") { db in
+            // `cursor` is the local receive order: what "since" means, never the author's clock.
+            try db.execute(sql: """
+                CREATE TABLE entries (
+                    cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id BLOB NOT NULL UNIQUE,
+                    author BLOB NOT NULL,
+                    seq INTEGER NOT NULL,
+                    time_ms INTEGER NOT NULL,
+                    type TEXT NOT NULL,
+                    topic TEXT NOT NULL,
+                    expires_ms INTEGER,
+                    received_ms INTEGER NOT NULL,
+                    body BLOB NOT NULL,
+                    signature BLOB NOT NULL,
+                    UNIQUE (author, seq)
+                );
+                CREATE INDEX entries_by_topic ON entries (topic, cursor);
+                CREATE INDEX entries_by_type ON entries (type, cursor);
+                CREATE INDEX entries_by_expiry ON entries (expires_ms) WHERE expires_ms IS NOT NULL;
+
+                CREATE TABLE entry_tags (
+                    cursor INTEGER NOT NULL REFERENCES entries (cursor) ON DELETE CASCADE,
+                    tag TEXT NOT NULL,
+                    PRIMARY KEY (tag, cursor)
+                ) WITHOUT ROWID;
+                CREATE INDEX entry_tags_by_cursor ON entry_tags (cursor);
+
+                CREATE TABLE entry_refs (
+                    cursor INTEGER NOT NULL REFERENCES entries (cursor) ON DELETE CASCADE,
+                    ref BLOB NOT NULL,
+                    PRIMARY KEY (ref, cursor)
+                ) WITHOUT ROWID;
+                CREATE INDEX entry_refs_by_cursor ON entry_refs (cursor);
+
+                -- One row per author seen. head_seq is the highest seq up to which this node
+                -- holds every entry (the linked prefix); forked_seq is set once a fork is proven.
+                CREATE TABLE authors (
+                    author BLOB PRIMARY KEY,
+                    head_seq INTEGER NOT NULL DEFAULT 0,
+                    forked_seq INTEGER
+                ) WITHOUT ROWID;
+
+                -- Two entries by one author that cannot both be in one feed: a signed proof.
+                CREATE TABLE forks (
+                    author BLOB NOT NULL,
+                    seq INTEGER NOT NULL,
+                    held_body BLOB NOT NULL,
+                    held_signature BLOB NOT NULL,
+                    conflicting_body BLOB NOT NULL,
+                    conflicting_signature BLOB NOT NULL,
+                    detected_ms INTEGER NOT NULL,
+                    PRIMARY KEY (author, seq)
+                ) WITHOUT ROWID;
+
+                -- Deleted or expired entries, never accepted or fetched again.
+                CREATE TABLE tombstones (
+                    id BLOB PRIMARY KEY,
+                    author BLOB NOT NULL,
+                    seq INTEGER NOT NULL,
+                    reason TEXT NOT NULL,
+                    removed_ms INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX tombstones_by_author ON tombstones (author, seq);
+
+                CREATE VIRTUAL TABLE entry_fts USING fts5 (
+                    type, tags, text,
+                    tokenize = 'porter unicode61'
+                );
+                """)
+        }
+        return migrator
+    }
+}
