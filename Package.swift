@@ -60,7 +60,8 @@ let package = Package(
                 "PlexusNode",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            resources: [.copy("openapi.json")]
         ),
         // A Swift client for the local HTTP API, used by the CLI, tests and benchmarks.
         .target(

@@ -171,9 +171,9 @@ public final class EntryStore: Sendable {
     }
 
     /// Counts for status displays.
-    public func stats() async throws(PlexusError) -> StoreStats {
+    public func stats() async throws(PlexusError) -> StoreCounts {
         try await read { db in
-            StoreStats(
+            StoreCounts(
                 entries: try Int.fetchOne(db, sql: "SELECT count(*) FROM entries") ?? 0,
                 authors: try Int.fetchOne(db, sql: "SELECT count(*) FROM authors") ?? 0,
                 forkedAuthors: try Int.fetchOne(db, sql: "SELECT count(*) FROM authors WHERE forked_seq IS NOT NULL") ?? 0,
@@ -224,15 +224,3 @@ public final class EntryStore: Sendable {
     }
 }
 
-/// Counts of what a store holds.
-public struct StoreStats: Sendable, Equatable, Codable {
-    public let entries: Int
-    public let authors: Int
-    public let forkedAuthors: Int
-    public let tombstones: Int
-    public let latestCursor: Int64
-
-    enum CodingKeys: String, CodingKey {
-        case entries, authors, forkedAuthors = "forked_authors", tombstones, latestCursor = "latest_cursor"
-    }
-}

@@ -1,0 +1,43 @@
+import Crypto
+import Hummingbird
+import PlexusCore
+
+/// Guards the API: the bearer token on every route except the open ones, and no requests
+/// from web pages of other origins (a browser on this machine must not be turned against
+/// the node). The token comparison takes the same time whatever the input.
+struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
+    private let tokenDigest: SHA256.Digest
+
+    init(token: String) {
+        self.tokenDigest = SHA256.hash(data: Array(token.utf8))
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let origin = request.headers[.origin], !Self.isLoopbackOrigin(origin) {
+            throw PlexusError(.forbidden, "requests from origin \(origin) are not allowed")
+        }
+        if APIRoute.requiresToken(request) {
+            guard let header = request.headers[.authorization] else {
+                throw PlexusError(.unauthorized, "missing 'Authorization: Bearer <token>' (the token is in api.token in the data directory)")
+            }
+            let prefix = "Bearer "
+            guard header.hasPrefix(prefix), SHA256.hash(data: Array(header.dropFirst(prefix.count).utf8)) == tokenDigest else {
+                throw PlexusError(.unauthorized, "wrong API token")
+            }
+        }
+        return try await next(request, context)
+    }
+
+    /// `http(s)://127.x.x.x`, `localhost` or `[::1]`, any port.
+    static func isLoopbackOrigin(_ origin: String) -> Bool {
+        guard let schemeEnd = origin.range(of: "://") else { return false }
+        let scheme = origin[..<schemeEnd.lowerBound]
+        guard scheme == "http" || scheme == "https" else { return false }
+        var host = origin[schemeEnd.upperBound...]
+        if host.hasPrefix("[") {
+            return host.hasPrefix("[::1]")
+        }
+        if let colon = host.firstIndex(of: ":") { host = host[..<colon] }
+        return host == "localhost" || host.hasPrefix("127.")
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Hummingbird
+import PlexusCore
+import PlexusNode
+import PlexusStore
+
+/// Publish, feed, entries, threads and search.
+struct EntryRoutes {
+    let node: Node
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/v1/publish") { request, _ in try await publish(request) }
+        router.get("/v1/feed") { request, _ in try await feed(request) }
+        router.get("/v1/entries/{id}") { _, context in
+            let id = try EntryID.parse(context.parameters.get("id") ?? "")
+            return EnvelopeResponse.success(try await node.entry(id).view)
+        }
+        router.get("/v1/entries/{id}/thread") { request, context in
+            let id = try EntryID.parse(context.parameters.get("id") ?? "")
+            let limit = try QueryReader(request).int("limit", default: 200)
+            _ = try await node.entry(id)
+            let members = try await node.store.thread(id, limit: limit)
+            return EnvelopeResponse.success(EntryPage(entries: members.map(\.view), nextCursor: nil, hasMore: false))
+        }
+        router.get("/v1/search") { request, _ in try await search(request) }
+    }
+
+    private func publish(_ request: Request) async throws -> Response {
+        try JSONBody.requireJSONContentType(request)
+        let json = try await JSONBody.read(request, limit: node.config.limits.maxBodyBytes * 2 + 16 * 1024)
+        let publishRequest = try PublishRequest(json: json)
+        let draft = try publishRequest.draft(nowMs: EntryStore.wallClockMs())
+        let stored = try await node.publish(draft)
+        return EnvelopeResponse.success(stored.view, status: .created)
+    }
+
+    private func feed(_ request: Request) async throws -> Response {
+        let reader = QueryReader(request)
+        let query = FeedQuery(
+            author: try reader.agentID("author"), topic: reader.string("topic"), type: reader.string("type"),
+            tag: reader.string("tag"), ref: try reader.entryID("ref"), since: try reader.cursor("since"),
+            before: try reader.cursor("before"), limit: try reader.int("limit", default: FeedQuery.defaultLimit))
+        let page = try await node.feed(query)
+        return EnvelopeResponse.success(EntryPage(entries: page.entries.map(\.view), nextCursor: page.nextCursor, hasMore: page.hasMore))
+    }
+
+    private func search(_ request: Request) async throws -> Response {
+        let reader = QueryReader(request)
+        guard let text = reader.string("q") else {
+            throw PlexusError(.invalidArgument, "missing query parameter 'q'")
+        }
+        let query = SearchQuery(
+            text, author: try reader.agentID("author"), topic: reader.string("topic"), type: reader.string("type"),
+            tag: reader.string("tag"), limit: try reader.int("limit", default: 20), offset: try reader.int("offset", default: 0))
+        let hits = try await node.search(query)
+        return EnvelopeResponse.success(SearchResults(query: text, hits: hits.map { .init(entry: $0.entry.view, rank: $0.rank) }))
+    }
+}
+
+/// Typed access to query parameters, with `invalidArgument` for malformed values.
+struct QueryReader {
+    let request: Request
+
+    init(_ request: Request) { self.request = request }
+
+    func string(_ name: String) -> String? {
+        request.uri.queryParameters.get(name).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func int(_ name: String, default value: Int) throws(PlexusError) -> Int {
+        guard let text = string(name) else { return value }
+        guard let number = Int(text) else { throw PlexusError(.invalidArgument, "'\(name)' must be an integer, got '\(text.prefix(40))'") }
+        return number
+    }
+
+    func cursor(_ name: String) throws(PlexusError) -> Int64? {
+        guard let text = string(name) else { return nil }
+        guard let number = Int64(text), number >= 0 else {
+            throw PlexusError(.invalidArgument, "'\(name)' must be a cursor (a non-negative integer), got '\(text.prefix(40))'")
+        }
+        return number
+    }
+
+    func agentID(_ name: String) throws(PlexusError) -> AgentID? {
+        try string(name).map { text throws(PlexusError) in try AgentID.parse(text) }
+    }
+
+    func entryID(_ name: String) throws(PlexusError) -> EntryID? {
+        try string(name).map { text throws(PlexusError) in try EntryID.parse(text) }
+    }
+}
+
+/// Reading JSON request bodies with a size limit and a content-type check.
+enum JSONBody {
+    static func requireJSONContentType(_ request: Request) throws(PlexusError) {
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        guard type.hasPrefix("application/json") else {
+            throw PlexusError(.unsupportedMediaType, "send the body as JSON with 'Content-Type: application/json'")
+        }
+    }
+
+    static func read(_ request: Request, limit: Int) async throws -> JSONValue {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw PlexusError(.tooLarge, "request body exceeds \(limit) bytes")
+        }
+        return try JSONValue(parsing: Data(buffer: buffer))
+    }
+}

@@ -1,0 +1,101 @@
+/// The body of `POST /v1/publish`. Only `content` is required; it must be a JSON object.
+/// `ttl_s` is a convenience for `expires_ms` relative to now; give at most one of them.
+public struct PublishRequest: Codable, Sendable, Equatable {
+    public var type: String?
+    public var topic: String?
+    public var tags: [String]?
+    public var refs: [EntryID]?
+    public var content: JSONValue
+    public var expiresMs: UInt64?
+    public var ttlSeconds: UInt64?
+
+    public init(
+        type: String? = nil, topic: String? = nil, tags: [String]? = nil, refs: [EntryID]? = nil,
+        content: JSONValue, expiresMs: UInt64? = nil, ttlSeconds: UInt64? = nil
+    ) {
+        self.type = type
+        self.topic = topic
+        self.tags = tags
+        self.refs = refs
+        self.content = content
+        self.expiresMs = expiresMs
+        self.ttlSeconds = ttlSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type, topic, tags, refs, content, expiresMs = "expires_ms", ttlSeconds = "ttl_s"
+    }
+
+    /// Longest accepted `ttl_s`.
+    public static let maxTTLSeconds: UInt64 = 100 * 365 * 24 * 3600
+
+    /// The draft to publish, given the current time for `ttl_s`.
+    public func draft(nowMs: Int64) throws(PlexusError) -> EntryDraft {
+        if expiresMs != nil && ttlSeconds != nil {
+            throw PlexusError(.invalidArgument, "give expires_ms or ttl_s, not both")
+        }
+        if let ttlSeconds, ttlSeconds == 0 || ttlSeconds > Self.maxTTLSeconds {
+            throw PlexusError(.invalidArgument, "ttl_s must be between 1 and \(Self.maxTTLSeconds) (100 years)")
+        }
+        let expires = expiresMs ?? ttlSeconds.map { UInt64(max(nowMs, 0)) + $0 * 1000 }
+        return EntryDraft(
+            type: type ?? "insight", topic: topic ?? "", tags: tags ?? [], refs: refs ?? [],
+            content: content, expiresMs: expires)
+    }
+}
+
+extension PublishRequest {
+    /// The accepted top-level keys; any other key is refused, so a typo (`tag` for `tags`)
+    /// is reported instead of silently dropped.
+    public static let keys: Set<String> = ["type", "topic", "tags", "refs", "content", "expires_ms", "ttl_s"]
+
+    /// Reads a request from parsed JSON with a precise message for each wrong field.
+    public init(json: JSONValue) throws(PlexusError) {
+        guard let object = json.objectValue else {
+            throw PlexusError(.invalidJSON, "the request body must be a JSON object, not \(json.kindName)")
+        }
+        if let unknown = object.keys.sorted().first(where: { !Self.keys.contains($0) }) {
+            throw PlexusError(.invalidArgument, "unknown field '\(unknown)'; allowed: \(Self.keys.sorted().joined(separator: ", "))")
+        }
+        guard let content = object["content"] else {
+            throw PlexusError(.invalidContent, "missing field 'content': a JSON object such as {\"text\": \"...\"}")
+        }
+        func string(_ key: String) throws(PlexusError) -> String? {
+            switch object[key] {
+            case nil, .null?: return nil
+            case .string(let value)?: return value
+            case let other?: throw PlexusError(.invalidArgument, "'\(key)' must be a string, not \(other.kindName)")
+            }
+        }
+        func strings(_ key: String) throws(PlexusError) -> [String]? {
+            switch object[key] {
+            case nil, .null?: return nil
+            case .array(let values)?:
+                var output: [String] = []
+                for value in values {
+                    guard case .string(let text) = value else {
+                        throw PlexusError(.invalidArgument, "'\(key)' must be an array of strings")
+                    }
+                    output.append(text)
+                }
+                return output
+            case let other?: throw PlexusError(.invalidArgument, "'\(key)' must be an array of strings, not \(other.kindName)")
+            }
+        }
+        func count(_ key: String) throws(PlexusError) -> UInt64? {
+            switch object[key] {
+            case nil, .null?: return nil
+            case .integer(let value)? where value >= 0: return UInt64(value)
+            case let other?: throw PlexusError(.invalidArgument, "'\(key)' must be a non-negative integer, not \(other.kindName)")
+            }
+        }
+        var refs: [EntryID]?
+        if let texts = try strings("refs") {
+            refs = []
+            for text in texts { refs?.append(try EntryID.parse(text)) }
+        }
+        self.init(
+            type: try string("type"), topic: try string("topic"), tags: try strings("tags"), refs: refs,
+            content: content, expiresMs: try count("expires_ms"), ttlSeconds: try count("ttl_s"))
+    }
+}

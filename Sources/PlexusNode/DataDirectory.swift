@@ -1,0 +1,140 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import PlexusCore
+
+/// The files of one node's data directory (default `~/.plexus`): identity key, API token,
+/// database, configuration and the address files a running node writes. Secrets are
+/// written mode 0600 and replaced atomically.
+public struct DataDirectory: Sendable {
+    public let root: URL
+
+    public init(_ path: String) {
+        self.root = URL(fileURLWithPath: (path as NSString).expandingTildeInPath, isDirectory: true)
+    }
+
+    /// `--data`, else `$PLEXUS_HOME`, else `~/.plexus`.
+    public static func resolve(flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> DataDirectory {
+        if let flag, !flag.isEmpty { return DataDirectory(flag) }
+        if let home = environment["PLEXUS_HOME"], !home.isEmpty { return DataDirectory(home) }
+        return DataDirectory("~/.plexus")
+    }
+
+    public var path: String { root.path }
+    public var identityFile: URL { root.appendingPathComponent("identity.json") }
+    public var tokenFile: URL { root.appendingPathComponent("api.token") }
+    public var databaseFile: URL { root.appendingPathComponent("plexus.db") }
+    public var configFile: URL { root.appendingPathComponent("config.yaml") }
+    /// Written by a running node: the HTTP API's bound `host:port`.
+    public var apiAddressFile: URL { root.appendingPathComponent("api.addr") }
+
+    public var hasIdentity: Bool { FileManager.default.fileExists(atPath: identityFile.path) }
+
+    /// Creates the directory (mode 0700) if missing.
+    public func create() throws(PlexusError) {
+        do {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw PlexusError(.invalidConfig, "cannot create data directory \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Creates a new identity and API token. Refuses to replace an existing identity
+    /// unless `force`. With a passphrase, the key is sealed with scrypt + ChaChaPoly.
+    @discardableResult
+    public func initialize(passphrase: String?, force: Bool) throws(PlexusError) -> AgentID {
+        try create()
+        if hasIdentity && !force {
+            throw PlexusError(.identityExists, "an identity already exists in \(path); use --force to replace it (the old identity is lost)")
+        }
+        let key = AgentKey()
+        let sealed = if let passphrase { try SealedKey(sealing: key, passphrase: passphrase) } else { SealedKey(plain: key) }
+        try writeSecret(sealed.json(), to: identityFile)
+        if force || !FileManager.default.fileExists(atPath: tokenFile.path) {
+            try writeSecret(Data(Self.newToken().utf8), to: tokenFile)
+        }
+        return key.id
+    }
+
+    /// The identity key file as stored (public part readable without a passphrase).
+    public func sealedKey() throws(PlexusError) -> SealedKey {
+        guard hasIdentity else {
+            throw PlexusError(.noIdentity, "no identity in \(path): run 'plexus init' first")
+        }
+        tightenPermissions(of: identityFile)
+        return try SealedKey(json: try read(identityFile))
+    }
+
+    /// The API token, creating one if the directory has none yet.
+    public func apiToken() throws(PlexusError) -> String {
+        if !FileManager.default.fileExists(atPath: tokenFile.path) {
+            try create()
+            try writeSecret(Data(Self.newToken().utf8), to: tokenFile)
+        }
+        tightenPermissions(of: tokenFile)
+        let token = String(decoding: try read(tokenFile), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard token.count >= 32 else {
+            throw PlexusError(.invalidConfig, "API token in \(tokenFile.path) is too short; delete it to have a new one made")
+        }
+        return token
+    }
+
+    /// Records the bound API address for clients.
+    public func writeAPIAddress(_ address: String) throws(PlexusError) {
+        try writeSecret(Data((address + "\n").utf8), to: apiAddressFile, mode: 0o644)
+    }
+
+    /// The address a running node recorded, if any.
+    public func apiAddress() -> String? {
+        guard let data = try? Data(contentsOf: apiAddressFile) else { return nil }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : text
+    }
+
+    /// Removes the address files when the node stops.
+    public func removeAddressFiles() {
+        try? FileManager.default.removeItem(at: apiAddressFile)
+    }
+
+    /// 32 random bytes as hex.
+    static func newToken() -> String {
+        Hex.encode((0..<32).map { _ in UInt8.random(in: .min ... .max) })
+    }
+
+    private func read(_ url: URL) throws(PlexusError) -> Data {
+        do {
+            return try Data(contentsOf: url)
+        } catch {
+            throw PlexusError(.keyFileCorrupt, "cannot read \(url.path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Writes `data` to a temporary file created with `mode`, syncs it, and renames it over
+    /// `url`, so readers never see a partial file and the mode is right from the start.
+    func writeSecret(_ data: Data, to url: URL, mode: mode_t = 0o600) throws(PlexusError) {
+        let temporary = url.path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            throw PlexusError(.invalidConfig, "cannot write \(url.path): \(String(cString: strerror(errno)))")
+        }
+        let written = data.withUnsafeBytes { buffer in write(fd, buffer.baseAddress, buffer.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == data.count, synced, rename(temporary, url.path) == 0 else {
+            unlink(temporary)
+            throw PlexusError(.invalidConfig, "cannot write \(url.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// A secret readable by others is made 0600 again.
+    private func tightenPermissions(of url: URL) {
+        var info = stat()
+        guard stat(url.path, &info) == 0 else { return }
+        if info.st_mode & 0o077 != 0 {
+            chmod(url.path, 0o600)
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import PlexusCore
+import PlexusStore
+
+/// A running Plexus node: one agent identity, its store, and the operations agents use.
+/// Interfaces (HTTP, CLI, MCP) are thin layers over this actor (DESIGN §10).
+public actor Node {
+    /// The node's own agent id.
+    public nonisolated let id: AgentID
+    /// The resolved configuration.
+    public nonisolated let config: NodeConfig
+    /// The entry store.
+    public nonisolated let store: EntryStore
+    /// Whether the identity key is sealed with a passphrase on disk.
+    public nonisolated let keysEncrypted: Bool
+
+    private let key: AgentKey
+    private let logger: Logger
+    private let clock: @Sendable () -> Int64
+    private let startedMs: Int64
+
+    /// Opens a node over an already-unsealed key and an open store.
+    public init(
+        key: AgentKey, config: NodeConfig, store: EntryStore, keysEncrypted: Bool, logger: Logger,
+        clock: @escaping @Sendable () -> Int64 = EntryStore.wallClockMs
+    ) {
+        self.id = key.id
+        self.key = key
+        self.config = config
+        self.store = store
+        self.keysEncrypted = keysEncrypted
+        self.logger = logger
+        self.clock = clock
+        self.startedMs = clock()
+    }
+
+    /// Opens the node of a data directory, creating the identity on first run (so a
+    /// newcomer needs no separate `init`). `passphrase` is asked for only when the key is sealed.
+    public static func open(
+        config: NodeConfig, logger: Logger, passphrase: () throws(PlexusError) -> String?
+    ) throws(PlexusError) -> Node {
+        let directory = DataDirectory(config.dataDirectory)
+        if !directory.hasIdentity {
+            let id = try directory.initialize(passphrase: nil, force: false)
+            logger.notice("created a new identity", metadata: ["agent": "\(id)", "data": "\(directory.path)"])
+        }
+        let sealed = try directory.sealedKey()
+        let key = try sealed.open(passphrase: sealed.needsPassphrase ? try passphrase() : nil)
+        let store = try EntryStore(path: directory.databaseFile.path)
+        return Node(key: key, config: config, store: store, keysEncrypted: sealed.needsPassphrase, logger: logger)
+    }
+
+    /// Signs `draft` as the next entry of this agent's feed and stores it. Returns once the
+    /// entry is durable.
+    public func publish(_ draft: EntryDraft) async throws(PlexusError) -> StoredEntry {
+        let now = clock()
+        if let expires = draft.expiresMs, Int64(clamping: expires) <= now {
+            throw PlexusError(.invalidArgument, "expires_ms \(expires) is already in the past")
+        }
+        let key = self.key
+        let limits = config.limits
+        let stored = try await store.writer.append(as: id) { head throws(PlexusError) in
+            let body = try draft.body(seq: (head?.seq ?? 0) + 1, prev: head?.id, timeMs: now)
+            return try SignedEntry(signing: body, with: key, limits: limits)
+        }
+        logger.debug("published", metadata: ["id": "\(stored.entry.id)", "seq": "\(stored.entry.seq)"])
+        return stored
+    }
+
+    /// Verifies and stores an entry that came from outside this node (protobuf `Entry` bytes).
+    public func ingest(encoded: Data) async throws(PlexusError) -> IngestOutcome {
+        let entry = try SignedEntry(encoded: encoded, limits: config.limits)
+        return try await store.writer.ingest(entry)
+    }
+
+    /// A page of entries.
+    public func feed(_ query: FeedQuery) async throws(PlexusError) -> FeedPage {
+        try await store.feed(query)
+    }
+
+    /// One entry by id; `notFound` if not held.
+    public func entry(_ id: EntryID) async throws(PlexusError) -> StoredEntry {
+        guard let stored = try await store.entry(id) else {
+            throw PlexusError(.notFound, "no entry \(id.hex) on this node")
+        }
+        return stored
+    }
+
+    /// Full-text search.
+    public func search(_ query: SearchQuery) async throws(PlexusError) -> [SearchHit] {
+        try await store.search(query)
+    }
+
+    /// What this node is and holds.
+    public func status() async throws(PlexusError) -> NodeStatus {
+        NodeStatus(
+            agentID: id, version: PlexusVersion.current, dataDirectory: config.dataDirectory,
+            uptimeMs: clock() - startedMs, keysEncrypted: keysEncrypted, store: try await store.stats())
+    }
+
+    /// Background duties until cancelled: the expiry sweep.
+    public func run() async {
+        let interval = Duration.seconds(config.expiryIntervalSeconds)
+        while !Task.isCancelled {
+            do {
+                let removed = try await store.expire()
+                if removed > 0 { logger.info("expired entries removed", metadata: ["count": "\(removed)"]) }
+            } catch {
+                logger.error("expiry sweep failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import PlexusCore
+import Yams
+
+/// A node's settings. Each comes from, in order of precedence: a command-line flag, an
+/// environment variable (`PLEXUS_*`), the data directory's `config.yaml`, the default.
+public struct NodeConfig: Sendable, Equatable {
+    /// The data directory.
+    public var dataDirectory: String
+    /// Where the HTTP API listens. Loopback only; port 0 picks a free port.
+    public var api: HostPort
+    /// Entry limits (body size and field sizes).
+    public var limits: Limits
+    /// swift-log level name: trace, debug, info, notice, warning, error, critical.
+    public var logLevel: String
+    /// How often expired entries are removed, in seconds.
+    public var expiryIntervalSeconds: Int
+
+    public static let defaultAPIPort = 7464
+
+    public init(
+        dataDirectory: String, api: HostPort = HostPort(host: "127.0.0.1", port: NodeConfig.defaultAPIPort),
+        limits: Limits = .standard, logLevel: String = "info", expiryIntervalSeconds: Int = 60
+    ) {
+        self.dataDirectory = dataDirectory
+        self.api = api
+        self.limits = limits
+        self.logLevel = logLevel
+        self.expiryIntervalSeconds = expiryIntervalSeconds
+    }
+
+    /// Values given on the command line; nil means "not given".
+    public struct Overrides: Sendable {
+        public var api: String?
+        public var maxBodyBytes: Int?
+        public var logLevel: String?
+
+        public init(api: String? = nil, maxBodyBytes: Int? = nil, logLevel: String? = nil) {
+            self.api = api
+            self.maxBodyBytes = maxBodyBytes
+            self.logLevel = logLevel
+        }
+    }
+
+    /// The keys of `config.yaml`; all optional.
+    struct File: Codable {
+        var api: String?
+        var maxBodyBytes: Int?
+        var logLevel: String?
+        var expiryIntervalSeconds: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case api
+            case maxBodyBytes = "max_body_bytes"
+            case logLevel = "log_level"
+            case expiryIntervalSeconds = "expiry_interval_s"
+        }
+    }
+
+    /// Resolves the configuration for `directory`: flags over environment over file.
+    public static func resolve(
+        directory: DataDirectory, overrides: Overrides = Overrides(),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(PlexusError) -> NodeConfig {
+        let file = try loadFile(directory.configFile)
+        var config = NodeConfig(dataDirectory: directory.path)
+
+        if let text = overrides.api ?? environment["PLEXUS_API"] ?? file.api {
+            config.api = try HostPort.parse(text, defaultHost: "127.0.0.1")
+        }
+        guard config.api.isLoopback else {
+            throw PlexusError(.invalidConfig, "the API must listen on loopback (127.0.0.1, ::1 or localhost), not \(config.api.host)")
+        }
+        var maxBody = file.maxBodyBytes
+        if let text = environment["PLEXUS_MAX_BODY_BYTES"] {
+            guard let value = Int(text) else { throw PlexusError(.invalidConfig, "PLEXUS_MAX_BODY_BYTES is not a number: \(text)") }
+            maxBody = value
+        }
+        maxBody = overrides.maxBodyBytes ?? maxBody
+        if let maxBody {
+            guard (1024...(16 << 20)).contains(maxBody) else {
+                throw PlexusError(.invalidConfig, "max_body_bytes must be between 1024 and 16777216")
+            }
+            config.limits.maxBodyBytes = maxBody
+        }
+        config.logLevel = overrides.logLevel ?? environment["PLEXUS_LOG_LEVEL"] ?? file.logLevel ?? config.logLevel
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(config.logLevel) else {
+            throw PlexusError(.invalidConfig, "unknown log level '\(config.logLevel)'")
+        }
+        if let interval = file.expiryIntervalSeconds {
+            guard interval >= 1 else { throw PlexusError(.invalidConfig, "expiry_interval_s must be at least 1") }
+            config.expiryIntervalSeconds = interval
+        }
+        return config
+    }
+
+    private static func loadFile(_ url: URL) throws(PlexusError) -> File {
+        guard let data = try? Data(contentsOf: url) else { return File() }
+        let text = String(decoding: data, as: UTF8.self)
+        do {
+            // An empty or all-comment file decodes as nothing.
+            guard try Yams.load(yaml: text) != nil else { return File() }
+            return try YAMLDecoder().decode(File.self, from: text)
+        } catch {
+            throw PlexusError(.invalidConfig, "\(url.path) is not valid: \(error)")
+        }
+    }
+
+    /// The documented template `plexus init-config` writes.
+    public static let template = """
+        # Plexus node configuration.
+        # Precedence: command-line flags, then PLEXUS_* environment variables, then this file.
+
+        # HTTP API address (loopback only). Port 0 picks a free port; the bound address is
+        # written to api.addr in the data directory.   env: PLEXUS_API   flag: --api
+        api: 127.0.0.1:7464
+
+        # Largest accepted entry body in bytes (1024 ... 16777216).
+        # env: PLEXUS_MAX_BODY_BYTES   flag: --max-body-bytes
+        max_body_bytes: 65536
+
+        # trace, debug, info, notice, warning, error or critical.
+        # env: PLEXUS_LOG_LEVEL   flag: --log-level
+        log_level: info
+
+        # Seconds between sweeps that delete expired entries (leaving tombstones).
+        expiry_interval_s: 60
+
+        """
+}
+
+/// A `host:port` pair; IPv6 hosts are written in brackets (`[::1]:7464`).
+public struct HostPort: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `host:port`, `[v6]:port` or a bare `port`.
+    public static func parse(_ text: String, defaultHost: String) throws(PlexusError) -> HostPort {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        var host = defaultHost
+        var portText = trimmed
+        if trimmed.hasPrefix("["), let close = trimmed.firstIndex(of: "]") {
+            host = String(trimmed[trimmed.index(after: trimmed.startIndex)..<close])
+            portText = String(trimmed[trimmed.index(after: close)...].dropFirst())
+        } else if let colon = trimmed.lastIndex(of: ":") {
+            host = String(trimmed[..<colon])
+            portText = String(trimmed[trimmed.index(after: colon)...])
+        }
+        guard let port = Int(portText), (0...65535).contains(port), !host.isEmpty else {
+            throw PlexusError(.invalidConfig, "not a host:port address: '\(text)'")
+        }
+        return HostPort(host: host, port: port)
+    }
+
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
