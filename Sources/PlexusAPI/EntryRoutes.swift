@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import PlexusCore
 import PlexusNode
 import PlexusStore
@@ -103,6 +104,8 @@ enum JSONBody {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw PlexusError(.tooLarge, "request body exceeds \(limit) bytes")
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw PlexusError(.tooLarge, "request body exceeds \(limit) bytes")
         }

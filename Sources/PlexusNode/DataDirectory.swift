@@ -138,3 +138,32 @@ public struct DataDirectory: Sendable {
         }
     }
 }
+
+extension DataDirectory {
+    /// Takes the directory's exclusive lock (`DIR/lock`) for the life of the process, so two
+    /// nodes never share one identity and store (that would fork the agent's own feed).
+    /// The lock is released by the kernel when the process exits, even on a crash.
+    public func lock() throws(PlexusError) -> DataDirectoryLock {
+        try create()
+        let path = root.appendingPathComponent("lock").path
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw PlexusError(.invalidConfig, "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw PlexusError(.invalidConfig, "another plexus node is already running with the data directory \(self.path)")
+        }
+        return DataDirectoryLock(fd: fd)
+    }
+}
+
+/// A held data-directory lock; `release()` gives it up early.
+public final class DataDirectoryLock: Sendable {
+    private let fd: Int32
+
+    init(fd: Int32) { self.fd = fd }
+
+    /// Releases the lock.
+    public func release() { close(fd) }
+}

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PlexusCore
 import PlexusStore
+import ServiceLifecycle
 
 /// A running Plexus node: one agent identity, its store, and the operations agents use.
 /// Interfaces (HTTP, CLI, MCP) are thin layers over this actor (DESIGN §10).
@@ -100,7 +101,7 @@ public actor Node {
     }
 
     /// Background duties until cancelled: the expiry sweep.
-    public func run() async {
+    private func runDuties() async {
         let interval = Duration.seconds(config.expiryIntervalSeconds)
         while !Task.isCancelled {
             do {
@@ -111,5 +112,12 @@ public actor Node {
             }
             try? await Task.sleep(for: interval)
         }
+    }
+}
+
+extension Node: Service {
+    /// Runs the node's background duties until graceful shutdown or cancellation.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await self.runDuties() }
     }
 }

@@ -1,0 +1,151 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOFoundationCompat
+import PlexusCore
+
+/// A client for a node's local HTTP API, used by the CLI, tests and benchmarks.
+/// Every failure is a `PlexusError`: the node's own error code, or `nodeNotRunning` when
+/// nothing answers at the address.
+public struct NodeClient: Sendable {
+    /// `http://host:port` of the API.
+    public let baseURL: String
+    private let token: String
+    private let http: HTTPClient
+    private let timeout: TimeAmount
+
+    /// A client for the API at `address` (`host:port`) with `token`. Uses the shared
+    /// HTTP client, so there is nothing to shut down.
+    public init(address: String, token: String, timeout: TimeAmount = .seconds(30), http: HTTPClient = .shared) {
+        self.baseURL = "http://\(address)"
+        self.token = token
+        self.http = http
+        self.timeout = timeout
+    }
+
+    /// A client for the node of a data directory: reads `api.addr` and `api.token` there.
+    public init(dataDirectory: String, timeout: TimeAmount = .seconds(30)) throws(PlexusError) {
+        let root = URL(fileURLWithPath: (dataDirectory as NSString).expandingTildeInPath, isDirectory: true)
+        func read(_ name: String) -> String? {
+            (try? String(contentsOf: root.appendingPathComponent(name), encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let address = read("api.addr"), !address.isEmpty else {
+            throw PlexusError(.nodeNotRunning, "no node is running for \(root.path) (no api.addr): start one with 'plexus serve'")
+        }
+        guard let token = read("api.token"), !token.isEmpty else {
+            throw PlexusError(.noIdentity, "no API token in \(root.path): run 'plexus init' or 'plexus serve' first")
+        }
+        self.init(address: address, token: token, timeout: timeout)
+    }
+
+    public func health() async throws(PlexusError) -> [String: String] {
+        try await send(.GET, "/v1/health")
+    }
+
+    public func status() async throws(PlexusError) -> NodeStatus {
+        try await send(.GET, "/v1/status")
+    }
+
+    public func identity() async throws(PlexusError) -> IdentityView {
+        try await send(.GET, "/v1/identity")
+    }
+
+    public func publish(_ request: PublishRequest) async throws(PlexusError) -> EntryView {
+        try await send(.POST, "/v1/publish", body: request)
+    }
+
+    /// Reads the feed; see `GET /v1/feed` for the parameters.
+    public func feed(
+        author: String? = nil, topic: String? = nil, type: String? = nil, tag: String? = nil, ref: String? = nil,
+        since: Int64? = nil, before: Int64? = nil, limit: Int? = nil
+    ) async throws(PlexusError) -> EntryPage {
+        try await send(.GET, "/v1/feed", query: [
+            "author": author, "topic": topic, "type": type, "tag": tag, "ref": ref,
+            "since": since.map(String.init), "before": before.map(String.init), "limit": limit.map(String.init),
+        ])
+    }
+
+    public func entry(_ id: String) async throws(PlexusError) -> EntryView {
+        try await send(.GET, "/v1/entries/\(Self.pathSegment(id))")
+    }
+
+    public func thread(_ id: String, limit: Int? = nil) async throws(PlexusError) -> EntryPage {
+        try await send(.GET, "/v1/entries/\(Self.pathSegment(id))/thread", query: ["limit": limit.map(String.init)])
+    }
+
+    public func search(
+        _ text: String, author: String? = nil, topic: String? = nil, type: String? = nil, tag: String? = nil,
+        limit: Int? = nil, offset: Int? = nil
+    ) async throws(PlexusError) -> SearchResults {
+        try await send(.GET, "/v1/search", query: [
+            "q": text, "author": author, "topic": topic, "type": type, "tag": tag,
+            "limit": limit.map(String.init), "offset": offset.map(String.init),
+        ])
+    }
+
+    // MARK: - Transport
+
+    private struct Reply<Payload: Decodable>: Decodable {
+        struct Failure: Decodable {
+            let code: String
+            let message: String
+        }
+
+        let ok: Bool
+        let data: Payload?
+        let error: Failure?
+    }
+
+    private struct NoBody: Encodable {}
+
+    private func send<Payload: Decodable>(
+        _ method: HTTPMethod, _ path: String, query: [String: String?] = [:]
+    ) async throws(PlexusError) -> Payload {
+        try await send(method, path, query: query, body: Optional<NoBody>.none)
+    }
+
+    private func send<Payload: Decodable, Body: Encodable>(
+        _ method: HTTPMethod, _ path: String, query: [String: String?] = [:], body: Body?
+    ) async throws(PlexusError) -> Payload {
+        var components = URLComponents()
+        let items = query.compactMap { key, value in value.map { URLQueryItem(name: key, value: $0) } }
+        components.queryItems = items.isEmpty ? nil : items.sorted { $0.name < $1.name }
+        var request = HTTPClientRequest(url: baseURL + path + (components.percentEncodedQuery.map { "?" + $0 } ?? ""))
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            do {
+                request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
+            } catch {
+                throw PlexusError(.invalidArgument, "cannot encode the request: \(error)")
+            }
+        }
+        let data: Data
+        do {
+            let response = try await http.execute(request, timeout: timeout)
+            data = Data(buffer: try await response.body.collect(upTo: 64 << 20))
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            throw PlexusError(.nodeNotRunning, "the node at \(baseURL) did not answer in time")
+        } catch {
+            throw PlexusError(.nodeNotRunning, "cannot reach the node at \(baseURL): is 'plexus serve' running? (\(error))")
+        }
+        let reply: Reply<Payload>
+        do {
+            reply = try JSONDecoder().decode(Reply<Payload>.self, from: data)
+        } catch {
+            throw PlexusError(.internal, "unexpected reply from \(baseURL)\(path): \(String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+        if reply.ok, let payload = reply.data {
+            return payload
+        }
+        let code = reply.error.flatMap { PlexusError.Code(rawValue: $0.code) } ?? .internal
+        throw PlexusError(code, reply.error?.message ?? "request failed")
+    }
+
+    private static func pathSegment(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
+    }
+}

@@ -1,0 +1,164 @@
+import ArgumentParser
+import Foundation
+import PlexusClient
+import PlexusCore
+import PlexusNode
+
+/// The client of the node that owns the data directory.
+private func client(_ global: GlobalOptions) throws(PlexusError) -> NodeClient {
+    try NodeClient(dataDirectory: DataDirectory.resolve(flag: global.data).path)
+}
+
+struct PublishCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish", abstract: "Sign and publish an entry. Content is a JSON object, or '-' to read it from stdin.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "Entry type (default insight).")
+    var type: String?
+
+    @Option(name: .long, help: "Topic to publish into.")
+    var topic: String?
+
+    @Option(name: .long, help: "A tag (repeatable).")
+    var tag: [String] = []
+
+    @Option(name: .long, help: "Id of an entry this one answers or follows (repeatable).")
+    var ref: [String] = []
+
+    @Option(name: .long, help: "Expire after this many seconds.")
+    var ttl: UInt64?
+
+    @Argument(help: "JSON object, e.g. '{\"text\": \"hello\"}', or '-' for stdin.")
+    var content: String
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) {
+            let text: String
+            if content == "-" {
+                let data = FileHandle.standardInput.readDataToEndOfFile()
+                text = String(decoding: data, as: UTF8.self)
+            } else {
+                text = content
+            }
+            let json = try JSONValue(parsing: Data(text.utf8))
+            var refs: [EntryID] = []
+            for item in ref { refs.append(try EntryID.parse(item)) }
+            let request = PublishRequest(
+                type: type, topic: topic, tags: tag.isEmpty ? nil : tag, refs: refs.isEmpty ? nil : refs,
+                content: json, ttlSeconds: ttl)
+            let entry = try await client(global).publish(request)
+            if global.json { Output.printJSON(entry) } else { print("published \(entry.id) (seq \(entry.seq))") }
+        }
+    }
+}
+
+/// Filters shared by `feed` and `search`.
+struct EntryFilters: ParsableArguments {
+    @Option(name: .long, help: "Only this author's entries (agent id).")
+    var author: String?
+
+    @Option(name: .long, help: "Only this topic.")
+    var topic: String?
+
+    @Option(name: .long, help: "Only this entry type.")
+    var type: String?
+
+    @Option(name: .long, help: "Only entries with this tag.")
+    var tag: String?
+
+    @Option(name: .long, help: "How many entries at most.")
+    var limit: Int?
+}
+
+struct FeedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "feed",
+        abstract: "List entries, newest first; with --since, what arrived after a cursor, oldest first.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var filters: EntryFilters
+
+    @Option(name: .long, help: "Only entries that reference this entry id.")
+    var ref: String?
+
+    @Option(name: .long, help: "Cursor: entries received after it (oldest first).")
+    var since: Int64?
+
+    @Option(name: .long, help: "Cursor: entries received before it (newest first).")
+    var before: Int64?
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) {
+            let page = try await client(global).feed(
+                author: filters.author, topic: filters.topic, type: filters.type, tag: filters.tag, ref: ref,
+                since: since, before: before, limit: filters.limit)
+            if global.json {
+                Output.printJSON(page)
+                return
+            }
+            Output.printEntries(page.entries)
+            if let next = page.nextCursor, page.hasMore || since != nil {
+                print("-- next cursor: \(next) (use --\(since != nil ? "since" : "before") \(next))")
+            }
+        }
+    }
+}
+
+struct SearchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search", abstract: "Full-text search over entries, best match first.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var filters: EntryFilters
+
+    @Argument(help: "Words to find; all must match. 'word*' matches a prefix; 'a OR b' either.")
+    var query: [String]
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) {
+            let results = try await client(global).search(
+                query.joined(separator: " "), author: filters.author, topic: filters.topic, type: filters.type,
+                tag: filters.tag, limit: filters.limit)
+            if global.json {
+                Output.printJSON(results)
+            } else {
+                Output.printEntries(results.hits.map(\.entry))
+            }
+        }
+    }
+}
+
+struct GetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "Show one entry by id.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Entry id (64 hex characters).")
+    var id: String
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) {
+            let entry = try await client(global).entry(try EntryID.parse(id).hex)
+            if global.json { Output.printJSON(entry) } else { Output.printEntries([entry]) }
+        }
+    }
+}
+
+struct ThreadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "thread", abstract: "Show an entry and everything that references it, in receive order.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Root entry id (64 hex characters).")
+    var id: String
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) {
+            let page = try await client(global).thread(try EntryID.parse(id).hex)
+            if global.json { Output.printJSON(page) } else { Output.printEntries(page.entries) }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import PlexusCore
+
+/// `plexus`: run a node and talk to it.
+@main
+struct PlexusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plexus",
+        abstract: "A peer-to-peer mesh for AI agents: identity, signed feeds, search.",
+        version: PlexusVersion.current,
+        subcommands: [
+            InitCommand.self, InitConfigCommand.self, IDCommand.self, PubkeyCommand.self, StatusCommand.self,
+            ServeCommand.self, PublishCommand.self, FeedCommand.self, SearchCommand.self, GetCommand.self,
+            ThreadCommand.self,
+        ]
+    )
+}
+
+/// Options every subcommand takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "Data directory (default: $PLEXUS_HOME or ~/.plexus).")
+    var data: String?
+
+    @Flag(name: .long, help: "Print JSON instead of text.")
+    var json = false
+}
+
+/// Runs a command body, turning a `PlexusError` into a clear message and exit code 1
+/// (and, with `--json`, the error envelope on stdout).
+func reportingErrors(json: Bool, _ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as PlexusError {
+        if json {
+            Output.printJSON(ErrorReply(error: .init(code: error.code.rawValue, message: error.message)))
+        }
+        Output.printError("\(error.message) [\(error.code.rawValue)]")
+        throw ExitCode(1)
+    }
+}
+
+private struct ErrorReply: Encodable {
+    struct Body: Encodable {
+        let code: String
+        let message: String
+    }
+
+    let ok = false
+    let error: Body
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Logging
+import PlexusAPI
+import PlexusCore
+import PlexusClient
+import PlexusNode
+import ServiceLifecycle
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run a node: the store and the local HTTP API. Creates an identity on first run.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "HTTP API address, loopback only (default 127.0.0.1:7464; port 0 picks a free one).")
+    var api: String?
+
+    @Option(name: .long, help: "Largest accepted entry body in bytes (default 65536).")
+    var maxBodyBytes: Int?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    func run() async throws {
+        try await reportingErrors(json: false) {
+            let directory = DataDirectory.resolve(flag: global.data)
+            let config = try NodeConfig.resolve(
+                directory: directory,
+                overrides: .init(api: api, maxBodyBytes: maxBodyBytes, logLevel: logLevel))
+            let logger = {
+                var logger = Logger(label: "plexus")
+                logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
+                return logger
+            }()
+            let lock = try directory.lock()
+            defer { lock.release() }
+
+            let node = try Node.open(config: config, logger: logger) { () throws(PlexusError) in
+                try Passphrase.obtain()
+            }
+            let application = APIServer.application(node: node, token: try directory.apiToken(), logger: logger) { address in
+                do {
+                    try directory.writeAPIAddress(address)
+                } catch {
+                    logger.error("cannot record the API address", metadata: ["error": "\(error)"])
+                }
+                logger.notice("API listening", metadata: ["address": "\(address)", "agent": "\(node.id)"])
+            }
+            let services = ServiceGroup(
+                configuration: .init(
+                    services: [.init(service: node), .init(service: application)],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
+            defer { directory.removeAddressFiles() }
+            do {
+                try await services.run()
+            } catch {
+                throw PlexusError(.internal, "node stopped: \(error)")
+            }
+            logger.notice("stopped")
+        }
+    }
+}
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show the running node's status (exit 1 if it is not running).")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) {
+            let status = try await NodeClient(dataDirectory: DataDirectory.resolve(flag: global.data).path).status()
+            if global.json {
+                Output.printJSON(status)
+                return
+            }
+            print("agent:     \(status.agentID)")
+            print("version:   \(status.version)")
+            print("data:      \(status.dataDirectory)\(status.keysEncrypted ? " (keys encrypted)" : "")")
+            print("uptime:    \(status.uptimeMs / 1000) s")
+            print("entries:   \(status.store.entries) from \(status.store.authors) authors (latest cursor \(status.store.latestCursor))")
+            print("forked:    \(status.store.forkedAuthors) authors; tombstones: \(status.store.tombstones)")
+        }
+    }
+}
