@@ -96,7 +96,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "PlexusCoreTests", dependencies: ["PlexusCore"]),
+        .testTarget(
+            name: "PlexusCoreTests",
+            dependencies: [
+                "PlexusCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .testTarget(name: "PlexusStoreTests", dependencies: ["PlexusCore", "PlexusStore"]),
         .testTarget(
             name: "PlexusIntegrationTests",

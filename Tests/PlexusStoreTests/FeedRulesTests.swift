@@ -1,0 +1,172 @@
+import Foundation
+import PlexusCore
+import Testing
+@testable import PlexusStore
+
+/// DESIGN §4's feed rules against a real SQLite file: gaps, linking, forks, duplicates.
+@Suite struct FeedRulesTests {
+    @Test func inOrderEntriesAreStoredLinked() async throws {
+        let fixture = try StoreFixture()
+        let author = TestAuthor()
+        for entry in try author.chain(3) {
+            let stored = try #require(try await fixture.store.writer.ingest(entry).stored)
+            #expect(stored.linked)
+        }
+        #expect(try await fixture.store.head(of: author.id)?.seq == 3)
+    }
+
+    @Test func outOfOrderEntriesAreUnlinkedUntilTheGapFills() async throws {
+        let fixture = try StoreFixture()
+        let author = TestAuthor()
+        let chain = try author.chain(4)
+        let third = try #require(try await fixture.store.writer.ingest(chain[2]).stored)
+        #expect(!third.linked)
+        _ = try await fixture.store.writer.ingest(chain[3])
+        #expect(try await fixture.store.head(of: author.id) == nil)
+        let first = try #require(try await fixture.store.writer.ingest(chain[0]).stored)
+        #expect(first.linked)
+        #expect(try await fixture.store.head(of: author.id)?.seq == 1)
+        #expect(try await fixture.store.entry(chain[2].id)?.linked == false)
+
+        _ = try await fixture.store.writer.ingest(chain[1])  // fills the gap: 3 and 4 link too
+        #expect(try await fixture.store.head(of: author.id)?.seq == 4)
+        #expect(try await fixture.store.entry(chain[2].id)?.linked == true)
+        #expect(try await fixture.store.entry(chain[3].id)?.linked == true)
+    }
+
+    @Test func duplicateIsReportedAndChangesNothing() async throws {
+        let fixture = try StoreFixture()
+        let entry = try TestAuthor().entry(seq: 1, prev: nil)
+        let stored = try #require(try await fixture.store.writer.ingest(entry).stored)
+        #expect(try await fixture.store.writer.ingest(entry) == .duplicate(cursor: stored.cursor))
+        #expect(try await fixture.store.stats().entries == 1)
+    }
+
+    @Test func secondEntryAtTheSameSeqIsAForkWithProofAndLaterEntriesAreRefused() async throws {
+        let fixture = try StoreFixture()
+        let author = TestAuthor()
+        let original = try author.entry(seq: 1, prev: nil, text: "original")
+        let conflicting = try author.entry(seq: 1, prev: nil, text: "conflicting")
+        _ = try await fixture.store.writer.ingest(original)
+
+        guard case .refused(let error) = try await fixture.store.writer.ingest(conflicting) else {
+            Issue.record("fork was not refused")
+            return
+        }
+        #expect(error.code == .forkDetected)
+        let proofs = try await fixture.store.forks()
+        let proof = try #require(proofs.first)
+        #expect(proof.author == author.id)
+        #expect(proof.seq == 1)
+        #expect(proof.held.id == original.id)
+        #expect(proof.conflicting.id == conflicting.id)
+        // The proof verifies on its own: both entries carry the author's valid signature.
+        #expect(try SignedEntry(body: proof.conflicting.body, signature: proof.conflicting.signature).author == author.id)
+
+        let next = try author.entry(seq: 2, prev: original.id)
+        guard case .refused(let later) = try await fixture.store.writer.ingest(next) else {
+            Issue.record("entry of a forked author was accepted")
+            return
+        }
+        #expect(later.code == .authorForked)
+        let stats = try await fixture.store.stats()
+        #expect(stats.entries == 1)
+        #expect(stats.forkedAuthors == 1)
+    }
+
+    @Test func entryWhosePrevContradictsTheHeldPredecessorIsAFork() async throws {
+        let fixture = try StoreFixture()
+        let author = TestAuthor()
+        let first = try author.entry(seq: 1, prev: nil)
+        let otherFirst = try author.entry(seq: 1, prev: nil, text: "other history")
+        _ = try await fixture.store.writer.ingest(first)
+        let second = try author.entry(seq: 2, prev: otherFirst.id)  // builds on a seq 1 we do not hold
+        guard case .refused(let error) = try await fixture.store.writer.ingest(second) else {
+            Issue.record("contradicting prev was accepted")
+            return
+        }
+        #expect(error.code == .forkDetected)
+        #expect(try await fixture.store.forks().first?.seq == 1)
+        #expect(try await fixture.store.entry(second.id) == nil)
+    }
+
+    @Test func successorThatDoesNotNameTheNewEntryIsAFork() async throws {
+        let fixture = try StoreFixture()
+        let author = TestAuthor()
+        let first = try author.entry(seq: 1, prev: nil)
+        let secondA = try author.entry(seq: 2, prev: first.id, text: "a")
+        let secondB = try author.entry(seq: 2, prev: first.id, text: "b")
+        let third = try author.entry(seq: 3, prev: secondA.id)
+        _ = try await fixture.store.writer.ingest(third)  // unlinked, waiting for seq 2
+        guard case .refused(let error) = try await fixture.store.writer.ingest(secondB) else {
+            Issue.record("seq 2 that seq 3 does not build on was accepted")
+            return
+        }
+        #expect(error.code == .forkDetected)
+    }
+
+    @Test func localAppendsUnderConcurrencyFormOneGaplessChain() async throws {
+        let fixture = try StoreFixture()
+        let key = AgentKey()
+        let writer = fixture.store.writer
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    _ = try await writer.append(as: key.id) { head throws(PlexusError) in
+                        let draft = EntryDraft(content: .object(["n": .integer(Int64(index))]))
+                        return try SignedEntry(signing: try draft.body(seq: (head?.seq ?? 0) + 1, prev: head?.id, timeMs: 0), with: key)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await fixture.store.head(of: key.id)?.seq == 200)
+        let page = try await fixture.store.feed(FeedQuery(author: key.id, since: 0, limit: 1000))
+        #expect(page.entries.count == 200)
+        #expect(page.entries.allSatisfy { $0.linked })
+        #expect(Set(page.entries.map(\.entry.seq)) == Set(1...200))
+        #expect(try await fixture.store.stats().forkedAuthors == 0)
+    }
+
+    @Test func acknowledgedEntriesSurviveReopening() async throws {
+        let fixture = try StoreFixture()
+        let chain = try TestAuthor().chain(5)
+        for entry in chain { _ = try await fixture.store.writer.ingest(entry) }
+        let reopened = try fixture.reopen()
+        #expect(try await reopened.stats().entries == 5)
+        #expect(try await reopened.entry(chain[4].id)?.entry.body == chain[4].body)
+    }
+
+    @Test func expiredEntriesBecomeTombstonesAndAreNeverAcceptedAgain() async throws {
+        let fixture = try StoreFixture()
+        let author = TestAuthor()
+        let expiring = try author.entry(seq: 1, prev: nil, text: "short lived", expiresMs: UInt64(fixture.clock.now + 1000))
+        let lasting = try author.entry(seq: 2, prev: expiring.id, text: "stays")
+        _ = try await fixture.store.writer.ingest(expiring)
+        _ = try await fixture.store.writer.ingest(lasting)
+        #expect(try await fixture.store.expire() == 0)
+
+        fixture.clock.advance(byMs: 1001)
+        #expect(try await fixture.store.expire() == 1)
+        #expect(try await fixture.store.entry(expiring.id) == nil)
+        #expect(try await fixture.store.isTombstoned(expiring.id))
+        #expect(try await fixture.store.search(SearchQuery("short")).isEmpty)
+        guard case .refused(let error) = try await fixture.store.writer.ingest(expiring) else {
+            Issue.record("tombstoned entry was accepted again")
+            return
+        }
+        #expect(error.code == .tombstoned)
+        // The feed head survives its entry's expiry, so the author's next seq is still known.
+        #expect(try await fixture.store.head(of: author.id)?.seq == 2)
+    }
+
+    @Test func entryArrivingAlreadyExpiredIsRefused() async throws {
+        let fixture = try StoreFixture()
+        let entry = try TestAuthor().entry(seq: 1, prev: nil, expiresMs: UInt64(fixture.clock.now - 1))
+        guard case .refused(let error) = try await fixture.store.writer.ingest(entry) else {
+            Issue.record("expired entry was stored")
+            return
+        }
+        #expect(error.code == .tombstoned)
+    }
+}
