@@ -73,6 +73,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -105,9 +106,21 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PlexusStoreTests", dependencies: ["PlexusCore", "PlexusStore"]),
+        .testTarget(name: "PlexusNodeTests", dependencies: ["PlexusCore", "PlexusStore", "PlexusNode"]),
+        .testTarget(
+            name: "PlexusAPITests",
+            dependencies: ["PlexusCore", "PlexusAPI", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
+        // Real `plexus serve` processes driven through the CLI and HTTP.
         .testTarget(
             name: "PlexusIntegrationTests",
-            dependencies: ["PlexusCore", "PlexusClient", "plexus"]
+            dependencies: [
+                "PlexusCore",
+                "PlexusClient",
+                "plexus",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 import Crypto
 import Hummingbird
 import PlexusCore
+import PlexusNode
 
 /// Guards the API: the bearer token on every route except the open ones, and no requests
 /// from web pages of other origins (a browser on this machine must not be turned against
@@ -28,16 +29,16 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// `http(s)://127.x.x.x`, `localhost` or `[::1]`, any port.
+    /// `http(s)://` with a loopback host (127.0.0.0/8, `localhost`, `[::1]`), any port.
     static func isLoopbackOrigin(_ origin: String) -> Bool {
         guard let schemeEnd = origin.range(of: "://") else { return false }
         let scheme = origin[..<schemeEnd.lowerBound]
         guard scheme == "http" || scheme == "https" else { return false }
-        var host = origin[schemeEnd.upperBound...]
-        if host.hasPrefix("[") {
-            return host.hasPrefix("[::1]")
+        let authority = origin[schemeEnd.upperBound...]
+        if authority.hasPrefix("[") {
+            return authority == "[::1]" || authority.hasPrefix("[::1]:")
         }
-        if let colon = host.firstIndex(of: ":") { host = host[..<colon] }
-        return host == "localhost" || host.hasPrefix("127.")
+        let host = authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return HostPort.isLoopbackHost(host)
     }
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import NIOFoundationCompat
 import PlexusCore
 
@@ -38,6 +39,30 @@ public struct NodeClient: Sendable {
             throw PlexusError(.noIdentity, "no API token in \(root.path): run 'plexus init' or 'plexus serve' first")
         }
         self.init(address: address, token: token, timeout: timeout)
+    }
+
+    /// A client for the node of a data directory that has checked the node accepts
+    /// connections. An HTTP client retries refused connections until its deadline, so
+    /// without this a stopped node would look like a hang instead of a clear error.
+    public static func connect(dataDirectory: String, timeout: TimeAmount = .seconds(30)) async throws(PlexusError) -> NodeClient {
+        let client = try NodeClient(dataDirectory: dataDirectory, timeout: timeout)
+        try await client.checkReachable()
+        return client
+    }
+
+    /// Opens and closes one TCP connection to the API address; `nodeNotRunning` if refused.
+    public func checkReachable(timeout: TimeAmount = .seconds(2)) async throws(PlexusError) {
+        let address = String(baseURL.dropFirst("http://".count))
+        do {
+            let target = try HostPortText.split(address)
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(timeout)
+                .connect(host: target.host, port: target.port)
+                .get()
+            try await channel.close()
+        } catch {
+            throw PlexusError(.nodeNotRunning, "cannot reach the node at \(baseURL): is 'plexus serve' running? (\(error))")
+        }
     }
 
     public func health() async throws(PlexusError) -> [String: String] {
@@ -147,5 +172,17 @@ public struct NodeClient: Sendable {
 
     private static func pathSegment(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
+    }
+}
+
+/// Splits `host:port` or `[v6]:port` text from an `api.addr` file.
+enum HostPortText {
+    struct Malformed: Error {}
+
+    static func split(_ text: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else { throw Malformed() }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
     }
 }

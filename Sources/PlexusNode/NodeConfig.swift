@@ -157,8 +157,14 @@ public struct HostPort: Sendable, Equatable, CustomStringConvertible {
         return HostPort(host: host, port: port)
     }
 
-    public var isLoopback: Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    public var isLoopback: Bool { Self.isLoopbackHost(host) }
+
+    /// `localhost`, `::1`, or a dotted IPv4 address in 127.0.0.0/8.
+    public static func isLoopbackHost(_ host: some StringProtocol) -> Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127"
+            && parts.allSatisfy { part in part.count <= 3 && UInt8(part) != nil }
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }

@@ -5,8 +5,8 @@ import PlexusCore
 import PlexusNode
 
 /// The client of the node that owns the data directory.
-private func client(_ global: GlobalOptions) throws(PlexusError) -> NodeClient {
-    try NodeClient(dataDirectory: DataDirectory.resolve(flag: global.data).path)
+private func client(_ global: GlobalOptions) async throws(PlexusError) -> NodeClient {
+    try await NodeClient.connect(dataDirectory: DataDirectory.resolve(flag: global.data).path)
 }
 
 struct PublishCommand: AsyncParsableCommand {

@@ -1,0 +1,132 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import PlexusCore
+import Testing
+
+/// The HTTP API of a real node: envelope, auth, bad input, OpenAPI.
+@Suite struct HTTPAPITests {
+    struct Reply {
+        let status: Int
+        let headers: [String: String]
+        let json: [String: Any]
+
+        var code: String? { (json["error"] as? [String: Any])?["code"] as? String }
+        var data: [String: Any]? { json["data"] as? [String: Any] }
+    }
+
+    static func request(
+        _ node: ServeProcess, _ method: HTTPMethod, _ path: String, token: String?, body: String? = nil,
+        contentType: String? = "application/json", headers: [(String, String)] = []
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: "http://\(node.apiAddress)\(path)")
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let contentType, body != nil { request.headers.add(name: "Content-Type", value: contentType) }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 16 << 20)
+        let json = (try? JSONSerialization.jsonObject(with: Data(buffer: bytes))) as? [String: Any] ?? [:]
+        var headers: [String: String] = [:]
+        for header in response.headers { headers[header.name.lowercased()] = header.value }
+        return Reply(status: Int(response.status.code), headers: headers, json: json)
+    }
+
+    @Test func everyBadRequestGetsItsOwnCodeAndChangesNothing() async throws {
+        let directory = try TempDirectory()
+        let node = try await ServeProcess(directory: directory)
+        let token = node.token
+        func call(_ method: HTTPMethod, _ path: String, token: String?, body: String? = nil,
+                  contentType: String? = "application/json", headers: [(String, String)] = []) async throws -> Reply {
+            try await Self.request(node, method, path, token: token, body: body, contentType: contentType, headers: headers)
+        }
+
+        let good = try await call(.POST, "/v1/publish", token: token, body: #"{"content":{"text":"kept"}}"#)
+        #expect(good.status == 201)
+        let id = try #require(good.data?["id"] as? String)
+
+        let cases: [(Reply, Int, String)] = [
+            (try await call(.GET, "/v1/status", token: nil), 401, "unauthorized"),
+            (try await call(.GET, "/v1/status", token: "wrong"), 401, "unauthorized"),
+            (try await call(.GET, "/v1/no-such-route", token: token), 404, "notFound"),
+            (try await call(.DELETE, "/v1/feed", token: token), 405, "methodNotAllowed"),
+            (try await call(.POST, "/v1/publish", token: token, body: "{oops"), 400, "invalidJSON"),
+            (try await call(.POST, "/v1/publish", token: token, body: "[1]"), 400, "invalidJSON"),
+            (try await call(.POST, "/v1/publish", token: token, body: #"{"content":"text"}"#), 422, "invalidContent"),
+            (try await call(.POST, "/v1/publish", token: token, body: #"{"content":{},"tags":"x"}"#), 400, "invalidArgument"),
+            (try await call(.POST, "/v1/publish", token: token, body: #"{"content":{}}"#, contentType: "text/plain"), 415, "unsupportedMediaType"),
+            (try await call(.POST, "/v1/publish", token: token,
+                            body: #"{"content":{"t":""# + String(repeating: "x", count: 70_000) + #""}}"#), 413, "tooLarge"),
+            (try await call(.POST, "/v1/publish", token: token,
+                            body: #"{"content":{"t":""# + String(repeating: "x", count: 400_000) + #""}}"#), 413, "tooLarge"),
+            (try await call(.GET, "/v1/status", token: token, headers: [("Origin", "https://evil.example")]), 403, "forbidden"),
+            (try await call(.GET, "/v1/feed?limit=0", token: token), 400, "invalidArgument"),
+            (try await call(.GET, "/v1/feed?since=1&before=2", token: token), 400, "invalidArgument"),
+            (try await call(.GET, "/v1/feed?author=nobody", token: token), 400, "invalidArgument"),
+            (try await call(.GET, "/v1/entries/xyz", token: token), 400, "invalidArgument"),
+            (try await call(.GET, "/v1/entries/" + String(repeating: "0", count: 64), token: token), 404, "notFound"),
+            (try await call(.GET, "/v1/search", token: token), 400, "invalidArgument"),
+            (try await call(.POST, "/v1/publish", token: token, body: #"{"content":{},"expires_ms":5}"#), 400, "invalidArgument"),
+        ]
+        for (reply, status, code) in cases {
+            #expect(reply.status == status)
+            #expect(reply.code == code)
+            #expect(reply.json["ok"] as? Bool == false)
+        }
+        #expect(cases[3].0.headers["allow"] == "GET")
+
+        // Nothing above changed what is stored, and the node still serves.
+        let status = try await call(.GET, "/v1/status", token: token)
+        #expect((status.data?["store"] as? [String: Any])?["entries"] as? Int == 1)
+        #expect(try await call(.GET, "/v1/entries/\(id)", token: token).status == 200)
+        // A loopback origin (a local tool's page) is allowed.
+        #expect(try await call(.GET, "/v1/status", token: token, headers: [("Origin", "http://127.0.0.1:3000")]).status == 200)
+        _ = try await node.stop()
+    }
+
+    @Test func feedPagesByCursorOverHTTP() async throws {
+        let directory = try TempDirectory()
+        let node = try await ServeProcess(directory: directory)
+        for index in 1...12 {
+            _ = try await node.client.publish(PublishRequest(topic: index.isMultiple(of: 2) ? "even" : "odd", content: .object(["i": .integer(Int64(index))])))
+        }
+        let firstPage = try await node.client.feed(topic: "even", limit: 4)
+        #expect(firstPage.entries.count == 4)
+        #expect(firstPage.hasMore)
+        let secondPage = try await node.client.feed(topic: "even", before: firstPage.nextCursor, limit: 4)
+        #expect(secondPage.entries.count == 2)
+        #expect(!secondPage.hasMore)
+        #expect(secondPage.nextCursor == nil)
+        let seqs = (firstPage.entries + secondPage.entries).map(\.seq)
+        #expect(seqs == [12, 10, 8, 6, 4, 2])
+        _ = try await node.stop()
+    }
+
+    @Test func openAPIDocumentListsExactlyTheServedRoutes() async throws {
+        let directory = try TempDirectory()
+        let node = try await ServeProcess(directory: directory)
+        var request = HTTPClientRequest(url: "http://\(node.apiAddress)/openapi.json")
+        request.method = .GET
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        #expect(response.status == .ok)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(buffer: try await response.body.collect(upTo: 1 << 20))) as? [String: Any])
+        #expect(document["openapi"] as? String == "3.1.0")
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var documented: Set<String> = []
+        for (path, operations) in paths {
+            for method in operations.keys { documented.insert("\(method.uppercased()) \(path)") }
+        }
+        // Every documented operation answers something other than 404/405 on the live node.
+        for operation in documented {
+            let parts = operation.split(separator: " ", maxSplits: 1)
+            let path = String(parts[1]).replacingOccurrences(of: "{id}", with: String(repeating: "0", count: 64))
+            let reply = try await Self.request(node, HTTPMethod(rawValue: String(parts[0])), path, token: node.token,
+                                               body: parts[0] == "POST" ? #"{"content":{}}"# : nil)
+            #expect(reply.status != 405, "\(operation) is documented but not served")
+            #expect(reply.code != "notFound" || path.contains("/entries/"), "\(operation) is documented but not served")
+        }
+        _ = try await node.stop()
+    }
+}

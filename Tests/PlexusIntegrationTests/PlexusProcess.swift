@@ -1,0 +1,182 @@
+import AsyncHTTPClient
+import Foundation
+import PlexusClient
+import PlexusCore
+
+/// The `plexus` executable built alongside the tests (or `$PLEXUS_BIN`).
+enum PlexusBinary {
+    static let url: URL = {
+        if let path = ProcessInfo.processInfo.environment["PLEXUS_BIN"] { return URL(fileURLWithPath: path) }
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [beside, beside.deletingLastPathComponent()] {
+            let url = candidate.appendingPathComponent("plexus")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        // swift test keeps test bundles and executables in the same build directory.
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/plexus")
+    }()
+}
+
+/// A temporary data directory, removed when released.
+final class TempDirectory: Sendable {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("plexus-it-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    var path: String { url.path }
+
+    func file(_ name: String) -> URL { url.appendingPathComponent(name) }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+struct CLIResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+
+    func json() throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any] else {
+            throw TestFailure("stdout is not a JSON object: \(stdout)")
+        }
+        return object
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The environment for child processes: no inherited Plexus settings, HOME in the temp dir.
+func childEnvironment(home: String, extra: [String: String] = [:]) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PLEXUS_") }
+    environment["HOME"] = home
+    environment.merge(extra) { $1 }
+    return environment
+}
+
+/// Runs `plexus` with arguments to completion (killed after `timeout`).
+func runPlexus(
+    _ arguments: [String], home: String, environment extra: [String: String] = [:], stdin: String? = nil,
+    timeout: Duration = .seconds(60)
+) async throws -> CLIResult {
+    let process = Process()
+    process.executableURL = PlexusBinary.url
+    process.arguments = arguments
+    process.environment = childEnvironment(home: home, extra: extra)
+    let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("plexus-out-\(UUID().uuidString)")
+    let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("plexus-err-\(UUID().uuidString)")
+    FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    defer {
+        try? FileManager.default.removeItem(at: outURL)
+        try? FileManager.default.removeItem(at: errURL)
+    }
+    process.standardOutput = try FileHandle(forWritingTo: outURL)
+    process.standardError = try FileHandle(forWritingTo: errURL)
+    let input = Pipe()
+    process.standardInput = input
+    let status = try await runToExit(process, timeout: timeout) {
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try? input.fileHandleForWriting.close()
+    }
+    return CLIResult(
+        status: status,
+        stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
+        stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+}
+
+/// Starts `process`, runs `afterLaunch`, and waits for it to exit; SIGKILL after `timeout`.
+func runToExit(_ process: Process, timeout: Duration, afterLaunch: () -> Void = {}) async throws -> Int32 {
+    let exited = AsyncStream<Int32>.makeStream()
+    process.terminationHandler = { exited.continuation.yield($0.terminationStatus); exited.continuation.finish() }
+    try process.run()
+    afterLaunch()
+    let pid = process.processIdentifier
+    // Cancelled as soon as the process exits, so the pid cannot have been reused.
+    let killer = Task {
+        try await Task.sleep(for: timeout)
+        kill(pid, SIGKILL)
+    }
+    defer { killer.cancel() }
+    for await status in exited.stream { return status }
+    throw TestFailure("process ended without a status")
+}
+
+/// A real `plexus serve` process on 127.0.0.1 with a port picked by the OS.
+final class ServeProcess {
+    let directory: TempDirectory
+    let process: Process
+    let logURL: URL
+    private let exited = AsyncStream<Int32>.makeStream()
+    let client: NodeClient
+
+    /// Starts a node and waits until its API answers (at most `timeout`).
+    init(directory: TempDirectory, arguments: [String] = [], environment: [String: String] = [:], timeout: Duration = .seconds(30)) async throws {
+        self.directory = directory
+        logURL = directory.file("serve.log")
+        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        process = Process()
+        process.executableURL = PlexusBinary.url
+        process.arguments = ["serve", "--data", directory.path, "--api", "127.0.0.1:0"] + arguments
+        process.environment = childEnvironment(home: directory.path, extra: environment)
+        process.standardOutput = try FileHandle(forWritingTo: logURL)
+        process.standardError = process.standardOutput
+        process.standardInput = FileHandle.nullDevice
+        let continuation = exited.continuation
+        process.terminationHandler = { continuation.yield($0.terminationStatus); continuation.finish() }
+        try process.run()
+
+        let deadline = ContinuousClock.now + timeout
+        var ready: NodeClient?
+        while ready == nil, ContinuousClock.now < deadline {
+            guard process.isRunning else {
+                throw TestFailure("plexus serve exited early: \(Self.read(logURL))")
+            }
+            if let client = try? NodeClient(dataDirectory: directory.path, timeout: .seconds(2)),
+               (try? await client.health()) != nil {
+                ready = client
+            } else {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        guard let ready else {
+            kill(process.processIdentifier, SIGKILL)
+            throw TestFailure("plexus serve did not become ready in \(timeout): \(Self.read(logURL))")
+        }
+        client = ready
+    }
+
+    private static func read(_ url: URL) -> String { (try? String(contentsOf: url, encoding: .utf8)) ?? "" }
+
+    var log: String { Self.read(logURL) }
+
+    var apiAddress: String { client.baseURL.replacingOccurrences(of: "http://", with: "") }
+
+    var token: String {
+        ((try? String(contentsOf: directory.file("api.token"), encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Sends `signal` and waits for the exit status (SIGKILL after `timeout`).
+    func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(20)) async throws -> Int32 {
+        let pid = process.processIdentifier
+        kill(pid, signal)
+        // Cancelled as soon as the process exits, so the pid cannot have been reused.
+        let killer = Task {
+            try await Task.sleep(for: timeout)
+            kill(pid, SIGKILL)
+        }
+        defer { killer.cancel() }
+        for await status in exited.stream { return status }
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import PlexusCore
+import PlexusStore
+import Testing
+@testable import PlexusNode
+
+/// The node actor over a real data directory and SQLite store.
+@Suite struct NodeTests {
+    func openNode() throws -> (Node, URL) {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("plexus-node-\(UUID().uuidString)")
+        let config = NodeConfig(dataDirectory: url.path)
+        let node = try Node.open(config: config, logger: Logger(label: "test")) { () throws(PlexusError) in nil }
+        return (node, url)
+    }
+
+    @Test func publishSignsChainsAndStores() async throws {
+        let (node, url) = try openNode()
+        defer { try? FileManager.default.removeItem(at: url) }
+        let first = try await node.publish(EntryDraft(content: .object(["text": .string("one")])))
+        let second = try await node.publish(EntryDraft(type: "query", content: .object(["text": .string("two")])))
+        #expect(first.entry.seq == 1)
+        #expect(second.entry.seq == 2)
+        #expect(second.entry.prev == first.entry.id)
+        #expect(second.entry.author == node.id)
+        // What was stored verifies from its bytes alone.
+        #expect(try SignedEntry(encoded: second.entry.encoded()).id == second.entry.id)
+    }
+
+    @Test func ingestRefusesForgedEntriesAndLeavesTheStoreUnchanged() async throws {
+        let (node, url) = try openNode()
+        defer { try? FileManager.default.removeItem(at: url) }
+        let other = AgentKey()
+        let genuine = try SignedEntry(
+            signing: try EntryDraft(content: .object(["text": .string("real")])).body(seq: 1, prev: nil, timeMs: 0), with: other)
+        var forged = Plexus_Entry()
+        forged.body = genuine.body
+        forged.signature = AgentKey().sign(domain: .entry, genuine.body)  // signed by someone else
+        let error = await #expect(throws: PlexusError.self) { try await node.ingest(encoded: try forged.serializedBytes()) }
+        #expect(error?.code == .badSignature)
+        let garbage = await #expect(throws: PlexusError.self) { try await node.ingest(encoded: Data(repeating: 0xEE, count: 64)) }
+        #expect(garbage?.code == .malformedEntry)
+        #expect(try await node.status().store.entries == 0)
+
+        #expect(try await node.ingest(encoded: genuine.encoded()).stored != nil)
+        #expect(try await node.status().store.entries == 1)
+    }
+
+    @Test func publishRefusesPastExpiry() async throws {
+        let (node, url) = try openNode()
+        defer { try? FileManager.default.removeItem(at: url) }
+        let error = await #expect(throws: PlexusError.self) {
+            try await node.publish(EntryDraft(content: .object([:]), expiresMs: 1))
+        }
+        #expect(error?.code == .invalidArgument)
+    }
+
+    @Test func theDataDirectoryLockAdmitsOneNode() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("plexus-lock-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let directory = DataDirectory(url.path)
+        let lock = try directory.lock()
+        let error = #expect(throws: PlexusError.self) { try directory.lock() }
+        #expect(error?.message.contains("already running") == true)
+        lock.release()
+        try directory.lock().release()
+    }
+}
