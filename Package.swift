@@ -93,7 +93,9 @@ let package = Package(
             dependencies: [
                 "PlexusCore",
                 "PlexusStore",
+                "PlexusNode",
                 "PlexusClient",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

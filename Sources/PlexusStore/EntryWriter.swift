@@ -8,13 +8,14 @@ import PlexusCore
 /// Local appends take their seq here, in the order they are queued: signing and queueing
 /// happen together on this actor, so a node's own feed never has a gap or a reordering.
 public actor EntryWriter {
+    /// Entries queued by one caller, answered together.
     private struct Pending {
-        let entry: SignedEntry
+        let entries: [SignedEntry]
         let isLocalAppend: Bool
-        let continuation: CheckedContinuation<Result<IngestOutcome, PlexusError>, Never>
+        let continuation: CheckedContinuation<Result<[IngestOutcome], PlexusError>, Never>
     }
 
-    /// Most entries written in one transaction.
+    /// Entries beyond which no further caller's entries join a transaction.
     public static let maxBatch = 512
     /// Most entries waiting to be written; beyond it callers get `overloaded`.
     public static let maxPending = 16_384
@@ -22,6 +23,7 @@ public actor EntryWriter {
     private let pool: DatabasePool
     private let clock: @Sendable () -> Int64
     private var pending: [Pending] = []
+    private var pendingCount = 0
     private var flushing = false
     /// Heads of feeds appended through this writer, including queued entries.
     private var localHeads: [AgentID: FeedHead] = [:]
@@ -34,7 +36,13 @@ public actor EntryWriter {
     /// Stores an entry that arrived verified from elsewhere, applying the feed rules.
     /// Throws only when storage itself fails or the queue is full.
     public func ingest(_ entry: SignedEntry) async throws(PlexusError) -> IngestOutcome {
-        try await enqueue(entry, isLocalAppend: false)
+        try await enqueue([entry], isLocalAppend: false)[0]
+    }
+
+    /// Stores many verified entries in one go; outcomes come back in the same order.
+    public func ingest(contentsOf entries: [SignedEntry]) async throws(PlexusError) -> [IngestOutcome] {
+        guard !entries.isEmpty else { return [] }
+        return try await enqueue(entries, isLocalAppend: false)
     }
 
     /// Appends to `author`'s own feed. `make` receives the current head (nil for an empty
@@ -53,7 +61,7 @@ public actor EntryWriter {
             throw PlexusError(.internal, "append produced an entry that does not follow the feed head")
         }
         localHeads[author] = FeedHead(seq: entry.seq, id: entry.id)
-        switch try await enqueue(entry, isLocalAppend: true) {
+        switch try await enqueue([entry], isLocalAppend: true)[0] {
         case .stored(let stored):
             return stored
         case .duplicate:
@@ -63,13 +71,14 @@ public actor EntryWriter {
         }
     }
 
-    private func enqueue(_ entry: SignedEntry, isLocalAppend: Bool) async throws(PlexusError) -> IngestOutcome {
-        guard pending.count < Self.maxPending else {
-            if isLocalAppend { localHeads[entry.author] = nil }
-            throw PlexusError(.overloaded, "the store has \(pending.count) writes queued; try again shortly")
+    private func enqueue(_ entries: [SignedEntry], isLocalAppend: Bool) async throws(PlexusError) -> [IngestOutcome] {
+        guard pendingCount + entries.count <= Self.maxPending else {
+            if isLocalAppend { localHeads[entries[0].author] = nil }
+            throw PlexusError(.overloaded, "the store has \(pendingCount) writes queued; try again shortly")
         }
         let result = await withCheckedContinuation { continuation in
-            pending.append(Pending(entry: entry, isLocalAppend: isLocalAppend, continuation: continuation))
+            pending.append(Pending(entries: entries, isLocalAppend: isLocalAppend, continuation: continuation))
+            pendingCount += entries.count
             if !flushing {
                 flushing = true
                 Task { await self.flush() }
@@ -80,18 +89,25 @@ public actor EntryWriter {
 
     private func flush() async {
         while !pending.isEmpty {
-            let batch = Array(pending.prefix(Self.maxBatch))
-            pending.removeFirst(batch.count)
-            let entries = batch.map(\.entry)
+            var taken = 0
+            var size = 0
+            while taken < pending.count, taken == 0 || size + pending[taken].entries.count <= Self.maxBatch {
+                size += pending[taken].entries.count
+                taken += 1
+            }
+            let batch = Array(pending.prefix(taken))
+            pending.removeFirst(taken)
+            pendingCount -= size
+            let groups = batch.map(\.entries)
             let now = clock()
             do {
                 let outcomes = try await pool.write { db in
-                    try entries.map { try FeedIngest.apply($0, nowMs: now, db: db) }
+                    try groups.map { group in try group.map { try FeedIngest.apply($0, nowMs: now, db: db) } }
                 }
                 for (item, outcome) in zip(batch, outcomes) {
-                    if item.isLocalAppend, outcome.stored == nil {
+                    if item.isLocalAppend, outcome[0].stored == nil {
                         // The seq was not used; re-read the head before the next append.
-                        localHeads[item.entry.author] = nil
+                        localHeads[item.entries[0].author] = nil
                     }
                     item.continuation.resume(returning: .success(outcome))
                 }
@@ -101,6 +117,7 @@ public actor EntryWriter {
                 let failure = PlexusError(.internal, "storage failed: \(error)")
                 let failed = batch + pending
                 pending.removeAll()
+                pendingCount = 0
                 localHeads.removeAll()
                 for item in failed { item.continuation.resume(returning: .failure(failure)) }
             }

@@ -72,11 +72,11 @@ enum FeedIngest {
 
         if seq == headSeq + 1 {
             // Extend the linked prefix over this entry and any that were waiting for it.
-            let following = try Int64.fetchAll(
+            // Walk forward only over the contiguous run; stop at the first gap.
+            let following = try Int64.fetchCursor(
                 db, sql: "SELECT seq FROM entries WHERE author = ? AND seq > ? ORDER BY seq", arguments: [author, seq])
             headSeq = seq
-            for next in following {
-                guard next == headSeq + 1 else { break }
+            while let next = try following.next(), next == headSeq + 1 {
                 headSeq = next
             }
             try db.execute(sql: "UPDATE authors SET head_seq = ? WHERE author = ?", arguments: [headSeq, author])

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+
+/// `plexus-bench`: performance scenarios that print JSON. Not tests: they measure.
+@main
+struct PlexusBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plexus-bench",
+        abstract: "Plexus benchmarks; each scenario prints one JSON object.",
+        subcommands: [StoreBenchmark.self]
+    )
+}
+
+/// Latency samples and their percentiles.
+struct LatencySamples {
+    private(set) var values: [Double] = []
+
+    mutating func add(_ duration: Duration) {
+        values.append(Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
+    }
+
+    /// The `p`th percentile in milliseconds (nearest rank).
+    func percentile(_ p: Double) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted()
+        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1
+        return sorted[min(max(rank, 0), sorted.count - 1)]
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// Prints a JSON object with sorted keys.
+func printJSON(_ object: [String: Any]) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// Resident set size of a process in KiB, from /proc.
+func residentKiB(pid: Int32) -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    }
+    return nil
+}
+
