@@ -53,26 +53,28 @@ public actor Node {
     }
 
     /// Signs `draft` as the next entry of this agent's feed and stores it. Returns once the
-    /// entry is durable.
-    public func publish(_ draft: EntryDraft) async throws(PlexusError) -> StoredEntry {
+    /// entry is durable. Runs off the actor: everything but seq, prev and the signature is
+    /// prepared on the caller's task, so concurrent publishes use every core.
+    public nonisolated func publish(_ draft: EntryDraft) async throws(PlexusError) -> StoredEntry {
         let now = clock()
         if let expires = draft.expiresMs, Int64(clamping: expires) <= now {
             throw PlexusError(.invalidArgument, "expires_ms \(expires) is already in the past")
         }
+        let template = try draft.template(timeMs: now)
+        let searchText = IndexedEntry.searchText(of: draft.content)
         let key = self.key
         let limits = config.limits
-        let stored = try await store.writer.append(as: id) { head throws(PlexusError) in
-            let body = try draft.body(seq: (head?.seq ?? 0) + 1, prev: head?.id, timeMs: now)
-            return try SignedEntry(signing: body, with: key, limits: limits)
+        let stored = try await store.writer.append(as: id, searchText: searchText) { head throws(PlexusError) in
+            try SignedEntry(signing: template.linked(seq: (head?.seq ?? 0) + 1, prev: head?.id), with: key, limits: limits)
         }
         logger.debug("published", metadata: ["id": "\(stored.entry.id)", "seq": "\(stored.entry.seq)"])
         return stored
     }
 
     /// Verifies and stores an entry that came from outside this node (protobuf `Entry` bytes).
-    public func ingest(encoded: Data) async throws(PlexusError) -> IngestOutcome {
+    public nonisolated func ingest(encoded: Data) async throws(PlexusError) -> IngestOutcome {
         let entry = try SignedEntry(encoded: encoded, limits: config.limits)
-        return try await store.writer.ingest(entry)
+        return try await store.ingest(entry)
     }
 
     /// A page of entries.

@@ -39,6 +39,17 @@ public final class EntryStore: Sendable {
         Int64(Date().timeIntervalSince1970 * 1000)
     }
 
+    /// Stores a verified entry from elsewhere (see `EntryWriter.ingest`). Its search text
+    /// is extracted here, on the caller's task.
+    public func ingest(_ entry: SignedEntry) async throws(PlexusError) -> IngestOutcome {
+        try await writer.ingest(IndexedEntry(entry))
+    }
+
+    /// Stores many verified entries together; outcomes in the same order.
+    public func ingest(contentsOf entries: [SignedEntry]) async throws(PlexusError) -> [IngestOutcome] {
+        try await writer.ingest(contentsOf: entries.map(IndexedEntry.init))
+    }
+
     /// The entry with this id, if held.
     public func entry(_ id: EntryID) async throws(PlexusError) -> StoredEntry? {
         try await read { db in

@@ -10,7 +10,7 @@ import PlexusCore
 public actor EntryWriter {
     /// Entries queued by one caller, answered together.
     private struct Pending {
-        let entries: [SignedEntry]
+        let entries: [IndexedEntry]
         let isLocalAppend: Bool
         let continuation: CheckedContinuation<Result<[IngestOutcome], PlexusError>, Never>
     }
@@ -35,21 +35,23 @@ public actor EntryWriter {
 
     /// Stores an entry that arrived verified from elsewhere, applying the feed rules.
     /// Throws only when storage itself fails or the queue is full.
-    public func ingest(_ entry: SignedEntry) async throws(PlexusError) -> IngestOutcome {
+    public func ingest(_ entry: IndexedEntry) async throws(PlexusError) -> IngestOutcome {
         try await enqueue([entry], isLocalAppend: false)[0]
     }
 
     /// Stores many verified entries in one go; outcomes come back in the same order.
-    public func ingest(contentsOf entries: [SignedEntry]) async throws(PlexusError) -> [IngestOutcome] {
+    public func ingest(contentsOf entries: [IndexedEntry]) async throws(PlexusError) -> [IngestOutcome] {
         guard !entries.isEmpty else { return [] }
         return try await enqueue(entries, isLocalAppend: false)
     }
 
     /// Appends to `author`'s own feed. `make` receives the current head (nil for an empty
     /// feed) and returns the signed next entry; it runs on this actor, so seqs are
-    /// assigned in queue order.
+    /// assigned in queue order. Keep `make` small (set seq and prev, sign): everything that
+    /// does not depend on the head belongs before the call. `searchText` is what search
+    /// indexes for the entry.
     public func append(
-        as author: AgentID, _ make: (FeedHead?) throws(PlexusError) -> SignedEntry
+        as author: AgentID, searchText: String, _ make: (FeedHead?) throws(PlexusError) -> SignedEntry
     ) async throws(PlexusError) -> StoredEntry {
         if localHeads[author] == nil {
             let head = try await loadHead(of: author)
@@ -61,7 +63,7 @@ public actor EntryWriter {
             throw PlexusError(.internal, "append produced an entry that does not follow the feed head")
         }
         localHeads[author] = FeedHead(seq: entry.seq, id: entry.id)
-        switch try await enqueue([entry], isLocalAppend: true)[0] {
+        switch try await enqueue([IndexedEntry(entry, searchText: searchText)], isLocalAppend: true)[0] {
         case .stored(let stored):
             return stored
         case .duplicate:
@@ -71,9 +73,9 @@ public actor EntryWriter {
         }
     }
 
-    private func enqueue(_ entries: [SignedEntry], isLocalAppend: Bool) async throws(PlexusError) -> [IngestOutcome] {
+    private func enqueue(_ entries: [IndexedEntry], isLocalAppend: Bool) async throws(PlexusError) -> [IngestOutcome] {
         guard pendingCount + entries.count <= Self.maxPending else {
-            if isLocalAppend { localHeads[entries[0].author] = nil }
+            if isLocalAppend { localHeads[entries[0].entry.author] = nil }
             throw PlexusError(.overloaded, "the store has \(pendingCount) writes queued; try again shortly")
         }
         let result = await withCheckedContinuation { continuation in
@@ -107,7 +109,7 @@ public actor EntryWriter {
                 for (item, outcome) in zip(batch, outcomes) {
                     if item.isLocalAppend, outcome[0].stored == nil {
                         // The seq was not used; re-read the head before the next append.
-                        localHeads[item.entries[0].author] = nil
+                        localHeads[item.entries[0].entry.author] = nil
                     }
                     item.continuation.resume(returning: .success(outcome))
                 }

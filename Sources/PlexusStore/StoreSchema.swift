@@ -13,6 +13,7 @@ enum StoreSchema {
                     id BLOB NOT NULL UNIQUE,
                     author BLOB NOT NULL,
                     seq INTEGER NOT NULL,
+                    prev BLOB,
                     time_ms INTEGER NOT NULL,
                     type TEXT NOT NULL,
                     topic TEXT NOT NULL,

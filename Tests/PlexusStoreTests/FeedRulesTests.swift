@@ -9,7 +9,7 @@ import Testing
         let fixture = try StoreFixture()
         let author = TestAuthor()
         for entry in try author.chain(3) {
-            let stored = try #require(try await fixture.store.writer.ingest(entry).stored)
+            let stored = try #require(try await fixture.store.ingest(entry).stored)
             #expect(stored.linked)
         }
         #expect(try await fixture.store.head(of: author.id)?.seq == 3)
@@ -19,16 +19,16 @@ import Testing
         let fixture = try StoreFixture()
         let author = TestAuthor()
         let chain = try author.chain(4)
-        let third = try #require(try await fixture.store.writer.ingest(chain[2]).stored)
+        let third = try #require(try await fixture.store.ingest(chain[2]).stored)
         #expect(!third.linked)
-        _ = try await fixture.store.writer.ingest(chain[3])
+        _ = try await fixture.store.ingest(chain[3])
         #expect(try await fixture.store.head(of: author.id) == nil)
-        let first = try #require(try await fixture.store.writer.ingest(chain[0]).stored)
+        let first = try #require(try await fixture.store.ingest(chain[0]).stored)
         #expect(first.linked)
         #expect(try await fixture.store.head(of: author.id)?.seq == 1)
         #expect(try await fixture.store.entry(chain[2].id)?.linked == false)
 
-        _ = try await fixture.store.writer.ingest(chain[1])  // fills the gap: 3 and 4 link too
+        _ = try await fixture.store.ingest(chain[1])  // fills the gap: 3 and 4 link too
         #expect(try await fixture.store.head(of: author.id)?.seq == 4)
         #expect(try await fixture.store.entry(chain[2].id)?.linked == true)
         #expect(try await fixture.store.entry(chain[3].id)?.linked == true)
@@ -37,8 +37,8 @@ import Testing
     @Test func duplicateIsReportedAndChangesNothing() async throws {
         let fixture = try StoreFixture()
         let entry = try TestAuthor().entry(seq: 1, prev: nil)
-        let stored = try #require(try await fixture.store.writer.ingest(entry).stored)
-        #expect(try await fixture.store.writer.ingest(entry) == .duplicate(cursor: stored.cursor))
+        let stored = try #require(try await fixture.store.ingest(entry).stored)
+        #expect(try await fixture.store.ingest(entry) == .duplicate(cursor: stored.cursor))
         #expect(try await fixture.store.stats().entries == 1)
     }
 
@@ -47,9 +47,9 @@ import Testing
         let author = TestAuthor()
         let original = try author.entry(seq: 1, prev: nil, text: "original")
         let conflicting = try author.entry(seq: 1, prev: nil, text: "conflicting")
-        _ = try await fixture.store.writer.ingest(original)
+        _ = try await fixture.store.ingest(original)
 
-        guard case .refused(let error) = try await fixture.store.writer.ingest(conflicting) else {
+        guard case .refused(let error) = try await fixture.store.ingest(conflicting) else {
             Issue.record("fork was not refused")
             return
         }
@@ -64,7 +64,7 @@ import Testing
         #expect(try SignedEntry(body: proof.conflicting.body, signature: proof.conflicting.signature).author == author.id)
 
         let next = try author.entry(seq: 2, prev: original.id)
-        guard case .refused(let later) = try await fixture.store.writer.ingest(next) else {
+        guard case .refused(let later) = try await fixture.store.ingest(next) else {
             Issue.record("entry of a forked author was accepted")
             return
         }
@@ -79,9 +79,9 @@ import Testing
         let author = TestAuthor()
         let first = try author.entry(seq: 1, prev: nil)
         let otherFirst = try author.entry(seq: 1, prev: nil, text: "other history")
-        _ = try await fixture.store.writer.ingest(first)
+        _ = try await fixture.store.ingest(first)
         let second = try author.entry(seq: 2, prev: otherFirst.id)  // builds on a seq 1 we do not hold
-        guard case .refused(let error) = try await fixture.store.writer.ingest(second) else {
+        guard case .refused(let error) = try await fixture.store.ingest(second) else {
             Issue.record("contradicting prev was accepted")
             return
         }
@@ -97,8 +97,8 @@ import Testing
         let secondA = try author.entry(seq: 2, prev: first.id, text: "a")
         let secondB = try author.entry(seq: 2, prev: first.id, text: "b")
         let third = try author.entry(seq: 3, prev: secondA.id)
-        _ = try await fixture.store.writer.ingest(third)  // unlinked, waiting for seq 2
-        guard case .refused(let error) = try await fixture.store.writer.ingest(secondB) else {
+        _ = try await fixture.store.ingest(third)  // unlinked, waiting for seq 2
+        guard case .refused(let error) = try await fixture.store.ingest(secondB) else {
             Issue.record("seq 2 that seq 3 does not build on was accepted")
             return
         }
@@ -112,7 +112,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<200 {
                 group.addTask {
-                    _ = try await writer.append(as: key.id) { head throws(PlexusError) in
+                    _ = try await writer.append(as: key.id, searchText: "") { head throws(PlexusError) in
                         let draft = EntryDraft(content: .object(["n": .integer(Int64(index))]))
                         return try SignedEntry(signing: try draft.body(seq: (head?.seq ?? 0) + 1, prev: head?.id, timeMs: 0), with: key)
                     }
@@ -131,7 +131,7 @@ import Testing
     @Test func acknowledgedEntriesSurviveReopening() async throws {
         let fixture = try StoreFixture()
         let chain = try TestAuthor().chain(5)
-        for entry in chain { _ = try await fixture.store.writer.ingest(entry) }
+        for entry in chain { _ = try await fixture.store.ingest(entry) }
         let reopened = try fixture.reopen()
         #expect(try await reopened.stats().entries == 5)
         #expect(try await reopened.entry(chain[4].id)?.entry.body == chain[4].body)
@@ -142,8 +142,8 @@ import Testing
         let author = TestAuthor()
         let expiring = try author.entry(seq: 1, prev: nil, text: "short lived", expiresMs: UInt64(fixture.clock.now + 1000))
         let lasting = try author.entry(seq: 2, prev: expiring.id, text: "stays")
-        _ = try await fixture.store.writer.ingest(expiring)
-        _ = try await fixture.store.writer.ingest(lasting)
+        _ = try await fixture.store.ingest(expiring)
+        _ = try await fixture.store.ingest(lasting)
         #expect(try await fixture.store.expire() == 0)
 
         fixture.clock.advance(byMs: 1001)
@@ -151,7 +151,7 @@ import Testing
         #expect(try await fixture.store.entry(expiring.id) == nil)
         #expect(try await fixture.store.isTombstoned(expiring.id))
         #expect(try await fixture.store.search(SearchQuery("short")).isEmpty)
-        guard case .refused(let error) = try await fixture.store.writer.ingest(expiring) else {
+        guard case .refused(let error) = try await fixture.store.ingest(expiring) else {
             Issue.record("tombstoned entry was accepted again")
             return
         }
@@ -163,7 +163,7 @@ import Testing
     @Test func entryArrivingAlreadyExpiredIsRefused() async throws {
         let fixture = try StoreFixture()
         let entry = try TestAuthor().entry(seq: 1, prev: nil, expiresMs: UInt64(fixture.clock.now - 1))
-        guard case .refused(let error) = try await fixture.store.writer.ingest(entry) else {
+        guard case .refused(let error) = try await fixture.store.ingest(entry) else {
             Issue.record("expired entry was stored")
             return
         }

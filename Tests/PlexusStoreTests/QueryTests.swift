@@ -12,7 +12,7 @@ import Testing
         let a1 = try alice.entry(seq: 1, prev: nil, type: "insight", topic: "swift", tags: ["nio"])
         let a2 = try alice.entry(seq: 2, prev: a1.id, type: "query", topic: "rust", tags: ["tokio", "nio"])
         let b1 = try bob.entry(seq: 1, prev: nil, type: "response", topic: "swift", refs: [a2.id])
-        for entry in [a1, a2, b1] { _ = try await fixture.store.writer.ingest(entry) }
+        for entry in [a1, a2, b1] { _ = try await fixture.store.ingest(entry) }
 
         func ids(_ query: FeedQuery) async throws -> Set<EntryID> {
             Set(try await fixture.store.feed(query).entries.map(\.entry.id))
@@ -29,7 +29,7 @@ import Testing
     @Test func cursorPagingCoversEveryEntryOnceInBothDirections() async throws {
         let fixture = try StoreFixture()
         let chain = try TestAuthor().chain(25)
-        for entry in chain { _ = try await fixture.store.writer.ingest(entry) }
+        for entry in chain { _ = try await fixture.store.ingest(entry) }
 
         var seen: [UInt64] = []
         var since: Int64 = 0
@@ -71,7 +71,7 @@ import Testing
         let reply = try bob.entry(seq: 1, prev: nil, text: "answer", refs: [root.id])
         let replyToReply = try alice.entry(seq: 2, prev: root.id, text: "thanks", refs: [reply.id])
         let unrelated = try bob.entry(seq: 2, prev: reply.id, text: "other")
-        for entry in [root, reply, replyToReply, unrelated] { _ = try await fixture.store.writer.ingest(entry) }
+        for entry in [root, reply, replyToReply, unrelated] { _ = try await fixture.store.ingest(entry) }
         let thread = try await fixture.store.thread(root.id)
         #expect(thread.map(\.entry.id) == [root.id, reply.id, replyToReply.id])
     }
@@ -82,7 +82,7 @@ import Testing
         let e1 = try author.entry(seq: 1, prev: nil, text: "Rate limiting prevents cascading failures")
         let e2 = try author.entry(seq: 2, prev: e1.id, text: "unrelated", type: "benchmark")
         let e3 = try author.entry(seq: 3, prev: e2.id, text: "unrelated too", tags: ["consensus"])
-        for entry in [e1, e2, e3] { _ = try await fixture.store.writer.ingest(entry) }
+        for entry in [e1, e2, e3] { _ = try await fixture.store.ingest(entry) }
 
         #expect(try await fixture.store.search(SearchQuery("cascade")).map(\.entry.entry.id) == [e1.id])  // porter stem
         #expect(try await fixture.store.search(SearchQuery("benchmark")).map(\.entry.entry.id) == [e2.id])
@@ -106,7 +106,7 @@ import Testing
             let entry = try author.entry(seq: UInt64(index + 1), prev: prev, text: text)
             entries.append(entry)
             prev = entry.id
-            _ = try await fixture.store.writer.ingest(entry)
+            _ = try await fixture.store.ingest(entry)
         }
         let hits = try await fixture.store.search(SearchQuery("gossip"))
         #expect(hits.map(\.entry.entry.id) == [entries[1].id, entries[0].id])
@@ -115,7 +115,7 @@ import Testing
 
     @Test func hostileSearchTextIsNeverASyntaxError() async throws {
         let fixture = try StoreFixture()
-        _ = try await fixture.store.writer.ingest(try TestAuthor().entry(seq: 1, prev: nil, text: "plain words"))
+        _ = try await fixture.store.ingest(try TestAuthor().entry(seq: 1, prev: nil, text: "plain words"))
         for text in ["\"unbalanced", "a AND (b", "NEAR(x y)", "col:value", "OR OR plain", "-plain", "^plain", "plain*"] {
             // FTS5 syntax in user text is quoted away: each finds something or nothing.
             _ = try await fixture.store.search(SearchQuery(text))

@@ -25,6 +25,12 @@ public struct EntryDraft: Sendable, Equatable {
     /// Builds the body for the author's entry `seq` after `prev`. Refuses content that
     /// is not a JSON object and an empty type.
     public func body(seq: UInt64, prev: EntryID?, timeMs: Int64) throws(PlexusError) -> Plexus_EntryBody {
+        try template(timeMs: timeMs).linked(seq: seq, prev: prev)
+    }
+
+    /// Everything of the body except its place in the feed (seq 0, no prev): the part
+    /// that can be built before the feed head is known.
+    public func template(timeMs: Int64) throws(PlexusError) -> Plexus_EntryBody {
         guard case .object = content else {
             throw PlexusError(.invalidContent, "content must be a JSON object (e.g. {\"text\": \"...\"}), not \(content.kindName)")
         }
@@ -32,8 +38,6 @@ public struct EntryDraft: Sendable, Equatable {
             throw PlexusError(.invalidArgument, "entry type must not be empty")
         }
         var body = Plexus_EntryBody()
-        body.seq = seq
-        body.prev = prev?.bytes.asData ?? Data()
         body.timeMs = timeMs
         body.type = type
         body.topic = topic
@@ -41,6 +45,16 @@ public struct EntryDraft: Sendable, Equatable {
         body.refs = refs.map { $0.bytes.asData }
         body.content = content.canonicalData()
         if let expiresMs { body.expiresMs = expiresMs }
+        return body
+    }
+}
+
+extension Plexus_EntryBody {
+    /// This body placed at `seq` after `prev` in its author's feed.
+    public func linked(seq: UInt64, prev: EntryID?) -> Plexus_EntryBody {
+        var body = self
+        body.seq = seq
+        body.prev = prev?.bytes.asData ?? Data()
         return body
     }
 }
