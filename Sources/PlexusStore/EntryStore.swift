@@ -21,6 +21,10 @@ public final class EntryStore: Sendable {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Pages are read through a memory map and kept in a larger page cache; both are
+            // address space that fills only as the store is used.
+            try db.execute(sql: "PRAGMA mmap_size = 268435456")
+            try db.execute(sql: "PRAGMA cache_size = -16384")
         }
         configuration.maximumReaderCount = 4
         do {

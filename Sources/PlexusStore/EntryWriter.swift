@@ -100,11 +100,16 @@ public actor EntryWriter {
             let batch = Array(pending.prefix(taken))
             pending.removeFirst(taken)
             pendingCount -= size
-            let groups = batch.map(\.entries)
+            let groups = batch.map { ($0.entries, $0.isLocalAppend) }
             let now = clock()
             do {
                 let outcomes = try await pool.write { db in
-                    try groups.map { group in try group.map { try FeedIngest.apply($0, nowMs: now, db: db) } }
+                    var ingest = FeedIngest(db: db, nowMs: now)
+                    let outcomes = try groups.map { entries, isLocalAppend in
+                        try entries.map { try ingest.apply($0, isLocalAppend: isLocalAppend) }
+                    }
+                    try ingest.finish()
+                    return outcomes
                 }
                 for (item, outcome) in zip(batch, outcomes) {
                     if item.isLocalAppend, outcome[0].stored == nil {
@@ -129,7 +134,7 @@ public actor EntryWriter {
 
     private func loadHead(of author: AgentID) async throws(PlexusError) -> FeedHead? {
         do {
-            return try await pool.read { db in try FeedHead.fetch(author: author, db: db) }
+            return try await pool.read { db in try FeedHead.fetch(author: author, latest: true, db: db) }
         } catch {
             throw PlexusError(.internal, "could not read the feed head: \(error)")
         }
@@ -141,16 +146,19 @@ public struct FeedHead: Sendable, Equatable {
     public let seq: UInt64
     public let id: EntryID
 
-    /// The head of `author`'s feed, nil when no entry of it is held. The head entry may
-    /// have expired since; its id is then read from its tombstone.
-    static func fetch(author: AgentID, db: Database) throws -> FeedHead? {
+    /// The head of `author`'s feed, nil when no entry of it is held: the end of the linked
+    /// prefix, or with `latest` the highest seq held (where an own feed must continue, even
+    /// past a gap, so that it never contradicts an entry it already signed). The head entry
+    /// may have expired since; its id is then read from its tombstone.
+    static func fetch(author: AgentID, latest: Bool = false, db: Database) throws -> FeedHead? {
+        let column = latest ? "max_seq" : "head_seq"
         let row = try Row.fetchOne(
             db,
             sql: """
-                SELECT a.head_seq AS seq,
-                       COALESCE((SELECT id FROM entries WHERE author = a.author AND seq = a.head_seq),
-                                (SELECT id FROM tombstones WHERE author = a.author AND seq = a.head_seq)) AS id
-                FROM authors a WHERE a.author = ? AND a.head_seq > 0
+                SELECT a.\(column) AS seq,
+                       COALESCE((SELECT id FROM entries WHERE author = a.author AND seq = a.\(column)),
+                                (SELECT id FROM tombstones WHERE author = a.author AND seq = a.\(column))) AS id
+                FROM authors a WHERE a.author = ? AND a.\(column) > 0
                 """,
             arguments: [author.bytes.asData])
         guard let row else { return nil }

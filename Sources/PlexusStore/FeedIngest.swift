@@ -2,36 +2,106 @@ import Foundation
 import GRDB
 import PlexusCore
 
-/// The feed rules of DESIGN §4, applied to one verified entry inside a write transaction:
+/// The feed rules of DESIGN §4, applied to verified entries inside one write transaction:
 /// tombstones, duplicates, forks (with proof), gaps (unlinked entries) and linking.
-/// An entry that is refused leaves the database exactly as it was.
-enum FeedIngest {
-    static func apply(_ indexed: IndexedEntry, nowMs: Int64, db: Database) throws -> IngestOutcome {
+/// An entry that is refused leaves the database as it was.
+///
+/// One value serves one transaction: it keeps each touched author's state in memory and
+/// writes it back once in `finish()`, instead of reading and updating it per entry.
+struct FeedIngest {
+    /// What the store knows of one author's feed.
+    private struct AuthorState {
+        /// Every entry from seq 1 to here is held (the linked prefix).
+        var headSeq: Int64
+        /// The highest seq held (beyond `headSeq` when entries wait for a gap).
+        var maxSeq: Int64
+        var forkedSeq: Int64?
+        var changed = false
+    }
+
+    private let db: Database
+    private let nowMs: Int64
+    private var authors: [Data: AuthorState] = [:]
+
+    init(db: Database, nowMs: Int64) {
+        self.db = db
+        self.nowMs = nowMs
+    }
+
+    /// Applies the rules to one entry. `isLocalAppend` marks an entry the writer built on
+    /// the feed head it holds: it cannot be a duplicate, a tombstone or a fork, so those
+    /// lookups are skipped when the feed has nothing beyond its head.
+    mutating func apply(_ indexed: IndexedEntry, isLocalAppend: Bool) throws -> IngestOutcome {
         let entry = indexed.entry
         let id = entry.id.bytes.asData
-        let author = entry.author.bytes.asData
+        let authorKey = entry.author.bytes.asData
         let seq = Int64(clamping: entry.seq)
+        var author = try state(of: authorKey)
 
-        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM tombstones WHERE id = ?"), arguments: [id]) == true {
-            return .refused(PlexusError(.tombstoned, "entry \(entry.id.hex.prefix(16)) was deleted or expired here and is not accepted again"))
-        }
-        if let cursor = try Int64.fetchOne(db.cachedStatement(sql: "SELECT cursor FROM entries WHERE id = ?"), arguments: [id]) {
-            return .duplicate(cursor: cursor)
-        }
-        if let expires = entry.expiresMs, Int64(clamping: expires) <= nowMs {
-            return .refused(PlexusError(.tombstoned, "entry \(entry.id.hex.prefix(16)) expired at \(expires)"))
-        }
-
-        let authorRow = try Row.fetchOne(db.cachedStatement(sql: "SELECT head_seq, forked_seq FROM authors WHERE author = ?"), arguments: [author])
-        if let forkedSeq = authorRow?["forked_seq"] as Int64? {
+        if let forkedSeq = author.forkedSeq {
             return .refused(PlexusError(.authorForked, "author \(entry.author.short) forked its feed at seq \(forkedSeq); its entries are refused"))
         }
-        var headSeq: Int64 = authorRow?["head_seq"] ?? 0
-        if authorRow == nil {
-            try db.cachedStatement(sql: "INSERT INTO authors (author, head_seq) VALUES (?, 0)").execute(arguments: [author])
+        let trusted = isLocalAppend && seq == author.headSeq + 1 && author.maxSeq == author.headSeq
+        if !trusted {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM tombstones WHERE id = ?"), arguments: [id]) == true {
+                return .refused(PlexusError(.tombstoned, "entry \(entry.id.hex.prefix(16)) was deleted or expired here and is not accepted again"))
+            }
+            if let cursor = try Int64.fetchOne(db.cachedStatement(sql: "SELECT cursor FROM entries WHERE id = ?"), arguments: [id]) {
+                return .duplicate(cursor: cursor)
+            }
+            if let expires = entry.expiresMs, Int64(clamping: expires) <= nowMs {
+                return .refused(PlexusError(.tombstoned, "entry \(entry.id.hex.prefix(16)) expired at \(expires)"))
+            }
+            if let forkSeq = try contradiction(entry, seq: seq, author: authorKey) {
+                author.forkedSeq = forkSeq
+                author.changed = true
+                authors[authorKey] = author
+                return .refused(PlexusError(.forkDetected, "author \(entry.author.short) signed conflicting entries at seq \(forkSeq); proof kept, author marked forked"))
+            }
         }
 
-        // The neighbours in the author's feed must agree with this entry.
+        let cursor = try insert(indexed, id: id, author: authorKey, seq: seq)
+        if seq == author.headSeq + 1 {
+            // Extend the linked prefix over this entry and any that were waiting for it.
+            author.headSeq = seq
+            if author.maxSeq > seq {
+                let following = try Int64.fetchCursor(
+                    db.cachedStatement(sql: "SELECT seq FROM entries WHERE author = ? AND seq > ? ORDER BY seq"),
+                    arguments: [authorKey, seq])
+                while let next = try following.next(), next == author.headSeq + 1 {
+                    author.headSeq = next
+                }
+            }
+        }
+        author.maxSeq = max(author.maxSeq, seq)
+        author.changed = true
+        authors[authorKey] = author
+        return .stored(StoredEntry(entry: entry, cursor: cursor, linked: seq <= author.headSeq))
+    }
+
+    /// Writes back the state of every author this transaction changed.
+    func finish() throws {
+        for (author, state) in authors where state.changed {
+            try db.cachedStatement(sql: """
+                INSERT INTO authors (author, head_seq, max_seq, forked_seq) VALUES (?, ?, ?, ?)
+                ON CONFLICT (author) DO UPDATE SET
+                    head_seq = excluded.head_seq, max_seq = excluded.max_seq, forked_seq = excluded.forked_seq
+                """).execute(arguments: [author, state.headSeq, state.maxSeq, state.forkedSeq])
+        }
+    }
+
+    private mutating func state(of author: Data) throws -> AuthorState {
+        if let known = authors[author] { return known }
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT head_seq, max_seq, forked_seq FROM authors WHERE author = ?"), arguments: [author])
+        let state = AuthorState(headSeq: row?["head_seq"] ?? 0, maxSeq: row?["max_seq"] ?? 0, forkedSeq: row?["forked_seq"])
+        authors[author] = state
+        return state
+    }
+
+    /// Checks the entry against its held neighbours in the feed. On a contradiction, keeps
+    /// both signed entries as a fork proof and returns the seq where the histories diverge.
+    private func contradiction(_ entry: SignedEntry, seq: Int64, author: Data) throws -> Int64? {
         let neighbours = try Row.fetchAll(
             db.cachedStatement(sql: "SELECT seq, id, prev FROM entries WHERE author = ? AND seq BETWEEN ? AND ?"),
             arguments: [author, seq - 1, seq + 1])
@@ -41,64 +111,48 @@ enum FeedIngest {
             switch heldSeq {
             case seq: contradicts = true  // same seq, different id (not a duplicate)
             case seq - 1: contradicts = entry.prev?.bytes.asData != (row["id"] as Data)
-            default: contradicts = (row["prev"] as Data?) != id
+            default: contradicts = (row["prev"] as Data?) != entry.id.bytes.asData
             }
-            if contradicts {
-                let held = try heldEntry(author: author, seq: heldSeq, db: db)
-                let forkSeq = min(heldSeq, seq)
-                try recordFork(author: author, seq: forkSeq, held: held, conflicting: entry, nowMs: nowMs, db: db)
-                return .refused(PlexusError(.forkDetected, "author \(entry.author.short) signed conflicting entries at seq \(forkSeq); proof kept, author marked forked"))
-            }
+            guard contradicts else { continue }
+            let held = try heldEntry(author: author, seq: heldSeq)
+            let forkSeq = min(heldSeq, seq)
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO forks (author, seq, held_body, held_signature, conflicting_body, conflicting_signature, detected_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [author, forkSeq, held.body, held.signature, entry.body, entry.signature, nowMs])
+            return forkSeq
         }
+        return nil
+    }
 
-        let tags = entry.tags
+    private func insert(_ indexed: IndexedEntry, id: Data, author: Data, seq: Int64) throws -> Int64 {
+        let entry = indexed.entry
         try db.cachedStatement(sql: """
-                INSERT INTO entries (id, author, seq, prev, time_ms, type, topic, expires_ms, received_ms, body, signature)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(
-            arguments: [id, author, seq, entry.prev?.bytes.asData, entry.timeMs, entry.type, entry.topic,
-                        entry.expiresMs.map { Int64(clamping: $0) }, nowMs, entry.body, entry.signature])
+            INSERT INTO entries (id, author, seq, prev, time_ms, type, topic, expires_ms, received_ms, body, signature)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                id, author, seq, entry.prev?.bytes.asData, entry.timeMs, entry.type, entry.topic,
+                entry.expiresMs.map { Int64(clamping: $0) }, nowMs, entry.body, entry.signature,
+            ])
         let cursor = db.lastInsertedRowID
-        for tag in Set(tags) {
+        for tag in Set(entry.tags) {
             try db.cachedStatement(sql: "INSERT INTO entry_tags (cursor, tag) VALUES (?, ?)").execute(arguments: [cursor, tag])
         }
         for ref in Set(entry.refs) {
             try db.cachedStatement(sql: "INSERT INTO entry_refs (cursor, ref) VALUES (?, ?)").execute(arguments: [cursor, ref.bytes.asData])
         }
         try db.cachedStatement(sql: "INSERT INTO entry_fts (rowid, type, tags, text) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [cursor, entry.type, tags.joined(separator: " "), indexed.searchText])
-
-        if seq == headSeq + 1 {
-            // Extend the linked prefix over this entry and any that were waiting for it.
-            // Walk forward only over the contiguous run; stop at the first gap.
-            let following = try Int64.fetchCursor(
-                db.cachedStatement(sql: "SELECT seq FROM entries WHERE author = ? AND seq > ? ORDER BY seq"), arguments: [author, seq])
-            headSeq = seq
-            while let next = try following.next(), next == headSeq + 1 {
-                headSeq = next
-            }
-            try db.cachedStatement(sql: "UPDATE authors SET head_seq = ? WHERE author = ?").execute(arguments: [headSeq, author])
-        }
-        return .stored(StoredEntry(entry: entry, cursor: cursor, linked: seq <= headSeq))
+            .execute(arguments: [cursor, entry.type, entry.tags.joined(separator: " "), indexed.searchText])
+        return cursor
     }
 
-    private static func heldEntry(author: Data, seq: Int64, db: Database) throws -> SignedEntry {
+    private func heldEntry(author: Data, seq: Int64) throws -> SignedEntry {
         let row = try Row.fetchOne(
             db, sql: "SELECT body, signature FROM entries WHERE author = ? AND seq = ?", arguments: [author, seq])
         guard let row else { throw PlexusError(.internal, "held entry vanished during ingest") }
         return try StoredRows.entry(body: row["body"], signature: row["signature"])
-    }
-
-    private static func recordFork(
-        author: Data, seq: Int64, held: SignedEntry, conflicting: SignedEntry, nowMs: Int64, db: Database
-    ) throws {
-        try db.execute(
-            sql: """
-                INSERT OR IGNORE INTO forks (author, seq, held_body, held_signature, conflicting_body, conflicting_signature, detected_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [author, seq, held.body, held.signature, conflicting.body, conflicting.signature, nowMs])
-        try db.execute(sql: "UPDATE authors SET forked_seq = ? WHERE author = ?", arguments: [seq, author])
     }
 }
 

@@ -42,10 +42,12 @@ enum StoreSchema {
                 CREATE INDEX entry_refs_by_cursor ON entry_refs (cursor);
 
                 -- One row per author seen. head_seq is the highest seq up to which this node
-                -- holds every entry (the linked prefix); forked_seq is set once a fork is proven.
+                -- holds every entry (the linked prefix), max_seq the highest held; forked_seq
+                -- is set once a fork is proven.
                 CREATE TABLE authors (
                     author BLOB PRIMARY KEY,
                     head_seq INTEGER NOT NULL DEFAULT 0,
+                    max_seq INTEGER NOT NULL DEFAULT 0,
                     forked_seq INTEGER
                 ) WITHOUT ROWID;
 

@@ -51,7 +51,7 @@ struct StoreBenchmark: AsyncParsableCommand {
     /// (a) Node.publish from many concurrent tasks: build, sign, store durably.
     private func measurePublish(root: URL) async throws -> [String: Any] {
         let config = NodeConfig(dataDirectory: root.path)
-        let node = try Node.open(config: config, logger: Logger(label: "bench")) { () throws(PlexusError) in nil }
+        let node = try Node.open(config: config, logger: Logger(label: "bench", factory: { StreamLogHandler.standardError(label: $0) })) { () throws(PlexusError) in nil }
         let perPublisher = max(publish / publishers, 1)
         // The agents' content exists before they publish it: build it outside the timing.
         let drafts = (0..<(perPublisher * publishers)).map { n in

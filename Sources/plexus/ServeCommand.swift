@@ -29,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
                 directory: directory,
                 overrides: .init(api: api, maxBodyBytes: maxBodyBytes, logLevel: logLevel))
             let logger = {
-                var logger = Logger(label: "plexus")
+                var logger = Logger(label: "plexus", factory: { StreamLogHandler.standardError(label: $0) })
                 logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
                 return logger
             }()

@@ -128,6 +128,26 @@ import Testing
         #expect(try await fixture.store.stats().forkedAuthors == 0)
     }
 
+    @Test func ownFeedContinuesAfterTheHighestHeldSeqEvenAcrossAGap() async throws {
+        // The agent's own entries came back from peers out of order (seq 2 still missing):
+        // a new publish must follow seq 3, never sign a second seq 2.
+        let fixture = try StoreFixture()
+        let own = TestAuthor()
+        let chain = try own.chain(3)
+        _ = try await fixture.store.ingest(chain[0])
+        _ = try await fixture.store.ingest(chain[2])
+        let next = try await fixture.store.writer.append(as: own.id, searchText: "") { head throws(PlexusError) in
+            #expect(head?.seq == 3)
+            let draft = EntryDraft(content: .object([:]))
+            return try SignedEntry(signing: try draft.body(seq: (head?.seq ?? 0) + 1, prev: head?.id, timeMs: 0), with: own.key)
+        }
+        #expect(next.entry.seq == 4)
+        #expect(next.entry.prev == chain[2].id)
+        _ = try await fixture.store.ingest(chain[1])
+        #expect(try await fixture.store.head(of: own.id)?.seq == 4)
+        #expect(try await fixture.store.stats().forkedAuthors == 0)
+    }
+
     @Test func acknowledgedEntriesSurviveReopening() async throws {
         let fixture = try StoreFixture()
         let chain = try TestAuthor().chain(5)
