@@ -19,6 +19,8 @@ struct APIRoute: Sendable {
         APIRoute(method: .get, path: "/v1/entries/{id}", authenticated: true),
         APIRoute(method: .get, path: "/v1/entries/{id}/thread", authenticated: true),
         APIRoute(method: .get, path: "/v1/search", authenticated: true),
+        APIRoute(method: .post, path: "/v1/entries", authenticated: true),
+        APIRoute(method: .get, path: "/v1/forks", authenticated: true),
         APIRoute(method: .get, path: "/openapi.json", authenticated: false),
     ]
 

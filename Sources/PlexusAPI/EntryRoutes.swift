@@ -24,6 +24,39 @@ struct EntryRoutes {
             return EnvelopeResponse.success(EntryPage(entries: members.map(\.view), nextCursor: nil, hasMore: false))
         }
         router.get("/v1/search") { request, _ in try await search(request) }
+        router.post("/v1/entries") { request, _ in try await submit(request) }
+        router.get("/v1/forks") { request, _ in
+            let limit = try QueryReader(request).int("limit", default: 100)
+            guard (1...1000).contains(limit) else { throw PlexusError(.invalidArgument, "limit must be between 1 and 1000") }
+            let proofs = try await node.store.forks(limit: limit)
+            return EnvelopeResponse.success(proofs.map { proof in
+                ForkView(
+                    author: proof.author, seq: proof.seq, heldID: proof.held.id, conflictingID: proof.conflicting.id,
+                    heldEntry: proof.held.encoded(), conflictingEntry: proof.conflicting.encoded(), detectedMs: proof.detectedMs)
+            })
+        }
+    }
+
+    /// An entry signed elsewhere: verified and stored under the feed rules. 201 when new,
+    /// 200 when already held; a refusal is its error code (fork, bad signature, …).
+    private func submit(_ request: Request) async throws -> Response {
+        try JSONBody.requireJSONContentType(request)
+        let json = try await JSONBody.read(request, limit: node.config.limits.maxBodyBytes * 2 + 16 * 1024)
+        guard case .object(let fields) = json, case .string(let text)? = fields["entry"], fields.count == 1 else {
+            throw PlexusError(.invalidArgument, "the body must be {\"entry\": \"<base64 of a protobuf Entry>\"}")
+        }
+        guard let bytes = Data(base64Encoded: text) else {
+            throw PlexusError(.invalidArgument, "'entry' must be base64 of a protobuf Entry")
+        }
+        let entry = try SignedEntry(encoded: bytes, limits: node.config.limits)
+        switch try await node.store.ingest(entry) {
+        case .stored(let stored):
+            return EnvelopeResponse.success(SubmitEntryResult(entry: stored.view, created: true), status: .created)
+        case .duplicate:
+            return EnvelopeResponse.success(SubmitEntryResult(entry: try await node.entry(entry.id).view, created: false))
+        case .refused(let error):
+            throw error
+        }
     }
 
     private func publish(_ request: Request) async throws -> Response {

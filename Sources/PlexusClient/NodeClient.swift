@@ -110,6 +110,16 @@ public struct NodeClient: Sendable {
         ])
     }
 
+    /// Submits an entry signed elsewhere (protobuf `Entry` bytes).
+    public func submit(entry: Data) async throws(PlexusError) -> SubmitEntryResult {
+        try await send(.POST, "/v1/entries", body: SubmitEntryRequest(entry: entry))
+    }
+
+    /// Proven forks, newest first.
+    public func forks(limit: Int? = nil) async throws(PlexusError) -> [ForkView] {
+        try await send(.GET, "/v1/forks", query: ["limit": limit.map(String.init)])
+    }
+
     // MARK: - Transport
 
     private struct Reply<Payload: Decodable>: Decodable {

@@ -162,3 +162,58 @@ struct ThreadCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct SubmitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "submit",
+        abstract: "Store an entry signed elsewhere: a file (or '-' for stdin) holding protobuf Entry bytes or their base64.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Path to the entry, or '-' for stdin.")
+    var path: String
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) {
+            let raw: Data
+            if path == "-" {
+                raw = FileHandle.standardInput.readDataToEndOfFile()
+            } else {
+                do {
+                    raw = try Data(contentsOf: URL(fileURLWithPath: path))
+                } catch {
+                    throw PlexusError(.invalidArgument, "cannot read \(path): \(error.localizedDescription)")
+                }
+            }
+            let text = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let bytes = Data(base64Encoded: text) ?? raw
+            let result = try await client(global).submit(entry: bytes)
+            if global.json {
+                Output.printJSON(result)
+            } else {
+                print("\(result.created ? "stored" : "already held") \(result.entry.id) (\(result.entry.author.short) #\(result.entry.seq))")
+            }
+        }
+    }
+}
+
+struct ForksCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forks", abstract: "List proven forks: authors that signed two incompatible histories.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) {
+            let forks = try await client(global).forks()
+            if global.json {
+                Output.printJSON(forks)
+                return
+            }
+            if forks.isEmpty { print("(no forks)") }
+            for fork in forks {
+                print("\(fork.author) forked at seq \(fork.seq): held \(fork.heldID.hex.prefix(12)), conflicting \(fork.conflictingID.hex.prefix(12))")
+            }
+        }
+    }
+}
