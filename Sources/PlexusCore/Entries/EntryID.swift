@@ -36,17 +36,4 @@ public struct EntryID: Hashable, Sendable, CustomStringConvertible {
     public var description: String { hex }
 }
 
-extension EntryID: Codable {
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let id = EntryID(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an entry id"))
-        }
-        self = id
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(hex)
-    }
-}
+extension EntryID: TextCodable {}

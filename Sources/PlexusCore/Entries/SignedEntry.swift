@@ -36,15 +36,7 @@ public struct SignedEntry: Sendable, Hashable {
         guard body.count <= limits.maxBodyBytes else {
             throw PlexusError(.tooLarge, "entry body of \(body.count) bytes exceeds the \(limits.maxBodyBytes)-byte limit")
         }
-        let fields: Plexus_EntryBody
-        do {
-            fields = try Plexus_EntryBody(serializedBytes: body)
-        } catch {
-            throw PlexusError(.malformedEntry, "entry body is not a valid protobuf EntryBody")
-        }
-        guard let author = AgentID(bytes: fields.author) else {
-            throw PlexusError(.malformedEntry, "entry author must be a 32-byte Ed25519 key, got \(fields.author.count) bytes")
-        }
+        let (fields, author) = try Self.decode(body)
         try Self.checkStructure(fields, limits: limits)
         guard signature.count == 64, author.verify(signature: signature, domain: .entry, body) else {
             throw PlexusError(.badSignature, "entry signature does not verify for author \(author.short)")
@@ -151,15 +143,7 @@ extension SignedEntry {
     /// Rebuilds an entry from bytes this node verified earlier (its own store). Decodes the
     /// body but does not re-check the signature; never use it for bytes from outside.
     public init(verifiedBody body: Data, signature: Data) throws(PlexusError) {
-        let fields: Plexus_EntryBody
-        do {
-            fields = try Plexus_EntryBody(serializedBytes: body)
-        } catch {
-            throw PlexusError(.malformedEntry, "stored entry body does not decode")
-        }
-        guard let author = AgentID(bytes: fields.author) else {
-            throw PlexusError(.malformedEntry, "stored entry has no valid author")
-        }
+        let (fields, author) = try Self.decode(body)
         self.init(body: body, signature: signature, id: EntryID(hashing: body), fields: fields, author: author)
     }
 
@@ -169,5 +153,19 @@ extension SignedEntry {
         self.id = id
         self.fields = fields
         self.author = author
+    }
+
+    /// Decodes body bytes and their author.
+    private static func decode(_ body: Data) throws(PlexusError) -> (Plexus_EntryBody, AgentID) {
+        let fields: Plexus_EntryBody
+        do {
+            fields = try Plexus_EntryBody(serializedBytes: body)
+        } catch {
+            throw PlexusError(.malformedEntry, "entry body is not a valid protobuf EntryBody")
+        }
+        guard let author = AgentID(bytes: fields.author) else {
+            throw PlexusError(.malformedEntry, "entry author must be a 32-byte Ed25519 key, got \(fields.author.count) bytes")
+        }
+        return (fields, author)
     }
 }

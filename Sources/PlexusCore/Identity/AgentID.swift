@@ -37,17 +37,4 @@ public struct AgentID: Hashable, Sendable, Comparable, CustomStringConvertible {
     public static func < (lhs: AgentID, rhs: AgentID) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
 }
 
-extension AgentID: Codable {
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let id = AgentID(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an agent id"))
-        }
-        self = id
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(base32)
-    }
-}
+extension AgentID: TextCodable {}
