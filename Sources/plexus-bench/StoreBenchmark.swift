@@ -15,7 +15,7 @@ struct StoreBenchmark: AsyncParsableCommand {
     var publish = 50_000
 
     @Option(help: "Concurrent publishers.")
-    var publishers = 64
+    var publishers = 256
 
     @Option(help: "Entries from another author to ingest (verify + store); the search runs over these.")
     var ingest = 100_000
