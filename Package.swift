@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "plexus", targets: ["plexus"]),
         .executable(name: "plexus-bench", targets: ["plexus-bench"]),
         .library(name: "PlexusCore", targets: ["PlexusCore"]),
+        .library(name: "PlexusProtocol", targets: ["PlexusProtocol"]),
         .library(name: "PlexusStore", targets: ["PlexusStore"]),
         .library(name: "PlexusNode", targets: ["PlexusNode"]),
         .library(name: "PlexusAPI", targets: ["PlexusAPI"]),
@@ -33,6 +34,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // Sans-IO protocol state machines: Noise handshake, Plexus handshake.
+        .target(
+            name: "PlexusProtocol",
+            dependencies: [
+                "PlexusCore",
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // Durable entry storage: SQLite (WAL) through GRDB, FTS5 search.
@@ -106,6 +115,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
+        ),
+        .testTarget(
+            name: "PlexusProtocolTests",
+            dependencies: ["PlexusCore", "PlexusProtocol", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Vectors")]
         ),
         .testTarget(name: "PlexusStoreTests", dependencies: ["PlexusCore", "PlexusStore"]),
         .testTarget(name: "PlexusNodeTests", dependencies: ["PlexusCore", "PlexusStore", "PlexusNode"]),
