@@ -42,6 +42,7 @@ let package = Package(
             dependencies: [
                 "PlexusCore",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         // Durable entry storage: SQLite (WAL) through GRDB, FTS5 search.
@@ -118,7 +119,12 @@ let package = Package(
         ),
         .testTarget(
             name: "PlexusProtocolTests",
-            dependencies: ["PlexusCore", "PlexusProtocol", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "PlexusCore",
+                "PlexusProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             resources: [.copy("Vectors")]
         ),
         .testTarget(name: "PlexusStoreTests", dependencies: ["PlexusCore", "PlexusStore"]),

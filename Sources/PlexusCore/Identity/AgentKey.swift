@@ -47,10 +47,13 @@ public struct AgentKey: Sendable {
 public enum SigningDomain: Sendable {
     /// `plexus/entry/v1`: entry bodies (DESIGN §4).
     case entry
+    /// `plexus-noise-static:`: a node's Noise static key, bound to the agent (DESIGN §5).
+    case noiseStatic
 
     public var prefix: String {
         switch self {
         case .entry: "plexus/entry/v1"
+        case .noiseStatic: "plexus-noise-static:"
         }
     }
 }
