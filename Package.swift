@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "plexus-bench", targets: ["plexus-bench"]),
         .library(name: "PlexusCore", targets: ["PlexusCore"]),
         .library(name: "PlexusProtocol", targets: ["PlexusProtocol"]),
+        .library(name: "PlexusNet", targets: ["PlexusNet"]),
         .library(name: "PlexusStore", targets: ["PlexusStore"]),
         .library(name: "PlexusNode", targets: ["PlexusNode"]),
         .library(name: "PlexusAPI", targets: ["PlexusAPI"]),
@@ -18,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -42,6 +44,20 @@ let package = Package(
             dependencies: [
                 "PlexusCore",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // The mesh transport on SwiftNIO: Noise pipeline, frames, connection management.
+        .target(
+            name: "PlexusNet",
+            dependencies: [
+                "PlexusCore",
+                "PlexusProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
@@ -126,6 +142,17 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             resources: [.copy("Vectors")]
+        ),
+        .testTarget(
+            name: "PlexusNetTests",
+            dependencies: [
+                "PlexusCore",
+                "PlexusProtocol",
+                "PlexusNet",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "PlexusStoreTests", dependencies: ["PlexusCore", "PlexusStore"]),
         .testTarget(name: "PlexusNodeTests", dependencies: ["PlexusCore", "PlexusStore", "PlexusNode"]),

@@ -1,0 +1,257 @@
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import NIOExtras
+import NIOPosix
+import PlexusCore
+import PlexusProtocol
+
+/// The node's mesh connections (DESIGN §5): listens, dials with timeouts, keeps one
+/// connection per peer, redials remembered peers with exponential backoff and jitter, and
+/// enforces the connection caps. Each connection's pipeline, bottom to top:
+/// byte counter → 2-byte length framing → Noise → uint32 frame codec → idle timer → peer
+/// handler (ping/pong, rate limit, slow-peer check).
+public actor ConnectionManager {
+    public let identity: AgentID
+    public nonisolated let counters = MeshCounters()
+    private let key: AgentKey
+    /// This node's Noise static key: made at start, bound to the agent by signature in
+    /// every handshake, so it need not be stored.
+    private let noiseStatic = Curve25519.KeyAgreement.PrivateKey()
+    private let config: MeshConfig
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let gate: ConnectionGate
+    private let onFrame: @Sendable (AgentID, Plexus_Frame) -> Void
+    private let onPeerConnected: @Sendable (String, AgentID) -> Void
+    private var serverChannel: (any Channel)?
+    private var connections: [AgentID: PeerConnection] = [:]
+    private var redialTasks: [String: Task<Void, Never>] = [:]
+    private var shuttingDown = false
+
+    /// - Parameters:
+    ///   - onFrame: frames other than the transport's own (ping, pong, close).
+    ///   - onPeerConnected: a dialled address completed a handshake with this agent.
+    public init(
+        identity: AgentKey, config: MeshConfig, logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        onFrame: @escaping @Sendable (AgentID, Plexus_Frame) -> Void = { _, _ in },
+        onPeerConnected: @escaping @Sendable (String, AgentID) -> Void = { _, _ in }
+    ) {
+        self.identity = identity.id
+        self.key = identity
+        self.config = config
+        self.logger = logger
+        self.group = group
+        self.gate = ConnectionGate(maxTotal: config.maxConnections, maxPerIP: config.maxConnectionsPerIP)
+        self.onFrame = onFrame
+        self.onPeerConnected = onPeerConnected
+    }
+
+    /// Starts listening (if configured); returns the bound `host:port`.
+    public func start() async throws -> String? {
+        guard let host = config.listenHost else { return nil }
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: config.sendQueueBytes / 2, high: config.sendQueueBytes))
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture { try self.accept(channel) }
+            }
+        let channel = try await bootstrap.bind(host: host, port: config.listenPort).get()
+        serverChannel = channel
+        let port = channel.localAddress?.port ?? config.listenPort
+        return HostPortText.format(host: host, port: port)
+    }
+
+    /// Dials `host:port` and completes the handshake (optionally pinning the peer's id).
+    /// Returns the connected peer, or throws `MeshError` / `HandshakeError`.
+    @discardableResult
+    public func connect(host: String, port: Int, expectedPeer: AgentID? = nil) async throws -> PeerConnection.Info {
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(config.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.writeBufferWaterMark, value: .init(low: config.sendQueueBytes / 2, high: config.sendQueueBytes))
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: host, port: port).get()
+        } catch {
+            counters.closed(MeshError.dialFailed("").reason)
+            throw MeshError.dialFailed("\(host):\(port): \(error)")
+        }
+        let ip = channel.remoteAddress?.ipAddress ?? host
+        guard gate.admit(ip: ip) else {
+            channel.close(promise: nil)
+            counters.closed(MeshError.tooManyConnections.reason)
+            throw MeshError.tooManyConnections
+        }
+        counters.update { $0.connectionsDialed += 1 }
+        let (connection, handshake) = try await channel.eventLoop.submit {
+            try self.setUpPipeline(channel, direction: .outbound, expectedPeer: expectedPeer)
+        }.get()
+        let peer = try await handshake.get()
+        try register(connection, peer: peer)
+        onPeerConnected(HostPortText.format(host: host, port: port), peer.agentID)
+        return connection.info
+    }
+
+    /// Keeps a connection to `host:port`: dials now and again whenever it drops, backing
+    /// off exponentially (with jitter) while it cannot be reached.
+    public func keepConnected(host: String, port: Int) {
+        let address = HostPortText.format(host: host, port: port)
+        guard redialTasks[address] == nil, !shuttingDown else { return }
+        redialTasks[address] = Task { [config, logger] in
+            var delay = config.redialInitial
+            while !Task.isCancelled {
+                do {
+                    let info = try await self.connect(host: host, port: port)
+                    delay = config.redialInitial
+                    if let peer = info.agentID { await self.waitUntilClosed(peer) }
+                } catch MeshError.duplicateConnection {
+                    // Already connected through the peer's own dial: watch that one instead.
+                    if let peer = self.peerDialled(from: address) { await self.waitUntilClosed(peer) }
+                } catch {
+                    logger.debug("redial failed", metadata: ["address": "\(address)", "error": "\(error)"])
+                }
+                let jitter = Double.random(in: 0.5...1.5)
+                try? await Task.sleep(for: .nanoseconds(Int64(Double(delay.nanoseconds) * jitter)))
+                delay = .nanoseconds(min(delay.nanoseconds * 2, config.redialMax.nanoseconds))
+            }
+        }
+    }
+
+    /// Stops redialling `host:port` and closes its connection if any.
+    public func forget(host: String, port: Int) {
+        let address = HostPortText.format(host: host, port: port)
+        redialTasks.removeValue(forKey: address)?.cancel()
+    }
+
+    /// Closes the connection to `peer`, if there is one.
+    public func disconnect(_ peer: AgentID) {
+        connections[peer]?.close("disconnected")
+    }
+
+    /// The connected peers.
+    public func peers() -> [PeerConnection.Info] {
+        connections.values.map(\.info).sorted { $0.connectedMs < $1.connectedMs }
+    }
+
+    /// Sends a frame to a connected peer; false if not connected or its queue is full.
+    public func send(_ frame: Plexus_Frame, to peer: AgentID) -> Bool {
+        guard let connection = connections[peer], connection.channel.isWritable else { return false }
+        connection.channel.writeAndFlush(frame, promise: nil)
+        return true
+    }
+
+    /// Closes everything.
+    public func shutdown() async {
+        shuttingDown = true
+        for task in redialTasks.values { task.cancel() }
+        redialTasks.removeAll()
+        try? await serverChannel?.close()
+        for connection in connections.values { connection.close("shutdown") }
+        connections.removeAll()
+    }
+
+    // MARK: - Connections
+
+    /// Sets up an accepted socket; runs on its event loop.
+    private nonisolated func accept(_ channel: any Channel) throws {
+        let ip = channel.remoteAddress?.ipAddress ?? "unknown"
+        guard gate.admit(ip: ip) else {
+            counters.closed(MeshError.tooManyConnections.reason)
+            channel.close(promise: nil)
+            return
+        }
+        counters.update { $0.connectionsAccepted += 1 }
+        let (connection, handshake) = try setUpPipeline(channel, direction: .inbound, expectedPeer: nil)
+        handshake.whenSuccess { peer in
+            Task { try? await self.register(connection, peer: peer) }
+        }
+    }
+
+    private nonisolated func setUpPipeline(
+        _ channel: any Channel, direction: PeerConnection.Direction, expectedPeer: AgentID?
+    ) throws -> (PeerConnection, EventLoopFuture<PeerIdentity>) {
+        let connection = PeerConnection(channel: channel, direction: direction, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+        let promise = channel.eventLoop.makePromise(of: PeerIdentity.self)
+        let handshake = PlexusHandshake(
+            role: direction == .outbound ? .initiator : .responder, networkKey: config.networkKey, identity: key,
+            noiseStatic: noiseStatic, expectedPeer: expectedPeer)
+        let gate = self.gate
+        let counters = self.counters
+        let logger = self.logger
+        channel.closeFuture.whenComplete { _ in
+            gate.release(ip: connection.ip)
+            let reason = connection.closeReason ?? "peer_closed"
+            counters.closed(reason)
+            logger.debug("mesh connection closed", metadata: ["address": "\(connection.info.address)", "reason": "\(reason)"])
+            Task { await self.unregister(connection) }
+        }
+        promise.futureResult.whenFailure { error in
+            let reason = (error as? HandshakeError).map { "handshake: " + PeerFrameHandler.label($0) }
+                ?? (error as? MeshError)?.reason ?? "handshake_failed"
+            connection.close(reason)
+            logger.info("mesh handshake failed", metadata: ["address": "\(connection.info.address)", "reason": "\(reason)"])
+        }
+        try channel.pipeline.syncOperations.addHandlers([
+            ByteCountHandler(connection: connection),
+            ByteToMessageHandler(LengthFieldBasedFrameDecoder(lengthFieldBitLength: .twoBytes)),
+            LengthFieldPrepender(lengthFieldBitLength: .twoBytes),
+            NoiseTransportHandler(handshake: handshake, isInitiator: direction == .outbound, timeout: config.handshakeTimeout, completion: promise),
+            ByteToMessageHandler(FrameDecoder(maxFrameBytes: config.maxFrameBytes)),
+            MessageToByteHandler(FrameEncoder()),
+            IdleStateHandler(readTimeout: config.idleTimeout),
+            PeerFrameHandler(connection: connection, config: config, counters: counters, onFrame: onFrame),
+        ])
+        return (connection, promise.futureResult)
+    }
+
+    /// Records a connection whose handshake completed. With two connections to one peer
+    /// (both dialled at once), both sides keep the one dialled by the smaller agent id.
+    private func register(_ connection: PeerConnection, peer: PeerIdentity) throws {
+        connection.update { $0.agentID = peer.agentID }
+        counters.update { $0.handshakesCompleted += 1 }
+        if let existing = connections[peer.agentID], existing !== connection, existing.channel.isActive {
+            let keepNew = Self.dialler(of: connection, peer: peer.agentID, me: identity)
+                < Self.dialler(of: existing, peer: peer.agentID, me: identity)
+            if !keepNew {
+                connection.close(MeshError.duplicateConnection.reason)
+                throw MeshError.duplicateConnection
+            }
+            existing.close(MeshError.duplicateConnection.reason)
+        }
+        connections[peer.agentID] = connection
+        logger.info("mesh peer connected", metadata: [
+            "peer": "\(peer.agentID.short)", "address": "\(connection.info.address)", "direction": "\(connection.info.direction.rawValue)",
+        ])
+    }
+
+    private static func dialler(of connection: PeerConnection, peer: AgentID, me: AgentID) -> AgentID {
+        connection.info.direction == .outbound ? me : peer
+    }
+
+    private func unregister(_ connection: PeerConnection) {
+        if let peer = connection.agentID, connections[peer] === connection {
+            connections.removeValue(forKey: peer)
+        }
+    }
+
+    private func waitUntilClosed(_ peer: AgentID) async {
+        guard let connection = connections[peer] else { return }
+        try? await connection.channel.closeFuture.get()
+    }
+
+    private func peerDialled(from address: String) -> AgentID? {
+        connections.values.first { $0.info.address == address }?.agentID
+    }
+}
+
+/// `host:port` text, with brackets around IPv6 hosts.
+enum HostPortText {
+    static func format(host: String, port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+}

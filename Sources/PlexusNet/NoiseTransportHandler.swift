@@ -1,0 +1,154 @@
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import PlexusCore
+import PlexusProtocol
+
+/// Runs the Plexus handshake over Noise messages (already de-framed by the 2-byte length
+/// decoder below it), then encrypts and decrypts the byte stream of application frames.
+///
+/// Inbound: Noise messages in, plaintext bytes out. Outbound: plaintext bytes in, Noise
+/// messages out, split so that none exceeds 65,535 bytes. Nothing passes before the
+/// handshake completes; a handshake that fails or times out closes the channel.
+final class NoiseTransportHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// Largest plaintext carried in one transport message.
+    static let maxChunk = CipherState.maxMessageLength - CipherState.tagLength
+
+    private enum State {
+        case handshaking(PlexusHandshake)
+        case transport(send: CipherState, receive: CipherState)
+        case failed
+    }
+
+    private var state: State
+    private let isInitiator: Bool
+    private let timeout: TimeAmount
+    private let completion: EventLoopPromise<PeerIdentity>
+    private var timeoutTask: Scheduled<Void>?
+    private var resolved = false
+
+    /// - Parameter completion: succeeded with the verified peer, or failed with the
+    ///   `HandshakeError` / `MeshError` that ended the attempt.
+    init(handshake: PlexusHandshake, isInitiator: Bool, timeout: TimeAmount, completion: EventLoopPromise<PeerIdentity>) {
+        self.state = .handshaking(handshake)
+        self.isInitiator = isInitiator
+        self.timeout = timeout
+        self.completion = completion
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard timeoutTask == nil, case .handshaking(var handshake) = state else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timeoutTask = context.eventLoop.scheduleTask(in: timeout) {
+            let (handler, context) = loopBound.value
+            handler.fail(MeshError.handshakeTimeout, context: context)
+        }
+        if isInitiator {
+            do {
+                let first = try handshake.start()
+                state = .handshaking(handshake)
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: first)), promise: nil)
+            } catch {
+                fail(error, context: context)
+            }
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message = unwrapInboundIn(data)
+        switch state {
+        case .handshaking(var handshake):
+            do {
+                let reply = try handshake.receive(Data(buffer: message))
+                if let reply {
+                    context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply)), promise: nil)
+                }
+                if handshake.isComplete, let peer = handshake.peer {
+                    let ciphers = try handshake.transportCiphers()
+                    state = .transport(send: ciphers.send, receive: ciphers.receive)
+                    timeoutTask?.cancel()
+                    resolve(.success(peer))
+                    context.fireUserInboundEventTriggered(HandshakeCompleted(peer: peer))
+                } else {
+                    state = .handshaking(handshake)
+                }
+            } catch {
+                fail(error, context: context)
+            }
+        case .transport(let send, var receive):
+            do {
+                let plaintext = try receive.decrypt(ad: Data(), ciphertext: Data(buffer: message))
+                state = .transport(send: send, receive: receive)
+                context.fireChannelRead(wrapInboundOut(ByteBuffer(bytes: plaintext)))
+            } catch {
+                fail(MeshError.decryptionFailed, context: context)
+            }
+        case .failed:
+            break
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .transport(var send, let receive) = state else {
+            promise?.fail(MeshError.notConnected)
+            return
+        }
+        var plaintext = unwrapOutboundIn(data)
+        do {
+            var last: EventLoopFuture<Void>?
+            repeat {
+                // readSlice cannot fail for a length within readableBytes.
+                let chunk = plaintext.readSlice(length: min(plaintext.readableBytes, Self.maxChunk))!
+                let ciphertext = try send.encrypt(ad: Data(), plaintext: chunk.readableBytesView)
+                last = context.write(wrapOutboundOut(ByteBuffer(bytes: ciphertext)))
+            } while plaintext.readableBytes > 0
+            state = .transport(send: send, receive: receive)
+            if let promise { last?.cascade(to: promise) }
+        } catch {
+            promise?.fail(error)
+            fail(error, context: context)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timeoutTask?.cancel()
+        resolve(.failure(MeshError.closedDuringHandshake))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(error, context: context)
+    }
+
+    private func fail(_ error: any Error, context: ChannelHandlerContext) {
+        resolve(.failure(error))
+        state = .failed
+        timeoutTask?.cancel()
+        context.fireErrorCaught(error)
+        context.close(promise: nil)
+    }
+}
+
+
+extension NoiseTransportHandler {
+    /// Completes the handshake promise once; later outcomes are ignored.
+    private func resolve(_ result: Result<PeerIdentity, any Error>) {
+        guard !resolved else { return }
+        resolved = true
+        completion.completeWith(result)
+    }
+}
