@@ -74,6 +74,8 @@ let package = Package(
             name: "PlexusNode",
             dependencies: [
                 "PlexusCore",
+                "PlexusProtocol",
+                "PlexusNet",
                 "PlexusStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

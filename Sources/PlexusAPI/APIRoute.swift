@@ -21,6 +21,8 @@ struct APIRoute: Sendable {
         APIRoute(method: .get, path: "/v1/search", authenticated: true),
         APIRoute(method: .post, path: "/v1/entries", authenticated: true),
         APIRoute(method: .get, path: "/v1/forks", authenticated: true),
+        APIRoute(method: .get, path: "/v1/peers", authenticated: true),
+        APIRoute(method: .post, path: "/v1/peers", authenticated: true),
         APIRoute(method: .get, path: "/openapi.json", authenticated: false),
     ]
 

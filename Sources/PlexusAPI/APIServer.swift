@@ -16,6 +16,7 @@ public enum APIServer {
         router.add(middleware: AccessMiddleware(token: token))
         NodeRoutes(node: node).register(on: router)
         EntryRoutes(node: node).register(on: router)
+        PeerRoutes(node: node).register(on: router)
         let address = node.config.api
         return Application(
             router: router,

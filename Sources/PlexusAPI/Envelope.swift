@@ -63,6 +63,7 @@ extension PlexusError.Code {
         case .forkDetected, .authorForked, .identityExists: .conflict
         case .tombstoned: .gone
         case .nodeNotRunning, .overloaded: .serviceUnavailable
+        case .peerUnreachable, .handshakeFailed: .badGateway
         case .keyFileCorrupt, .noIdentity, .invalidConfig, .internal: .internalServerError
         }
     }

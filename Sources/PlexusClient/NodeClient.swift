@@ -120,6 +120,16 @@ public struct NodeClient: Sendable {
         try await send(.GET, "/v1/forks", query: ["limit": limit.map(String.init)])
     }
 
+    /// The connected mesh peers.
+    public func peers() async throws(PlexusError) -> [PeerView] {
+        try await send(.GET, "/v1/peers")
+    }
+
+    /// Asks the node to dial a peer (and keep it connected).
+    public func connect(_ request: ConnectRequest) async throws(PlexusError) -> PeerView {
+        try await send(.POST, "/v1/peers", body: request)
+    }
+
     // MARK: - Transport
 
     private struct Reply<Payload: Decodable>: Decodable {

@@ -69,7 +69,7 @@ public actor ConnectionManager {
     /// Dials `host:port` and completes the handshake (optionally pinning the peer's id).
     /// Returns the connected peer, or throws `MeshError` / `HandshakeError`.
     @discardableResult
-    public func connect(host: String, port: Int, expectedPeer: AgentID? = nil) async throws -> PeerConnection.Info {
+    public func connect(host: String, port: Int, expectedPeer: AgentID? = nil) async throws -> PeerView {
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(config.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -134,7 +134,7 @@ public actor ConnectionManager {
     }
 
     /// The connected peers.
-    public func peers() -> [PeerConnection.Info] {
+    public func peers() -> [PeerView] {
         connections.values.map(\.info).sorted { $0.connectedMs < $1.connectedMs }
     }
 
@@ -173,7 +173,7 @@ public actor ConnectionManager {
     }
 
     private nonisolated func setUpPipeline(
-        _ channel: any Channel, direction: PeerConnection.Direction, expectedPeer: AgentID?
+        _ channel: any Channel, direction: PeerView.Direction, expectedPeer: AgentID?
     ) throws -> (PeerConnection, EventLoopFuture<PeerIdentity>) {
         let connection = PeerConnection(channel: channel, direction: direction, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
         let promise = channel.eventLoop.makePromise(of: PeerIdentity.self)

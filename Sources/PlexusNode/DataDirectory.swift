@@ -30,6 +30,8 @@ public struct DataDirectory: Sendable {
     public var configFile: URL { root.appendingPathComponent("config.yaml") }
     /// Written by a running node: the HTTP API's bound `host:port`.
     public var apiAddressFile: URL { root.appendingPathComponent("api.addr") }
+    /// Written by a running node: the mesh listener's bound `host:port`.
+    public var meshAddressFile: URL { root.appendingPathComponent("mesh.addr") }
 
     public var hasIdentity: Bool { FileManager.default.fileExists(atPath: identityFile.path) }
 
@@ -87,6 +89,11 @@ public struct DataDirectory: Sendable {
         try writeSecret(Data((address + "\n").utf8), to: apiAddressFile, mode: 0o644)
     }
 
+    /// Records the bound mesh address for tools and other nodes' configuration.
+    public func writeMeshAddress(_ address: String) throws(PlexusError) {
+        try writeSecret(Data((address + "\n").utf8), to: meshAddressFile, mode: 0o644)
+    }
+
     /// The address a running node recorded, if any.
     public func apiAddress() -> String? {
         guard let data = try? Data(contentsOf: apiAddressFile) else { return nil }
@@ -97,6 +104,7 @@ public struct DataDirectory: Sendable {
     /// Removes the address files when the node stops.
     public func removeAddressFiles() {
         try? FileManager.default.removeItem(at: apiAddressFile)
+        try? FileManager.default.removeItem(at: meshAddressFile)
     }
 
     /// 32 random bytes as hex.

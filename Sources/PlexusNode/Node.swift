@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import PlexusCore
+import PlexusNet
+import PlexusProtocol
 import PlexusStore
 import ServiceLifecycle
 
@@ -15,6 +17,9 @@ public actor Node {
     public nonisolated let store: EntryStore
     /// Whether the identity key is sealed with a passphrase on disk.
     public nonisolated let keysEncrypted: Bool
+    /// The mesh transport.
+    public nonisolated let mesh: ConnectionManager
+    private var meshAddress: String?
 
     private let key: AgentKey
     private let logger: Logger
@@ -34,6 +39,14 @@ public actor Node {
         self.logger = logger
         self.clock = clock
         self.startedMs = clock()
+        let peerBook = store.peers
+        self.mesh = ConnectionManager(
+            identity: key,
+            config: MeshConfig(listenHost: config.listen?.host, listenPort: config.listen?.port ?? 0, networkKey: config.networkKey),
+            logger: logger,
+            onPeerConnected: { address, agent in
+                Task { try? await peerBook.connected(address, agent: agent) }
+            })
     }
 
     /// Opens the node of a data directory, creating the identity on first run (so a
@@ -99,7 +112,8 @@ public actor Node {
     public func status() async throws(PlexusError) -> NodeStatus {
         NodeStatus(
             agentID: id, version: PlexusVersion.current, dataDirectory: config.dataDirectory,
-            uptimeMs: clock() - startedMs, keysEncrypted: keysEncrypted, store: try await store.stats())
+            uptimeMs: clock() - startedMs, keysEncrypted: keysEncrypted, store: try await store.stats(),
+            mesh: MeshStatus(listen: meshAddress, peers: await mesh.peers().count, counts: mesh.counters.snapshot))
     }
 
     /// Background duties until cancelled: the expiry sweep.
@@ -117,9 +131,61 @@ public actor Node {
     }
 }
 
+extension Node {
+    /// The connected mesh peers.
+    public func peers() async -> [PeerView] {
+        await mesh.peers()
+    }
+
+    /// Dials a peer now, and remembers it so it is redialled when it drops and after a
+    /// restart. With `expected`, anyone else answering there is refused.
+    public func connect(_ address: String, expected: AgentID? = nil) async throws(PlexusError) -> PeerView {
+        let target = try HostPort.parse(address, defaultHost: "127.0.0.1")
+        var view: PeerView?
+        do {
+            view = try await mesh.connect(host: target.host, port: target.port, expectedPeer: expected)
+        } catch MeshError.duplicateConnection {
+            view = nil  // already connected (the peer dialled us too): report that connection below
+        } catch let error as MeshError {
+            throw PlexusError(.peerUnreachable, "cannot connect to \(target): \(error)")
+        } catch let error as HandshakeError {
+            throw PlexusError(.handshakeFailed, "handshake with \(target) failed: \(error)")
+        } catch {
+            throw PlexusError(.peerUnreachable, "cannot connect to \(target): \(error)")
+        }
+        try await store.peers.remember(target.description)
+        await mesh.keepConnected(host: target.host, port: target.port)
+        if let view { return view }
+        guard let existing = await mesh.peers().first(where: { expected == nil || $0.agentID == expected }) else {
+            throw PlexusError(.peerUnreachable, "the connection to \(target) closed")
+        }
+        return existing
+    }
+
+    /// Starts the mesh: listens, records `mesh.addr`, dials configured and remembered peers.
+    private func startMesh() async throws {
+        let directory = DataDirectory(config.dataDirectory)
+        meshAddress = try await mesh.start()
+        if let meshAddress {
+            try directory.writeMeshAddress(meshAddress)
+            logger.notice("mesh listening", metadata: ["address": "\(meshAddress)"])
+        }
+        var addresses = config.peers.map(\.description)
+        for remembered in try await store.peers.all() where !addresses.contains(remembered.address) {
+            addresses.append(remembered.address)
+        }
+        for address in addresses {
+            guard let target = try? HostPort.parse(address, defaultHost: "127.0.0.1") else { continue }
+            await mesh.keepConnected(host: target.host, port: target.port)
+        }
+    }
+}
+
 extension Node: Service {
-    /// Runs the node's background duties until graceful shutdown or cancellation.
+    /// Runs the mesh and the node's background duties until graceful shutdown or cancellation.
     public func run() async throws {
+        try await startMesh()
         await cancelWhenGracefulShutdown { await self.runDuties() }
+        await mesh.shutdown()
     }
 }

@@ -15,18 +15,31 @@ public struct NodeConfig: Sendable, Equatable {
     public var logLevel: String
     /// How often expired entries are removed, in seconds.
     public var expiryIntervalSeconds: Int
+    /// Where the mesh listens; nil for dial-out only (a worker behind NAT).
+    public var listen: HostPort?
+    /// Bootstrap peers (`host:port`), dialled and kept connected.
+    public var peers: [HostPort]
+    /// Only nodes with the same network key can connect (DESIGN §5).
+    public var networkKey: String
 
     public static let defaultAPIPort = 7464
+    public static let defaultMeshPort = 7465
+    public static let defaultNetworkKey = "plexus-main"
 
     public init(
         dataDirectory: String, api: HostPort = HostPort(host: "127.0.0.1", port: NodeConfig.defaultAPIPort),
-        limits: Limits = .standard, logLevel: String = "info", expiryIntervalSeconds: Int = 60
+        limits: Limits = .standard, logLevel: String = "info", expiryIntervalSeconds: Int = 60,
+        listen: HostPort? = HostPort(host: "0.0.0.0", port: NodeConfig.defaultMeshPort), peers: [HostPort] = [],
+        networkKey: String = NodeConfig.defaultNetworkKey
     ) {
         self.dataDirectory = dataDirectory
         self.api = api
         self.limits = limits
         self.logLevel = logLevel
         self.expiryIntervalSeconds = expiryIntervalSeconds
+        self.listen = listen
+        self.peers = peers
+        self.networkKey = networkKey
     }
 
     /// Values given on the command line; nil means "not given".
@@ -34,11 +47,21 @@ public struct NodeConfig: Sendable, Equatable {
         public var api: String?
         public var maxBodyBytes: Int?
         public var logLevel: String?
+        /// `host:port`, or `off` to not listen.
+        public var listen: String?
+        public var peers: [String]?
+        public var networkKey: String?
 
-        public init(api: String? = nil, maxBodyBytes: Int? = nil, logLevel: String? = nil) {
+        public init(
+            api: String? = nil, maxBodyBytes: Int? = nil, logLevel: String? = nil, listen: String? = nil,
+            peers: [String]? = nil, networkKey: String? = nil
+        ) {
             self.api = api
             self.maxBodyBytes = maxBodyBytes
             self.logLevel = logLevel
+            self.listen = listen
+            self.peers = peers
+            self.networkKey = networkKey
         }
     }
 
@@ -48,8 +71,12 @@ public struct NodeConfig: Sendable, Equatable {
         var maxBodyBytes: Int?
         var logLevel: String?
         var expiryIntervalSeconds: Int?
+        var listen: String?
+        var peers: [String]?
+        var networkKey: String?
 
         enum CodingKeys: String, CodingKey {
+            case listen, peers, networkKey = "network_key"
             case api
             case maxBodyBytes = "max_body_bytes"
             case logLevel = "log_level"
@@ -86,6 +113,18 @@ public struct NodeConfig: Sendable, Equatable {
         config.logLevel = overrides.logLevel ?? environment["PLEXUS_LOG_LEVEL"] ?? file.logLevel ?? config.logLevel
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(config.logLevel) else {
             throw PlexusError(.invalidConfig, "unknown log level '\(config.logLevel)'")
+        }
+        if let text = overrides.listen ?? environment["PLEXUS_LISTEN"] ?? file.listen {
+            config.listen = text == "off" ? nil : try HostPort.parse(text, defaultHost: "0.0.0.0")
+        }
+        let peerTexts = overrides.peers ?? environment["PLEXUS_PEERS"].map {
+            $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        } ?? file.peers ?? []
+        config.peers = []
+        for text in peerTexts { config.peers.append(try HostPort.parse(text, defaultHost: "127.0.0.1")) }
+        config.networkKey = overrides.networkKey ?? environment["PLEXUS_NETWORK_KEY"] ?? file.networkKey ?? config.networkKey
+        guard !config.networkKey.isEmpty, config.networkKey.utf8.count <= 256 else {
+            throw PlexusError(.invalidConfig, "the network key must be 1 to 256 bytes")
         }
         if let interval = file.expiryIntervalSeconds {
             guard interval >= 1 else { throw PlexusError(.invalidConfig, "expiry_interval_s must be at least 1") }
@@ -125,6 +164,18 @@ public struct NodeConfig: Sendable, Equatable {
 
         # Seconds between sweeps that delete expired entries (leaving tombstones).
         expiry_interval_s: 60
+
+        # Mesh address to accept peers on, or "off" to only dial out (a worker behind NAT).
+        # env: PLEXUS_LISTEN   flag: --listen
+        listen: 0.0.0.0:7465
+
+        # Peers to connect to at start and keep connected (host:port).
+        # env: PLEXUS_PEERS (comma-separated)   flag: --peer (repeatable)
+        peers: []
+
+        # Nodes connect only to nodes with the same network key.
+        # env: PLEXUS_NETWORK_KEY   flag: --network-key
+        network_key: plexus-main
 
         """
 }

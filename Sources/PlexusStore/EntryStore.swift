@@ -12,6 +12,8 @@ public final class EntryStore: Sendable {
     public let path: String
     /// The single writer of entries.
     public let writer: EntryWriter
+    /// Remembered mesh peers.
+    public let peers: PeerBook
     private let pool: DatabasePool
     private let clock: @Sendable () -> Int64
 
@@ -36,6 +38,7 @@ public final class EntryStore: Sendable {
         self.path = path
         self.clock = clock
         self.writer = EntryWriter(pool: pool, clock: clock)
+        self.peers = PeerBook(pool: pool, clock: clock)
     }
 
     /// Milliseconds since the Unix epoch, from the wall clock.

@@ -79,6 +79,17 @@ enum StoreSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v2-peers") { db in
+            // Mesh addresses to redial on restart, and who answered there last.
+            try db.execute(sql: """
+                CREATE TABLE peers (
+                    address TEXT PRIMARY KEY,
+                    agent_id BLOB,
+                    added_ms INTEGER NOT NULL,
+                    last_connected_ms INTEGER
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -162,7 +162,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["serve", "--data", root.path, "--api", "127.0.0.1:0", "--log-level", "warning"]
+        process.arguments = ["serve", "--data", root.path, "--api", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--log-level", "warning"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -11,7 +11,7 @@ struct PlexusCommand: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, InitConfigCommand.self, IDCommand.self, PubkeyCommand.self, StatusCommand.self,
             ServeCommand.self, PublishCommand.self, FeedCommand.self, SearchCommand.self, GetCommand.self,
-            ThreadCommand.self, SubmitCommand.self, ForksCommand.self,
+            ThreadCommand.self, SubmitCommand.self, ForksCommand.self, PeersCommand.self, ConnectCommand.self,
         ]
     )
 }

@@ -22,12 +22,23 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    @Option(name: .long, help: "Mesh address to accept peers on (default 0.0.0.0:7465; port 0 picks one; 'off' to only dial out).")
+    var listen: String?
+
+    @Option(name: .long, help: "A peer to connect to and keep connected, host:port (repeatable).")
+    var peer: [String] = []
+
+    @Option(name: .long, help: "Network key; only nodes with the same key connect (default plexus-main).")
+    var networkKey: String?
+
     func run() async throws {
         try await reportingErrors(json: false) {
             let directory = DataDirectory.resolve(flag: global.data)
             let config = try NodeConfig.resolve(
                 directory: directory,
-                overrides: .init(api: api, maxBodyBytes: maxBodyBytes, logLevel: logLevel))
+                overrides: .init(
+                    api: api, maxBodyBytes: maxBodyBytes, logLevel: logLevel, listen: listen,
+                    peers: peer.isEmpty ? nil : peer, networkKey: networkKey))
             let logger = {
                 var logger = Logger(label: "plexus", factory: { StreamLogHandler.standardError(label: $0) })
                 logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
@@ -82,6 +93,12 @@ struct StatusCommand: AsyncParsableCommand {
             print("uptime:    \(status.uptimeMs / 1000) s")
             print("entries:   \(status.store.entries) from \(status.store.authors) authors (latest cursor \(status.store.latestCursor))")
             print("forked:    \(status.store.forkedAuthors) authors; tombstones: \(status.store.tombstones)")
+            if let mesh = status.mesh {
+                print("mesh:      \(mesh.listen ?? "not listening"), \(mesh.peers) peers, \(mesh.counts.handshakesCompleted) handshakes")
+                if !mesh.counts.closed.isEmpty {
+                    print("closed:    " + mesh.counts.closed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                }
+            }
         }
     }
 }

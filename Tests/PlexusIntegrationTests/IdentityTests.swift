@@ -39,11 +39,11 @@ import Testing
         // The public id is readable without the passphrase.
         #expect(try await runPlexus(["id"] + data, home: directory.path).status == 0)
 
-        let wrong = try await runPlexus(["serve", "--api", "127.0.0.1:0"] + data, home: directory.path, environment: ["PLEXUS_PASSPHRASE": "wrong"])
+        let wrong = try await runPlexus(["serve", "--api", "127.0.0.1:0", "--listen", "127.0.0.1:0"] + data, home: directory.path, environment: ["PLEXUS_PASSPHRASE": "wrong"])
         #expect(wrong.status == 1)
         #expect(wrong.stderr.contains("wrong passphrase"))
 
-        let none = try await runPlexus(["serve", "--api", "127.0.0.1:0"] + data, home: directory.path)
+        let none = try await runPlexus(["serve", "--api", "127.0.0.1:0", "--listen", "127.0.0.1:0"] + data, home: directory.path)
         #expect(none.status == 1)
         #expect(none.stderr.contains("PLEXUS_PASSPHRASE"))
 
@@ -57,7 +57,7 @@ import Testing
         #expect(try await runPlexus(["init", "--data", directory.path], home: directory.path).status == 0)
         let damaged = Data("{\"version\":1,\"agent_id\":\"zz\"".utf8)
         try damaged.write(to: directory.file("identity.json"))
-        let serve = try await runPlexus(["serve", "--data", directory.path, "--api", "127.0.0.1:0"], home: directory.path)
+        let serve = try await runPlexus(["serve", "--data", directory.path, "--api", "127.0.0.1:0", "--listen", "127.0.0.1:0"], home: directory.path)
         #expect(serve.status == 1)
         #expect(serve.stderr.contains("keyFileCorrupt"))
         #expect(try Data(contentsOf: directory.file("identity.json")) == damaged)

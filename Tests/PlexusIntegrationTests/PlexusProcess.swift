@@ -123,7 +123,7 @@ final class ServeProcess {
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
         process = Process()
         process.executableURL = PlexusBinary.url
-        process.arguments = ["serve", "--data", directory.path, "--api", "127.0.0.1:0"] + arguments
+        process.arguments = ["serve", "--data", directory.path, "--api", "127.0.0.1:0", "--listen", "127.0.0.1:0"] + arguments
         process.environment = childEnvironment(home: directory.path, extra: environment)
         process.standardOutput = try FileHandle(forWritingTo: logURL)
         process.standardError = process.standardOutput

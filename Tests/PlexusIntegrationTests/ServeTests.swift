@@ -125,7 +125,7 @@ import Testing
     @Test func aSecondNodeOnTheSameDataDirectoryIsRefused() async throws {
         let directory = try TempDirectory()
         let node = try await ServeProcess(directory: directory)
-        let second = try await runPlexus(["serve", "--data", directory.path, "--api", "127.0.0.1:0"], home: directory.path)
+        let second = try await runPlexus(["serve", "--data", directory.path, "--api", "127.0.0.1:0", "--listen", "127.0.0.1:0"], home: directory.path)
         #expect(second.status == 1)
         #expect(second.stderr.contains("already running"))
         #expect(try await node.client.health()["status"] == "ok")
@@ -134,7 +134,7 @@ import Testing
 
     @Test func apiRefusesNonLoopbackAddresses() async throws {
         let directory = try TempDirectory()
-        let result = try await runPlexus(["serve", "--data", directory.path, "--api", "0.0.0.0:0"], home: directory.path)
+        let result = try await runPlexus(["serve", "--data", directory.path, "--api", "0.0.0.0:0", "--listen", "127.0.0.1:0"], home: directory.path)
         #expect(result.status == 1)
         #expect(result.stderr.contains("loopback"))
     }

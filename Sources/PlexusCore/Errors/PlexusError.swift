@@ -44,6 +44,10 @@ public struct PlexusError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidConfig
         /// The local node is not running or not reachable.
         case nodeNotRunning
+        /// A mesh peer could not be reached (refused, unreachable, timed out).
+        case peerUnreachable
+        /// A mesh peer was reached but the handshake failed (network key, identity).
+        case handshakeFailed
         /// The node is at a capacity limit (a queue is full); retry shortly.
         case overloaded
         /// A storage or other internal failure; never a client mistake.

@@ -6,19 +6,24 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var uptimeMs: Int64
     public var keysEncrypted: Bool
     public var store: StoreCounts
+    public var mesh: MeshStatus?
 
-    public init(agentID: AgentID, version: String, dataDirectory: String, uptimeMs: Int64, keysEncrypted: Bool, store: StoreCounts) {
+    public init(
+        agentID: AgentID, version: String, dataDirectory: String, uptimeMs: Int64, keysEncrypted: Bool, store: StoreCounts,
+        mesh: MeshStatus? = nil
+    ) {
         self.agentID = agentID
         self.version = version
         self.dataDirectory = dataDirectory
         self.uptimeMs = uptimeMs
         self.keysEncrypted = keysEncrypted
         self.store = store
+        self.mesh = mesh
     }
 
     enum CodingKeys: String, CodingKey {
         case agentID = "agent_id", version, dataDirectory = "data_dir", uptimeMs = "uptime_ms"
-        case keysEncrypted = "keys_encrypted", store
+        case keysEncrypted = "keys_encrypted", store, mesh
     }
 }
 

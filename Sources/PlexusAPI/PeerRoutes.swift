@@ -1,0 +1,27 @@
+import Hummingbird
+import PlexusCore
+import PlexusNode
+
+/// Mesh peers: list and connect.
+struct PeerRoutes {
+    let node: Node
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/v1/peers") { _, _ in EnvelopeResponse.success(await node.peers()) }
+        router.post("/v1/peers") { request, _ in
+            try JSONBody.requireJSONContentType(request)
+            let json = try await JSONBody.read(request, limit: 4096)
+            guard case .object(let fields) = json, case .string(let address)? = fields["address"],
+                  Set(fields.keys).isSubset(of: ["address", "id"])
+            else {
+                throw PlexusError(.invalidArgument, "the body must be {\"address\": \"host:port\", \"id\"?: \"<agent id>\"}")
+            }
+            var expected: AgentID?
+            if let id = fields["id"] {
+                guard case .string(let text) = id else { throw PlexusError(.invalidArgument, "'id' must be an agent id string") }
+                expected = try AgentID.parse(text)
+            }
+            return EnvelopeResponse.success(try await node.connect(address, expected: expected), status: .created)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+/// A connected mesh peer as `plexus peers` and `GET /v1/peers` show it.
+public struct PeerView: Sendable, Equatable, Codable {
+    /// Who dialled: this node (`outbound`) or the peer (`inbound`).
+    public enum Direction: String, Sendable, Codable { case inbound, outbound }
+
+    /// Known once the handshake completed.
+    public var agentID: AgentID?
+    /// The remote `host:port` of the TCP connection.
+    public var address: String
+    public var direction: Direction
+    /// When the connection was made (ms since the epoch, local clock).
+    public var connectedMs: Int64
+    /// Round-trip time of the latest keepalive ping.
+    public var rttMs: Double?
+    public var bytesIn: Int
+    public var bytesOut: Int
+    public var framesIn: Int
+    public var framesOut: Int
+
+    public init(address: String, direction: Direction, connectedMs: Int64) {
+        self.address = address
+        self.direction = direction
+        self.connectedMs = connectedMs
+        self.bytesIn = 0
+        self.bytesOut = 0
+        self.framesIn = 0
+        self.framesOut = 0
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case agentID = "agent_id", address, direction, connectedMs = "connected_ms", rttMs = "rtt_ms"
+        case bytesIn = "bytes_in", bytesOut = "bytes_out", framesIn = "frames_in", framesOut = "frames_out"
+    }
+}
+
+/// What the mesh transport has done since the node started.
+public struct MeshCounts: Sendable, Equatable, Codable {
+    public var handshakesCompleted = 0
+    public var connectionsAccepted = 0
+    public var connectionsDialed = 0
+    /// Connections refused or closed, by reason (e.g. `handshake: decryption_failed`,
+    /// `frame_too_large`, `rate_limited`, `idle_timeout`, `too_many_connections`).
+    public var closed: [String: Int] = [:]
+    public var framesIn = 0
+    public var framesOut = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case handshakesCompleted = "handshakes_completed", connectionsAccepted = "connections_accepted"
+        case connectionsDialed = "connections_dialed", closed, framesIn = "frames_in", framesOut = "frames_out"
+    }
+}
+
+/// The mesh part of a node's status.
+public struct MeshStatus: Sendable, Equatable, Codable {
+    /// The bound mesh address, nil when not listening.
+    public var listen: String?
+    public var peers: Int
+    public var counts: MeshCounts
+
+    public init(listen: String?, peers: Int, counts: MeshCounts) {
+        self.listen = listen
+        self.peers = peers
+        self.counts = counts
+    }
+}
+
+/// The body of `POST /v1/peers`.
+public struct ConnectRequest: Sendable, Equatable, Codable {
+    /// `host:port` of the peer's mesh port.
+    public var address: String
+    /// The agent id expected there; the connection fails if someone else answers.
+    public var id: AgentID?
+
+    public init(address: String, id: AgentID? = nil) {
+        self.address = address
+        self.id = id
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import PlexusClient
+import PlexusCore
+import PlexusNode
+
+struct PeersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "peers", abstract: "List connected mesh peers: id, address, direction, RTT, traffic.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) {
+            let peers = try await NodeClient.connect(dataDirectory: DataDirectory.resolve(flag: global.data).path).peers()
+            if global.json {
+                Output.printJSON(peers)
+                return
+            }
+            if peers.isEmpty { print("(no peers)") }
+            for peer in peers {
+                let rtt = peer.rttMs.map { String(format: "%.2f ms", $0) } ?? "-"
+                print("\(peer.agentID?.short ?? "?")  \(peer.address)  \(peer.direction.rawValue)  rtt \(rtt)  in \(peer.bytesIn) B  out \(peer.bytesOut) B")
+            }
+        }
+    }
+}
+
+struct ConnectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "connect", abstract: "Connect the running node to a peer now, and keep it connected.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "The agent id expected at that address; anyone else is refused.")
+    var id: String?
+
+    @Argument(help: "The peer's mesh address, host:port.")
+    var address: String
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) {
+            let expected = try id.map { text throws(PlexusError) in try AgentID.parse(text) }
+            let client = try await NodeClient.connect(dataDirectory: DataDirectory.resolve(flag: global.data).path)
+            let peer = try await client.connect(ConnectRequest(address: address, id: expected))
+            if global.json {
+                Output.printJSON(peer)
+            } else {
+                print("connected to \(peer.agentID?.description ?? "?") at \(peer.address)")
+            }
+        }
+    }
+}
