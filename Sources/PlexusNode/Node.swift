@@ -42,7 +42,13 @@ public actor Node {
         let peerBook = store.peers
         self.mesh = ConnectionManager(
             identity: key,
-            config: MeshConfig(listenHost: config.listen?.host, listenPort: config.listen?.port ?? 0, networkKey: config.networkKey),
+            config: MeshConfig(
+                listenHost: config.listen?.host, listenPort: config.listen?.port ?? 0, networkKey: config.networkKey,
+                handshakeTimeout: .milliseconds(Int64(config.mesh.handshakeTimeoutMs)),
+                keepaliveInterval: .milliseconds(Int64(min(15_000, config.mesh.idleTimeoutMs / 3))),
+                idleTimeout: .milliseconds(Int64(config.mesh.idleTimeoutMs)),
+                maxConnections: config.mesh.maxConnections, maxConnectionsPerIP: config.mesh.maxConnectionsPerIP,
+                maxFrameBytes: config.mesh.maxFrameBytes, frameRate: config.mesh.frameRate, frameBurst: config.mesh.frameBurst),
             logger: logger,
             onPeerConnected: { address, agent in
                 Task { try? await peerBook.connected(address, agent: agent) }

@@ -21,6 +21,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var peers: [HostPort]
     /// Only nodes with the same network key can connect (DESIGN §5).
     public var networkKey: String
+    /// Timeouts, caps and rates of the mesh transport (`mesh:` in config.yaml).
+    public var mesh: MeshLimits
 
     public static let defaultAPIPort = 7464
     public static let defaultMeshPort = 7465
@@ -40,6 +42,7 @@ public struct NodeConfig: Sendable, Equatable {
         self.listen = listen
         self.peers = peers
         self.networkKey = networkKey
+        self.mesh = MeshLimits()
     }
 
     /// Values given on the command line; nil means "not given".
@@ -74,9 +77,10 @@ public struct NodeConfig: Sendable, Equatable {
         var listen: String?
         var peers: [String]?
         var networkKey: String?
+        var mesh: MeshLimits?
 
         enum CodingKeys: String, CodingKey {
-            case listen, peers, networkKey = "network_key"
+            case listen, peers, mesh, networkKey = "network_key"
             case api
             case maxBodyBytes = "max_body_bytes"
             case logLevel = "log_level"
@@ -125,6 +129,10 @@ public struct NodeConfig: Sendable, Equatable {
         config.networkKey = overrides.networkKey ?? environment["PLEXUS_NETWORK_KEY"] ?? file.networkKey ?? config.networkKey
         guard !config.networkKey.isEmpty, config.networkKey.utf8.count <= 256 else {
             throw PlexusError(.invalidConfig, "the network key must be 1 to 256 bytes")
+        }
+        if let mesh = file.mesh {
+            try mesh.validate()
+            config.mesh = mesh
         }
         if let interval = file.expiryIntervalSeconds {
             guard interval >= 1 else { throw PlexusError(.invalidConfig, "expiry_interval_s must be at least 1") }
@@ -177,6 +185,16 @@ public struct NodeConfig: Sendable, Equatable {
         # env: PLEXUS_NETWORK_KEY   flag: --network-key
         network_key: plexus-main
 
+        # Limits of the mesh transport; every one has a default.
+        mesh:
+          handshake_timeout_ms: 5000    # a connection must finish its handshake in this time
+          idle_timeout_ms: 45000        # closed when nothing arrives for this long (pings every 15 s)
+          max_connections: 256
+          max_connections_per_ip: 32
+          max_frame_bytes: 4194304      # a larger announced frame closes the connection at once
+          frame_rate: 5000              # sustained frames per second per peer ...
+          frame_burst: 20000            # ... and the burst above it; beyond, the peer is dropped
+
         """
 }
 
@@ -219,4 +237,43 @@ public struct HostPort: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// The mesh transport's limits as configured in `config.yaml` under `mesh:`.
+public struct MeshLimits: Sendable, Equatable, Codable {
+    public var handshakeTimeoutMs: Int = 5000
+    public var idleTimeoutMs: Int = 45000
+    public var maxConnections: Int = 256
+    public var maxConnectionsPerIP: Int = 32
+    public var maxFrameBytes: Int = 4 << 20
+    public var frameRate: Double = 5000
+    public var frameBurst: Double = 20000
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case handshakeTimeoutMs = "handshake_timeout_ms", idleTimeoutMs = "idle_timeout_ms"
+        case maxConnections = "max_connections", maxConnectionsPerIP = "max_connections_per_ip"
+        case maxFrameBytes = "max_frame_bytes", frameRate = "frame_rate", frameBurst = "frame_burst"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = MeshLimits()
+        handshakeTimeoutMs = try container.decodeIfPresent(Int.self, forKey: .handshakeTimeoutMs) ?? defaults.handshakeTimeoutMs
+        idleTimeoutMs = try container.decodeIfPresent(Int.self, forKey: .idleTimeoutMs) ?? defaults.idleTimeoutMs
+        maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections) ?? defaults.maxConnections
+        maxConnectionsPerIP = try container.decodeIfPresent(Int.self, forKey: .maxConnectionsPerIP) ?? defaults.maxConnectionsPerIP
+        maxFrameBytes = try container.decodeIfPresent(Int.self, forKey: .maxFrameBytes) ?? defaults.maxFrameBytes
+        frameRate = try container.decodeIfPresent(Double.self, forKey: .frameRate) ?? defaults.frameRate
+        frameBurst = try container.decodeIfPresent(Double.self, forKey: .frameBurst) ?? defaults.frameBurst
+    }
+
+    func validate() throws(PlexusError) {
+        guard handshakeTimeoutMs >= 100, idleTimeoutMs >= 1000, maxConnections >= 1, maxConnectionsPerIP >= 1,
+              (1024...(64 << 20)).contains(maxFrameBytes), frameRate > 0, frameBurst >= 1
+        else {
+            throw PlexusError(.invalidConfig, "mesh limits out of range (handshake_timeout_ms ≥ 100, idle_timeout_ms ≥ 1000, caps ≥ 1, max_frame_bytes 1024...67108864, rates > 0)")
+        }
+    }
 }

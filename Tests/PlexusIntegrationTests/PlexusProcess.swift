@@ -68,6 +68,15 @@ func runPlexus(
     let process = Process()
     process.executableURL = PlexusBinary.url
     process.arguments = arguments
+    return try await runCapturing(process, home: home, environment: extra, stdin: stdin, timeout: timeout)
+}
+
+/// Runs a configured process to completion with stdout and stderr captured in files
+/// (so large output cannot block it); killed after `timeout`.
+func runCapturing(
+    _ process: Process, home: String, environment extra: [String: String] = [:], stdin: String? = nil,
+    timeout: Duration
+) async throws -> CLIResult {
     process.environment = childEnvironment(home: home, extra: extra)
     let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("plexus-out-\(UUID().uuidString)")
     let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("plexus-err-\(UUID().uuidString)")
@@ -139,7 +148,8 @@ final class ServeProcess {
                 throw TestFailure("plexus serve exited early: \(Self.read(logURL))")
             }
             if let client = try? NodeClient(dataDirectory: directory.path, timeout: .seconds(2)),
-               (try? await client.health()) != nil {
+               (try? await client.health()) != nil,
+               FileManager.default.fileExists(atPath: directory.file("mesh.addr").path) || arguments.contains("off") {
                 ready = client
             } else {
                 try await Task.sleep(for: .milliseconds(20))
@@ -157,6 +167,18 @@ final class ServeProcess {
     var log: String { Self.read(logURL) }
 
     var apiAddress: String { client.baseURL.replacingOccurrences(of: "http://", with: "") }
+
+    /// The mesh listener's `host:port` (from `mesh.addr`).
+    var meshAddress: String {
+        ((try? String(contentsOf: directory.file("mesh.addr"), encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Host and port of the mesh listener, as separate arguments.
+    var meshHostPort: [String] {
+        let address = meshAddress
+        guard let colon = address.lastIndex(of: ":") else { return [] }
+        return [String(address[..<colon]), String(address[address.index(after: colon)...])]
+    }
 
     var token: String {
         ((try? String(contentsOf: directory.file("api.token"), encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)

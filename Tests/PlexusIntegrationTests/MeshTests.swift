@@ -1,0 +1,145 @@
+import Foundation
+import PlexusClient
+import PlexusCore
+import Testing
+
+/// The mesh transport between real `plexus serve` processes, and against an independent
+/// Python implementation (noiseprotocol) as both initiator and responder.
+@Suite(.serialized) struct MeshTests {
+    /// A data directory whose node pings every second (idle timeout 3 s) and gives up on
+    /// handshakes after 1 s, so that timing-dependent behaviour shows within a test.
+    static func directory(extra: String = "") throws -> TempDirectory {
+        let directory = try TempDirectory()
+        let config = "mesh:\n  handshake_timeout_ms: 1000\n  idle_timeout_ms: 3000\n" + extra
+        try Data(config.utf8).write(to: directory.file("config.yaml"))
+        return directory
+    }
+
+    static func eventually(_ what: String, within: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + within
+        while ContinuousClock.now < deadline {
+            if (try? await condition()) == true { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("timed out waiting for: \(what)")
+    }
+
+    @Test func pythonInitiatorHandshakesAndExchangesFramesWithTheNode() async throws {
+        let directory = try Self.directory()
+        try await PythonPeer.ensurePackages(home: directory.path)
+        let node = try await ServeProcess(directory: directory, arguments: ["--network-key", "interop"])
+        let result = try await PythonPeer.run(mode: ["initiator"] + node.meshHostPort + ["interop"], home: directory.path)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.json["peer"] as? String == (try await node.client.identity().agentID.base32))
+        #expect(result.json["pongs"] as? [Int] == [7, 8, 9])
+        // The node saw the Python peer's verified identity.
+        let counts = try #require(try await node.client.status().mesh?.counts)
+        #expect(counts.handshakesCompleted == 1)
+        #expect(try await node.stop() == 0)
+    }
+
+    @Test func nodeDialsAPythonResponder() async throws {
+        let directory = try Self.directory()
+        try await PythonPeer.ensurePackages(home: directory.path)
+        let node = try await ServeProcess(directory: directory, arguments: ["--network-key", "interop"])
+        let (python, port, output) = try await PythonPeer.startResponder(networkKey: "interop", home: directory.path)
+        defer { if python.isRunning { python.terminate() } }
+        let connect = try await runPlexus(["connect", "--data", directory.path, "--json", "127.0.0.1:\(port)"], home: directory.path)
+        #expect(connect.status == 0, "\(connect.stderr)")
+        let python_id = try connect.json()["agent_id"] as? String
+        #expect(python_id != nil)
+        // The Python side verified the node's identity and got its pong.
+        let rest = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let result = (try? JSONSerialization.jsonObject(with: Data((rest.split(separator: "\n").last.map(String.init) ?? "").utf8))) as? [String: Any]
+        #expect(result?["ok"] as? Bool == true)
+        #expect(result?["peer"] as? String == (try await node.client.identity().agentID.base32))
+        #expect(result?["me"] as? String == python_id)
+        _ = try await node.stop()
+    }
+
+    @Test func threeNodesConnectByBootstrapAndByCommand() async throws {
+        let a = try await ServeProcess(directory: try Self.directory())
+        let b = try await ServeProcess(directory: try Self.directory(), arguments: ["--peer", a.meshAddress])
+        let c = try await ServeProcess(directory: try Self.directory())
+        let aID = try await a.client.identity().agentID
+        let bID = try await b.client.identity().agentID
+        let cID = try await c.client.identity().agentID
+
+        let pinned = try await runPlexus(["connect", "--data", c.directory.path, "--id", aID.base32, a.meshAddress], home: c.directory.path)
+        #expect(pinned.status == 0, "\(pinned.stderr)")
+        _ = try await c.client.connect(ConnectRequest(address: b.meshAddress))
+
+        try await Self.eventually("every node sees the other two, with RTT measured") {
+            let aPeers = try await a.client.peers()
+            let cPeers = try await c.client.peers()
+            return Set(aPeers.compactMap(\.agentID)) == [bID, cID] && Set(cPeers.compactMap(\.agentID)) == [aID, bID]
+                && aPeers.allSatisfy { $0.rttMs != nil && $0.bytesIn > 0 && $0.bytesOut > 0 }
+        }
+        let listed = try await runPlexus(["peers", "--data", a.directory.path], home: a.directory.path)
+        #expect(listed.stdout.contains(bID.short) && listed.stdout.contains(cID.short))
+        #expect(listed.stdout.contains("rtt"))
+
+        // Pinning the wrong id is refused with its own code.
+        let wrong = try await runPlexus(
+            ["connect", "--data", c.directory.path, "--json", "--id", cID.base32, a.meshAddress], home: c.directory.path)
+        #expect(wrong.status == 1)
+        #expect((try wrong.json()["error"] as? [String: Any])?["code"] as? String == "handshakeFailed")
+        for node in [a, b, c] { _ = try await node.stop() }
+    }
+
+    @Test func rememberedPeersAreRedialledAfterARestart() async throws {
+        let a = try await ServeProcess(directory: try Self.directory())
+        let bDirectory = try Self.directory()
+        var b = try await ServeProcess(directory: bDirectory)
+        let aID = try await a.client.identity().agentID
+        _ = try await b.client.connect(ConnectRequest(address: a.meshAddress))
+        #expect(try await b.stop() == 0)
+
+        b = try await ServeProcess(directory: bDirectory)  // no --peer: the address is remembered
+        try await Self.eventually("b reconnects to a") { try await b.client.peers().contains { $0.agentID == aID } }
+        _ = try await b.stop()
+        _ = try await a.stop()
+    }
+
+    @Test func unreachablePeerIsAClearError() async throws {
+        let node = try await ServeProcess(directory: try Self.directory())
+        let result = try await runPlexus(["connect", "--data", node.directory.path, "127.0.0.1:1"], home: node.directory.path)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("peerUnreachable"))
+        _ = try await node.stop()
+    }
+
+    @Test func abusiveConnectionsAreClosedWithReasonsWhileTheNodeKeepsServing() async throws {
+        let directory = try Self.directory(extra: "  frame_rate: 200\n  frame_burst: 400\n")
+        try await PythonPeer.ensurePackages(home: directory.path)
+        let node = try await ServeProcess(directory: directory, arguments: ["--network-key", "abuse"])
+        let target = node.meshHostPort
+        let rssBefore = try #require(Self.residentKiB(node.process.processIdentifier))
+
+        for mode in [
+            ["wrong-network"] + target + ["abuse"], ["bad-signature"] + target + ["abuse"], ["garbage"] + target,
+            ["truncated"] + target + ["abuse"], ["slowloris"] + target, ["oversize-frame"] + target + ["abuse"],
+            ["flood"] + target + ["abuse", "20000"], ["cycles"] + target + ["2000"],
+        ] {
+            let result = try await PythonPeer.run(mode: mode, home: directory.path)
+            #expect(result.status == 0, "\(mode[0]): \(result.json) \(result.stderr)")
+        }
+
+        let closed = try #require(try await node.client.status().mesh?.counts.closed)
+        for reason in ["handshake: bad_identity_signature", "handshake_timeout", "frame_too_large", "rate_limited"] {
+            #expect((closed[reason] ?? 0) >= 1, "no connection closed for \(reason): \(closed)")
+        }
+        // A well-behaved peer still gets through, and memory stayed flat.
+        let good = try await PythonPeer.run(mode: ["initiator"] + target + ["abuse"], home: directory.path)
+        #expect(good.status == 0, "\(good.stderr)")
+        let rssAfter = try #require(Self.residentKiB(node.process.processIdentifier))
+        #expect(rssAfter - rssBefore < 16 * 1024, "RSS grew from \(rssBefore) KiB to \(rssAfter) KiB")
+        #expect(try await node.stop() == 0)
+    }
+
+    static func residentKiB(_ pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+        return line.flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) }
+    }
+}

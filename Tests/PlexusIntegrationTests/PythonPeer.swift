@@ -1,0 +1,71 @@
+import Foundation
+
+/// Runs `Tests/interop/mesh_peer.py`, the independent Python implementation of the mesh
+/// protocol (Python `noiseprotocol` + `cryptography`), installing its packages from PyPI
+/// on first use if they are missing.
+enum PythonPeer {
+    static let script = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("interop/mesh_peer.py")
+
+    /// Makes sure the Python packages are importable (pip-installs them once if not).
+    static func ensurePackages(home: String) async throws {
+        let check = try await run(["-c", "import noise, cryptography"], home: home, timeout: .seconds(60))
+        guard check.status != 0 else { return }
+        let install = try await run(["-m", "pip", "install", "--quiet", "noiseprotocol", "cryptography"], home: home, timeout: .seconds(300))
+        guard install.status == 0 else {
+            throw TestFailure("cannot install the Python interop packages: \(install.stderr)")
+        }
+    }
+
+    /// Runs one mode of the script to completion and parses its JSON line.
+    static func run(mode: [String], home: String, timeout: Duration = .seconds(60)) async throws -> (status: Int32, json: [String: Any], stderr: String) {
+        let result = try await run([script.path] + mode, home: home, timeout: timeout)
+        let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let json = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+        return (result.status, json, result.stderr)
+    }
+
+    private static func run(_ arguments: [String], home: String, timeout: Duration) async throws -> CLIResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3"] + arguments
+        return try await runCapturing(process, home: home, timeout: timeout)
+    }
+
+    /// Starts the script in `responder` mode; returns the process and the port it listens on.
+    static func startResponder(networkKey: String, home: String) async throws -> (Process, Int, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path, "responder", networkKey]
+        process.environment = childEnvironment(home: home)
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The first line announces the port; read it with a deadline.
+        let line = try await withThrowingTaskGroup(of: String.self) { group in
+            group.addTask {
+                var data = Data()
+                while !data.contains(UInt8(ascii: "\n")) {
+                    let chunk = output.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    data.append(chunk)
+                }
+                return String(decoding: data, as: UTF8.self)
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(30))
+                throw TestFailure("the Python responder did not start")
+            }
+            let first = try await group.next() ?? ""
+            group.cancelAll()
+            return first
+        }
+        let json = (try? JSONSerialization.jsonObject(with: Data(line.split(separator: "\n").first.map(String.init)?.utf8 ?? "".utf8))) as? [String: Any]
+        guard let port = json?["listening"] as? Int else {
+            process.terminate()
+            throw TestFailure("unexpected responder output: \(line)")
+        }
+        return (process, port, output)
+    }
+}
