@@ -120,6 +120,7 @@ let package = Package(
             name: "plexus-bench",
             dependencies: [
                 "PlexusCore",
+                "PlexusNet",
                 "PlexusStore",
                 "PlexusNode",
                 "PlexusClient",

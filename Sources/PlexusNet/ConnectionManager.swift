@@ -29,6 +29,7 @@ public actor ConnectionManager {
     private var connections: [AgentID: PeerConnection] = [:]
     private var redialTasks: [String: Task<Void, Never>] = [:]
     private var shuttingDown = false
+    private var pingCounter: UInt64 = 0
 
     /// - Parameters:
     ///   - onFrame: frames other than the transport's own (ping, pong, close).
@@ -128,9 +129,11 @@ public actor ConnectionManager {
         redialTasks.removeValue(forKey: address)?.cancel()
     }
 
-    /// Closes the connection to `peer`, if there is one.
-    public func disconnect(_ peer: AgentID) {
-        connections[peer]?.close("disconnected")
+    /// Closes the connection to `peer`, if there is one, and waits until it is closed.
+    public func disconnect(_ peer: AgentID) async {
+        guard let connection = connections[peer] else { return }
+        connection.close("disconnected")
+        try? await connection.channel.closeFuture.get()
     }
 
     /// The connected peers.
@@ -138,11 +141,42 @@ public actor ConnectionManager {
         connections.values.map(\.info).sorted { $0.connectedMs < $1.connectedMs }
     }
 
-    /// Sends a frame to a connected peer; false if not connected or its queue is full.
-    public func send(_ frame: Plexus_Frame, to peer: AgentID) -> Bool {
+    /// Sends frames to a connected peer, flushed together (small frames share Noise
+    /// messages). Returns false, sending nothing, if not connected or its queue is full:
+    /// a slow peer's queue never grows past `sendQueueBytes`.
+    @discardableResult
+    public func send(_ frames: [Plexus_Frame], to peer: AgentID) -> Bool {
         guard let connection = connections[peer], connection.channel.isWritable else { return false }
-        connection.channel.writeAndFlush(frame, promise: nil)
+        for frame in frames { connection.channel.write(frame, promise: nil) }
+        connection.channel.flush()
         return true
+    }
+
+    /// Pings a connected peer and waits for its pong (frames are answered in order, so the
+    /// pong also means every earlier frame was processed). Returns the round-trip time.
+    public func ping(_ peer: AgentID, timeout: Duration = .seconds(10)) async throws -> Duration {
+        guard let connection = connections[peer] else { throw MeshError.notConnected }
+        pingCounter &+= 1
+        let nonce = (UInt64(1) << 63) | pingCounter
+        var ping = Plexus_Ping()
+        ping.nonce = nonce
+        let frame = Plexus_Frame.with { $0.kind = .ping(ping) }
+        let start = ContinuousClock.now
+        let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await connection.awaitPong(nonce) { connection.channel.writeAndFlush(frame, promise: nil) }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                _ = connection.pongReceived(nonce)  // releases the waiter
+                return false
+            }
+            let first = try await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        guard answered else { throw MeshError.idleTimeout }
+        return ContinuousClock.now - start
     }
 
     /// Closes everything.

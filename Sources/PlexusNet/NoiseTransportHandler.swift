@@ -102,24 +102,45 @@ final class NoiseTransportHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
     }
 
+    /// Plaintext written since the last flush: frames written together share Noise
+    /// messages (up to `maxChunk` bytes each) instead of paying a message per frame.
+    private var pending = ByteBuffer()
+    private var pendingPromises: [EventLoopPromise<Void>] = []
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard case .transport(var send, let receive) = state else {
+        guard case .transport = state else {
             promise?.fail(MeshError.notConnected)
             return
         }
         var plaintext = unwrapOutboundIn(data)
+        pending.writeBuffer(&plaintext)
+        if let promise { pendingPromises.append(promise) }
+        if pending.readableBytes >= Self.maxChunk { encryptPending(context: context) }
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        encryptPending(context: context)
+        context.flush()
+    }
+
+    /// Encrypts what is pending into Noise messages and passes them down (unflushed).
+    private func encryptPending(context: ChannelHandlerContext) {
+        guard case .transport(var send, let receive) = state, pending.readableBytes > 0 else { return }
+        let promises = pendingPromises
+        pendingPromises = []
         do {
             var last: EventLoopFuture<Void>?
-            repeat {
+            while pending.readableBytes > 0 {
                 // readSlice cannot fail for a length within readableBytes.
-                let chunk = plaintext.readSlice(length: min(plaintext.readableBytes, Self.maxChunk))!
+                let chunk = pending.readSlice(length: min(pending.readableBytes, Self.maxChunk))!
                 let ciphertext = try send.encrypt(ad: Data(), plaintext: chunk.readableBytesView)
                 last = context.write(wrapOutboundOut(ByteBuffer(bytes: ciphertext)))
-            } while plaintext.readableBytes > 0
+            }
+            pending.clear()
             state = .transport(send: send, receive: receive)
-            if let promise { last?.cascade(to: promise) }
+            if let last { for promise in promises { last.cascade(to: promise) } }
         } catch {
-            promise?.fail(error)
+            for promise in promises { promise.fail(error) }
             fail(error, context: context)
         }
     }

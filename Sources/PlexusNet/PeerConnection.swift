@@ -33,6 +33,34 @@ public final class PeerConnection: Sendable {
         state.withLock { if $0.closeReason == nil { $0.closeReason = reason } }
     }
 
+    /// Waiters for pongs to pings sent with `ConnectionManager.ping`, by nonce.
+    private let pongWaiters = Mutex<[UInt64: CheckedContinuation<Bool, Never>]>([:])
+
+    /// Registers a waiter for the pong to `nonce`; it resumes with true on the pong, false
+    /// when the connection closes first.
+    func awaitPong(_ nonce: UInt64, registered: () -> Void) async -> Bool {
+        await withCheckedContinuation { continuation in
+            pongWaiters.withLock { $0[nonce] = continuation }
+            registered()
+        }
+    }
+
+    /// A pong arrived; true if someone was waiting for it.
+    func pongReceived(_ nonce: UInt64) -> Bool {
+        guard let waiter = pongWaiters.withLock({ $0.removeValue(forKey: nonce) }) else { return false }
+        waiter.resume(returning: true)
+        return true
+    }
+
+    /// Fails every pending ping (the connection closed).
+    func failPongWaiters() {
+        let waiters = pongWaiters.withLock { waiters in
+            defer { waiters.removeAll() }
+            return Array(waiters.values)
+        }
+        for waiter in waiters { waiter.resume(returning: false) }
+    }
+
     /// Closes the connection for `reason`.
     func close(_ reason: String) {
         noteClose(reason)

@@ -46,7 +46,7 @@ final class PeerFrameHandler: ChannelDuplexHandler {
     private let onFrame: @Sendable (AgentID, Plexus_Frame) -> Void
     private var tokens: Double
     private var lastRefill = NIODeadline.now()
-    private var nextNonce: UInt64 = 1
+    private var nextNonce: UInt64 = 1  // keepalive nonces; ConnectionManager.ping uses the upper half
     private var pingsInFlight: [UInt64: NIODeadline] = [:]
     private var keepalive: RepeatedTask?
     private var unwritableSince: NIODeadline?
@@ -91,6 +91,9 @@ final class PeerFrameHandler: ChannelDuplexHandler {
             reply.kind = .pong(pong)
             send(reply, context: context)
         case .pong(let pong)?:
+            if connection.pongReceived(pong.nonce) {
+                break
+            }
             if let sent = pingsInFlight.removeValue(forKey: pong.nonce) {
                 let rtt = Double((NIODeadline.now() - sent).nanoseconds) / 1e6
                 connection.update { $0.rttMs = rtt }
@@ -117,6 +120,7 @@ final class PeerFrameHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         keepalive?.cancel()
+        connection.failPongWaiters()
         context.fireChannelInactive()
     }
 

@@ -146,14 +146,39 @@ public nonisolated struct Plexus_Frame: Sendable {
     set {kind = .close(newValue)}
   }
 
+  public var message: Plexus_Message {
+    get {
+      if case .message(let v)? = kind {return v}
+      return Plexus_Message()
+    }
+    set {kind = .message(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
     case ping(Plexus_Ping)
     case pong(Plexus_Pong)
     case close(Plexus_Close)
+    case message(Plexus_Message)
 
   }
+
+  public init() {}
+}
+
+/// An application message to the peer: `channel` names its consumer on the node (later
+/// features register channels); a message on a channel nobody consumes is dropped.
+public nonisolated struct Plexus_Message: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var channel: String = String()
+
+  public var payload: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -356,7 +381,7 @@ nonisolated extension Plexus_HandshakePayload: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Plexus_Frame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Frame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ping\0\u{1}pong\0\u{1}close\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ping\0\u{1}pong\0\u{1}close\0\u{1}message\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -403,6 +428,19 @@ nonisolated extension Plexus_Frame: SwiftProtobuf.Message, SwiftProtobuf._Messag
           self.kind = .close(v)
         }
       }()
+      case 4: try {
+        var v: Plexus_Message?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .message(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .message(v)
+        }
+      }()
       default: break
       }
     }
@@ -426,6 +464,10 @@ nonisolated extension Plexus_Frame: SwiftProtobuf.Message, SwiftProtobuf._Messag
       guard case .close(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     }()
+    case .message?: try {
+      guard case .message(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -433,6 +475,41 @@ nonisolated extension Plexus_Frame: SwiftProtobuf.Message, SwiftProtobuf._Messag
 
   public static func ==(lhs: Plexus_Frame, rhs: Plexus_Frame) -> Bool {
     if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Plexus_Message: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Message"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}channel\0\u{1}payload\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.channel) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.payload) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.channel.isEmpty {
+      try visitor.visitSingularStringField(value: self.channel, fieldNumber: 1)
+    }
+    if !self.payload.isEmpty {
+      try visitor.visitSingularBytesField(value: self.payload, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Plexus_Message, rhs: Plexus_Message) -> Bool {
+    if lhs.channel != rhs.channel {return false}
+    if lhs.payload != rhs.payload {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
