@@ -175,7 +175,9 @@ public actor ConnectionManager {
             group.cancelAll()
             return first
         }
-        guard answered else { throw MeshError.idleTimeout }
+        guard answered else {
+            throw connection.channel.isActive ? MeshError.pingTimeout : MeshError.notConnected
+        }
         return ContinuousClock.now - start
     }
 

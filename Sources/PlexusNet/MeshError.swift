@@ -20,6 +20,8 @@ public enum MeshError: Error, Sendable, Equatable, CustomStringConvertible {
     case dialFailed(String)
     /// The peer's send queue stayed full: it does not read what we send.
     case slowPeer
+    /// A ping was not answered in time.
+    case pingTimeout
 
     public var reason: String {
         switch self {
@@ -35,6 +37,7 @@ public enum MeshError: Error, Sendable, Equatable, CustomStringConvertible {
         case .duplicateConnection: "duplicate_connection"
         case .dialFailed: "dial_failed"
         case .slowPeer: "slow_peer"
+        case .pingTimeout: "ping_timeout"
         }
     }
 

@@ -91,9 +91,11 @@ final class NoiseTransportHandler: ChannelDuplexHandler, RemovableChannelHandler
             }
         case .transport(let send, var receive):
             do {
-                let plaintext = try receive.decrypt(ad: Data(), ciphertext: Data(buffer: message))
+                let plaintext = try message.withUnsafeReadableBytes { bytes throws(NoiseError) in
+                    try receive.decrypt(ad: EmptyBytes(), ciphertext: bytes)
+                }
                 state = .transport(send: send, receive: receive)
-                context.fireChannelRead(wrapInboundOut(ByteBuffer(bytes: plaintext)))
+                context.fireChannelRead(wrapInboundOut(context.channel.allocator.buffer(bytes: plaintext)))
             } catch {
                 fail(MeshError.decryptionFailed, context: context)
             }
@@ -133,8 +135,10 @@ final class NoiseTransportHandler: ChannelDuplexHandler, RemovableChannelHandler
             while pending.readableBytes > 0 {
                 // readSlice cannot fail for a length within readableBytes.
                 let chunk = pending.readSlice(length: min(pending.readableBytes, Self.maxChunk))!
-                let ciphertext = try send.encrypt(ad: Data(), plaintext: chunk.readableBytesView)
-                last = context.write(wrapOutboundOut(ByteBuffer(bytes: ciphertext)))
+                let ciphertext = try chunk.withUnsafeReadableBytes { bytes throws(NoiseError) in
+                    try send.encrypt(ad: EmptyBytes(), plaintext: bytes)
+                }
+                last = context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: ciphertext)))
             }
             pending.clear()
             state = .transport(send: send, receive: receive)
@@ -173,3 +177,6 @@ extension NoiseTransportHandler {
         completion.completeWith(result)
     }
 }
+
+/// The empty associated data of transport messages (Noise spec §5.1), without allocating.
+private typealias EmptyBytes = EmptyCollection<UInt8>

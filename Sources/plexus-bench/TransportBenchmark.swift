@@ -85,10 +85,14 @@ struct TransportBenchmark: AsyncParsableCommand {
             if await manager.send(batch, to: peer) {
                 sent += batch.count
             } else {
-                _ = try await manager.ping(peer)  // queue full: wait until the peer has caught up
+                _ = try await manager.ping(peer, timeout: .seconds(60))  // queue full: wait until the peer has caught up
             }
         }
-        _ = try await manager.ping(peer, timeout: .seconds(60))  // every frame sent has been received
+        do {
+            _ = try await manager.ping(peer, timeout: .seconds(60))  // every frame sent has been received
+        } catch {
+            throw ValidationError("ping after \(sent) frames failed: \(error); closed: \(manager.counters.snapshot.closed)")
+        }
         let elapsed = (ContinuousClock.now - start).seconds
         var result: [String: Any] = [
             "frame_bytes": wireBytes, "frames": sent, "seconds": elapsed,

@@ -28,33 +28,32 @@ public struct CipherState: Sendable {
     }
 
     /// Encrypts `plaintext` with associated data `ad`; without a key, returns it as is.
+    /// The result is `ciphertext ‖ tag`.
     public mutating func encrypt(ad: some DataProtocol, plaintext: some DataProtocol) throws(NoiseError) -> Data {
         guard let key else { return Data(plaintext) }
         guard nonce != UInt64.max else { throw .nonceExhausted }
         do {
             let box = try ChaChaPoly.seal(plaintext, using: key, nonce: Self.nonce(nonce), authenticating: ad)
             nonce += 1
-            var output = Data(box.ciphertext)
-            output.append(contentsOf: box.tag)
-            return output
+            // `combined` is nonce ‖ ciphertext ‖ tag; the slice shares its storage.
+            return box.combined.dropFirst(Self.nonceLength)
         } catch {
             throw .decryptionFailed
         }
     }
 
-    /// Decrypts and authenticates `ciphertext`; without a key, returns it as is. The nonce
-    /// advances only on success.
+    /// Decrypts and authenticates `ciphertext ‖ tag`; without a key, returns it as is.
+    /// The nonce advances only on success.
     public mutating func decrypt(ad: some DataProtocol, ciphertext: some DataProtocol) throws(NoiseError) -> Data {
         guard let key else { return Data(ciphertext) }
         guard nonce != UInt64.max else { throw .nonceExhausted }
         guard ciphertext.count >= Self.tagLength else { throw .decryptionFailed }
-        let bytes = Data(ciphertext)
+        // One copy: the box's combined form, nonce ‖ ciphertext ‖ tag.
+        var combined = Data(capacity: Self.nonceLength + ciphertext.count)
+        combined.append(contentsOf: Self.nonceBytes(nonce))
+        combined.append(contentsOf: ciphertext)
         do {
-            let box = try ChaChaPoly.SealedBox(
-                nonce: Self.nonce(nonce),
-                ciphertext: bytes.prefix(bytes.count - Self.tagLength),
-                tag: bytes.suffix(Self.tagLength))
-            let plaintext = try ChaChaPoly.open(box, using: key, authenticating: ad)
+            let plaintext = try ChaChaPoly.open(try ChaChaPoly.SealedBox(combined: combined), using: key, authenticating: ad)
             nonce += 1
             return plaintext
         } catch {
@@ -62,10 +61,16 @@ public struct CipherState: Sendable {
         }
     }
 
-    private static func nonce(_ counter: UInt64) -> ChaChaPoly.Nonce {
-        var bytes = [UInt8](repeating: 0, count: 12)
+    static let nonceLength = 12
+
+    private static func nonceBytes(_ counter: UInt64) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: nonceLength)
         for index in 0..<8 { bytes[4 + index] = UInt8(truncatingIfNeeded: counter >> (8 * UInt64(index))) }
+        return bytes
+    }
+
+    private static func nonce(_ counter: UInt64) -> ChaChaPoly.Nonce {
         // A 12-byte array is always a valid ChaChaPoly nonce.
-        return try! ChaChaPoly.Nonce(data: bytes)
+        try! ChaChaPoly.Nonce(data: nonceBytes(counter))
     }
 }
