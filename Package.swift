@@ -168,6 +168,7 @@ let package = Package(
             name: "PlexusIntegrationTests",
             dependencies: [
                 "PlexusCore",
+                "PlexusNet",
                 "PlexusClient",
                 "plexus",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

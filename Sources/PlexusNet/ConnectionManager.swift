@@ -142,14 +142,21 @@ public actor ConnectionManager {
     }
 
     /// Sends frames to a connected peer, flushed together (small frames share Noise
-    /// messages). Returns false, sending nothing, if not connected or its queue is full:
-    /// a slow peer's queue never grows past `sendQueueBytes`.
+    /// messages). Returns false, sending nothing, if not connected or its queue is full.
+    /// The writes happen on the connection's event loop before this returns, so the queue
+    /// check is never behind: a peer that stops reading holds at most one batch beyond
+    /// `sendQueueBytes`.
     @discardableResult
-    public func send(_ frames: [Plexus_Frame], to peer: AgentID) -> Bool {
-        guard let connection = connections[peer], connection.channel.isWritable else { return false }
-        for frame in frames { connection.channel.write(frame, promise: nil) }
-        connection.channel.flush()
-        return true
+    public func send(_ frames: [Plexus_Frame], to peer: AgentID) async -> Bool {
+        guard let connection = connections[peer] else { return false }
+        let channel = connection.channel
+        let written = try? await channel.eventLoop.submit {
+            guard channel.isActive, channel.isWritable else { return false }
+            for frame in frames { channel.write(frame, promise: nil) }
+            channel.flush()
+            return true
+        }.get()
+        return written ?? false
     }
 
     /// Pings a connected peer and waits for its pong (frames are answered in order, so the

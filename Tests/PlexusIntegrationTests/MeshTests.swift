@@ -8,9 +8,9 @@ import Testing
 @Suite(.serialized) struct MeshTests {
     /// A data directory whose node pings every second (idle timeout 3 s) and gives up on
     /// handshakes after 1 s, so that timing-dependent behaviour shows within a test.
-    static func directory(extra: String = "") throws -> TempDirectory {
+    static func directory(handshakeTimeoutMs: Int = 1000, extra: String = "") throws -> TempDirectory {
         let directory = try TempDirectory()
-        let config = "mesh:\n  handshake_timeout_ms: 1000\n  idle_timeout_ms: 3000\n" + extra
+        let config = "mesh:\n  handshake_timeout_ms: \(handshakeTimeoutMs)\n  idle_timeout_ms: 3000\n" + extra
         try Data(config.utf8).write(to: directory.file("config.yaml"))
         return directory
     }
@@ -135,6 +135,30 @@ import Testing
         let rssAfter = try #require(Self.residentKiB(node.process.processIdentifier))
         #expect(rssAfter - rssBefore < 16 * 1024, "RSS grew from \(rssBefore) KiB to \(rssAfter) KiB")
         #expect(try await node.stop() == 0)
+    }
+
+    @Test func aPeerThatStopsAnsweringIsClosedAfterTheIdleTimeout() async throws {
+        let directory = try Self.directory()
+        try await PythonPeer.ensurePackages(home: directory.path)
+        let node = try await ServeProcess(directory: directory, arguments: ["--network-key", "idle"])
+        let result = try await PythonPeer.run(mode: ["silent"] + node.meshHostPort + ["idle"], home: directory.path)
+        #expect(result.status == 0, "\(result.json) \(result.stderr)")
+        // Pings every second answered by nobody: closed after the 3 s idle timeout, not before.
+        let after = try #require(result.json["closed_after_s"] as? Double)
+        #expect(after >= 2.5 && after < 10)
+        #expect(try await node.client.status().mesh?.counts.closed["idle_timeout"] == 1)
+        _ = try await node.stop()
+    }
+
+    @Test func thePerIPCapRefusesConnectionsBeyondIt() async throws {
+        let directory = try Self.directory(handshakeTimeoutMs: 5000, extra: "  max_connections_per_ip: 3\n")
+        try await PythonPeer.ensurePackages(home: directory.path)
+        let node = try await ServeProcess(directory: directory)
+        let result = try await PythonPeer.run(mode: ["hold"] + node.meshHostPort + ["5"], home: directory.path)
+        #expect(result.json["opened"] as? Int == 5)
+        #expect(result.json["closed"] as? Int == 2)
+        #expect(try await node.client.status().mesh?.counts.closed["too_many_connections"] == 2)
+        _ = try await node.stop()
     }
 
     static func residentKiB(_ pid: Int32) -> Int? {

@@ -33,10 +33,10 @@ enum PythonPeer {
     }
 
     /// Starts the script in `responder` mode; returns the process and the port it listens on.
-    static func startResponder(networkKey: String, home: String) async throws -> (Process, Int, Pipe) {
+    static func startResponder(networkKey: String, home: String, mode: String = "responder") async throws -> (Process, Int, Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, "responder", networkKey]
+        process.arguments = ["python3", script.path, mode, networkKey]
         process.environment = childEnvironment(home: home)
         let output = Pipe()
         process.standardOutput = output

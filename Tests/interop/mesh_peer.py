@@ -318,7 +318,49 @@ def mode_cycles(host, port, count):
     return {"ok": True, "cycles": int(count)}
 
 
+def mode_silent(host, port, network_key):
+    """Completes the handshake, then never answers the node's pings."""
+    sock = connect(host, port)
+    handshake_initiator(sock, network_key, Identity())
+    started = time.monotonic()
+    closed = closed_by_peer(sock, 30)
+    return {"ok": closed, "closed_after_s": round(time.monotonic() - started, 2)}
+
+
+def mode_hold(host, port, count):
+    """Opens `count` connections at once and reports how many the node closed at once."""
+    socks = [connect(host, port) for _ in range(int(count))]
+    closed = 0
+    for sock in socks:
+        sock.settimeout(0.5)
+        try:
+            if sock.recv(1) == b"":
+                closed += 1
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            closed += 1
+    return {"ok": True, "opened": len(socks), "closed": closed}
+
+
+def mode_stall(network_key):
+    """Listens, completes the handshake as responder, then never reads again."""
+    me = Identity()
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(30)
+    print(json.dumps({"listening": server.getsockname()[1], "me": b32(me.public)}), flush=True)
+    sock, _ = server.accept()
+    sock.settimeout(30)
+    handshake_responder(sock, network_key, me)
+    time.sleep(60)  # the test ends us long before this
+    return {"ok": True}
+
+
 MODES = {
+    "silent": mode_silent, "hold": mode_hold, "stall": mode_stall,
     "initiator": mode_initiator, "responder": mode_responder, "wrong-network": mode_wrong_network,
     "bad-signature": mode_bad_signature, "garbage": mode_garbage, "truncated": mode_truncated,
     "slowloris": mode_slowloris, "oversize-frame": mode_oversize_frame, "flood": mode_flood, "cycles": mode_cycles,

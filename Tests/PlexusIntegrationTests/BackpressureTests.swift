@@ -1,0 +1,46 @@
+import Foundation
+import Logging
+import PlexusCore
+import PlexusNet
+import Testing
+
+/// A peer that completes the handshake and then never reads: what is queued for it stays
+/// bounded, and sends are refused instead of buffered.
+@Suite struct BackpressureTests {
+    @Test func sendsToAPeerThatStopsReadingAreRefusedOnceItsQueueIsFull() async throws {
+        let directory = try TempDirectory()
+        try await PythonPeer.ensurePackages(home: directory.path)
+        let (python, port, _) = try await PythonPeer.startResponder(networkKey: "stall", home: directory.path, mode: "stall")
+        defer { python.terminate() }
+
+        let queueBytes = 1 << 20
+        let manager = ConnectionManager(
+            identity: AgentKey(),
+            config: MeshConfig(networkKey: "stall", sendQueueBytes: queueBytes),
+            logger: Logger(label: "test"))
+        let peer = try #require(try await manager.connect(host: "127.0.0.1", port: port).agentID)
+
+        var message = Plexus_Message()
+        message.channel = "test"
+        message.payload = Data(count: 16 * 1024)
+        let frame = Plexus_Frame.with { $0.kind = .message(message) }
+        var accepted = 0
+        var refused = false
+        let deadline = ContinuousClock.now + .seconds(30)
+        // Offer 64 MiB in total; a peer that reads nothing must stop us long before that.
+        for _ in 0..<4096 where ContinuousClock.now < deadline {
+            if await manager.send([frame], to: peer) {
+                accepted += 1
+            } else {
+                refused = true
+                break
+            }
+            await Task.yield()
+        }
+        #expect(refused, "sends were never refused")
+        // Accepted bytes: at most the queue plus what the kernel socket buffers absorbed.
+        let acceptedBytes = accepted * 16 * 1024
+        #expect(acceptedBytes < queueBytes + 16 << 20, "accepted \(acceptedBytes) bytes for a peer that reads nothing")
+        await manager.shutdown()
+    }
+}
