@@ -18,7 +18,10 @@ public actor ConnectionManager {
     private let key: AgentKey
     /// This node's Noise static key: made at start, bound to the agent by signature in
     /// every handshake, so it need not be stored.
-    private let noiseStatic = Curve25519.KeyAgreement.PrivateKey()
+    private let noiseStatic: Curve25519.KeyAgreement.PrivateKey
+    /// This node's signed handshake payload: it depends only on the keys, so it is made once.
+    private let payload: Data
+    private let verifiedBindings = IdentityBindingCache()
     private let config: MeshConfig
     private let logger: Logger
     private let group: any EventLoopGroup
@@ -42,6 +45,9 @@ public actor ConnectionManager {
     ) {
         self.identity = identity.id
         self.key = identity
+        let noiseStatic = Curve25519.KeyAgreement.PrivateKey()
+        self.noiseStatic = noiseStatic
+        self.payload = PlexusHandshake.makePayload(identity: identity, noiseStatic: noiseStatic)
         self.config = config
         self.logger = logger
         self.group = group
@@ -222,7 +228,7 @@ public actor ConnectionManager {
         let promise = channel.eventLoop.makePromise(of: PeerIdentity.self)
         let handshake = PlexusHandshake(
             role: direction == .outbound ? .initiator : .responder, networkKey: config.networkKey, identity: key,
-            noiseStatic: noiseStatic, expectedPeer: expectedPeer)
+            noiseStatic: noiseStatic, expectedPeer: expectedPeer, payload: payload, verifiedBindings: verifiedBindings)
         let gate = self.gate
         let counters = self.counters
         let logger = self.logger

@@ -69,13 +69,19 @@ struct TransportBenchmark: AsyncParsableCommand {
         let manager = ConnectionManager(identity: AgentKey(), config: Self.config(), logger: Self.quiet)
         defer { Task { await manager.shutdown() } }
         try await manager.connect(host: "127.0.0.1", port: port, expectedPeer: peer)
-        // A Message frame whose encoded size (with its 4-byte length prefix) is frameBytes.
+        // A Message frame whose encoded size (with its 4-byte length prefix) is frameBytes:
+        // start from an estimate and correct by the measured difference.
         var message = Plexus_Message()
         message.channel = "bench"
-        message.payload = Data(count: max(0, frameBytes - 4 - 12))
+        var payloadBytes = frameBytes - 16
         var frame = Plexus_Frame()
-        frame.kind = .message(message)
-        let encoded: Data = try frame.serializedBytes()
+        var encoded = Data()
+        for _ in 0..<4 {
+            message.payload = Data(count: max(0, payloadBytes))
+            frame.kind = .message(message)
+            encoded = try frame.serializedBytes()
+            payloadBytes += frameBytes - (encoded.count + 4)
+        }
         let wireBytes = encoded.count + 4
         let batch = [Plexus_Frame](repeating: frame, count: max(1, 256 * 1024 / wireBytes))
         let deadline = ContinuousClock.now + .seconds(seconds)

@@ -73,6 +73,31 @@ import Testing
         #expect(throws: HandshakeError.badIdentitySignature) { _ = try initiator.receive(message2) }
     }
 
+    @Test func rememberedBindingsSkipOnlyIdenticalSignatures() throws {
+        let cache = IdentityBindingCache()
+        let a = Side()
+        let b = Side()
+        for _ in 0..<2 {
+            var initiator = PlexusHandshake(
+                role: .initiator, networkKey: "n", identity: a.identity, noiseStatic: a.noiseStatic, verifiedBindings: cache)
+            var responder = PlexusHandshake(role: .responder, networkKey: "n", identity: b.identity, noiseStatic: b.noiseStatic)
+            let message2 = try #require(try responder.receive(try initiator.start()))
+            _ = try responder.receive(try #require(try initiator.receive(message2)))
+            #expect(initiator.peer?.agentID == b.identity.id)
+        }
+        // The same agent with a different Noise key and a signature for the old one: refused,
+        // although the agent's earlier binding is remembered.
+        var payload = Plexus_HandshakePayload()
+        payload.identityKey = b.identity.id.bytes.asData
+        payload.identitySig = b.identity.sign(domain: .noiseStatic, b.noiseStatic.publicKey.rawRepresentation)
+        var initiator = PlexusHandshake(
+            role: .initiator, networkKey: "n", identity: a.identity, noiseStatic: a.noiseStatic, verifiedBindings: cache)
+        var impostor = NoiseXXHandshake(role: .responder, prologue: PlexusHandshake.prologue(networkKey: "n"), staticKey: .init())
+        _ = try impostor.readMessage(try initiator.start())
+        let message2 = try impostor.writeMessage(payload: try payload.serializedBytes() as Data)
+        #expect(throws: HandshakeError.badIdentitySignature) { _ = try initiator.receive(message2) }
+    }
+
     @Test func garbagePayloadIsMalformed() throws {
         var initiator = PlexusHandshake(role: .initiator, networkKey: "n", identity: AgentKey(), noiseStatic: .init())
         var responderNoise = NoiseXXHandshake(role: .responder, prologue: PlexusHandshake.prologue(networkKey: "n"), staticKey: .init())

@@ -19,23 +19,41 @@ public struct PlexusHandshake: Sendable {
 
     private var noise: NoiseXXHandshake
     private let identity: AgentKey
-    private let noiseStatic: Curve25519.KeyAgreement.PrivateKey
+    private let payload: Data
     private let expectedPeer: AgentID?
-    private let features: [String]
+    private let verifiedBindings: IdentityBindingCache?
     /// The verified peer, once the handshake is complete.
     public private(set) var peer: PeerIdentity?
 
+    /// - Parameters:
+    ///   - payload: this side's signed payload from `makePayload`; made here when nil. A
+    ///     node makes it once, since it only depends on its keys.
+    ///   - verifiedBindings: remembers payload signatures already checked, so a peer that
+    ///     reconnects with the same keys costs no second Ed25519 verification.
     public init(
         role: NoiseXXHandshake.Role, networkKey: String, identity: AgentKey,
         noiseStatic: Curve25519.KeyAgreement.PrivateKey, expectedPeer: AgentID? = nil,
-        features: [String] = PlexusHandshake.features, ephemeralKey: Curve25519.KeyAgreement.PrivateKey = .init()
+        payload: Data? = nil, verifiedBindings: IdentityBindingCache? = nil,
+        ephemeralKey: Curve25519.KeyAgreement.PrivateKey = .init()
     ) {
         self.noise = NoiseXXHandshake(
             role: role, prologue: Self.prologue(networkKey: networkKey), staticKey: noiseStatic, ephemeralKey: ephemeralKey)
         self.identity = identity
-        self.noiseStatic = noiseStatic
+        self.payload = payload ?? Self.makePayload(identity: identity, noiseStatic: noiseStatic)
         self.expectedPeer = expectedPeer
-        self.features = features
+        self.verifiedBindings = verifiedBindings
+    }
+
+    /// The `HandshakePayload` binding `noiseStatic` to `identity`.
+    public static func makePayload(
+        identity: AgentKey, noiseStatic: Curve25519.KeyAgreement.PrivateKey, features: [String] = PlexusHandshake.features
+    ) -> Data {
+        var payload = Plexus_HandshakePayload()
+        payload.identityKey = identity.id.bytes.asData
+        payload.identitySig = identity.sign(domain: .noiseStatic, noiseStatic.publicKey.rawRepresentation)
+        payload.features = features
+        // Serialising bytes and strings cannot fail.
+        return try! payload.serializedBytes()
     }
 
     /// `"plexus/1" ‖ SHA-256("plexus-network:" ‖ network key)`.
@@ -67,11 +85,11 @@ public struct PlexusHandshake: Sendable {
         }
         if noise.role == .responder && !noise.isComplete {
             // Message 1 carries no payload; answer with message 2 and our identity.
-            return try write(identityPayload())
+            return try write(self.payload)
         }
         peer = try verify(payload)
         if noise.role == .initiator {
-            return try write(identityPayload())
+            return try write(self.payload)
         }
         return nil
     }
@@ -93,15 +111,6 @@ public struct PlexusHandshake: Sendable {
         }
     }
 
-    private func identityPayload() -> Data {
-        var payload = Plexus_HandshakePayload()
-        payload.identityKey = identity.id.bytes.asData
-        payload.identitySig = identity.sign(domain: .noiseStatic, noiseStatic.publicKey.rawRepresentation)
-        payload.features = features
-        // Serialising bytes and strings cannot fail.
-        return try! payload.serializedBytes()
-    }
-
     private func verify(_ bytes: Data) throws(HandshakeError) -> PeerIdentity {
         let payload: Plexus_HandshakePayload
         do {
@@ -113,9 +122,14 @@ public struct PlexusHandshake: Sendable {
             throw .malformedPayload("identity_key must be 32 bytes")
         }
         guard let remoteStatic = noise.remoteStatic else { throw .noise(.outOfTurn) }
-        guard payload.identitySig.count == 64,
-              agent.verify(signature: payload.identitySig, domain: .noiseStatic, remoteStatic.rawRepresentation)
-        else { throw .badIdentitySignature }
+        let binding = IdentityBindingCache.Binding(
+            agent: agent, noiseStatic: remoteStatic.rawRepresentation, signature: payload.identitySig)
+        if verifiedBindings?.contains(binding) != true {
+            guard payload.identitySig.count == 64,
+                  agent.verify(signature: payload.identitySig, domain: .noiseStatic, remoteStatic.rawRepresentation)
+            else { throw .badIdentitySignature }
+            verifiedBindings?.insert(binding)
+        }
         guard payload.features.count <= 64, payload.features.allSatisfy({ $0.utf8.count <= 64 }) else {
             throw .malformedPayload("too many or too long features")
         }
