@@ -4,11 +4,6 @@ import PlexusClient
 import PlexusCore
 import PlexusNode
 
-/// The client of the node that owns the data directory.
-private func client(_ global: GlobalOptions) async throws(PlexusError) -> NodeClient {
-    try await NodeClient.connect(dataDirectory: DataDirectory.resolve(flag: global.data).path)
-}
-
 struct PublishCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "publish", abstract: "Sign and publish an entry. Content is a JSON object, or '-' to read it from stdin.")
@@ -48,7 +43,7 @@ struct PublishCommand: AsyncParsableCommand {
             let request = PublishRequest(
                 type: type, topic: topic, tags: tag.isEmpty ? nil : tag, refs: refs.isEmpty ? nil : refs,
                 content: json, ttlSeconds: ttl)
-            let entry = try await client(global).publish(request)
+            let entry = try await global.client().publish(request)
             if global.json { Output.printJSON(entry) } else { print("published \(entry.id) (seq \(entry.seq))") }
         }
     }
@@ -91,7 +86,7 @@ struct FeedCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            let page = try await client(global).feed(
+            let page = try await global.client().feed(
                 author: filters.author, topic: filters.topic, type: filters.type, tag: filters.tag, ref: ref,
                 since: since, before: before, limit: filters.limit)
             if global.json {
@@ -118,7 +113,7 @@ struct SearchCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            let results = try await client(global).search(
+            let results = try await global.client().search(
                 query.joined(separator: " "), author: filters.author, topic: filters.topic, type: filters.type,
                 tag: filters.tag, limit: filters.limit)
             if global.json {
@@ -140,7 +135,7 @@ struct GetCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            let entry = try await client(global).entry(try EntryID.parse(id).hex)
+            let entry = try await global.client().entry(try EntryID.parse(id).hex)
             if global.json { Output.printJSON(entry) } else { Output.printEntries([entry]) }
         }
     }
@@ -157,7 +152,7 @@ struct ThreadCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            let page = try await client(global).thread(try EntryID.parse(id).hex)
+            let page = try await global.client().thread(try EntryID.parse(id).hex)
             if global.json { Output.printJSON(page) } else { Output.printEntries(page.entries) }
         }
     }
@@ -187,7 +182,7 @@ struct SubmitCommand: AsyncParsableCommand {
             }
             let text = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             let bytes = Data(base64Encoded: text) ?? raw
-            let result = try await client(global).submit(entry: bytes)
+            let result = try await global.client().submit(entry: bytes)
             if global.json {
                 Output.printJSON(result)
             } else {
@@ -205,7 +200,7 @@ struct ForksCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            let forks = try await client(global).forks()
+            let forks = try await global.client().forks()
             if global.json {
                 Output.printJSON(forks)
                 return

@@ -12,7 +12,7 @@ struct PeersCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            let peers = try await NodeClient.connect(dataDirectory: DataDirectory.resolve(flag: global.data).path).peers()
+            let peers = try await global.client().peers()
             if global.json {
                 Output.printJSON(peers)
                 return
@@ -41,8 +41,7 @@ struct ConnectCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors(json: global.json) {
             let expected = try id.map { text throws(PlexusError) in try AgentID.parse(text) }
-            let client = try await NodeClient.connect(dataDirectory: DataDirectory.resolve(flag: global.data).path)
-            let peer = try await client.connect(ConnectRequest(address: address, id: expected))
+            let peer = try await global.client().connect(ConnectRequest(address: address, id: expected))
             if global.json {
                 Output.printJSON(peer)
             } else {

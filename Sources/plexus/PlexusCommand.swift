@@ -1,5 +1,7 @@
 import ArgumentParser
+import PlexusClient
 import PlexusCore
+import PlexusNode
 
 /// `plexus`: run a node and talk to it.
 @main
@@ -23,6 +25,13 @@ struct GlobalOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
+}
+
+extension GlobalOptions {
+    /// A client of the running node that owns the data directory.
+    func client() async throws(PlexusError) -> NodeClient {
+        try await NodeClient.connect(dataDirectory: DataDirectory.resolve(flag: data).path)
+    }
 }
 
 /// Runs a command body, turning a `PlexusError` into a clear message and exit code 1

@@ -82,7 +82,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            let status = try await NodeClient.connect(dataDirectory: DataDirectory.resolve(flag: global.data).path).status()
+            let status = try await global.client().status()
             if global.json {
                 Output.printJSON(status)
                 return
