@@ -99,9 +99,9 @@ public actor ConnectionManager {
             try self.setUpPipeline(channel, direction: .outbound, expectedPeer: expectedPeer)
         }.get()
         let peer = try await handshake.get()
-        try register(connection, peer: peer)
+        let survivor = register(connection, peer: peer)
         onPeerConnected(HostPortText.format(host: host, port: port), peer.agentID)
-        return connection.info
+        return survivor.info
     }
 
     /// Keeps a connection to `host:port`: dials now and again whenever it drops, backing
@@ -113,12 +113,10 @@ public actor ConnectionManager {
             var delay = config.redialInitial
             while !Task.isCancelled {
                 do {
+                    // Returns the surviving connection, also when the peer's own dial won.
                     let info = try await self.connect(host: host, port: port)
                     delay = config.redialInitial
                     if let peer = info.agentID { await self.waitUntilClosed(peer) }
-                } catch MeshError.duplicateConnection {
-                    // Already connected through the peer's own dial: watch that one instead.
-                    if let peer = self.peerDialled(from: address) { await self.waitUntilClosed(peer) }
                 } catch {
                     logger.debug("redial failed", metadata: ["address": "\(address)", "error": "\(error)"])
                 }
@@ -217,7 +215,7 @@ public actor ConnectionManager {
         counters.update { $0.connectionsAccepted += 1 }
         let (connection, handshake) = try setUpPipeline(channel, direction: .inbound, expectedPeer: nil)
         handshake.whenSuccess { peer in
-            Task { try? await self.register(connection, peer: peer) }
+            Task { await self.register(connection, peer: peer) }
         }
     }
 
@@ -258,9 +256,11 @@ public actor ConnectionManager {
         return (connection, promise.futureResult)
     }
 
-    /// Records a connection whose handshake completed. With two connections to one peer
-    /// (both dialled at once), both sides keep the one dialled by the smaller agent id.
-    private func register(_ connection: PeerConnection, peer: PeerIdentity) throws {
+    /// Records a connection whose handshake completed and returns the one kept for that
+    /// peer. With two connections to one peer (both dialled at once), both sides keep the
+    /// one dialled by the smaller agent id and close the other.
+    @discardableResult
+    private func register(_ connection: PeerConnection, peer: PeerIdentity) -> PeerConnection {
         connection.update { $0.agentID = peer.agentID }
         counters.update { $0.handshakesCompleted += 1 }
         if let existing = connections[peer.agentID], existing !== connection, existing.channel.isActive {
@@ -268,7 +268,7 @@ public actor ConnectionManager {
                 < Self.dialler(of: existing, peer: peer.agentID, me: identity)
             if !keepNew {
                 connection.close(MeshError.duplicateConnection.reason)
-                throw MeshError.duplicateConnection
+                return existing
             }
             existing.close(MeshError.duplicateConnection.reason)
         }
@@ -276,6 +276,7 @@ public actor ConnectionManager {
         logger.info("mesh peer connected", metadata: [
             "peer": "\(peer.agentID.short)", "address": "\(connection.info.address)", "direction": "\(connection.info.direction.rawValue)",
         ])
+        return connection
     }
 
     private static func dialler(of connection: PeerConnection, peer: AgentID, me: AgentID) -> AgentID {
@@ -291,10 +292,6 @@ public actor ConnectionManager {
     private func waitUntilClosed(_ peer: AgentID) async {
         guard let connection = connections[peer] else { return }
         try? await connection.channel.closeFuture.get()
-    }
-
-    private func peerDialled(from address: String) -> AgentID? {
-        connections.values.first { $0.info.address == address }?.agentID
     }
 }
 

@@ -14,7 +14,7 @@ public enum MeshError: Error, Sendable, Equatable, CustomStringConvertible {
     case idleTimeout
     /// Total or per-IP connection cap reached.
     case tooManyConnections
-    /// Another connection to the same peer won the simultaneous-dial tie-break.
+    /// Closed because another connection to the same peer won the simultaneous-dial tie-break.
     case duplicateConnection
     /// The peer could not be reached (refused, unreachable, timed out).
     case dialFailed(String)

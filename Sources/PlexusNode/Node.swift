@@ -147,13 +147,9 @@ extension Node {
     /// restart. With `expected`, anyone else answering there is refused.
     public func connect(_ address: String, expected: AgentID? = nil) async throws(PlexusError) -> PeerView {
         let target = try HostPort.parse(address, defaultHost: "127.0.0.1")
-        var view: PeerView?
+        let view: PeerView
         do {
             view = try await mesh.connect(host: target.host, port: target.port, expectedPeer: expected)
-        } catch MeshError.duplicateConnection {
-            view = nil  // already connected (the peer dialled us too): report that connection below
-        } catch let error as MeshError {
-            throw PlexusError(.peerUnreachable, "cannot connect to \(target): \(error)")
         } catch let error as HandshakeError {
             throw PlexusError(.handshakeFailed, "handshake with \(target) failed: \(error)")
         } catch {
@@ -161,11 +157,7 @@ extension Node {
         }
         try await store.peers.remember(target.description)
         await mesh.keepConnected(host: target.host, port: target.port)
-        if let view { return view }
-        guard let existing = await mesh.peers().first(where: { expected == nil || $0.agentID == expected }) else {
-            throw PlexusError(.peerUnreachable, "the connection to \(target) closed")
-        }
-        return existing
+        return view
     }
 
     /// Starts the mesh: listens, records `mesh.addr`, dials configured and remembered peers.
