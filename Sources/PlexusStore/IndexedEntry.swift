@@ -1,3 +1,4 @@
+import Foundation
 import PlexusCore
 
 /// A verified entry with its search text already extracted, ready for the writer.
@@ -11,7 +12,7 @@ public struct IndexedEntry: Sendable {
 
     /// Extracts the search text from the entry's content.
     public init(_ entry: SignedEntry) {
-        self.init(entry, content: entry.contentJSON)
+        self.init(entry, searchText: Self.searchText(ofContent: entry.content))
     }
 
     /// Uses already-parsed content (a local publish has it at hand).
@@ -28,5 +29,29 @@ public struct IndexedEntry: Sendable {
     /// What search indexes for a content value: its strings, newline-separated.
     public static func searchText(of content: JSONValue?) -> String {
         content?.strings().joined(separator: "\n") ?? ""
+    }
+
+    /// The same for content bytes, read with Foundation's JSON parser, which is several
+    /// times faster than decoding a `JSONValue` (this runs once per ingested entry).
+    /// Content that is not JSON (an encrypted envelope) has no search text.
+    public static func searchText(ofContent data: Data) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return "" }
+        var strings: [String] = []
+        collect(object, into: &strings)
+        return strings.joined(separator: "\n")
+    }
+
+    private static func collect(_ value: Any, into strings: inout [String]) {
+        switch value {
+        case let text as String:
+            strings.append(text)
+        case let array as [Any]:
+            for element in array { collect(element, into: &strings) }
+        case let object as [String: Any]:
+            // Same order as JSONValue.strings(): by key.
+            for key in object.keys.sorted() { if let member = object[key] { collect(member, into: &strings) } }
+        default:
+            break
+        }
     }
 }

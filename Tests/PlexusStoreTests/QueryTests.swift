@@ -125,3 +125,19 @@ import Testing
         #expect(try await fixture.store.search(SearchQuery("\"plain")).count == 1)
     }
 }
+
+@Suite struct SearchTextTests {
+    @Test(arguments: [
+        #"{"b":["x",{"z":"deep","a":"first"}],"a":"top","n":1,"t":true}"#,
+        #"{"text":"caf\u00e9 \ud83d\ude00 line\nbreak"}"#,
+        #"{}"#,
+    ])
+    func bytesAndParsedValuesGiveTheSameSearchText(json: String) throws {
+        let value = try JSONValue(parsing: Data(json.utf8))
+        #expect(IndexedEntry.searchText(ofContent: Data(json.utf8)) == IndexedEntry.searchText(of: value))
+    }
+
+    @Test func nonJSONContentHasNoSearchText() {
+        #expect(IndexedEntry.searchText(ofContent: Data([0x00, 0xff, 0x10])).isEmpty)
+    }
+}
