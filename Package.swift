@@ -61,6 +61,8 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // Test support: runs many nodes' gossip state machines on a virtual clock.
+        .target(name: "PlexusSimulator", dependencies: ["PlexusProtocol"]),
         // Durable entry storage: SQLite (WAL) through GRDB, FTS5 search.
         .target(
             name: "PlexusStore",
@@ -157,6 +159,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "PlexusSimulatorTests", dependencies: ["PlexusProtocol", "PlexusSimulator"]),
         .testTarget(name: "PlexusStoreTests", dependencies: ["PlexusCore", "PlexusStore"]),
         .testTarget(name: "PlexusNodeTests", dependencies: ["PlexusCore", "PlexusStore", "PlexusNode"]),
         .testTarget(
