@@ -122,6 +122,8 @@ let package = Package(
             name: "plexus-bench",
             dependencies: [
                 "PlexusCore",
+                "PlexusProtocol",
+                "PlexusSimulator",
                 "PlexusNet",
                 "PlexusStore",
                 "PlexusNode",
