@@ -1,0 +1,81 @@
+import PlexusCore
+import Testing
+@testable import PlexusProtocol
+
+/// Range-based reconciliation of feed heads between two nodes.
+@Suite struct HeadsReconciliationTests {
+    typealias Head = HeadsReconciliation.Head
+
+    static func authors(_ count: Int) -> [AgentID] {
+        (0..<count).map { _ in AgentKey().id }.sorted()
+    }
+
+    /// Runs the exchange to the end, page by page as a node would send it; returns what
+    /// each side learned, the number of messages and the largest one.
+    static func reconcile(_ a: [Head], _ b: [Head]) -> (aLearned: [Head], bLearned: [Head], rounds: Int, maxHeads: Int, maxRanges: Int) {
+        // Pending messages: (to b?, ranges).
+        var inFlight: [(toB: Bool, ranges: [Range])] = [(true, HeadsReconciliation.start(local: a))]
+        var learned: ([Head], [Head]) = ([], [])
+        var rounds = 0
+        var maxHeads = 0
+        var maxRanges = 1
+        while !inFlight.isEmpty && rounds < 100_000 {
+            let (toB, message) = inFlight.removeFirst()
+            rounds += 1
+            maxRanges = max(maxRanges, message.count)
+            maxHeads = max(maxHeads, message.reduce(0) { total, range in
+                if case .heads(_, _, let heads, _) = range { return total + heads.count }
+                return total
+            })
+            let (reply, got) = HeadsReconciliation.respond(to: message, local: toB ? b : a)
+            if toB { learned.1 += got } else { learned.0 += got }
+            for page in HeadsReconciliation.pages(reply) { inFlight.append((!toB, page)) }
+        }
+        return (learned.0, learned.1, rounds, maxHeads, maxRanges)
+    }
+
+    typealias Range = HeadsReconciliation.Range
+
+    @Test func identicalSetsFinishInOneRoundTrip() {
+        let heads = Self.authors(10_000).map { Head(author: $0, seq: 5) }
+        let result = Self.reconcile(heads, heads)
+        #expect(result.rounds == 1)
+        #expect(result.aLearned.isEmpty && result.bLearned.isEmpty)
+    }
+
+    @Test func aFewDifferencesAmongTenThousandAuthorsAreFoundWithSmallMessages() {
+        let authors = Self.authors(10_000)
+        let a = authors.map { Head(author: $0, seq: 10) }
+        var b = a
+        let changed = [17, 4_000, 9_999]
+        for index in changed { b[index] = Head(author: authors[index], seq: 12) }
+        let result = Self.reconcile(a, b)
+        let wants = HeadsReconciliation.wants(local: a, learned: result.aLearned)
+        #expect(Set(wants.map(\.author)) == Set(changed.map { authors[$0] }))
+        #expect(wants.allSatisfy { $0.after == 10 && $0.through == 12 })
+        #expect(HeadsReconciliation.wants(local: b, learned: result.bLearned).isEmpty)
+        #expect(result.maxRanges <= 64)
+        #expect(result.maxHeads <= 3 * 16)
+    }
+
+    @Test func aNewNodeLearnsEveryAuthorWithoutAnyLargeMessage() {
+        let full = Self.authors(10_000).map { Head(author: $0, seq: 3) }
+        let result = Self.reconcile([], full)
+        #expect(Set(result.aLearned) == Set(full))
+        #expect(HeadsReconciliation.wants(local: [], learned: result.aLearned).count == 10_000)
+        // Every message is a bounded page, however many authors there are.
+        #expect(result.maxHeads <= 512)
+        #expect(result.maxRanges <= 64)
+    }
+
+    @Test func authorsOnlyOneSideHasAreFoundBothWays() {
+        let authors = Self.authors(2_000)
+        let a = authors.enumerated().filter { $0.offset % 3 != 0 }.map { Head(author: $0.element, seq: 1) }
+        let b = authors.enumerated().filter { $0.offset % 5 != 0 }.map { Head(author: $0.element, seq: 1) }
+        let result = Self.reconcile(a, b)
+        let aWants = Set(HeadsReconciliation.wants(local: a, learned: result.aLearned).map(\.author))
+        let bWants = Set(HeadsReconciliation.wants(local: b, learned: result.bLearned).map(\.author))
+        #expect(aWants == Set(b.map(\.author)).subtracting(a.map(\.author)))
+        #expect(bWants == Set(a.map(\.author)).subtracting(b.map(\.author)))
+    }
+}
