@@ -47,12 +47,12 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
     public private(set) var lazy: Set<Peer> = []
     private var cache: [MessageID: (payload: Payload, round: Int, expires: Duration)] = [:]
     private var received: [MessageID: Duration] = [:]
-    private var missing: [MessageID: [Announcement_]] = [:]
+    private var missing: [MessageID: [Announcer]] = [:]
     private var graftDeadline: [MessageID: Duration] = [:]
     private var lazyQueue: [Peer: [Announcement]] = [:]
     private var nextIHave: Duration = .zero
 
-    private struct Announcement_: Sendable {
+    private struct Announcer: Sendable {
         let peer: Peer
         let round: Int
     }
@@ -97,7 +97,7 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
             return actions + push(id: id, payload: payload, round: round + 1, except: from)
         case .ihave(let announcements):
             for announcement in announcements.prefix(config.maxIHaveBatch) where received[announcement.id] == nil {
-                missing[announcement.id, default: []].append(Announcement_(peer: from, round: announcement.round))
+                missing[announcement.id, default: []].append(Announcer(peer: from, round: announcement.round))
                 if graftDeadline[announcement.id] == nil {
                     graftDeadline[announcement.id] = now + config.graftTimeout
                 }
