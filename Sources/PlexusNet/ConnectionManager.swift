@@ -26,21 +26,22 @@ public actor ConnectionManager {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let gate: ConnectionGate
-    private let onFrame: @Sendable (AgentID, Plexus_Frame) -> Void
     private let onPeerConnected: @Sendable (String, AgentID) -> Void
+    /// What happens on the mesh, for the layers above (gossip): peers coming and going,
+    /// and frames other than the transport's own. Bounded: when the consumer falls
+    /// 65,536 events behind, further frames are dropped (gossip repairs such losses).
+    public nonisolated let events: AsyncStream<MeshEvent>
+    private let eventSink: AsyncStream<MeshEvent>.Continuation
     private var serverChannel: (any Channel)?
     private var connections: [AgentID: PeerConnection] = [:]
     private var redialTasks: [String: Task<Void, Never>] = [:]
     private var shuttingDown = false
     private var pingCounter: UInt64 = 0
 
-    /// - Parameters:
-    ///   - onFrame: frames other than the transport's own (ping, pong, close).
-    ///   - onPeerConnected: a dialled address completed a handshake with this agent.
+    /// - Parameter onPeerConnected: a dialled address completed a handshake with this agent.
     public init(
         identity: AgentKey, config: MeshConfig, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        onFrame: @escaping @Sendable (AgentID, Plexus_Frame) -> Void = { _, _ in },
         onPeerConnected: @escaping @Sendable (String, AgentID) -> Void = { _, _ in }
     ) {
         self.identity = identity.id
@@ -52,8 +53,8 @@ public actor ConnectionManager {
         self.logger = logger
         self.group = group
         self.gate = ConnectionGate(maxTotal: config.maxConnections, maxPerIP: config.maxConnectionsPerIP)
-        self.onFrame = onFrame
         self.onPeerConnected = onPeerConnected
+        (events, eventSink) = AsyncStream.makeStream(of: MeshEvent.self, bufferingPolicy: .bufferingOldest(65_536))
     }
 
     /// Starts listening (if configured); returns the bound `host:port`.
@@ -194,6 +195,7 @@ public actor ConnectionManager {
 
     /// Closes everything.
     public func shutdown() async {
+        defer { eventSink.finish() }
         shuttingDown = true
         for task in redialTasks.values { task.cancel() }
         redialTasks.removeAll()
@@ -251,7 +253,9 @@ public actor ConnectionManager {
             ByteToMessageHandler(FrameDecoder(maxFrameBytes: config.maxFrameBytes)),
             MessageToByteHandler(FrameEncoder()),
             IdleStateHandler(readTimeout: config.idleTimeout),
-            PeerFrameHandler(connection: connection, config: config, counters: counters, onFrame: onFrame),
+            PeerFrameHandler(connection: connection, config: config, counters: counters, onFrame: { [eventSink] peer, frame in
+                eventSink.yield(.frame(peer, frame))
+            }),
         ])
         return (connection, promise.futureResult)
     }
@@ -273,6 +277,7 @@ public actor ConnectionManager {
             existing.close(MeshError.duplicateConnection.reason)
         }
         connections[peer.agentID] = connection
+        eventSink.yield(.peerUp(peer.agentID, ip: connection.ip))
         logger.info("mesh peer connected", metadata: [
             "peer": "\(peer.agentID.short)", "address": "\(connection.info.address)", "direction": "\(connection.info.direction.rawValue)",
         ])
@@ -286,6 +291,7 @@ public actor ConnectionManager {
     private func unregister(_ connection: PeerConnection) {
         if let peer = connection.agentID, connections[peer] === connection {
             connections.removeValue(forKey: peer)
+            eventSink.yield(.peerDown(peer))
         }
     }
 
@@ -300,4 +306,13 @@ enum HostPortText {
     static func format(host: String, port: Int) -> String {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
+}
+
+/// Something that happened on the mesh.
+public enum MeshEvent: Sendable {
+    /// A peer completed its handshake; `ip` is the remote address of the connection.
+    case peerUp(AgentID, ip: String)
+    case peerDown(AgentID)
+    /// A frame for the layers above the transport.
+    case frame(AgentID, Plexus_Frame)
 }

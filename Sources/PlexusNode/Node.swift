@@ -19,6 +19,7 @@ public actor Node {
     public nonisolated let keysEncrypted: Bool
     /// The mesh transport.
     public nonisolated let mesh: ConnectionManager
+    private nonisolated let gossip: GossipEngine
     private var meshAddress: String?
 
     private let key: AgentKey
@@ -53,6 +54,7 @@ public actor Node {
             onPeerConnected: { address, agent in
                 Task { try? await peerBook.connected(address, agent: agent) }
             })
+        self.gossip = GossipEngine(me: key, mesh: mesh, store: store, limits: config.limits, logger: logger)
     }
 
     /// Opens the node of a data directory, creating the identity on first run (so a
@@ -87,6 +89,7 @@ public actor Node {
             try SignedEntry(signing: template.linked(seq: (head?.seq ?? 0) + 1, prev: head?.id), with: key, limits: limits)
         }
         logger.debug("published", metadata: ["id": "\(stored.entry.id)", "seq": "\(stored.entry.seq)"])
+        await gossip.publish(stored.entry)
         return stored
     }
 
@@ -183,7 +186,15 @@ extension Node: Service {
     /// Runs the mesh and the node's background duties until graceful shutdown or cancellation.
     public func run() async throws {
         try await startMesh()
-        await cancelWhenGracefulShutdown { await self.runDuties() }
+        let advertised = meshAddress
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.gossip.run(advertising: advertised) }
+                group.addTask { await self.runDuties() }
+                await group.next()
+                group.cancelAll()
+            }
+        }
         await mesh.shutdown()
     }
 }

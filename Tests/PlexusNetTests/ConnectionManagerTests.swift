@@ -10,7 +10,8 @@ import Testing
 /// Connection managers talking over real TCP on 127.0.0.1.
 @Suite struct ConnectionManagerTests {
     static func manager(_ key: AgentKey = AgentKey(), network: String = "test-net", configure: (inout MeshConfig) -> Void = { _ in }) -> ConnectionManager {
-        var config = MeshConfig(listenHost: "127.0.0.1", listenPort: 0, networkKey: network)
+        // Generous handshake timeout: these tests are about behaviour, not a loaded machine's speed.
+        var config = MeshConfig(listenHost: "127.0.0.1", listenPort: 0, networkKey: network, handshakeTimeout: .seconds(30))
         configure(&config)
         return ConnectionManager(identity: key, config: config, logger: Logger(label: "test"))
     }

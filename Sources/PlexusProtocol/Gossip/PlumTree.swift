@@ -34,6 +34,11 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
     public struct Announcement: Sendable, Equatable {
         public let id: MessageID
         public let round: Int
+
+        public init(id: MessageID, round: Int) {
+            self.id = id
+            self.round = round
+        }
     }
 
     public enum Action: Sendable {

@@ -1,0 +1,284 @@
+import Foundation
+import Logging
+import PlexusCore
+import PlexusNet
+import PlexusProtocol
+import PlexusStore
+
+/// Drives the gossip state machines of the node's topics over the mesh: HyParView keeps
+/// each topic's overlay, PlumTree spreads entries along it, and every entry received is
+/// verified before it is stored or forwarded. This is the IO half of PlexusProtocol/Gossip.
+///
+/// For now every node is in one topic, `mesh`, which carries every entry; per-topic
+/// subscriptions and anti-entropy build on this (issue 4).
+actor GossipEngine {
+    static let meshTopic = "mesh"
+
+    private struct Topic {
+        var membership: HyParView<AgentID>
+        var broadcast: PlumTree<AgentID, EntryID, Data>
+    }
+
+    private let me: AgentID
+    private let mesh: ConnectionManager
+    private let store: EntryStore
+    private let limits: Limits
+    private let logger: Logger
+    private let started = ContinuousClock.now
+    private var topics: [String: Topic] = [:]
+    /// Where peers accept connections, as they told us.
+    private var addresses: [AgentID: String] = [:]
+    private var advertised = ""
+    private var dialing: Set<AgentID> = []
+    /// The remote IP of each connected peer, to complete addresses advertised as 0.0.0.0.
+    private var peerIPs: [AgentID: String] = [:]
+
+    init(me: AgentKey, mesh: ConnectionManager, store: EntryStore, limits: Limits, logger: Logger) {
+        self.me = me.id
+        self.mesh = mesh
+        self.store = store
+        self.limits = limits
+        self.logger = logger
+        var seed: UInt64 = 0
+        for byte in me.id.bytes.prefix(8) { seed = seed << 8 | UInt64(byte) }
+        topics[Self.meshTopic] = Topic(membership: HyParView(me: me.id, seed: seed), broadcast: PlumTree())
+    }
+
+    private var now: Duration { ContinuousClock.now - started }
+
+    /// Runs until cancelled: consumes mesh events and ticks the state machines.
+    func run(advertising address: String?) async {
+        advertised = address ?? ""
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await event in self.mesh.events { await self.handle(event) }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(25))
+                    await self.tick()
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Spreads an entry this node just stored.
+    func publish(_ entry: SignedEntry) async {
+        let topic = Self.meshTopic
+        guard var state = topics[topic] else { return }
+        let actions = state.broadcast.broadcast(id: entry.id, payload: entry.encoded(), now: now)
+        topics[topic] = state
+        await execute(actions, topic: topic)
+    }
+
+    // MARK: - Events
+
+    private func handle(_ event: MeshEvent) async {
+        switch event {
+        case .peerUp(let peer, let ip):
+            peerIPs[peer] = ip
+            for (name, var state) in topics where !state.membership.active.contains(peer)
+                && state.membership.active.count < state.membership.config.activeCapacity {
+                let actions = state.membership.join(via: peer)
+                topics[name] = state
+                await execute(actions, topic: name)
+            }
+        case .peerDown(let peer):
+            for (name, var state) in topics {
+                let actions = state.membership.peerFailed(peer, now: now)
+                topics[name] = state
+                await execute(actions, topic: name)
+            }
+        case .frame(let peer, let frame):
+            guard case .gossip(let gossip)? = frame.kind else { return }
+            await receive(gossip, from: peer)
+        }
+    }
+
+    private func tick() async {
+        let time = now
+        for (name, var state) in topics {
+            let membership = state.membership.tick(now: time)
+            let broadcast = state.broadcast.tick(now: time)
+            topics[name] = state
+            await execute(membership, topic: name)
+            await execute(broadcast, topic: name)
+        }
+    }
+
+    private func receive(_ gossip: Plexus_Gossip, from peer: AgentID) async {
+        let name = gossip.topic
+        guard var state = topics[name], let kind = gossip.kind else { return }
+        switch kind {
+        case .join(let ref):
+            remember(ref, sender: peer)
+            let actions = state.membership.handle(.join, from: peer, now: now)
+            topics[name] = state
+            await execute(actions, topic: name)
+        case .forwardJoin(let forward):
+            guard let joiner = remember(forward.peer) else { return }
+            let actions = state.membership.handle(.forwardJoin(peer: joiner, ttl: Int(forward.ttl)), from: peer, now: now)
+            topics[name] = state
+            await execute(actions, topic: name)
+        case .neighbor(let high):
+            await membership(.neighbor(highPriority: high), from: peer, topic: name)
+        case .neighborReply(let accepted):
+            await membership(.neighborReply(accepted: accepted), from: peer, topic: name)
+        case .disconnect:
+            await membership(.disconnect, from: peer, topic: name)
+        case .shuffle(let shuffle):
+            guard let origin = remember(shuffle.origin) else { return }
+            let peers = shuffle.peers.prefix(32).compactMap { remember($0) }
+            await membership(.shuffle(origin: origin, ttl: Int(shuffle.ttl), peers: peers), from: peer, topic: name)
+        case .shuffleReply(let list):
+            await membership(.shuffleReply(peers: list.peers.prefix(32).compactMap { remember($0) }), from: peer, topic: name)
+        case .push(let push):
+            // Broadcast traffic only from neighbours, and only verified entries go further.
+            guard state.membership.active.contains(peer) else { return }
+            guard let entry = try? SignedEntry(encoded: push.entry, limits: limits) else {
+                logger.info("dropped an invalid pushed entry", metadata: ["peer": "\(peer.short)"])
+                return
+            }
+            let actions = state.broadcast.handle(.gossip(id: entry.id, payload: push.entry, round: Int(push.round)), from: peer, now: now)
+            topics[name] = state
+            await execute(actions, topic: name)
+        case .ihave(let ihave):
+            guard state.membership.active.contains(peer) else { return }
+            let items = ihave.items.prefix(256).compactMap { item in
+                EntryID(bytes: item.id).map { PlumTree<AgentID, EntryID, Data>.Announcement(id: $0, round: Int(item.round)) }
+            }
+            let actions = state.broadcast.handle(.ihave(items), from: peer, now: now)
+            topics[name] = state
+            await execute(actions, topic: name)
+        case .graft(let graft):
+            guard state.membership.active.contains(peer) else { return }
+            let actions = state.broadcast.handle(.graft(id: EntryID(bytes: graft.id), round: Int(graft.round)), from: peer, now: now)
+            topics[name] = state
+            await execute(actions, topic: name)
+        case .prune:
+            let actions = state.broadcast.handle(.prune, from: peer, now: now)
+            topics[name] = state
+            await execute(actions, topic: name)
+        }
+    }
+
+    private func membership(_ message: HyParView<AgentID>.Message, from peer: AgentID, topic: String) async {
+        guard var state = topics[topic] else { return }
+        let actions = state.membership.handle(message, from: peer, now: now)
+        topics[topic] = state
+        await execute(actions, topic: topic)
+    }
+
+    // MARK: - Actions
+
+    private func execute(_ actions: [HyParView<AgentID>.Action], topic: String) async {
+        for action in actions {
+            switch action {
+            case .send(let peer, let message):
+                await send(membershipFrame(message, topic: topic), to: peer)
+            case .neighborUp(let peer):
+                topics[topic]?.broadcast.neighborUp(peer)
+            case .neighborDown(let peer):
+                topics[topic]?.broadcast.neighborDown(peer)
+            }
+        }
+    }
+
+    private func execute(_ actions: [PlumTree<AgentID, EntryID, Data>.Action], topic: String) async {
+        for action in actions {
+            switch action {
+            case .send(let peer, let message):
+                var gossip = Plexus_Gossip()
+                gossip.topic = topic
+                switch message {
+                case .gossip(_, let payload, let round):
+                    gossip.push = .with { $0.entry = payload; $0.round = UInt32(clamping: round) }
+                case .ihave(let items):
+                    gossip.ihave = .with { list in
+                        list.items = items.map { item in .with { $0.id = item.id.bytes.asData; $0.round = UInt32(clamping: item.round) } }
+                    }
+                case .graft(let id, let round):
+                    gossip.graft = .with { $0.id = id?.bytes.asData ?? Data(); $0.round = UInt32(clamping: round) }
+                case .prune:
+                    gossip.prune = true
+                }
+                await send(gossip, to: peer)
+            case .deliver(_, let payload, _):
+                // Verified before it reached the state machine; the feed rules decide the rest.
+                if let entry = try? SignedEntry(encoded: payload, limits: limits) {
+                    _ = try? await store.ingest(entry)
+                }
+            }
+        }
+    }
+
+    private func membershipFrame(_ message: HyParView<AgentID>.Message, topic: String) -> Plexus_Gossip {
+        var gossip = Plexus_Gossip()
+        gossip.topic = topic
+        switch message {
+        case .join: gossip.join = ref(me)
+        case .forwardJoin(let peer, let ttl): gossip.forwardJoin = .with { $0.peer = ref(peer); $0.ttl = UInt32(max(ttl, 0)) }
+        case .neighbor(let high): gossip.neighbor = high
+        case .neighborReply(let accepted): gossip.neighborReply = accepted
+        case .disconnect: gossip.disconnect = true
+        case .shuffle(let origin, let ttl, let peers):
+            gossip.shuffle = .with { $0.origin = ref(origin); $0.ttl = UInt32(max(ttl, 0)); $0.peers = peers.map(ref) }
+        case .shuffleReply(let peers): gossip.shuffleReply = .with { $0.peers = peers.map(ref) }
+        }
+        return gossip
+    }
+
+    /// Sends over the existing connection, or dials the peer's known address first.
+    private func send(_ gossip: Plexus_Gossip, to peer: AgentID) async {
+        let frame = Plexus_Frame.with { $0.gossip = gossip }
+        if await mesh.send([frame], to: peer) { return }
+        guard let address = addresses[peer], let target = try? HostPort.parse(address, defaultHost: "127.0.0.1"),
+              !dialing.contains(peer)
+        else {
+            await failed(peer)
+            return
+        }
+        dialing.insert(peer)
+        let mesh = self.mesh
+        Task {
+            let connected = (try? await mesh.connect(host: target.host, port: target.port, expectedPeer: peer)) != nil
+            let sent = connected ? await mesh.send([frame], to: peer) : false
+            await self.dialed(peer, ok: sent)
+        }
+    }
+
+    private func dialed(_ peer: AgentID, ok: Bool) async {
+        dialing.remove(peer)
+        if !ok { await failed(peer) }
+    }
+
+    private func failed(_ peer: AgentID) async {
+        for (name, var state) in topics {
+            let actions = state.membership.peerFailed(peer, now: now)
+            topics[name] = state
+            await execute(actions, topic: name)
+        }
+    }
+
+    private func ref(_ peer: AgentID) -> Plexus_PeerRef {
+        .with { $0.agent = peer.bytes.asData; $0.address = peer == me ? advertised : (addresses[peer] ?? "") }
+    }
+
+    /// Records where a peer accepts connections. A peer listening on every interface
+    /// (0.0.0.0 or ::) is reached at the IP its own connection came from.
+    @discardableResult
+    private func remember(_ ref: Plexus_PeerRef, sender: AgentID? = nil) -> AgentID? {
+        guard let agent = AgentID(bytes: ref.agent) else { return nil }
+        guard agent != me, !ref.address.isEmpty, ref.address.utf8.count <= 300,
+              var target = try? HostPort.parse(ref.address, defaultHost: "127.0.0.1")
+        else { return agent }
+        if target.host == "0.0.0.0" || target.host == "::" {
+            guard agent == sender, let ip = peerIPs[agent] else { return agent }
+            target.host = ip
+        }
+        addresses[agent] = target.description
+        return agent
+    }
+}
