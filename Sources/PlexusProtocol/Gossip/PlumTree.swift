@@ -50,12 +50,16 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
     public let config: Config
     public private(set) var eager: Set<Peer> = []
     public private(set) var lazy: Set<Peer> = []
-    private var cache: [MessageID: (payload: Payload, round: Int, expires: Duration)] = [:]
-    private var received: [MessageID: Duration] = [:]
+    private var cache: [MessageID: (payload: Payload, round: Int)] = [:]
+    private var received: Set<MessageID> = []
     private var missing: [MessageID: [Announcer]] = [:]
     private var graftDeadline: [MessageID: Duration] = [:]
     private var lazyQueue: [Peer: [Announcement]] = [:]
     private var nextIHave: Duration = .zero
+    /// Remembered ids in arrival order, which is also expiry order: expiry and eviction
+    /// take from the front instead of scanning everything.
+    private var arrivals: [(id: MessageID, expires: Duration)] = []
+    private var arrivalsStart = 0
 
     private struct Announcer: Sendable {
         let peer: Peer
@@ -68,7 +72,7 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
 
     /// Publishes a message from this node.
     public mutating func broadcast(id: MessageID, payload: Payload, now: Duration) -> [Action] {
-        guard received[id] == nil else { return [] }
+        guard !received.contains(id) else { return [] }
         remember(id, payload: payload, round: 0, now: now)
         return [.deliver(id: id, payload: payload, round: 0)] + push(id: id, payload: payload, round: 1, except: nil)
     }
@@ -76,7 +80,7 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
     public mutating func handle(_ message: Message, from: Peer, now: Duration) -> [Action] {
         switch message {
         case .gossip(let id, let payload, let round):
-            if received[id] != nil {
+            if received.contains(id) {
                 // A duplicate: this link is redundant for the tree.
                 guard eager.contains(from) else { return [] }
                 eager.remove(from)
@@ -101,7 +105,7 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
             }
             return actions + push(id: id, payload: payload, round: round + 1, except: from)
         case .ihave(let announcements):
-            for announcement in announcements.prefix(config.maxIHaveBatch) where received[announcement.id] == nil {
+            for announcement in announcements.prefix(config.maxIHaveBatch) where !received.contains(announcement.id) {
                 missing[announcement.id, default: []].append(Announcer(peer: from, round: announcement.round))
                 if graftDeadline[announcement.id] == nil {
                     graftDeadline[announcement.id] = now + config.graftTimeout
@@ -166,16 +170,13 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
             eager.insert(first.peer)
             actions.append(.send(to: first.peer, .graft(id: id, round: first.round)))
         }
-        for (id, entry) in cache where entry.expires <= now {
-            cache.removeValue(forKey: id)
-        }
-        for (id, seen) in received where seen + config.cacheDuration <= now {
-            received.removeValue(forKey: id)
+        while arrivalsStart < arrivals.count, arrivals[arrivalsStart].expires <= now {
+            forgetOldest()
         }
         return actions
     }
 
-    public func hasReceived(_ id: MessageID) -> Bool { received[id] != nil }
+    public func hasReceived(_ id: MessageID) -> Bool { received.contains(id) }
 
     private mutating func push(id: MessageID, payload: Payload, round: Int, except: Peer?) -> [Action] {
         var actions: [Action] = []
@@ -189,12 +190,23 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
     }
 
     private mutating func remember(_ id: MessageID, payload: Payload, round: Int, now: Duration) {
-        if received.count >= config.maxTrackedMessages, let oldest = received.min(by: { $0.value < $1.value })?.key {
-            received.removeValue(forKey: oldest)
-            cache.removeValue(forKey: oldest)
+        while received.count >= config.maxTrackedMessages, arrivalsStart < arrivals.count {
+            forgetOldest()
         }
-        received[id] = now
-        cache[id] = (payload, round, now + config.cacheDuration)
+        received.insert(id)
+        cache[id] = (payload, round)
+        arrivals.append((id, now + config.cacheDuration))
+    }
+
+    private mutating func forgetOldest() {
+        let oldest = arrivals[arrivalsStart].id
+        arrivalsStart += 1
+        received.remove(oldest)
+        cache.removeValue(forKey: oldest)
+        if arrivalsStart > 1024 && arrivalsStart * 2 > arrivals.count {
+            arrivals.removeFirst(arrivalsStart)
+            arrivalsStart = 0
+        }
     }
 
     private mutating func trimMissing() {
