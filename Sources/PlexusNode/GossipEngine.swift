@@ -67,10 +67,10 @@ actor GossipEngine {
     /// Spreads an entry this node just stored.
     func publish(_ entry: SignedEntry) async {
         let topic = Self.meshTopic
-        guard var state = topics[topic] else { return }
-        let actions = state.broadcast.broadcast(id: entry.id, payload: entry.encoded(), now: now)
-        topics[topic] = state
-        await execute(actions, topic: topic)
+        let time = now
+        // Mutated in place through the dictionary: copying a topic out would copy its caches.
+        guard let actions = topics[topic]?.broadcast.broadcast(id: entry.id, payload: entry.encoded(), now: time) else { return }
+        await execute(actions, topic: topic, verified: nil)  // already stored: its delivery is a no-op
     }
 
     // MARK: - Events
@@ -79,18 +79,15 @@ actor GossipEngine {
         switch event {
         case .peerUp(let peer, let ip):
             peerIPs[peer] = ip
-            for (name, var state) in topics where !state.membership.active.contains(peer)
-                && state.membership.active.count < state.membership.config.activeCapacity {
-                let actions = state.membership.join(via: peer)
-                topics[name] = state
+            for name in Array(topics.keys) {
+                guard let membership = topics[name]?.membership, !membership.active.contains(peer),
+                      membership.active.count < membership.config.activeCapacity,
+                      let actions = topics[name]?.membership.join(via: peer)
+                else { continue }
                 await execute(actions, topic: name)
             }
         case .peerDown(let peer):
-            for (name, var state) in topics {
-                let actions = state.membership.peerFailed(peer, now: now)
-                topics[name] = state
-                await execute(actions, topic: name)
-            }
+            await failed(peer)
         case .frame(let peer, let frame):
             guard case .gossip(let gossip)? = frame.kind else { return }
             await receive(gossip, from: peer)
@@ -99,29 +96,25 @@ actor GossipEngine {
 
     private func tick() async {
         let time = now
-        for (name, var state) in topics {
-            let membership = state.membership.tick(now: time)
-            let broadcast = state.broadcast.tick(now: time)
-            topics[name] = state
+        for name in Array(topics.keys) {
+            let membership = topics[name]?.membership.tick(now: time) ?? []
+            let broadcast = topics[name]?.broadcast.tick(now: time) ?? []
             await execute(membership, topic: name)
-            await execute(broadcast, topic: name)
+            await execute(broadcast, topic: name, verified: nil)
         }
     }
 
     private func receive(_ gossip: Plexus_Gossip, from peer: AgentID) async {
         let name = gossip.topic
-        guard var state = topics[name], let kind = gossip.kind else { return }
+        let time = now
+        guard let kind = gossip.kind, let isNeighbor = topics[name]?.membership.active.contains(peer) else { return }
         switch kind {
         case .join(let ref):
             remember(ref, sender: peer)
-            let actions = state.membership.handle(.join, from: peer, now: now)
-            topics[name] = state
-            await execute(actions, topic: name)
+            await membership(.join, from: peer, topic: name)
         case .forwardJoin(let forward):
             guard let joiner = remember(forward.peer) else { return }
-            let actions = state.membership.handle(.forwardJoin(peer: joiner, ttl: Int(forward.ttl)), from: peer, now: now)
-            topics[name] = state
-            await execute(actions, topic: name)
+            await membership(.forwardJoin(peer: joiner, ttl: Int(forward.ttl)), from: peer, topic: name)
         case .neighbor(let high):
             await membership(.neighbor(highPriority: high), from: peer, topic: name)
         case .neighborReply(let accepted):
@@ -136,38 +129,37 @@ actor GossipEngine {
             await membership(.shuffleReply(peers: list.peers.prefix(32).compactMap { remember($0) }), from: peer, topic: name)
         case .push(let push):
             // Broadcast traffic only from neighbours, and only verified entries go further.
-            guard state.membership.active.contains(peer) else { return }
+            guard isNeighbor else { return }
             guard let entry = try? SignedEntry(encoded: push.entry, limits: limits) else {
                 logger.info("dropped an invalid pushed entry", metadata: ["peer": "\(peer.short)"])
                 return
             }
-            let actions = state.broadcast.handle(.gossip(id: entry.id, payload: push.entry, round: Int(push.round)), from: peer, now: now)
-            topics[name] = state
-            await execute(actions, topic: name)
+            await broadcast(.gossip(id: entry.id, payload: push.entry, round: Int(push.round)), from: peer, topic: name, now: time, verified: entry)
         case .ihave(let ihave):
-            guard state.membership.active.contains(peer) else { return }
+            guard isNeighbor else { return }
             let items = ihave.items.prefix(256).compactMap { item in
                 EntryID(bytes: item.id).map { PlumTree<AgentID, EntryID, Data>.Announcement(id: $0, round: Int(item.round)) }
             }
-            let actions = state.broadcast.handle(.ihave(items), from: peer, now: now)
-            topics[name] = state
-            await execute(actions, topic: name)
+            await broadcast(.ihave(items), from: peer, topic: name, now: time)
         case .graft(let graft):
-            guard state.membership.active.contains(peer) else { return }
-            let actions = state.broadcast.handle(.graft(id: EntryID(bytes: graft.id), round: Int(graft.round)), from: peer, now: now)
-            topics[name] = state
-            await execute(actions, topic: name)
+            guard isNeighbor else { return }
+            await broadcast(.graft(id: EntryID(bytes: graft.id), round: Int(graft.round)), from: peer, topic: name, now: time)
         case .prune:
-            let actions = state.broadcast.handle(.prune, from: peer, now: now)
-            topics[name] = state
-            await execute(actions, topic: name)
+            await broadcast(.prune, from: peer, topic: name, now: time)
         }
     }
 
+    private func broadcast(
+        _ message: PlumTree<AgentID, EntryID, Data>.Message, from peer: AgentID, topic: String, now time: Duration,
+        verified: SignedEntry? = nil
+    ) async {
+        guard let actions = topics[topic]?.broadcast.handle(message, from: peer, now: time) else { return }
+        await execute(actions, topic: topic, verified: verified)
+    }
+
     private func membership(_ message: HyParView<AgentID>.Message, from peer: AgentID, topic: String) async {
-        guard var state = topics[topic] else { return }
-        let actions = state.membership.handle(message, from: peer, now: now)
-        topics[topic] = state
+        let time = now
+        guard let actions = topics[topic]?.membership.handle(message, from: peer, now: time) else { return }
         await execute(actions, topic: topic)
     }
 
@@ -186,7 +178,8 @@ actor GossipEngine {
         }
     }
 
-    private func execute(_ actions: [PlumTree<AgentID, EntryID, Data>.Action], topic: String) async {
+    /// `verified` is the entry of the push being handled: the only thing a `deliver` can be.
+    private func execute(_ actions: [PlumTree<AgentID, EntryID, Data>.Action], topic: String, verified: SignedEntry?) async {
         for action in actions {
             switch action {
             case .send(let peer, let message):
@@ -205,10 +198,10 @@ actor GossipEngine {
                     gossip.prune = true
                 }
                 await send(gossip, to: peer)
-            case .deliver(_, let payload, _):
+            case .deliver(let id, _, _):
                 // Verified before it reached the state machine; the feed rules decide the rest.
-                if let entry = try? SignedEntry(encoded: payload, limits: limits) {
-                    _ = try? await store.ingest(entry)
+                if let verified, verified.id == id {
+                    _ = try? await store.ingest(verified)
                 }
             }
         }
@@ -255,9 +248,9 @@ actor GossipEngine {
     }
 
     private func failed(_ peer: AgentID) async {
-        for (name, var state) in topics {
-            let actions = state.membership.peerFailed(peer, now: now)
-            topics[name] = state
+        let time = now
+        for name in Array(topics.keys) {
+            guard let actions = topics[name]?.membership.peerFailed(peer, now: time) else { continue }
             await execute(actions, topic: name)
         }
     }
