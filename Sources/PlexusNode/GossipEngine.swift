@@ -87,6 +87,7 @@ actor GossipEngine {
                 await execute(actions, topic: name)
             }
         case .peerDown(let peer):
+            peerIPs.removeValue(forKey: peer)
             await failed(peer)
         case .frame(let peer, let frame):
             guard case .gossip(let gossip)? = frame.kind else { return }
@@ -272,6 +273,19 @@ actor GossipEngine {
             target.host = ip
         }
         addresses[agent] = target.description
+        if addresses.count > Self.maxAddresses { forgetUnusedAddresses() }
         return agent
+    }
+
+    /// Most remembered peer addresses; beyond it, those of peers in no view are dropped.
+    static let maxAddresses = 4096
+
+    private func forgetUnusedAddresses() {
+        var inUse: Set<AgentID> = []
+        for topic in topics.values {
+            inUse.formUnion(topic.membership.active)
+            inUse.formUnion(topic.membership.passive)
+        }
+        addresses = addresses.filter { inUse.contains($0.key) }
     }
 }
