@@ -28,8 +28,9 @@ public actor ConnectionManager {
     private let gate: ConnectionGate
     private let onPeerConnected: @Sendable (String, AgentID) -> Void
     /// What happens on the mesh, for the layers above (gossip): peers coming and going,
-    /// and frames other than the transport's own. Bounded: when the consumer falls
-    /// 65,536 events behind, further frames are dropped (gossip repairs such losses).
+    /// and gossip frames. Bounded: when the consumer falls 4,096 events behind, further
+    /// events are dropped (gossip repairs such losses). `Message` frames have no consumer
+    /// yet and are dropped on arrival.
     public nonisolated let events: AsyncStream<MeshEvent>
     private let eventSink: AsyncStream<MeshEvent>.Continuation
     private var serverChannel: (any Channel)?
@@ -54,7 +55,7 @@ public actor ConnectionManager {
         self.group = group
         self.gate = ConnectionGate(maxTotal: config.maxConnections, maxPerIP: config.maxConnectionsPerIP)
         self.onPeerConnected = onPeerConnected
-        (events, eventSink) = AsyncStream.makeStream(of: MeshEvent.self, bufferingPolicy: .bufferingOldest(65_536))
+        (events, eventSink) = AsyncStream.makeStream(of: MeshEvent.self, bufferingPolicy: .bufferingOldest(4096))
     }
 
     /// Starts listening (if configured); returns the bound `host:port`.
@@ -254,6 +255,7 @@ public actor ConnectionManager {
             MessageToByteHandler(FrameEncoder()),
             IdleStateHandler(readTimeout: config.idleTimeout),
             PeerFrameHandler(connection: connection, config: config, counters: counters, onFrame: { [eventSink] peer, frame in
+                guard case .gossip = frame.kind else { return }
                 eventSink.yield(.frame(peer, frame))
             }),
         ])
