@@ -54,7 +54,7 @@ public struct NodeClient: Sendable {
     public func checkReachable(timeout: TimeAmount = .seconds(2)) async throws(PlexusError) {
         let address = String(baseURL.dropFirst("http://".count))
         do {
-            let target = try HostPortText.split(address)
+            let target = try HostPort.parse(address, defaultHost: "127.0.0.1")
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(timeout)
                 .connect(host: target.host, port: target.port)
@@ -192,17 +192,5 @@ public struct NodeClient: Sendable {
 
     private static func pathSegment(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
-    }
-}
-
-/// Splits `host:port` or `[v6]:port` text from an `api.addr` file.
-enum HostPortText {
-    struct Malformed: Error {}
-
-    static func split(_ text: String) throws -> (host: String, port: Int) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else { throw Malformed() }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host, port)
     }
 }

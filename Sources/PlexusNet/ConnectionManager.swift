@@ -72,7 +72,7 @@ public actor ConnectionManager {
         let channel = try await bootstrap.bind(host: host, port: config.listenPort).get()
         serverChannel = channel
         let port = channel.localAddress?.port ?? config.listenPort
-        return HostPortText.format(host: host, port: port)
+        return HostPort(host: host, port: port).description
     }
 
     /// Dials `host:port` and completes the handshake (optionally pinning the peer's id).
@@ -102,14 +102,14 @@ public actor ConnectionManager {
         }.get()
         let peer = try await handshake.get()
         let survivor = register(connection, peer: peer)
-        onPeerConnected(HostPortText.format(host: host, port: port), peer.agentID)
+        onPeerConnected(HostPort(host: host, port: port).description, peer.agentID)
         return survivor.info
     }
 
     /// Keeps a connection to `host:port`: dials now and again whenever it drops, backing
     /// off exponentially (with jitter) while it cannot be reached.
     public func keepConnected(host: String, port: Int) {
-        let address = HostPortText.format(host: host, port: port)
+        let address = HostPort(host: host, port: port).description
         guard redialTasks[address] == nil, !shuttingDown else { return }
         redialTasks[address] = Task { [config, logger] in
             var delay = config.redialInitial
@@ -127,12 +127,6 @@ public actor ConnectionManager {
                 delay = .nanoseconds(min(delay.nanoseconds * 2, config.redialMax.nanoseconds))
             }
         }
-    }
-
-    /// Stops redialling `host:port` and closes its connection if any.
-    public func forget(host: String, port: Int) {
-        let address = HostPortText.format(host: host, port: port)
-        redialTasks.removeValue(forKey: address)?.cancel()
     }
 
     /// Closes the connection to `peer`, if there is one, and waits until it is closed.
@@ -301,20 +295,4 @@ public actor ConnectionManager {
         guard let connection = connections[peer] else { return }
         try? await connection.channel.closeFuture.get()
     }
-}
-
-/// `host:port` text, with brackets around IPv6 hosts.
-enum HostPortText {
-    static func format(host: String, port: Int) -> String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-    }
-}
-
-/// Something that happened on the mesh.
-public enum MeshEvent: Sendable {
-    /// A peer completed its handshake; `ip` is the remote address of the connection.
-    case peerUp(AgentID, ip: String)
-    case peerDown(AgentID)
-    /// A frame for the layers above the transport.
-    case frame(AgentID, Plexus_Frame)
 }

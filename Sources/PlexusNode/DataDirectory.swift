@@ -94,13 +94,6 @@ public struct DataDirectory: Sendable {
         try writeSecret(Data((address + "\n").utf8), to: meshAddressFile, mode: 0o644)
     }
 
-    /// The address a running node recorded, if any.
-    public func apiAddress() -> String? {
-        guard let data = try? Data(contentsOf: apiAddressFile) else { return nil }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.isEmpty ? nil : text
-    }
-
     /// Removes the address files when the node stops.
     public func removeAddressFiles() {
         try? FileManager.default.removeItem(at: apiAddressFile)

@@ -41,11 +41,6 @@ public struct PeerBook: Sendable {
         }
     }
 
-    /// Forgets an address.
-    public func forget(_ address: String) async throws(PlexusError) {
-        try await write { db in try db.execute(sql: "DELETE FROM peers WHERE address = ?", arguments: [address]) }
-    }
-
     /// Every remembered address, oldest first.
     public func all() async throws(PlexusError) -> [Peer] {
         do {

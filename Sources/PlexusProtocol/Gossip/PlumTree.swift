@@ -176,8 +176,6 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
         return actions
     }
 
-    public func hasReceived(_ id: MessageID) -> Bool { received.contains(id) }
-
     private mutating func push(id: MessageID, payload: Payload, round: Int, except: Peer?) -> [Action] {
         var actions: [Action] = []
         for peer in eager where peer != except {
