@@ -23,6 +23,13 @@ struct APIRoute: Sendable {
         APIRoute(method: .get, path: "/v1/forks", authenticated: true),
         APIRoute(method: .get, path: "/v1/peers", authenticated: true),
         APIRoute(method: .post, path: "/v1/peers", authenticated: true),
+        APIRoute(method: .get, path: "/v1/topics", authenticated: true),
+        APIRoute(method: .post, path: "/v1/topics", authenticated: true),
+        APIRoute(method: .delete, path: "/v1/topics/{topic}", authenticated: true),
+        APIRoute(method: .get, path: "/v1/follows", authenticated: true),
+        APIRoute(method: .post, path: "/v1/follows", authenticated: true),
+        APIRoute(method: .delete, path: "/v1/follows/{author}", authenticated: true),
+        APIRoute(method: .get, path: "/v1/sync", authenticated: true),
         APIRoute(method: .get, path: "/openapi.json", authenticated: false),
     ]
 

@@ -17,6 +17,7 @@ public enum APIServer {
         NodeRoutes(node: node).register(on: router)
         EntryRoutes(node: node).register(on: router)
         PeerRoutes(node: node).register(on: router)
+        ReplicationRoutes(node: node).register(on: router)
         let address = node.config.api
         return Application(
             router: router,

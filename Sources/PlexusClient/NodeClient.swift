@@ -130,6 +130,39 @@ public struct NodeClient: Sendable {
         try await send(.POST, "/v1/peers", body: request)
     }
 
+    /// The topics the node is in.
+    public func topics() async throws(PlexusError) -> [TopicView] {
+        try await send(.GET, "/v1/topics")
+    }
+
+    /// Joins a topic; returns the topics after.
+    public func subscribe(_ topic: String) async throws(PlexusError) -> [TopicView] {
+        try await send(.POST, "/v1/topics", body: SubscribeRequest(topic: topic))
+    }
+
+    /// Leaves a topic; returns the topics after.
+    public func unsubscribe(_ topic: String) async throws(PlexusError) -> [TopicView] {
+        try await send(.DELETE, "/v1/topics/\(Self.pathSegment(topic))")
+    }
+
+    /// The authors the node stores.
+    public func follows() async throws(PlexusError) -> FollowsView {
+        try await send(.GET, "/v1/follows")
+    }
+
+    public func follow(_ author: AgentID) async throws(PlexusError) -> FollowsView {
+        try await send(.POST, "/v1/follows", body: FollowRequest(author: author))
+    }
+
+    public func unfollow(_ author: AgentID) async throws(PlexusError) -> FollowsView {
+        try await send(.DELETE, "/v1/follows/\(Self.pathSegment(author.description))")
+    }
+
+    /// Anti-entropy per neighbour and topic.
+    public func sync() async throws(PlexusError) -> [SyncView] {
+        try await send(.GET, "/v1/sync")
+    }
+
     // MARK: - Transport
 
     private struct Reply<Payload: Decodable>: Decodable {

@@ -6,49 +6,83 @@ import PlexusProtocol
 import PlexusStore
 
 /// Drives the gossip state machines of the node's topics over the mesh: HyParView keeps
-/// each topic's overlay, PlumTree spreads entries along it, and every entry received is
-/// verified before it is stored or forwarded. This is the IO half of PlexusProtocol/Gossip.
+/// each topic's overlay, PlumTree spreads entries along it, anti-entropy (AntiEntropy.swift)
+/// repairs what broadcast missed, and every entry received is verified before it is stored
+/// or forwarded. This is the IO half of PlexusProtocol/Gossip.
 ///
-/// For now every node is in one topic, `mesh`, which carries every entry; per-topic
-/// subscriptions and anti-entropy build on this (issue 4).
+/// Every node is in `mesh`; other topics are joined on subscribe. Peers tell each other
+/// their topics when they connect, and a topic's overlay is joined through connected peers
+/// in it. Follows restrict what is stored, never what is forwarded.
 actor GossipEngine {
-    static let meshTopic = "mesh"
-
-    private struct Topic {
+    struct Topic {
         var membership: HyParView<AgentID>
         var broadcast: PlumTree<AgentID, EntryID, Data>
     }
 
-    private let me: AgentID
-    private let mesh: ConnectionManager
-    private let store: EntryStore
-    private let limits: Limits
-    private let logger: Logger
+    /// Most topics a node is in, and most topics remembered per peer.
+    static let maxTopics = 256
+    /// Invalid messages a peer may send before it is disconnected.
+    static let maxStrikes = 8
+
+    let me: AgentID
+    let mesh: ConnectionManager
+    let store: EntryStore
+    let limits: Limits
+    let logger: Logger
+    let syncInterval: Duration
+    let wallClock: @Sendable () -> Int64
+    private let seed: UInt64
     private let started = ContinuousClock.now
-    private var topics: [String: Topic] = [:]
+    var topics: [String: Topic] = [:]
     /// Where peers accept connections, as they told us.
     private var addresses: [AgentID: String] = [:]
     private var advertised = ""
     private var dialing: Set<AgentID> = []
     /// The remote IP of each connected peer, to complete addresses advertised as 0.0.0.0.
     private var peerIPs: [AgentID: String] = [:]
+    /// The topics each connected peer said it is in.
+    private var peerTopics: [AgentID: Set<String>] = [:]
+    /// Authors stored; empty: every author.
+    private var follows: Set<AgentID> = []
+    private var strikes: [AgentID: Int] = [:]
+    /// Per peer, how many IHAVE announcements it may still send (refilled over time).
+    private var announceBudget: [AgentID: (tokens: Double, at: Duration)] = [:]
+    /// Anti-entropy state per neighbour and topic.
+    var sessions: [SyncKey: SyncSession] = [:]
+    var nextSyncRound: Duration = .zero
 
-    init(me: AgentKey, mesh: ConnectionManager, store: EntryStore, limits: Limits, logger: Logger) {
+    init(
+        me: AgentKey, mesh: ConnectionManager, store: EntryStore, limits: Limits, syncInterval: Duration,
+        logger: Logger, wallClock: @escaping @Sendable () -> Int64
+    ) {
         self.me = me.id
         self.mesh = mesh
         self.store = store
         self.limits = limits
+        self.syncInterval = syncInterval
         self.logger = logger
+        self.wallClock = wallClock
         var seed: UInt64 = 0
         for byte in me.id.bytes.prefix(8) { seed = seed << 8 | UInt64(byte) }
-        topics[Self.meshTopic] = Topic(membership: HyParView(me: me.id, seed: seed), broadcast: PlumTree())
+        self.seed = seed
+        topics[TopicName.mesh] = Self.makeTopic(TopicName.mesh, me: me.id, seed: seed, now: .zero)
     }
 
-    private var now: Duration { ContinuousClock.now - started }
+    var now: Duration { ContinuousClock.now - started }
 
-    /// Runs until cancelled: consumes mesh events and ticks the state machines.
+    /// Runs until cancelled: loads subscriptions and follows, then consumes mesh events and
+    /// ticks the state machines.
     func run(advertising address: String?) async {
         advertised = address ?? ""
+        do {
+            for name in try await store.interests.topics() where topics.count < Self.maxTopics {
+                topics[name] = makeTopic(name)
+            }
+            follows = Set(try await store.interests.follows())
+        } catch {
+            logger.error("cannot load subscriptions and follows", metadata: ["error": "\(error)"])
+        }
+        nextSyncRound = now + syncInterval
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in self.mesh.events { await self.handle(event) }
@@ -64,13 +98,75 @@ actor GossipEngine {
         }
     }
 
-    /// Spreads an entry this node just stored.
+    // MARK: - Local operations
+
+    /// Spreads an entry this node just stored into its topic. Publishing into a topic
+    /// joins it, so that the entry reaches the topic's other members.
     func publish(_ entry: SignedEntry) async {
-        let topic = Self.meshTopic
+        let topic = TopicName.replication(of: entry.topic)
+        if topics[topic] == nil {
+            _ = try? await subscribe(topic)
+        }
+        await spread(entry)
+    }
+
+    /// Spreads an entry stored here (published, or submitted from elsewhere) to the
+    /// neighbours of its topic, when this node is in the topic.
+    func spread(_ entry: SignedEntry) async {
+        let topic = TopicName.replication(of: entry.topic)
         let time = now
         // Mutated in place through the dictionary: copying a topic out would copy its caches.
         guard let actions = topics[topic]?.broadcast.broadcast(id: entry.id, payload: entry.encoded(), now: time) else { return }
         await execute(actions, topic: topic, verified: nil)  // already stored: its delivery is a no-op
+    }
+
+    /// Joins a topic (remembered across restarts). Returns false when already in it.
+    func subscribe(_ name: String) async throws(PlexusError) -> Bool {
+        let name = try TopicName.validated(name)
+        if name == TopicName.mesh { return false }
+        guard topics[name] == nil else { return false }
+        guard topics.count < Self.maxTopics else {
+            throw PlexusError(.invalidArgument, "a node is in at most \(Self.maxTopics) topics")
+        }
+        try await store.interests.subscribe(name)
+        guard topics[name] == nil else { return false }
+        topics[name] = makeTopic(name)
+        await announceTopics()
+        for (peer, theirs) in peerTopics where theirs.contains(name) {
+            await join(name, via: peer)
+        }
+        return true
+    }
+
+    /// Leaves a topic: its neighbours are told, its entries stay stored. Returns false when
+    /// not in it; `mesh` cannot be left.
+    func unsubscribe(_ name: String) async throws(PlexusError) -> Bool {
+        guard name != TopicName.mesh else {
+            throw PlexusError(.invalidArgument, "every node is in the mesh topic; it cannot be left")
+        }
+        try await store.interests.unsubscribe(name)
+        guard let topic = topics.removeValue(forKey: name) else { return false }
+        for peer in topic.membership.active {
+            await send(membershipFrame(.disconnect, topic: name), to: peer)
+        }
+        sessions = sessions.filter { $0.key.topic != name }
+        await announceTopics()
+        return true
+    }
+
+    /// Replaces the set of followed authors (empty: store every author).
+    func setFollows(_ authors: Set<AgentID>) {
+        follows = authors
+    }
+
+    /// The topics this node is in, with their overlay neighbours.
+    func topicList() -> [(name: String, neighbors: [AgentID], reserve: Int)] {
+        topics.map { ($0.key, $0.value.membership.active, $0.value.membership.passive.count) }.sorted { $0.name < $1.name }
+    }
+
+    /// Whether this node stores entries of `author`.
+    func stores(_ author: AgentID) -> Bool {
+        follows.isEmpty || author == me || follows.contains(author)
     }
 
     // MARK: - Events
@@ -79,15 +175,14 @@ actor GossipEngine {
         switch event {
         case .peerUp(let peer, let ip):
             peerIPs[peer] = ip
-            for name in Array(topics.keys) {
-                guard let membership = topics[name]?.membership, !membership.active.contains(peer),
-                      membership.active.count < membership.config.activeCapacity,
-                      let actions = topics[name]?.membership.join(via: peer)
-                else { continue }
-                await execute(actions, topic: name)
-            }
+            await send(subscriptionsFrame(), to: peer)
+            await join(TopicName.mesh, via: peer)
         case .peerDown(let peer):
             peerIPs.removeValue(forKey: peer)
+            peerTopics.removeValue(forKey: peer)
+            strikes.removeValue(forKey: peer)
+            announceBudget.removeValue(forKey: peer)
+            sessions = sessions.filter { $0.key.peer != peer }
             await failed(peer)
         case .frame(let peer, let frame):
             guard case .gossip(let gossip)? = frame.kind else { return }
@@ -103,12 +198,18 @@ actor GossipEngine {
             await execute(membership, topic: name)
             await execute(broadcast, topic: name, verified: nil)
         }
+        await antiEntropyTick(now: time)
     }
 
     private func receive(_ gossip: Plexus_Gossip, from peer: AgentID) async {
+        guard let kind = gossip.kind else { return }
+        if case .subscriptions(let list) = kind {
+            await learnTopics(list.topics, of: peer)
+            return
+        }
         let name = gossip.topic
         let time = now
-        guard let kind = gossip.kind, let isNeighbor = topics[name]?.membership.active.contains(peer) else { return }
+        guard let isNeighbor = topics[name]?.membership.active.contains(peer) else { return }
         switch kind {
         case .join(let ref):
             remember(ref, sender: peer)
@@ -131,22 +232,39 @@ actor GossipEngine {
         case .push(let push):
             // Broadcast traffic only from neighbours, and only verified entries go further.
             guard isNeighbor else { return }
-            guard let entry = try? SignedEntry(encoded: push.entry, limits: limits) else {
-                logger.info("dropped an invalid pushed entry", metadata: ["peer": "\(peer.short)"])
+            guard let entry = try? SignedEntry(encoded: push.entry, limits: limits),
+                  TopicName.replication(of: entry.topic) == name
+            else {
+                await misbehaved(peer, "pushed an invalid entry or one of another topic")
                 return
             }
             await broadcast(.gossip(id: entry.id, payload: push.entry, round: Int(push.round)), from: peer, topic: name, now: time, verified: entry)
         case .ihave(let ihave):
             guard isNeighbor else { return }
-            let items = ihave.items.prefix(256).compactMap { item in
+            let allowed = spendAnnounceBudget(of: peer, count: ihave.items.count, now: time)
+            if allowed < ihave.items.count {
+                await misbehaved(peer, "announced more entries than its IHAVE budget")
+            }
+            let items = ihave.items.prefix(min(allowed, 256)).compactMap { item in
                 EntryID(bytes: item.id).map { PlumTree<AgentID, EntryID, Data>.Announcement(id: $0, round: Int(item.round)) }
             }
+            guard !items.isEmpty else { return }
             await broadcast(.ihave(items), from: peer, topic: name, now: time)
         case .graft(let graft):
             guard isNeighbor else { return }
             await broadcast(.graft(id: EntryID(bytes: graft.id), round: Int(graft.round)), from: peer, topic: name, now: time)
         case .prune:
             await broadcast(.prune, from: peer, topic: name, now: time)
+        case .sync(let ranges):
+            await receiveRanges(ranges, from: peer, topic: name)
+        case .wants(let wants):
+            await receiveWants(wants, from: peer, topic: name)
+        case .batch(let batch):
+            receiveBatch(batch, from: peer, topic: name)
+        case .credit(let bytes):
+            await receiveCredit(Int(bytes), from: peer, topic: name)
+        case .subscriptions:
+            break  // handled above: it names no topic
         }
     }
 
@@ -164,15 +282,72 @@ actor GossipEngine {
         await execute(actions, topic: topic)
     }
 
+    /// Joins a topic's overlay through a connected peer when the active view has room.
+    private func join(_ name: String, via peer: AgentID) async {
+        guard let membership = topics[name]?.membership, !membership.active.contains(peer),
+              membership.active.count < membership.config.activeCapacity,
+              let actions = topics[name]?.membership.join(via: peer)
+        else { return }
+        await execute(actions, topic: name)
+    }
+
+    private func learnTopics(_ names: [String], of peer: AgentID) async {
+        let theirs = Set(names.prefix(Self.maxTopics).filter { $0.utf8.count <= TopicName.maxBytes })
+        let new = theirs.subtracting(peerTopics[peer] ?? [])
+        peerTopics[peer] = theirs
+        for name in new where name != TopicName.mesh && topics[name] != nil {
+            await join(name, via: peer)
+        }
+    }
+
+    /// Tells every connected peer which topics this node is in.
+    private func announceTopics() async {
+        let frame = subscriptionsFrame()
+        for peer in peerIPs.keys {
+            await send(frame, to: peer)
+        }
+    }
+
+    private func subscriptionsFrame() -> Plexus_Gossip {
+        .with { $0.subscriptions = .with { $0.topics = topics.keys.sorted() } }
+    }
+
+    /// Counts an invalid message against a peer; past `maxStrikes` the peer is dropped.
+    func misbehaved(_ peer: AgentID, _ what: String) async {
+        let count = (strikes[peer] ?? 0) + 1
+        strikes[peer] = count
+        logger.info("peer sent invalid gossip", metadata: ["peer": "\(peer.short)", "what": "\(what)", "strikes": "\(count)"])
+        if count >= Self.maxStrikes {
+            logger.warning("dropping a misbehaving peer", metadata: ["peer": "\(peer.short)"])
+            strikes.removeValue(forKey: peer)
+            await mesh.disconnect(peer)
+        }
+    }
+
+    /// IHAVE announcements a peer may make: 5,000 per second sustained, 20,000 at once.
+    /// Each unknown id costs a timer and a GRAFT here, so a flood is cut off at the budget.
+    private func spendAnnounceBudget(of peer: AgentID, count: Int, now time: Duration) -> Int {
+        let rate = 5_000.0
+        let burst = 20_000.0
+        var budget = announceBudget[peer] ?? (burst, time)
+        budget.tokens = min(burst, budget.tokens + rate * ((time - budget.at) / .seconds(1)))
+        budget.at = time
+        let allowed = min(count, Int(budget.tokens))
+        budget.tokens -= Double(allowed)
+        announceBudget[peer] = budget
+        return allowed
+    }
+
     // MARK: - Actions
 
-    private func execute(_ actions: [HyParView<AgentID>.Action], topic: String) async {
+    func execute(_ actions: [HyParView<AgentID>.Action], topic: String) async {
         for action in actions {
             switch action {
             case .send(let peer, let message):
                 await send(membershipFrame(message, topic: topic), to: peer)
             case .neighborUp(let peer):
                 topics[topic]?.broadcast.neighborUp(peer)
+                await neighborJoined(peer, topic: topic)
             case .neighborDown(let peer):
                 topics[topic]?.broadcast.neighborDown(peer)
             }
@@ -200,8 +375,9 @@ actor GossipEngine {
                 }
                 await send(gossip, to: peer)
             case .deliver(let id, _, _):
-                // Verified before it reached the state machine; the feed rules decide the rest.
-                if let verified, verified.id == id {
+                // Verified before it reached the state machine; follows and the feed rules
+                // decide whether it is stored. It was forwarded either way.
+                if let verified, verified.id == id, stores(verified.author) {
                     _ = try? await store.ingest(verified)
                 }
             }
@@ -225,7 +401,7 @@ actor GossipEngine {
     }
 
     /// Sends over the existing connection, or dials the peer's known address first.
-    private func send(_ gossip: Plexus_Gossip, to peer: AgentID) async {
+    func send(_ gossip: Plexus_Gossip, to peer: AgentID) async {
         let frame = Plexus_Frame.with { $0.gossip = gossip }
         if await mesh.send([frame], to: peer) { return }
         guard let address = addresses[peer], let target = try? HostPort.parse(address, defaultHost: "127.0.0.1"),
@@ -254,6 +430,17 @@ actor GossipEngine {
             guard let actions = topics[name]?.membership.peerFailed(peer, now: time) else { continue }
             await execute(actions, topic: name)
         }
+    }
+
+    private func makeTopic(_ name: String) -> Topic {
+        Self.makeTopic(name, me: me, seed: seed, now: now)
+    }
+
+    /// Each topic's overlay draws its own random choices, deterministically per node.
+    private static func makeTopic(_ name: String, me: AgentID, seed: UInt64, now: Duration) -> Topic {
+        var topicSeed = seed
+        for byte in name.utf8 { topicSeed = (topicSeed ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Topic(membership: HyParView(me: me, seed: topicSeed, now: now), broadcast: PlumTree())
     }
 
     private func ref(_ peer: AgentID) -> Plexus_PeerRef {

@@ -9,6 +9,8 @@ public struct MeshLimits: Sendable, Equatable, Codable {
     public var maxFrameBytes: Int = 4 << 20
     public var frameRate: Double = 5000
     public var frameBurst: Double = 20000
+    /// How often anti-entropy reconciles with each topic neighbour.
+    public var syncIntervalMs: Int = 5000
 
     public init() {}
 
@@ -16,6 +18,7 @@ public struct MeshLimits: Sendable, Equatable, Codable {
         case handshakeTimeoutMs = "handshake_timeout_ms", idleTimeoutMs = "idle_timeout_ms"
         case maxConnections = "max_connections", maxConnectionsPerIP = "max_connections_per_ip"
         case maxFrameBytes = "max_frame_bytes", frameRate = "frame_rate", frameBurst = "frame_burst"
+        case syncIntervalMs = "sync_interval_ms"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -28,13 +31,14 @@ public struct MeshLimits: Sendable, Equatable, Codable {
         maxFrameBytes = try container.decodeIfPresent(Int.self, forKey: .maxFrameBytes) ?? defaults.maxFrameBytes
         frameRate = try container.decodeIfPresent(Double.self, forKey: .frameRate) ?? defaults.frameRate
         frameBurst = try container.decodeIfPresent(Double.self, forKey: .frameBurst) ?? defaults.frameBurst
+        syncIntervalMs = try container.decodeIfPresent(Int.self, forKey: .syncIntervalMs) ?? defaults.syncIntervalMs
     }
 
     func validate() throws(PlexusError) {
         guard handshakeTimeoutMs >= 100, idleTimeoutMs >= 1000, maxConnections >= 1, maxConnectionsPerIP >= 1,
-              (1024...(64 << 20)).contains(maxFrameBytes), frameRate > 0, frameBurst >= 1
+              (1024...(64 << 20)).contains(maxFrameBytes), frameRate > 0, frameBurst >= 1, syncIntervalMs >= 100
         else {
-            throw PlexusError(.invalidConfig, "mesh limits out of range (handshake_timeout_ms ≥ 100, idle_timeout_ms ≥ 1000, caps ≥ 1, max_frame_bytes 1024...67108864, rates > 0)")
+            throw PlexusError(.invalidConfig, "mesh limits out of range (handshake_timeout_ms ≥ 100, idle_timeout_ms ≥ 1000, caps ≥ 1, max_frame_bytes 1024...67108864, rates > 0, sync_interval_ms ≥ 100)")
         }
     }
 }

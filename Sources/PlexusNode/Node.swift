@@ -54,7 +54,9 @@ public actor Node {
             onPeerConnected: { address, agent in
                 Task { try? await peerBook.connected(address, agent: agent) }
             })
-        self.gossip = GossipEngine(me: key, mesh: mesh, store: store, limits: config.limits, logger: logger)
+        self.gossip = GossipEngine(
+            me: key, mesh: mesh, store: store, limits: config.limits,
+            syncInterval: .milliseconds(Int64(config.mesh.syncIntervalMs)), logger: logger, wallClock: clock)
     }
 
     /// Opens the node of a data directory, creating the identity on first run (so a
@@ -93,10 +95,13 @@ public actor Node {
         return stored
     }
 
-    /// Verifies and stores an entry that came from outside this node (protobuf `Entry` bytes).
+    /// Verifies and stores an entry that came from outside this node (protobuf `Entry`
+    /// bytes), and spreads it in its topic when this node is in it.
     public nonisolated func ingest(encoded: Data) async throws(PlexusError) -> IngestOutcome {
         let entry = try SignedEntry(encoded: encoded, limits: config.limits)
-        return try await store.ingest(entry)
+        let outcome = try await store.ingest(entry)
+        if outcome.stored != nil { await gossip.spread(entry) }
+        return outcome
     }
 
     /// A page of entries.
@@ -179,6 +184,59 @@ extension Node {
             guard let target = try? HostPort.parse(address, defaultHost: "127.0.0.1") else { continue }
             await mesh.keepConnected(host: target.host, port: target.port)
         }
+    }
+}
+
+extension Node {
+    /// The topics this node is in, `mesh` included.
+    public func topics() async throws(PlexusError) -> [TopicView] {
+        var views: [TopicView] = []
+        for topic in await gossip.topicList() {
+            views.append(TopicView(
+                name: topic.name, neighbors: topic.neighbors, reserve: topic.reserve,
+                entries: try await store.count(inTopic: topic.name)))
+        }
+        return views
+    }
+
+    /// Joins a topic; its entries arrive from then on and its history by anti-entropy.
+    /// Returns false when already in it.
+    @discardableResult
+    public func subscribe(_ topic: String) async throws(PlexusError) -> Bool {
+        try await gossip.subscribe(topic)
+    }
+
+    /// Leaves a topic (its entries stay stored). Returns false when not in it.
+    @discardableResult
+    public func unsubscribe(_ topic: String) async throws(PlexusError) -> Bool {
+        try await gossip.unsubscribe(topic)
+    }
+
+    /// The authors this node stores.
+    public func follows() async throws(PlexusError) -> FollowsView {
+        FollowsView(authors: try await store.interests.follows())
+    }
+
+    /// Restricts storage to followed authors (this one included); entries of others are
+    /// still forwarded. Returns false when already followed.
+    @discardableResult
+    public func follow(_ author: AgentID) async throws(PlexusError) -> Bool {
+        let added = try await store.interests.follow(author)
+        await gossip.setFollows(Set(try await store.interests.follows()))
+        return added
+    }
+
+    /// Stops following an author; with no follows left, every author is stored again.
+    @discardableResult
+    public func unfollow(_ author: AgentID) async throws(PlexusError) -> Bool {
+        let removed = try await store.interests.unfollow(author)
+        await gossip.setFollows(Set(try await store.interests.follows()))
+        return removed
+    }
+
+    /// Anti-entropy with each neighbour and topic.
+    public func sync() async -> [SyncView] {
+        await gossip.syncViews()
     }
 }
 

@@ -14,7 +14,9 @@ public final class EntryStore: Sendable {
     public let writer: EntryWriter
     /// Remembered mesh peers.
     public let peers: PeerBook
-    private let pool: DatabasePool
+    /// The topics and authors this node follows.
+    public let interests: Interests
+    let pool: DatabasePool
     private let clock: @Sendable () -> Int64
 
     /// Opens (creating if needed) the store at `path` and migrates it.
@@ -39,6 +41,7 @@ public final class EntryStore: Sendable {
         self.clock = clock
         self.writer = EntryWriter(pool: pool, clock: clock)
         self.peers = PeerBook(pool: pool, clock: clock)
+        self.interests = Interests(pool: pool, clock: clock)
     }
 
     /// Milliseconds since the Unix epoch, from the wall clock.
@@ -173,8 +176,9 @@ public final class EntryStore: Sendable {
                 guard !cursors.isEmpty else { return 0 }
                 try db.execute(
                     sql: """
-                        INSERT OR IGNORE INTO tombstones (id, author, seq, reason, removed_ms)
-                        SELECT id, author, seq, 'expired', ? FROM entries WHERE expires_ms IS NOT NULL AND expires_ms <= ?
+                        INSERT OR IGNORE INTO tombstones (id, author, seq, topic, reason, removed_ms)
+                        SELECT id, author, seq, CASE topic WHEN '' THEN 'mesh' ELSE topic END, 'expired', ?
+                        FROM entries WHERE expires_ms IS NOT NULL AND expires_ms <= ?
                         """,
                     arguments: [now, now])
                 for cursor in cursors {
@@ -231,7 +235,7 @@ public final class EntryStore: Sendable {
         }
     }
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(PlexusError) -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(PlexusError) -> T {
         do {
             return try await pool.read(body)
         } catch let error as PlexusError {

@@ -19,9 +19,16 @@ struct FeedIngest {
         var changed = false
     }
 
+    /// One row of `topic_heads`.
+    private struct TopicHeadKey: Hashable {
+        let topic: String
+        let author: Data
+    }
+
     private let db: Database
     private let nowMs: Int64
     private var authors: [Data: AuthorState] = [:]
+    private var topicHeads: [TopicHeadKey: (maxSeq: Int64, count: Int64)] = [:]
 
     init(db: Database, nowMs: Int64) {
         self.db = db
@@ -61,6 +68,7 @@ struct FeedIngest {
         }
 
         let cursor = try insert(indexed, id: id, author: authorKey, seq: seq)
+        try countInTopic(TopicName.replication(of: entry.topic), author: authorKey, seq: seq)
         if seq == author.headSeq + 1 {
             // Extend the linked prefix over this entry and any that were waiting for it.
             author.headSeq = seq
@@ -87,6 +95,29 @@ struct FeedIngest {
                 ON CONFLICT (author) DO UPDATE SET
                     head_seq = excluded.head_seq, max_seq = excluded.max_seq, forked_seq = excluded.forked_seq
                 """).execute(arguments: [author, state.headSeq, state.maxSeq, state.forkedSeq])
+        }
+        for (key, head) in topicHeads {
+            try db.cachedStatement(sql: """
+                INSERT INTO topic_heads (topic, author, max_seq, count) VALUES (?, ?, ?, ?)
+                ON CONFLICT (topic, author) DO UPDATE SET max_seq = excluded.max_seq, count = excluded.count
+                """).execute(arguments: [key.topic, key.author, head.maxSeq, head.count])
+        }
+    }
+
+    /// Counts a stored entry in its topic's head for the author.
+    private mutating func countInTopic(_ topic: String, author: Data, seq: Int64) throws {
+        let key = TopicHeadKey(topic: topic, author: author)
+        var head = topicHeads[key]
+        if head == nil {
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT max_seq, count FROM topic_heads WHERE topic = ? AND author = ?"),
+                arguments: [topic, author])
+            head = (row?["max_seq"] ?? 0, row?["count"] ?? 0)
+        }
+        if var head {
+            head.maxSeq = max(head.maxSeq, seq)
+            head.count += 1
+            topicHeads[key] = head
         }
     }
 

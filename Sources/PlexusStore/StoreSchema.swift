@@ -90,6 +90,36 @@ enum StoreSchema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v3-replication") { db in
+            // Per topic and author, the highest seq and how many entries this node holds or
+            // has tombstoned: the heads anti-entropy reconciles (PROTOCOL.md §8). The topic
+            // is the replication topic ('mesh' for entries without one).
+            try db.execute(sql: """
+                CREATE TABLE topic_heads (
+                    topic TEXT NOT NULL,
+                    author BLOB NOT NULL,
+                    max_seq INTEGER NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (topic, author)
+                ) WITHOUT ROWID;
+                INSERT INTO topic_heads (topic, author, max_seq, count)
+                    SELECT CASE topic WHEN '' THEN 'mesh' ELSE topic END, author, max(seq), count(*)
+                    FROM entries GROUP BY 1, 2;
+                CREATE INDEX entries_by_author_topic ON entries (author, topic, seq);
+
+                ALTER TABLE tombstones ADD COLUMN topic TEXT NOT NULL DEFAULT 'mesh';
+
+                -- Topics this node is in besides 'mesh', and the authors it stores (all when empty).
+                CREATE TABLE subscriptions (
+                    topic TEXT PRIMARY KEY,
+                    added_ms INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE follows (
+                    author BLOB PRIMARY KEY,
+                    added_ms INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

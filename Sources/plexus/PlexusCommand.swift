@@ -14,6 +14,8 @@ struct PlexusCommand: AsyncParsableCommand {
             InitCommand.self, InitConfigCommand.self, IDCommand.self, PubkeyCommand.self, StatusCommand.self,
             ServeCommand.self, PublishCommand.self, FeedCommand.self, SearchCommand.self, GetCommand.self,
             ThreadCommand.self, SubmitCommand.self, ForksCommand.self, PeersCommand.self, ConnectCommand.self,
+            TopicsCommand.self, SubscribeCommand.self, UnsubscribeCommand.self, FollowsCommand.self, FollowCommand.self,
+            UnfollowCommand.self, SyncCommand.self,
         ]
     )
 }

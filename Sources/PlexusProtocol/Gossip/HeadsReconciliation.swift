@@ -9,14 +9,19 @@ import PlexusCore
 /// differing ones are split or, when small, sent as explicit heads. Sans-IO: the caller
 /// carries `[Range]` messages between the two sides until one side has nothing to send.
 public enum HeadsReconciliation {
-    /// An author's latest contiguous seq on one node.
+    /// What one node holds of an author's feed (within one topic): the highest seq and
+    /// how many entries. Equal heads mean equal holdings for an honest feed; a larger
+    /// count at the same seq reveals entries the other side is missing below its top.
     public struct Head: Sendable, Hashable, Comparable {
         public let author: AgentID
         public let seq: UInt64
+        public let count: UInt64
 
-        public init(author: AgentID, seq: UInt64) {
+        /// `count` defaults to `seq`: a feed held without gaps.
+        public init(author: AgentID, seq: UInt64, count: UInt64? = nil) {
             self.author = author
             self.seq = seq
+            self.count = count ?? seq
         }
 
         public static func < (lhs: Head, rhs: Head) -> Bool { lhs.author < rhs.author }
@@ -32,6 +37,7 @@ public enum HeadsReconciliation {
         mutating func add(_ head: Head) {
             var bytes = head.author.bytes
             withUnsafeBytes(of: head.seq.bigEndian) { bytes.append(contentsOf: $0) }
+            withUnsafeBytes(of: head.count.bigEndian) { bytes.append(contentsOf: $0) }
             let digest = Array(SHA256.hash(data: bytes))
             high ^= digest[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
             low ^= digest[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
@@ -111,13 +117,15 @@ public enum HeadsReconciliation {
         return pages
     }
 
-    /// What to fetch: authors the peer holds further than we do (ours sorted by author).
-    public static func wants(local: [Head], learned: [Head]) -> [(author: AgentID, after: UInt64, through: UInt64)] {
-        var mine: [AgentID: UInt64] = [:]
-        for head in local { mine[head.author] = head.seq }
+    /// What to fetch: for each author the peer holds more of (a higher seq, or more
+    /// entries), our own head for it, which is what a want sends (`seq` and `count` 0
+    /// when we hold nothing of the author).
+    public static func wants(local: [Head], learned: [Head]) -> [Head] {
+        var mine: [AgentID: Head] = [:]
+        for head in local { mine[head.author] = head }
         return learned.compactMap { head in
-            let have = mine[head.author] ?? 0
-            return head.seq > have ? (head.author, have, head.seq) : nil
+            let have = mine[head.author] ?? Head(author: head.author, seq: 0, count: 0)
+            return head.seq > have.seq || head.count > have.count ? have : nil
         }
     }
 

@@ -1,0 +1,23 @@
+/// Topic names: the unit of routing and replication (DESIGN §6).
+public enum TopicName {
+    /// The topic every node is in. Entries with an empty topic replicate in it.
+    public static let mesh = "mesh"
+    /// Longest topic name, in UTF-8 bytes.
+    public static let maxBytes = 128
+
+    /// The topic an entry replicates in: its own, or `mesh` when it names none.
+    public static func replication(of topic: String) -> String {
+        topic.isEmpty ? mesh : topic
+    }
+
+    /// Checks a name given to subscribe to: 1–128 bytes of UTF-8 without control characters.
+    public static func validated(_ name: String) throws(PlexusError) -> String {
+        guard !name.isEmpty, name.utf8.count <= maxBytes else {
+            throw PlexusError(.invalidArgument, "a topic name is 1 to \(maxBytes) bytes")
+        }
+        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw PlexusError(.invalidArgument, "a topic name has no control characters")
+        }
+        return name
+    }
+}
