@@ -52,7 +52,7 @@ import Testing
         let result = Self.reconcile(a, b)
         let wants = HeadsReconciliation.wants(local: a, learned: result.aLearned)
         #expect(Set(wants.map(\.author)) == Set(changed.map { authors[$0] }))
-        #expect(wants.allSatisfy { $0.after == 10 && $0.through == 12 })
+        #expect(wants.allSatisfy { $0.seq == 10 && $0.count == 10 })  // our own head, which the want carries
         #expect(HeadsReconciliation.wants(local: b, learned: result.bLearned).isEmpty)
         #expect(result.maxRanges <= 64)
         #expect(result.maxHeads <= 3 * 16)
@@ -77,5 +77,16 @@ import Testing
         let bWants = Set(HeadsReconciliation.wants(local: b, learned: result.bLearned).map(\.author))
         #expect(aWants == Set(b.map(\.author)).subtracting(a.map(\.author)))
         #expect(bWants == Set(a.map(\.author)).subtracting(b.map(\.author)))
+    }
+
+    @Test func aGapBelowTheSameTopSeqIsFoundByTheCount() {
+        let authors = Self.authors(100)
+        let a = authors.map { Head(author: $0, seq: 10) }
+        var b = a
+        b[42] = Head(author: authors[42], seq: 10, count: 9)  // b missed one entry below 10
+        let result = Self.reconcile(a, b)
+        let wants = HeadsReconciliation.wants(local: b, learned: result.bLearned)
+        #expect(wants == [Head(author: authors[42], seq: 10, count: 9)])
+        #expect(HeadsReconciliation.wants(local: a, learned: result.aLearned).isEmpty)
     }
 }
