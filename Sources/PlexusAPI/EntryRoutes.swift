@@ -74,7 +74,11 @@ struct EntryRoutes {
             author: try reader.agentID("author"), topic: reader.string("topic"), type: reader.string("type"),
             tag: reader.string("tag"), ref: try reader.entryID("ref"), since: try reader.cursor("since"),
             before: try reader.cursor("before"), limit: try reader.int("limit", default: FeedQuery.defaultLimit))
-        let page = try await node.feed(query)
+        let waitMs = try reader.int("wait_ms", default: 0)
+        guard (0...60_000).contains(waitMs) else {
+            throw PlexusError(.invalidArgument, "wait_ms must be between 0 and 60000")
+        }
+        let page = try await node.feed(query, wait: .milliseconds(waitMs))
         return EnvelopeResponse.success(EntryPage(entries: page.entries.map(\.view), nextCursor: page.nextCursor, hasMore: page.hasMore))
     }
 

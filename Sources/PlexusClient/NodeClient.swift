@@ -81,15 +81,17 @@ public struct NodeClient: Sendable {
         try await send(.POST, "/v1/publish", body: request)
     }
 
-    /// Reads the feed; see `GET /v1/feed` for the parameters.
+    /// Reads the feed; see `GET /v1/feed` for the parameters. With `waitMs` (and `since`),
+    /// an empty page waits up to that long for entries to arrive.
     public func feed(
         author: String? = nil, topic: String? = nil, type: String? = nil, tag: String? = nil, ref: String? = nil,
-        since: Int64? = nil, before: Int64? = nil, limit: Int? = nil
+        since: Int64? = nil, before: Int64? = nil, limit: Int? = nil, waitMs: Int? = nil
     ) async throws(PlexusError) -> EntryPage {
         try await send(.GET, "/v1/feed", query: [
             "author": author, "topic": topic, "type": type, "tag": tag, "ref": ref,
             "since": since.map(String.init), "before": before.map(String.init), "limit": limit.map(String.init),
-        ])
+            "wait_ms": waitMs.map(String.init),
+        ], timeout: waitMs.map { max(timeout, .milliseconds(Int64($0)) + .seconds(10)) })
     }
 
     public func entry(_ id: String) async throws(PlexusError) -> EntryView {
@@ -179,13 +181,13 @@ public struct NodeClient: Sendable {
     private struct NoBody: Encodable {}
 
     private func send<Payload: Decodable>(
-        _ method: HTTPMethod, _ path: String, query: [String: String?] = [:]
+        _ method: HTTPMethod, _ path: String, query: [String: String?] = [:], timeout: TimeAmount? = nil
     ) async throws(PlexusError) -> Payload {
-        try await send(method, path, query: query, body: Optional<NoBody>.none)
+        try await send(method, path, query: query, body: Optional<NoBody>.none, timeout: timeout)
     }
 
     private func send<Payload: Decodable, Body: Encodable>(
-        _ method: HTTPMethod, _ path: String, query: [String: String?] = [:], body: Body?
+        _ method: HTTPMethod, _ path: String, query: [String: String?] = [:], body: Body?, timeout: TimeAmount? = nil
     ) async throws(PlexusError) -> Payload {
         var components = URLComponents()
         let items = query.compactMap { key, value in value.map { URLQueryItem(name: key, value: $0) } }
@@ -203,7 +205,7 @@ public struct NodeClient: Sendable {
         }
         let data: Data
         do {
-            let response = try await http.execute(request, timeout: timeout)
+            let response = try await http.execute(request, timeout: timeout ?? self.timeout)
             data = Data(buffer: try await response.body.collect(upTo: 64 << 20))
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             throw PlexusError(.nodeNotRunning, "the node at \(baseURL) did not answer in time")

@@ -6,6 +6,7 @@ import NIOExtras
 import NIOPosix
 import PlexusCore
 import PlexusProtocol
+import Synchronization
 
 /// The node's mesh connections (DESIGN §5): listens, dials with timeouts, keeps one
 /// connection per peer, redials remembered peers with exponential backoff and jitter, and
@@ -34,7 +35,11 @@ public actor ConnectionManager {
     public nonisolated let events: AsyncStream<MeshEvent>
     private let eventSink: AsyncStream<MeshEvent>.Continuation
     private var serverChannel: (any Channel)?
-    private var connections: [AgentID: PeerConnection] = [:]
+    private var connections: [AgentID: PeerConnection] = [:] {
+        didSet { routes.withLock { $0 = connections } }
+    }
+    /// A copy of `connections` that sending reads without entering the actor.
+    private nonisolated let routes = Mutex<[AgentID: PeerConnection]>([:])
     private var redialTasks: [String: Task<Void, Never>] = [:]
     private var shuttingDown = false
     private var pingCounter: UInt64 = 0
@@ -141,22 +146,32 @@ public actor ConnectionManager {
         connections.values.map(\.info).sorted { $0.connectedMs < $1.connectedMs }
     }
 
+    /// Most send batches queued to one connection's event loop and not yet written.
+    public static let maxQueuedBatches = 32
+
     /// Sends frames to a connected peer, flushed together (small frames share Noise
-    /// messages). Returns false, sending nothing, if not connected or its queue is full.
-    /// The writes happen on the connection's event loop before this returns, so the queue
-    /// check is never behind: a peer that stops reading holds at most one batch beyond
-    /// `sendQueueBytes`.
+    /// messages), without waiting for the write: callers that send a lot (gossip) are never
+    /// held up by thread hops. Frames sent from one task arrive in order. Returns false,
+    /// sending nothing, if not connected, if its queue is full (the channel is not
+    /// writable), or if `maxQueuedBatches` batches are still waiting to be written; so a
+    /// peer that stops reading holds at most the queue plus those batches.
     @discardableResult
-    public func send(_ frames: [Plexus_Frame], to peer: AgentID) async -> Bool {
-        guard let connection = connections[peer] else { return false }
+    public nonisolated func send(_ frames: [Plexus_Frame], to peer: AgentID) -> Bool {
+        guard let connection = routes.withLock({ $0[peer] }) else { return false }
         let channel = connection.channel
-        let written = try? await channel.eventLoop.submit {
-            guard channel.isActive, channel.isWritable else { return false }
+        guard channel.isActive, channel.isWritable else { return false }
+        let queued = connection.queuedBatches.add(1, ordering: .relaxed).newValue
+        guard queued <= Self.maxQueuedBatches else {
+            connection.queuedBatches.subtract(1, ordering: .relaxed)
+            return false
+        }
+        channel.eventLoop.execute {
+            connection.queuedBatches.subtract(1, ordering: .relaxed)
+            guard channel.isActive else { return }
             for frame in frames { channel.write(frame, promise: nil) }
             channel.flush()
-            return true
-        }.get()
-        return written ?? false
+        }
+        return true
     }
 
     /// Pings a connected peer and waits for its pong (frames are answered in order, so the

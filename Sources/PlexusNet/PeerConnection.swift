@@ -33,6 +33,10 @@ public final class PeerConnection: Sendable {
         state.withLock { if $0.closeReason == nil { $0.closeReason = reason } }
     }
 
+    /// Send batches handed to the event loop and not yet written. Together with the
+    /// channel's writability this bounds what a peer that stops reading can make us hold.
+    let queuedBatches = Atomic<Int>(0)
+
     /// Waiters for pongs to pings sent with `ConnectionManager.ping`, by nonce.
     private let pongWaiters = Mutex<[UInt64: CheckedContinuation<Bool, Never>]>([:])
 

@@ -233,7 +233,7 @@ extension GossipEngine {
             }
             guard !batch.isEmpty else { return }  // the next entry exceeds the credit left: wait for more
             let frame = Plexus_Frame.with { $0.gossip = Self.gossip(key.topic) { $0.batch = .with { $0.entries = batch } } }
-            guard await mesh.send([frame], to: key.peer) else { return }
+            guard mesh.send([frame], to: key.peer) else { return }
             sessions[key]?.view.creditAvailable -= bytes
             sessions[key]?.view.entriesSent += batch.count
             if batch.count == rows.count && rows.count < Self.maxBatchEntries {

@@ -47,6 +47,11 @@ actor GossipEngine {
     private var strikes: [AgentID: Int] = [:]
     /// Per peer, how many IHAVE announcements it may still send (refilled over time).
     private var announceBudget: [AgentID: (tokens: Double, at: Duration)] = [:]
+    /// Gossip messages received, by kind (for status).
+    private(set) var received: [String: Int] = [:]
+    /// Delivered entries being stored, and the most at once before delivery waits for them.
+    private var storing = 0
+    static let maxStoring = 1024
     /// Anti-entropy state per neighbour and topic.
     var sessions: [SyncKey: SyncSession] = [:]
     var nextSyncRound: Duration = .zero
@@ -89,7 +94,7 @@ actor GossipEngine {
             }
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(25))
+                    try? await Task.sleep(for: .milliseconds(10))
                     await self.tick()
                 }
             }
@@ -203,6 +208,7 @@ actor GossipEngine {
 
     private func receive(_ gossip: Plexus_Gossip, from peer: AgentID) async {
         guard let kind = gossip.kind else { return }
+        received[Self.name(of: kind), default: 0] += 1
         if case .subscriptions(let list) = kind {
             await learnTopics(list.topics, of: peer)
             return
@@ -232,6 +238,13 @@ actor GossipEngine {
         case .push(let push):
             // Broadcast traffic only from neighbours, and only verified entries go further.
             guard isNeighbor else { return }
+            // A copy of an entry already received is a duplicate whatever its signature
+            // says: PlumTree only prunes the link, so it is not verified again.
+            if let id = SignedEntry.id(ofEncoded: push.entry), topics[name]?.broadcast.hasReceived(id) == true {
+                received["duplicate", default: 0] += 1
+                await broadcast(.gossip(id: id, payload: push.entry, round: Int(push.round)), from: peer, topic: name, now: time)
+                return
+            }
             guard let entry = try? SignedEntry(encoded: push.entry, limits: limits),
                   TopicName.replication(of: entry.topic) == name
             else {
@@ -268,6 +281,27 @@ actor GossipEngine {
         }
     }
 
+    private static func name(of kind: Plexus_Gossip.OneOf_Kind) -> String {
+        switch kind {
+        case .join: "join"
+        case .forwardJoin: "forward_join"
+        case .neighbor: "neighbor"
+        case .neighborReply: "neighbor_reply"
+        case .disconnect: "disconnect"
+        case .shuffle: "shuffle"
+        case .shuffleReply: "shuffle_reply"
+        case .push: "push"
+        case .ihave: "ihave"
+        case .graft: "graft"
+        case .prune: "prune"
+        case .subscriptions: "subscriptions"
+        case .sync: "sync"
+        case .wants: "wants"
+        case .batch: "batch"
+        case .credit: "credit"
+        }
+    }
+
     private func broadcast(
         _ message: PlumTree<AgentID, EntryID, Data>.Message, from peer: AgentID, topic: String, now time: Duration,
         verified: SignedEntry? = nil
@@ -282,10 +316,12 @@ actor GossipEngine {
         await execute(actions, topic: topic)
     }
 
-    /// Joins a topic's overlay through a connected peer when the active view has room.
+    /// Joins a topic's overlay through a connected peer while this node has no neighbour in
+    /// it. Once in, the overlay fills and repairs its views itself (forward-joins, passive
+    /// peers, shuffles); joining through every new connection would set off a cascade of
+    /// forward-joins and evictions each time.
     private func join(_ name: String, via peer: AgentID) async {
-        guard let membership = topics[name]?.membership, !membership.active.contains(peer),
-              membership.active.count < membership.config.activeCapacity,
+        guard let membership = topics[name]?.membership, membership.active.isEmpty,
               let actions = topics[name]?.membership.join(via: peer)
         else { return }
         await execute(actions, topic: name)
@@ -356,6 +392,8 @@ actor GossipEngine {
 
     /// `verified` is the entry of the push being handled: the only thing a `deliver` can be.
     private func execute(_ actions: [PlumTree<AgentID, EntryID, Data>.Action], topic: String, verified: SignedEntry?) async {
+        // Frames to one peer go out together: one hop to its event loop, one flush.
+        var outgoing: [(peer: AgentID, frames: [Plexus_Frame])] = []
         for action in actions {
             switch action {
             case .send(let peer, let message):
@@ -373,14 +411,31 @@ actor GossipEngine {
                 case .prune:
                     gossip.prune = true
                 }
-                await send(gossip, to: peer)
+                let frame = Plexus_Frame.with { $0.gossip = gossip }
+                if let index = outgoing.firstIndex(where: { $0.peer == peer }) {
+                    outgoing[index].frames.append(frame)
+                } else {
+                    outgoing.append((peer, [frame]))
+                }
             case .deliver(let id, _, _):
                 // Verified before it reached the state machine; follows and the feed rules
-                // decide whether it is stored. It was forwarded either way.
-                if let verified, verified.id == id, stores(verified.author) {
-                    _ = try? await store.ingest(verified)
+                // decide whether it is stored. It is forwarded either way.
+                guard let verified, verified.id == id, stores(verified.author) else { continue }
+                // Stored off the event path: gossip goes on while the writer commits, and
+                // entries delivered meanwhile share its transaction and fsync.
+                if storing < Self.maxStoring {
+                    storing += 1
+                    Task {
+                        _ = try? await store.ingest(verified)
+                        storing -= 1
+                    }
+                } else {
+                    _ = try? await store.ingest(verified)  // the writer is far behind: wait for it
                 }
             }
+        }
+        for (peer, frames) in outgoing {
+            await send(frames, to: peer)
         }
     }
 
@@ -402,8 +457,11 @@ actor GossipEngine {
 
     /// Sends over the existing connection, or dials the peer's known address first.
     func send(_ gossip: Plexus_Gossip, to peer: AgentID) async {
-        let frame = Plexus_Frame.with { $0.gossip = gossip }
-        if await mesh.send([frame], to: peer) { return }
+        await send([Plexus_Frame.with { $0.gossip = gossip }], to: peer)
+    }
+
+    private func send(_ frames: [Plexus_Frame], to peer: AgentID) async {
+        if mesh.send(frames, to: peer) { return }
         guard let address = addresses[peer], let target = try? HostPort.parse(address, defaultHost: "127.0.0.1"),
               !dialing.contains(peer)
         else {
@@ -414,7 +472,7 @@ actor GossipEngine {
         let mesh = self.mesh
         Task {
             let connected = (try? await mesh.connect(host: target.host, port: target.port, expectedPeer: peer)) != nil
-            let sent = connected ? await mesh.send([frame], to: peer) : false
+            let sent = connected ? mesh.send(frames, to: peer) : false
             await self.dialed(peer, ok: sent)
         }
     }
@@ -440,7 +498,11 @@ actor GossipEngine {
     private static func makeTopic(_ name: String, me: AgentID, seed: UInt64, now: Duration) -> Topic {
         var topicSeed = seed
         for byte in name.utf8 { topicSeed = (topicSeed ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return Topic(membership: HyParView(me: me, seed: topicSeed, now: now), broadcast: PlumTree())
+        var broadcast = PlumTree<AgentID, EntryID, Data>.Config()
+        broadcast.ihaveInterval = .milliseconds(10)
+        broadcast.graftTimeout = .milliseconds(60)
+        broadcast.graftRetry = .milliseconds(20)
+        return Topic(membership: HyParView(me: me, seed: topicSeed, now: now), broadcast: PlumTree(config: broadcast))
     }
 
     private func ref(_ peer: AgentID) -> Plexus_PeerRef {

@@ -104,9 +104,29 @@ public actor Node {
         return outcome
     }
 
-    /// A page of entries.
-    public func feed(_ query: FeedQuery) async throws(PlexusError) -> FeedPage {
-        try await store.feed(query)
+    /// Longest a feed read may wait for new entries.
+    public static let maxFeedWait = Duration.seconds(60)
+
+    /// A page of entries. With `wait` and a `since` query, an empty page is not returned at
+    /// once: the read waits up to `wait` for matching entries to arrive (a long-poll: what
+    /// local listeners use to hear of entries as they are stored, published or replicated).
+    public nonisolated func feed(_ query: FeedQuery, wait: Duration = .zero) async throws(PlexusError) -> FeedPage {
+        guard wait <= Self.maxFeedWait else {
+            throw PlexusError(.invalidArgument, "a feed read waits at most \(Self.maxFeedWait)")
+        }
+        guard wait > .zero else { return try await store.feed(query) }
+        guard query.since != nil else {
+            throw PlexusError(.invalidArgument, "waiting for entries needs 'since' (the cursor to wait beyond)")
+        }
+        let deadline = ContinuousClock.now + wait
+        while true {
+            // Read the mark first: an entry stored after it wakes the wait below at once.
+            let mark = await store.arrivals.latest
+            let page = try await store.feed(query)
+            let remaining = deadline - ContinuousClock.now
+            if !page.entries.isEmpty || remaining <= .zero || Task.isCancelled { return page }
+            try await store.arrivals.wait(after: mark, timeout: remaining)
+        }
     }
 
     /// One entry by id; `notFound` if not held.
@@ -127,7 +147,9 @@ public actor Node {
         NodeStatus(
             agentID: id, version: PlexusVersion.current, dataDirectory: config.dataDirectory,
             uptimeMs: clock() - startedMs, keysEncrypted: keysEncrypted, store: try await store.stats(),
-            mesh: MeshStatus(listen: meshAddress, peers: await mesh.peers().count, counts: mesh.counters.snapshot))
+            mesh: MeshStatus(
+                listen: meshAddress, peers: await mesh.peers().count, counts: mesh.counters.snapshot,
+                gossipIn: await gossip.received))
     }
 
     /// Background duties until cancelled: the expiry sweep.

@@ -16,12 +16,15 @@ public final class EntryStore: Sendable {
     public let peers: PeerBook
     /// The topics and authors this node follows.
     public let interests: Interests
+    /// Wakes readers waiting for new entries.
+    public let arrivals: ArrivalSignal
     let pool: DatabasePool
     private let clock: @Sendable () -> Int64
 
     /// Opens (creating if needed) the store at `path` and migrates it.
     /// - Parameter clock: milliseconds since the epoch; injected so tests control expiry.
     public init(path: String, clock: @escaping @Sendable () -> Int64 = EntryStore.wallClockMs) throws(PlexusError) {
+        let latest: Int64
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -34,12 +37,14 @@ public final class EntryStore: Sendable {
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try StoreSchema.migrator.migrate(pool)
+            latest = try pool.read { db in try Int64.fetchOne(db, sql: "SELECT max(cursor) FROM entries") ?? 0 }
         } catch {
             throw PlexusError(.internal, "cannot open the store at \(path): \(error)")
         }
         self.path = path
         self.clock = clock
-        self.writer = EntryWriter(pool: pool, clock: clock)
+        self.arrivals = ArrivalSignal(latest: latest)
+        self.writer = EntryWriter(pool: pool, clock: clock, arrivals: arrivals)
         self.peers = PeerBook(pool: pool, clock: clock)
         self.interests = Interests(pool: pool, clock: clock)
     }
@@ -103,7 +108,7 @@ public final class EntryStore: Sendable {
                         to: &conditions, arguments: &arguments)
         // Column weights: type 1, tags 2, content text 1. bm25() is lower for better matches.
         let sql = """
-            SELECT e.cursor, e.body, e.signature, e.seq <= a.head_seq AS linked,
+            SELECT e.cursor, e.body, e.signature, e.seq <= a.head_seq AS linked, e.received_ms,
                    bm25(entry_fts, 1.0, 2.0, 1.0) AS rank
             FROM entry_fts
             JOIN entries e ON e.cursor = entry_fts.rowid
@@ -205,7 +210,7 @@ public final class EntryStore: Sendable {
     }
 
     private static let selectEntries = """
-        SELECT e.cursor, e.body, e.signature, e.seq <= a.head_seq AS linked
+        SELECT e.cursor, e.body, e.signature, e.seq <= a.head_seq AS linked, e.received_ms
         FROM entries e JOIN authors a ON a.author = e.author
         """
 

@@ -22,15 +22,17 @@ public actor EntryWriter {
 
     private let pool: DatabasePool
     private let clock: @Sendable () -> Int64
+    private let arrivals: ArrivalSignal
     private var pending: [Pending] = []
     private var pendingCount = 0
     private var flushing = false
     /// Heads of feeds appended through this writer, including queued entries.
     private var localHeads: [AgentID: FeedHead] = [:]
 
-    init(pool: DatabasePool, clock: @escaping @Sendable () -> Int64) {
+    init(pool: DatabasePool, clock: @escaping @Sendable () -> Int64, arrivals: ArrivalSignal) {
         self.pool = pool
         self.clock = clock
+        self.arrivals = arrivals
     }
 
     /// Stores an entry that arrived verified from elsewhere, applying the feed rules.
@@ -111,6 +113,8 @@ public actor EntryWriter {
                     try ingest.finish()
                     return outcomes
                 }
+                let newest = outcomes.joined().compactMap { $0.stored?.cursor }.max()
+                if let newest { await arrivals.advance(to: newest) }
                 for (item, outcome) in zip(batch, outcomes) {
                     if item.isLocalAppend, outcome[0].stored == nil {
                         // The seq was not used; re-read the head before the next append.

@@ -84,7 +84,7 @@ struct FeedIngest {
         author.maxSeq = max(author.maxSeq, seq)
         author.changed = true
         authors[authorKey] = author
-        return .stored(StoredEntry(entry: entry, cursor: cursor, linked: seq <= author.headSeq))
+        return .stored(StoredEntry(entry: entry, cursor: cursor, linked: seq <= author.headSeq, receivedMs: nowMs))
     }
 
     /// Writes back the state of every author this transaction changed.
@@ -199,6 +199,7 @@ enum StoredRows {
         StoredEntry(
             entry: try entry(body: row["body"], signature: row["signature"]),
             cursor: row["cursor"],
-            linked: row["linked"])
+            linked: row["linked"],
+            receivedMs: row["received_ms"])
     }
 }

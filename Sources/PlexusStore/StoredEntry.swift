@@ -8,13 +8,16 @@ public struct StoredEntry: Sendable, Equatable {
     public let cursor: Int64
     /// False while a predecessor in the author's feed is missing here.
     public let linked: Bool
+    /// When this node stored it (ms since the epoch, local clock).
+    public let receivedMs: Int64
 
-    public init(entry: SignedEntry, cursor: Int64, linked: Bool) {
+    public init(entry: SignedEntry, cursor: Int64, linked: Bool, receivedMs: Int64) {
         self.entry = entry
         self.cursor = cursor
         self.linked = linked
+        self.receivedMs = receivedMs
     }
 
     /// The JSON form for interfaces.
-    public var view: EntryView { EntryView(entry, cursor: cursor, linked: linked) }
+    public var view: EntryView { EntryView(entry, cursor: cursor, linked: linked, receivedMs: receivedMs) }
 }

@@ -7,7 +7,10 @@ struct PlexusBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plexus-bench",
         abstract: "Plexus benchmarks; each scenario prints one JSON object.",
-        subcommands: [StoreBenchmark.self, TransportBenchmark.self, GossipSimBenchmark.self, TransportPeer.self]
+        subcommands: [
+            StoreBenchmark.self, TransportBenchmark.self, GossipSimBenchmark.self, GossipLiveBenchmark.self, SyncBenchmark.self,
+            TransportPeer.self,
+        ]
     )
 }
 

@@ -155,31 +155,11 @@ struct StoreBenchmark: AsyncParsableCommand {
 
     /// (d) RSS of a `plexus serve` process that has started and is idle.
     private func measureIdleRSS(root: URL) async throws -> [String: Any] {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("plexus")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            return ["error": "plexus executable not found beside plexus-bench (build it with the same configuration)"]
-        }
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["serve", "--data", root.path, "--api", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--log-level", "warning"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        let addressFile = root.appendingPathComponent("api.addr")
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !FileManager.default.fileExists(atPath: addressFile.path) {
-            guard ContinuousClock.now < deadline, process.isRunning else {
-                return ["error": "plexus serve did not start"]
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        let node = try ServeNode(directory: root)
+        defer { node.stop() }
+        try await node.ready()
         try await Task.sleep(for: .seconds(idleSeconds))
-        return ["rss_kb": residentKiB(pid: process.processIdentifier) ?? -1, "settle_s": idleSeconds, "target_rss_kb": 30 * 1024]
+        return ["rss_kb": residentKiB(pid: node.process.processIdentifier) ?? -1, "settle_s": idleSeconds, "target_rss_kb": 30 * 1024]
     }
 }
 

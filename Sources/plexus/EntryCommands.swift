@@ -84,7 +84,14 @@ struct FeedCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Cursor: entries received before it (newest first).")
     var before: Int64?
 
+    @Flag(name: .long, help: "Keep running and print entries as they arrive (after --since, else from now); --json prints one entry per line.")
+    var follow = false
+
     func run() async throws {
+        if follow {
+            try await reportingErrors(json: global.json) { try await followFeed() }
+            return
+        }
         try await reportingErrors(json: global.json) {
             let page = try await global.client().feed(
                 author: filters.author, topic: filters.topic, type: filters.type, tag: filters.tag, ref: ref,
@@ -97,6 +104,22 @@ struct FeedCommand: AsyncParsableCommand {
             if let next = page.nextCursor, page.hasMore || since != nil {
                 print("-- next cursor: \(next) (use --\(since != nil ? "since" : "before") \(next))")
             }
+        }
+    }
+
+    /// Long-polls the feed until interrupted.
+    private func followFeed() async throws(PlexusError) {
+        let client = try await global.client()
+        var cursor: Int64 = if let since { since } else { try await client.status().store.latestCursor }
+        while true {
+            let page = try await client.feed(
+                author: filters.author, topic: filters.topic, type: filters.type, tag: filters.tag, ref: ref,
+                since: cursor, limit: 1000, waitMs: 30_000)
+            for entry in page.entries {
+                print(global.json ? Output.jsonLine(entry) : Output.describe(entry))
+            }
+            fflush(nil)
+            cursor = page.nextCursor ?? cursor
         }
     }
 }

@@ -14,6 +14,13 @@ enum Output {
         print(String(decoding: data, as: UTF8.self))
     }
 
+    /// One value as compact JSON on one line (for streams of values).
+    static func jsonLine(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+    }
+
     static func printError(_ message: String) {
         FileHandle.standardError.write(Data("plexus: \(message)\n".utf8))
     }

@@ -23,13 +23,16 @@ public struct EntryView: Codable, Sendable, Equatable {
     public var cursor: Int64
     /// False while a predecessor of this entry is still missing on this node.
     public var linked: Bool
+    /// When this node stored it (ms since the epoch, this node's clock).
+    public var receivedMs: Int64
 
     enum CodingKeys: String, CodingKey {
         case id, author, seq, prev, timeMs = "time_ms", type, topic, tags, refs, content
         case contentBase64 = "content_base64", expiresMs = "expires_ms", signature, cursor, linked
+        case receivedMs = "received_ms"
     }
 
-    public init(_ entry: SignedEntry, cursor: Int64, linked: Bool) {
+    public init(_ entry: SignedEntry, cursor: Int64, linked: Bool, receivedMs: Int64) {
         self.id = entry.id
         self.author = entry.author
         self.seq = entry.seq
@@ -48,5 +51,6 @@ public struct EntryView: Codable, Sendable, Equatable {
         self.signature = Hex.encode(entry.signature)
         self.cursor = cursor
         self.linked = linked
+        self.receivedMs = receivedMs
     }
 }

@@ -31,6 +31,13 @@ public struct SignedEntry: Sendable, Hashable {
         try self.init(body: entry.body, signature: entry.signature, limits: limits)
     }
 
+    /// The id of an encoded entry (SHA-256 of its body) without verifying it, nil when
+    /// the bytes are not a protobuf `Entry`. Only for recognising entries already held.
+    public static func id(ofEncoded encoded: Data) -> EntryID? {
+        guard let entry = try? Plexus_Entry(serializedBytes: encoded) else { return nil }
+        return EntryID(hashing: entry.body)
+    }
+
     /// Verifies a body and signature.
     public init(body: Data, signature: Data, limits: Limits = .standard) throws(PlexusError) {
         guard body.count <= limits.maxBodyBytes else {

@@ -58,11 +58,19 @@ public struct MeshStatus: Sendable, Equatable, Codable {
     public var listen: String?
     public var peers: Int
     public var counts: MeshCounts
+    /// Gossip messages received since start, by kind (`push`, `duplicate` for pushes of
+    /// entries already held, `ihave`, `graft`, `prune`, `join`, `sync`, `batch`, …).
+    public var gossipIn: [String: Int]
 
-    public init(listen: String?, peers: Int, counts: MeshCounts) {
+    public init(listen: String?, peers: Int, counts: MeshCounts, gossipIn: [String: Int] = [:]) {
         self.listen = listen
         self.peers = peers
         self.counts = counts
+        self.gossipIn = gossipIn
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case listen, peers, counts, gossipIn = "gossip_in"
     }
 }
 

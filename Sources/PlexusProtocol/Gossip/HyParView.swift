@@ -104,7 +104,9 @@ public struct HyParView<Peer: Hashable & Sendable>: Sendable {
             if accepted {
                 if asked && !active.contains(from) { actions += addActive(from) }
             } else {
-                actions += repair(now: now, force: true, excluding: [from])
+                // The next candidate is asked at the next repair interval, not at once: in an
+                // overlay whose views are all full, immediate retries never stop.
+                actions += repair(now: now, force: false, excluding: [from])
             }
         case .disconnect:
             if let index = active.firstIndex(of: from) {

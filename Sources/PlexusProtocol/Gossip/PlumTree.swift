@@ -70,6 +70,12 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
         self.config = config
     }
 
+    /// Whether a message with this id was received (and is still remembered). A receiver
+    /// can skip costly checks of a payload it already has: handling it is a duplicate.
+    public func hasReceived(_ id: MessageID) -> Bool {
+        received.contains(id)
+    }
+
     /// Publishes a message from this node.
     public mutating func broadcast(id: MessageID, payload: Payload, now: Duration) -> [Action] {
         guard !received.contains(id) else { return [] }

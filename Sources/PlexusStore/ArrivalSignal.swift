@@ -1,0 +1,54 @@
+import PlexusCore
+
+/// Wakes readers waiting for entries beyond a cursor: long-polls of the feed, and the
+/// event streams built on them. The writer reports the highest cursor of every committed
+/// batch; a reader then reads the store from its own cursor, so it misses nothing and sees
+/// nothing twice however many entries arrived meanwhile.
+public actor ArrivalSignal {
+    /// Most readers waiting at once; beyond it a wait fails with `overloaded`.
+    public static let maxWaiters = 4096
+
+    /// The highest cursor stored so far.
+    public private(set) var latest: Int64
+    private var waiters: [Int: (after: Int64, continuation: CheckedContinuation<Void, Never>)] = [:]
+    private var nextWaiter = 0
+
+    init(latest: Int64) {
+        self.latest = latest
+    }
+
+    func advance(to cursor: Int64) {
+        guard cursor > latest else { return }
+        latest = cursor
+        for (id, waiter) in waiters where waiter.after < cursor {
+            waiters.removeValue(forKey: id)
+            waiter.continuation.resume()
+        }
+    }
+
+    /// Returns once an entry beyond `cursor` is stored, after `timeout`, or when the
+    /// calling task is cancelled, whichever comes first.
+    public func wait(after cursor: Int64, timeout: Duration) async throws(PlexusError) {
+        guard latest <= cursor, timeout > .zero else { return }
+        guard waiters.count < Self.maxWaiters else {
+            throw PlexusError(.overloaded, "\(Self.maxWaiters) readers are already waiting for entries; try again shortly")
+        }
+        let id = nextWaiter
+        nextWaiter += 1
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                waiters[id] = (cursor, continuation)
+                Task {
+                    try? await Task.sleep(for: timeout)
+                    self.release(id)
+                }
+            }
+        } onCancel: {
+            Task { await self.release(id) }
+        }
+    }
+
+    private func release(_ id: Int) {
+        waiters.removeValue(forKey: id)?.continuation.resume()
+    }
+}
