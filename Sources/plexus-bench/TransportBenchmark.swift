@@ -88,7 +88,7 @@ struct TransportBenchmark: AsyncParsableCommand {
         let start = ContinuousClock.now
         var sent = 0
         while ContinuousClock.now < deadline {
-            if await manager.send(batch, to: peer) {
+            if manager.send(batch, to: peer) {
                 sent += batch.count
             } else {
                 _ = try await manager.ping(peer, timeout: .seconds(60))  // queue full: wait until the peer has caught up

@@ -29,7 +29,7 @@ import Testing
         let deadline = ContinuousClock.now + .seconds(30)
         // Offer 64 MiB in total; a peer that reads nothing must stop us long before that.
         for _ in 0..<4096 where ContinuousClock.now < deadline {
-            if await manager.send([frame], to: peer) {
+            if manager.send([frame], to: peer) {
                 accepted += 1
             } else {
                 refused = true

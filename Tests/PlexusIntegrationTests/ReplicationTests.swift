@@ -147,4 +147,21 @@ import Testing
         }
         for node in nodes { _ = try await node.stop() }
     }
+
+    @Test func aLocalListenerLongPollingTheFeedHearsOfAReplicatedEntry() async throws {
+        let nodes = try await Self.line(2)
+        let cursor = try await nodes[1].client.status().store.latestCursor
+        // Nothing arrives: the read waits its full time and answers with an empty page.
+        let started = ContinuousClock.now
+        let empty = try await nodes[1].client.feed(since: cursor, waitMs: 300)
+        #expect(empty.entries.isEmpty && ContinuousClock.now - started >= .milliseconds(300))
+
+        let client = nodes[1].client
+        let listener = Task { try await client.feed(since: cursor, waitMs: 30_000) }
+        let published = try await nodes[0].client.publish(PublishRequest(content: .object(["text": .string("wake up")])))
+        let page = try await listener.value
+        #expect(page.entries.map(\.id) == [published.id])
+        #expect(page.entries.first?.receivedMs ?? 0 >= published.receivedMs)
+        for node in nodes { _ = try await node.stop() }
+    }
 }
