@@ -498,6 +498,8 @@ actor GossipEngine {
     private static func makeTopic(_ name: String, me: AgentID, seed: UInt64, now: Duration) -> Topic {
         var topicSeed = seed
         for byte in name.utf8 { topicSeed = (topicSeed ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        // Timers for links of a few milliseconds (a LAN, one machine): announcements go out
+        // every 10 ms and a missing entry is grafted after 60 ms (PROTOCOL.md §7).
         var broadcast = PlumTree<AgentID, EntryID, Data>.Config()
         broadcast.ihaveInterval = .milliseconds(10)
         broadcast.graftTimeout = .milliseconds(60)
