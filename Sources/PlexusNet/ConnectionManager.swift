@@ -147,23 +147,32 @@ public actor ConnectionManager {
     }
 
     /// Most send batches queued to one connection's event loop and not yet written.
-    public static let maxQueuedBatches = 32
+    public static let maxQueuedBatches = 64
+
+    /// What became of frames offered to `trySend`.
+    public enum SendOutcome: Sendable, Equatable {
+        case sent
+        /// No connection to the peer.
+        case notConnected
+        /// The connection's queue is full (the peer reads slower than we send): nothing was sent.
+        case queueFull
+    }
 
     /// Sends frames to a connected peer, flushed together (small frames share Noise
     /// messages), without waiting for the write: callers that send a lot (gossip) are never
-    /// held up by thread hops. Frames sent from one task arrive in order. Returns false,
-    /// sending nothing, if not connected, if its queue is full (the channel is not
-    /// writable), or if `maxQueuedBatches` batches are still waiting to be written; so a
-    /// peer that stops reading holds at most the queue plus those batches.
-    @discardableResult
-    public nonisolated func send(_ frames: [Plexus_Frame], to peer: AgentID) -> Bool {
-        guard let connection = routes.withLock({ $0[peer] }) else { return false }
+    /// held up by thread hops. Frames sent from one task arrive in order. Sends nothing
+    /// when not connected, when the channel is not writable, or while `maxQueuedBatches`
+    /// batches still wait to be written; so a peer that stops reading holds at most the
+    /// queue plus those batches.
+    public nonisolated func trySend(_ frames: [Plexus_Frame], to peer: AgentID) -> SendOutcome {
+        guard let connection = routes.withLock({ $0[peer] }) else { return .notConnected }
         let channel = connection.channel
-        guard channel.isActive, channel.isWritable else { return false }
+        guard channel.isActive else { return .notConnected }
+        guard channel.isWritable else { return .queueFull }
         let queued = connection.queuedBatches.add(1, ordering: .relaxed).newValue
         guard queued <= Self.maxQueuedBatches else {
             connection.queuedBatches.subtract(1, ordering: .relaxed)
-            return false
+            return .queueFull
         }
         channel.eventLoop.execute {
             connection.queuedBatches.subtract(1, ordering: .relaxed)
@@ -171,7 +180,13 @@ public actor ConnectionManager {
             for frame in frames { channel.write(frame, promise: nil) }
             channel.flush()
         }
-        return true
+        return .sent
+    }
+
+    /// `trySend`, answering only whether the frames were sent.
+    @discardableResult
+    public nonisolated func send(_ frames: [Plexus_Frame], to peer: AgentID) -> Bool {
+        trySend(frames, to: peer) == .sent
     }
 
     /// Pings a connected peer and waits for its pong (frames are answered in order, so the

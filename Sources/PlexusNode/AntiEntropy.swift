@@ -278,7 +278,7 @@ extension GossipEngine {
             }
         }
         do {
-            _ = try await store.ingest(contentsOf: wanted)
+            _ = try await store.ingest(contentsOf: wanted, durable: false)
         } catch {
             logger.warning("storing streamed entries failed", metadata: ["error": "\(error)"])
         }

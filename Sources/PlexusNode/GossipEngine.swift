@@ -47,11 +47,12 @@ actor GossipEngine {
     private var strikes: [AgentID: Int] = [:]
     /// Per peer, how many IHAVE announcements it may still send (refilled over time).
     private var announceBudget: [AgentID: (tokens: Double, at: Duration)] = [:]
+    /// Gossip frames not sent because the peer's queue was full.
+    private(set) var dropped = 0
     /// Gossip messages received, by kind (for status).
     private(set) var received: [String: Int] = [:]
-    /// Delivered entries being stored, and the most at once before delivery waits for them.
-    private var storing = 0
-    static let maxStoring = 1024
+    /// Entries delivered since the last tick, stored together at the next one.
+    private var toStore: [SignedEntry] = []
     /// Anti-entropy state per neighbour and topic.
     var sessions: [SyncKey: SyncSession] = [:]
     var nextSyncRound: Duration = .zero
@@ -94,7 +95,7 @@ actor GossipEngine {
             }
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(10))
+                    try? await Task.sleep(for: .milliseconds(25))
                     await self.tick()
                 }
             }
@@ -195,7 +196,18 @@ actor GossipEngine {
         }
     }
 
+    /// Hands the entries delivered since the last tick to the store as one batch: under
+    /// load, far fewer transactions and pages written than one per entry.
+    private func flushDeliveries() {
+        guard !toStore.isEmpty else { return }
+        let batch = toStore
+        toStore.removeAll(keepingCapacity: true)
+        let store = self.store
+        Task { _ = try? await store.ingest(contentsOf: batch, durable: false) }
+    }
+
     private func tick() async {
+        flushDeliveries()
         let time = now
         for name in Array(topics.keys) {
             let membership = topics[name]?.membership.tick(now: time) ?? []
@@ -421,17 +433,10 @@ actor GossipEngine {
                 // Verified before it reached the state machine; follows and the feed rules
                 // decide whether it is stored. It is forwarded either way.
                 guard let verified, verified.id == id, stores(verified.author) else { continue }
-                // Stored off the event path: gossip goes on while the writer commits, and
-                // entries delivered meanwhile share its transaction and fsync.
-                if storing < Self.maxStoring {
-                    storing += 1
-                    Task {
-                        _ = try? await store.ingest(verified)
-                        storing -= 1
-                    }
-                } else {
-                    _ = try? await store.ingest(verified)  // the writer is far behind: wait for it
-                }
+                // Stored with the others delivered this tick, in one transaction and off the
+                // event path: gossip goes on while the writer commits.
+                toStore.append(verified)
+                if toStore.count >= EntryWriter.maxBatch { flushDeliveries() }
             }
         }
         for (peer, frames) in outgoing {
@@ -461,7 +466,17 @@ actor GossipEngine {
     }
 
     private func send(_ frames: [Plexus_Frame], to peer: AgentID) async {
-        if mesh.send(frames, to: peer) { return }
+        switch mesh.trySend(frames, to: peer) {
+        case .sent:
+            return
+        case .queueFull:
+            // A slow peer, not a lost one: gossip repairs the loss (IHAVE/GRAFT, anti-entropy)
+            // and the transport drops the peer if it stays this slow.
+            dropped += 1
+            return
+        case .notConnected:
+            break
+        }
         guard let address = addresses[peer], let target = try? HostPort.parse(address, defaultHost: "127.0.0.1"),
               !dialing.contains(peer)
         else {
@@ -498,12 +513,15 @@ actor GossipEngine {
     private static func makeTopic(_ name: String, me: AgentID, seed: UInt64, now: Duration) -> Topic {
         var topicSeed = seed
         for byte in name.utf8 { topicSeed = (topicSeed ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        // Timers for links of a few milliseconds (a LAN, one machine): announcements go out
-        // every 10 ms and a missing entry is grafted after 60 ms (PROTOCOL.md §7).
+        // Announcements every 50 ms; a missing entry is grafted after 150 ms, long enough
+        // that a busy node does not graft what its tree link is still bringing. No hop-count
+        // optimisation: with one tree shared by every sender, swapping links for one sender's
+        // shorter path can cut the tree for the others (PROTOCOL.md §7).
         var broadcast = PlumTree<AgentID, EntryID, Data>.Config()
-        broadcast.ihaveInterval = .milliseconds(10)
-        broadcast.graftTimeout = .milliseconds(60)
+        broadcast.ihaveInterval = .milliseconds(50)
+        broadcast.graftTimeout = .milliseconds(150)
         broadcast.graftRetry = .milliseconds(20)
+        broadcast.optimizationThreshold = .max
         return Topic(membership: HyParView(me: me, seed: topicSeed, now: now), broadcast: PlumTree(config: broadcast))
     }
 

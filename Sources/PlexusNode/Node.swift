@@ -149,7 +149,7 @@ public actor Node {
             uptimeMs: clock() - startedMs, keysEncrypted: keysEncrypted, store: try await store.stats(),
             mesh: MeshStatus(
                 listen: meshAddress, peers: await mesh.peers().count, counts: mesh.counters.snapshot,
-                gossipIn: await gossip.received))
+                gossipIn: await gossip.received, gossipDropped: await gossip.dropped))
     }
 
     /// Background duties until cancelled: the expiry sweep.

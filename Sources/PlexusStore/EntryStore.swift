@@ -56,13 +56,13 @@ public final class EntryStore: Sendable {
 
     /// Stores a verified entry from elsewhere (see `EntryWriter.ingest`). Its search text
     /// is extracted here, on the caller's task.
-    public func ingest(_ entry: SignedEntry) async throws(PlexusError) -> IngestOutcome {
-        try await writer.ingest(IndexedEntry(entry))
+    public func ingest(_ entry: SignedEntry, durable: Bool = true) async throws(PlexusError) -> IngestOutcome {
+        try await writer.ingest(IndexedEntry(entry), durable: durable)
     }
 
     /// Stores many verified entries together; outcomes in the same order.
-    public func ingest(contentsOf entries: [SignedEntry]) async throws(PlexusError) -> [IngestOutcome] {
-        try await writer.ingest(contentsOf: entries.map(IndexedEntry.init))
+    public func ingest(contentsOf entries: [SignedEntry], durable: Bool = true) async throws(PlexusError) -> [IngestOutcome] {
+        try await writer.ingest(contentsOf: entries.map(IndexedEntry.init), durable: durable)
     }
 
     /// The entry with this id, if held.

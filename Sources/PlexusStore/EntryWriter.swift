@@ -12,6 +12,8 @@ public actor EntryWriter {
     private struct Pending {
         let entries: [IndexedEntry]
         let isLocalAppend: Bool
+        /// Whether the caller's answer waits for an fsync (see `ingest(_:durable:)`).
+        let durable: Bool
         let continuation: CheckedContinuation<Result<[IngestOutcome], PlexusError>, Never>
     }
 
@@ -37,14 +39,19 @@ public actor EntryWriter {
 
     /// Stores an entry that arrived verified from elsewhere, applying the feed rules.
     /// Throws only when storage itself fails or the queue is full.
-    public func ingest(_ entry: IndexedEntry) async throws(PlexusError) -> IngestOutcome {
-        try await enqueue([entry], isLocalAppend: false)[0]
+    ///
+    /// With `durable` false (entries replicated from peers), the commit does not wait for
+    /// an fsync: a crash may lose the last such entries, which anti-entropy fetches again;
+    /// the next durable commit, and every checkpoint, makes them durable too. Entries a
+    /// caller hands in through the API stay durable.
+    public func ingest(_ entry: IndexedEntry, durable: Bool = true) async throws(PlexusError) -> IngestOutcome {
+        try await enqueue([entry], isLocalAppend: false, durable: durable)[0]
     }
 
     /// Stores many verified entries in one go; outcomes come back in the same order.
-    public func ingest(contentsOf entries: [IndexedEntry]) async throws(PlexusError) -> [IngestOutcome] {
+    public func ingest(contentsOf entries: [IndexedEntry], durable: Bool = true) async throws(PlexusError) -> [IngestOutcome] {
         guard !entries.isEmpty else { return [] }
-        return try await enqueue(entries, isLocalAppend: false)
+        return try await enqueue(entries, isLocalAppend: false, durable: durable)
     }
 
     /// Appends to `author`'s own feed. `make` receives the current head (nil for an empty
@@ -65,7 +72,7 @@ public actor EntryWriter {
             throw PlexusError(.internal, "append produced an entry that does not follow the feed head")
         }
         localHeads[author] = FeedHead(seq: entry.seq, id: entry.id)
-        switch try await enqueue([IndexedEntry(entry, searchText: searchText)], isLocalAppend: true)[0] {
+        switch try await enqueue([IndexedEntry(entry, searchText: searchText)], isLocalAppend: true, durable: true)[0] {
         case .stored(let stored):
             return stored
         case .duplicate:
@@ -75,13 +82,13 @@ public actor EntryWriter {
         }
     }
 
-    private func enqueue(_ entries: [IndexedEntry], isLocalAppend: Bool) async throws(PlexusError) -> [IngestOutcome] {
+    private func enqueue(_ entries: [IndexedEntry], isLocalAppend: Bool, durable: Bool) async throws(PlexusError) -> [IngestOutcome] {
         guard pendingCount + entries.count <= Self.maxPending else {
             if isLocalAppend { localHeads[entries[0].entry.author] = nil }
             throw PlexusError(.overloaded, "the store has \(pendingCount) writes queued; try again shortly")
         }
         let result = await withCheckedContinuation { continuation in
-            pending.append(Pending(entries: entries, isLocalAppend: isLocalAppend, continuation: continuation))
+            pending.append(Pending(entries: entries, isLocalAppend: isLocalAppend, durable: durable, continuation: continuation))
             pendingCount += entries.count
             if !flushing {
                 flushing = true
@@ -104,13 +111,21 @@ public actor EntryWriter {
             pendingCount -= size
             let groups = batch.map { ($0.entries, $0.isLocalAppend) }
             let now = clock()
+            let durable = batch.contains { $0.durable }
             do {
-                let outcomes = try await pool.write { db in
-                    var ingest = FeedIngest(db: db, nowMs: now)
-                    let outcomes = try groups.map { entries, isLocalAppend in
-                        try entries.map { try ingest.apply($0, isLocalAppend: isLocalAppend) }
+                let outcomes = try await pool.writeWithoutTransaction { db in
+                    // FULL syncs the WAL at commit; NORMAL leaves it to the next FULL commit or
+                    // checkpoint (still crash-consistent, never corrupt).
+                    try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+                    var outcomes: [[IngestOutcome]] = []
+                    try db.inTransaction {
+                        var ingest = FeedIngest(db: db, nowMs: now)
+                        outcomes = try groups.map { entries, isLocalAppend in
+                            try entries.map { try ingest.apply($0, isLocalAppend: isLocalAppend) }
+                        }
+                        try ingest.finish()
+                        return .commit
                     }
-                    try ingest.finish()
                     return outcomes
                 }
                 let newest = outcomes.joined().compactMap { $0.stored?.cursor }.max()

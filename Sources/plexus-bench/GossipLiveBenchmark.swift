@@ -22,6 +22,9 @@ struct GossipLiveBenchmark: AsyncParsableCommand {
     @Option(help: "Seconds to let the overlay settle after every node has neighbours.")
     var settle = 3.0
 
+    @Option(help: "Entries published at 20/s from every node in turn before the measured run (not counted): they let the broadcast trees form, so the run measures the steady state.")
+    var warmup = 40
+
     @Option(help: "Seed for the bootstrap choices.")
     var seed: UInt64 = 1
 
@@ -48,6 +51,11 @@ struct GossipLiveBenchmark: AsyncParsableCommand {
             }
         }
         try await Task.sleep(for: .seconds(settle))
+        for index in 0..<warmup {
+            _ = try await clients[index % nodes].publish(PublishRequest(content: .object(["warmup": .integer(Int64(index))])))
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let expected = count + warmup
 
         // Publish on schedule: entry k at start + k / rate, from node k mod N.
         let start = ContinuousClock.now
@@ -71,7 +79,7 @@ struct GossipLiveBenchmark: AsyncParsableCommand {
         var complete = false
         while !complete, ContinuousClock.now < deadline {
             complete = true
-            for client in clients where try await client.status().store.entries < count {
+            for client in clients where try await client.status().store.entries < expected {
                 complete = false
                 break
             }
@@ -80,10 +88,12 @@ struct GossipLiveBenchmark: AsyncParsableCommand {
 
         var framesIn = 0
         var gossipIn: [String: Int] = [:]
+        var dropped = 0
         for client in clients {
             let mesh = try await client.status().mesh
             framesIn += mesh?.counts.framesIn ?? 0
             gossipIn.merge(mesh?.gossipIn ?? [:], uniquingKeysWith: +)
+            dropped += mesh?.gossipDropped ?? 0
         }
         var latencies = LatencySamples()
         var delivered: [Int] = []
@@ -103,11 +113,12 @@ struct GossipLiveBenchmark: AsyncParsableCommand {
             delivered.append(got)
         }
         try printJSON([
-            "scenario": "gossip-live", "nodes": nodes, "count": count, "rate_per_s": rate,
+            "scenario": "gossip-live", "nodes": nodes, "count": count, "rate_per_s": rate, "warmup_entries": warmup,
             "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount],
             "publish_seconds": publishSeconds,
             "mesh_frames_received_per_delivery": Double(framesIn) / Double(max(1, count * (nodes - 1))),
             "gossip_received_by_kind": gossipIn,
+            "gossip_frames_dropped_on_full_queues": dropped,
             "delivery": [
                 "per_node": delivered, "min_fraction": Double(delivered.min() ?? 0) / Double(count),
                 "all_complete": delivered.allSatisfy { $0 == count },

@@ -61,16 +61,19 @@ public struct MeshStatus: Sendable, Equatable, Codable {
     /// Gossip messages received since start, by kind (`push`, `duplicate` for pushes of
     /// entries already held, `ihave`, `graft`, `prune`, `join`, `sync`, `batch`, …).
     public var gossipIn: [String: Int]
+    /// Gossip frames not sent because a peer's queue was full (repaired by gossip itself).
+    public var gossipDropped: Int
 
-    public init(listen: String?, peers: Int, counts: MeshCounts, gossipIn: [String: Int] = [:]) {
+    public init(listen: String?, peers: Int, counts: MeshCounts, gossipIn: [String: Int] = [:], gossipDropped: Int = 0) {
         self.listen = listen
         self.peers = peers
         self.counts = counts
         self.gossipIn = gossipIn
+        self.gossipDropped = gossipDropped
     }
 
     enum CodingKeys: String, CodingKey {
-        case listen, peers, counts, gossipIn = "gossip_in"
+        case listen, peers, counts, gossipIn = "gossip_in", gossipDropped = "gossip_dropped"
     }
 }
 
