@@ -11,8 +11,9 @@ import PlexusStore
 /// or forwarded. This is the IO half of PlexusProtocol/Gossip.
 ///
 /// Every node is in `mesh`; other topics are joined on subscribe. Peers tell each other
-/// their topics when they connect, and a topic's overlay is joined through connected peers
-/// in it. Follows restrict what is stored, never what is forwarded.
+/// their topics when they connect; a topic's overlay is joined through a connected peer in
+/// it, or through members found by a query walking the mesh (TopicDiscovery.swift).
+/// Follows restrict what is stored, never what is forwarded.
 actor GossipEngine {
     struct Topic {
         var membership: HyParView<AgentID>
@@ -35,13 +36,13 @@ actor GossipEngine {
     private let started = ContinuousClock.now
     var topics: [String: Topic] = [:]
     /// Where peers accept connections, as they told us.
-    private var addresses: [AgentID: String] = [:]
-    private var advertised = ""
+    var addresses: [AgentID: String] = [:]
+    private(set) var advertised = ""
     private var dialing: Set<AgentID> = []
     /// The remote IP of each connected peer, to complete addresses advertised as 0.0.0.0.
-    private var peerIPs: [AgentID: String] = [:]
+    var peerIPs: [AgentID: String] = [:]
     /// The topics each connected peer said it is in.
-    private var peerTopics: [AgentID: Set<String>] = [:]
+    var peerTopics: [AgentID: Set<String>] = [:]
     /// Authors stored; empty: every author.
     private var follows: Set<AgentID> = []
     private var strikes: [AgentID: Int] = [:]
@@ -56,6 +57,7 @@ actor GossipEngine {
     /// Anti-entropy state per neighbour and topic.
     var sessions: [SyncKey: SyncSession] = [:]
     var nextSyncRound: Duration = .zero
+    var nextDiscovery: Duration = .zero
 
     init(
         me: AgentKey, mesh: ConnectionManager, store: EntryStore, limits: Limits, syncInterval: Duration,
@@ -215,15 +217,25 @@ actor GossipEngine {
             await execute(membership, topic: name)
             await execute(broadcast, topic: name, verified: nil)
         }
+        await discoveryTick(now: time)
         await antiEntropyTick(now: time)
     }
 
     private func receive(_ gossip: Plexus_Gossip, from peer: AgentID) async {
         guard let kind = gossip.kind else { return }
         received[Self.name(of: kind), default: 0] += 1
-        if case .subscriptions(let list) = kind {
+        switch kind {
+        case .subscriptions(let list):
             await learnTopics(list.topics, of: peer)
             return
+        case .topicQuery(let query):
+            await receiveTopicQuery(query, topic: gossip.topic, from: peer)
+            return
+        case .topicMembers(let list):
+            await receiveTopicMembers(list, topic: gossip.topic, from: peer)
+            return
+        default:
+            break
         }
         let name = gossip.topic
         let time = now
@@ -288,6 +300,8 @@ actor GossipEngine {
             receiveBatch(batch, from: peer, topic: name)
         case .credit(let bytes):
             await receiveCredit(Int(bytes), from: peer, topic: name)
+        case .topicQuery, .topicMembers:
+            break  // handled above: they concern topics this node may not be in
         case .subscriptions:
             break  // handled above: it names no topic
         }
@@ -311,6 +325,8 @@ actor GossipEngine {
         case .wants: "wants"
         case .batch: "batch"
         case .credit: "credit"
+        case .topicQuery: "topic_query"
+        case .topicMembers: "topic_members"
         }
     }
 
@@ -332,7 +348,7 @@ actor GossipEngine {
     /// it. Once in, the overlay fills and repairs its views itself (forward-joins, passive
     /// peers, shuffles); joining through every new connection would set off a cascade of
     /// forward-joins and evictions each time.
-    private func join(_ name: String, via peer: AgentID) async {
+    func join(_ name: String, via peer: AgentID) async {
         guard let membership = topics[name]?.membership, membership.active.isEmpty,
               let actions = topics[name]?.membership.join(via: peer)
         else { return }
@@ -525,14 +541,14 @@ actor GossipEngine {
         return Topic(membership: HyParView(me: me, seed: topicSeed, now: now), broadcast: PlumTree(config: broadcast))
     }
 
-    private func ref(_ peer: AgentID) -> Plexus_PeerRef {
+    func ref(_ peer: AgentID) -> Plexus_PeerRef {
         .with { $0.agent = peer.bytes.asData; $0.address = peer == me ? advertised : (addresses[peer] ?? "") }
     }
 
     /// Records where a peer accepts connections. A peer listening on every interface
     /// (0.0.0.0 or ::) is reached at the IP its own connection came from.
     @discardableResult
-    private func remember(_ ref: Plexus_PeerRef, sender: AgentID? = nil) -> AgentID? {
+    func remember(_ ref: Plexus_PeerRef, sender: AgentID? = nil) -> AgentID? {
         guard let agent = AgentID(bytes: ref.agent) else { return nil }
         guard agent != me, !ref.address.isEmpty, ref.address.utf8.count <= 300,
               var target = try? HostPort.parse(ref.address, defaultHost: "127.0.0.1")

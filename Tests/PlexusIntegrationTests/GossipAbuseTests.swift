@@ -21,9 +21,9 @@ import Testing
             node = try #require(try await manager.connect(host: target.host, port: target.port).agentID)
         }
 
-        func send(_ fill: (inout Plexus_Gossip) -> Void) -> Bool {
+        func send(topic: String = "mesh", _ fill: (inout Plexus_Gossip) -> Void) -> Bool {
             var gossip = Plexus_Gossip()
-            gossip.topic = "mesh"
+            gossip.topic = topic
             fill(&gossip)
             return manager.send([Plexus_Frame.with { $0.gossip = gossip }], to: node)
         }

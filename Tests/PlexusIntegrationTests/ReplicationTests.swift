@@ -1,6 +1,7 @@
 import Foundation
 import PlexusClient
 import PlexusCore
+import PlexusNet
 import Testing
 
 /// Entries spreading between real `plexus serve` processes: broadcast over the gossip
@@ -122,6 +123,57 @@ import Testing
         try await MeshTests.eventually("c receives the topic's history") {
             try await Self.held(by: nodes[2], topic: "research") == research
         }
+        for node in nodes { _ = try await node.stop() }
+    }
+
+    @Test func membersOfATopicFindEachOtherThroughANodeThatIsNotInIt() async throws {
+        // a - b - c: only a and c are in "research"; b must introduce them.
+        let nodes = try await Self.line(3)
+        _ = try await nodes[0].client.subscribe("research")
+        _ = try await nodes[2].client.subscribe("research")
+        let cID = try await nodes[2].client.identity().agentID
+        try await MeshTests.eventually("a and c are research neighbours", within: .seconds(30)) {
+            try await nodes[0].client.topics().first { $0.name == "research" }?.neighbors.contains(cID) == true
+        }
+        let research = Set(try await Self.publish(3, on: nodes[0], topic: "research", label: "finding"))
+        try await MeshTests.eventually("c receives a's research entries") {
+            try await Self.held(by: nodes[2], topic: "research").isSuperset(of: research)
+        }
+        #expect(try await Self.held(by: nodes[1], topic: "research").isEmpty)
+        for node in nodes { _ = try await node.stop() }
+    }
+
+    @Test func aNodeOutsideATopicAnswersAQueryWithTheMembersItKnows() async throws {
+        // b is not in "research"; c, connected to b, is. A peer asking b learns c's address.
+        let nodes = try await Self.line(2)
+        _ = try await nodes[1].client.subscribe("research")
+        let cID = try await nodes[1].client.identity().agentID
+        let asker = try await GossipAbuseTests.Adversary(dialling: nodes[0].meshAddress)
+        let events = asker.manager.events
+        let answer = Task { () -> Plexus_PeerList? in
+            for await event in events {
+                if case .frame(_, let frame) = event, case .gossip(let gossip)? = frame.kind,
+                   gossip.topic == "research", case .topicMembers(let list)? = gossip.kind {
+                    return list
+                }
+            }
+            return nil
+        }
+        // Asked again every 200 ms (bounded) until b has heard c's topics and answers.
+        let origin = Plexus_PeerRef.with { $0.agent = asker.key.id.bytes.asData; $0.address = "127.0.0.1:9" }
+        let asking = Task {
+            for _ in 0..<100 where !Task.isCancelled {
+                _ = asker.send(topic: "research") { $0.topicQuery = .with { $0.origin = origin; $0.ttl = 3 } }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            answer.cancel()
+        }
+        let members = await answer.value
+        asking.cancel()
+        let named = members?.peers.compactMap { AgentID(bytes: $0.agent) } ?? []
+        #expect(named.contains(cID))
+        #expect(members?.peers.first { AgentID(bytes: $0.agent) == cID }?.address == nodes[1].meshAddress)
+        await asker.manager.shutdown()
         for node in nodes { _ = try await node.stop() }
     }
 

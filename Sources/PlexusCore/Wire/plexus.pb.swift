@@ -323,6 +323,24 @@ public nonisolated struct Plexus_Gossip: Sendable {
     set {kind = .credit(newValue)}
   }
 
+  /// who is in `topic`? (a walk through the mesh overlay)
+  public var topicQuery: Plexus_TopicQuery {
+    get {
+      if case .topicQuery(let v)? = kind {return v}
+      return Plexus_TopicQuery()
+    }
+    set {kind = .topicQuery(newValue)}
+  }
+
+  /// members of `topic`, sent to the query's origin
+  public var topicMembers: Plexus_PeerList {
+    get {
+      if case .topicMembers(let v)? = kind {return v}
+      return Plexus_PeerList()
+    }
+    set {kind = .topicMembers(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -351,10 +369,40 @@ public nonisolated struct Plexus_Gossip: Sendable {
     case batch(Plexus_SyncBatch)
     /// anti-entropy: the sender accepts this many more bytes of entries
     case credit(UInt32)
+    /// who is in `topic`? (a walk through the mesh overlay)
+    case topicQuery(Plexus_TopicQuery)
+    /// members of `topic`, sent to the query's origin
+    case topicMembers(Plexus_PeerList)
 
   }
 
   public init() {}
+}
+
+/// Looks for members of a topic on behalf of `origin`, a node in the topic with no
+/// neighbour in it yet. Walks `ttl` more hops through `mesh` neighbours until a node that
+/// knows members answers the origin directly.
+public nonisolated struct Plexus_TopicQuery: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var origin: Plexus_PeerRef {
+    get {_origin ?? Plexus_PeerRef()}
+    set {_origin = newValue}
+  }
+  /// Returns true if `origin` has been explicitly set.
+  public var hasOrigin: Bool {self._origin != nil}
+  /// Clears the value of `origin`. Subsequent reads from it will return its default value.
+  public mutating func clearOrigin() {self._origin = nil}
+
+  public var ttl: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _origin: Plexus_PeerRef? = nil
 }
 
 public nonisolated struct Plexus_TopicList: Sendable {
@@ -919,7 +967,7 @@ nonisolated extension Plexus_Frame: SwiftProtobuf.Message, SwiftProtobuf._Messag
 
 nonisolated extension Plexus_Gossip: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Gossip"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}topic\0\u{1}join\0\u{3}forward_join\0\u{1}neighbor\0\u{3}neighbor_reply\0\u{1}disconnect\0\u{1}shuffle\0\u{3}shuffle_reply\0\u{1}push\0\u{1}ihave\0\u{1}graft\0\u{1}prune\0\u{1}subscriptions\0\u{1}sync\0\u{1}wants\0\u{1}batch\0\u{1}credit\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}topic\0\u{1}join\0\u{3}forward_join\0\u{1}neighbor\0\u{3}neighbor_reply\0\u{1}disconnect\0\u{1}shuffle\0\u{3}shuffle_reply\0\u{1}push\0\u{1}ihave\0\u{1}graft\0\u{1}prune\0\u{1}subscriptions\0\u{1}sync\0\u{1}wants\0\u{1}batch\0\u{1}credit\0\u{3}topic_query\0\u{3}topic_members\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1111,6 +1159,32 @@ nonisolated extension Plexus_Gossip: SwiftProtobuf.Message, SwiftProtobuf._Messa
           self.kind = .credit(v)
         }
       }()
+      case 18: try {
+        var v: Plexus_TopicQuery?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .topicQuery(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .topicQuery(v)
+        }
+      }()
+      case 19: try {
+        var v: Plexus_PeerList?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .topicMembers(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .topicMembers(v)
+        }
+      }()
       default: break
       }
     }
@@ -1189,6 +1263,14 @@ nonisolated extension Plexus_Gossip: SwiftProtobuf.Message, SwiftProtobuf._Messa
       guard case .credit(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularUInt32Field(value: v, fieldNumber: 17)
     }()
+    case .topicQuery?: try {
+      guard case .topicQuery(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+    }()
+    case .topicMembers?: try {
+      guard case .topicMembers(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -1197,6 +1279,45 @@ nonisolated extension Plexus_Gossip: SwiftProtobuf.Message, SwiftProtobuf._Messa
   public static func ==(lhs: Plexus_Gossip, rhs: Plexus_Gossip) -> Bool {
     if lhs.topic != rhs.topic {return false}
     if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Plexus_TopicQuery: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TopicQuery"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}origin\0\u{1}ttl\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._origin) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.ttl) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._origin {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.ttl != 0 {
+      try visitor.visitSingularUInt32Field(value: self.ttl, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Plexus_TopicQuery, rhs: Plexus_TopicQuery) -> Bool {
+    if lhs._origin != rhs._origin {return false}
+    if lhs.ttl != rhs.ttl {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
