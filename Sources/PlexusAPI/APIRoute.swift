@@ -30,6 +30,7 @@ struct APIRoute: Sendable {
         APIRoute(method: .post, path: "/v1/follows", authenticated: true),
         APIRoute(method: .delete, path: "/v1/follows/{author}", authenticated: true),
         APIRoute(method: .get, path: "/v1/sync", authenticated: true),
+        APIRoute(method: .get, path: "/v1/events", authenticated: true),
         APIRoute(method: .get, path: "/openapi.json", authenticated: false),
     ]
 

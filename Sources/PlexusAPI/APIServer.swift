@@ -18,6 +18,7 @@ public enum APIServer {
         EntryRoutes(node: node).register(on: router)
         PeerRoutes(node: node).register(on: router)
         ReplicationRoutes(node: node).register(on: router)
+        EventRoutes(node: node).register(on: router)
         let address = node.config.api
         return Application(
             router: router,

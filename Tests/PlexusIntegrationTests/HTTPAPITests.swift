@@ -125,6 +125,10 @@ import Testing
             let parts = operation.split(separator: " ", maxSplits: 1)
             let path = String(parts[1]).replacingOccurrences(of: "{id}", with: String(repeating: "0", count: 64))
                 .replacingOccurrences(of: "{topic}", with: "research").replacingOccurrences(of: "{author}", with: agent)
+            if path == "/v1/events" {  // a stream: served if it opens
+                #expect(try await EventStreamTests.read(node, query: "?heartbeat_ms=100", count: 1, comments: true).status == 200)
+                continue
+            }
             let reply = try await Self.request(node, HTTPMethod(rawValue: String(parts[0])), path, token: node.token,
                                                body: parts[0] == "POST" ? #"{"content":{}}"# : nil)
             #expect(reply.status != 405, "\(operation) is documented but not served")

@@ -1,0 +1,161 @@
+import AsyncAlgorithms
+import Foundation
+import HTTPTypes
+import Hummingbird
+import PlexusCore
+import PlexusNode
+import PlexusStore
+import ServiceLifecycle
+import Synchronization
+
+/// `GET /v1/events`: entries as server-sent events, as they are stored (published here or
+/// replicated). Every event's `id` is the entry's cursor, so a client that reconnects with
+/// `Last-Event-ID` (or `?since=`) continues exactly after the last event it received: no
+/// gap, no duplicate. Filters as for the feed; a comment line every `heartbeat_ms` keeps
+/// idle connections alive; a client that stops reading is disconnected after
+/// `writeTimeout` instead of being buffered for.
+struct EventRoutes {
+    let node: Node
+    /// Streams open at once; more get `overloaded`.
+    static let maxStreams = 256
+    /// How long one event may wait for a client that does not read before it is dropped.
+    static let writeTimeout = Duration.seconds(10)
+    /// Entries read from the store per step.
+    static let pageSize = 200
+
+    private let streams = StreamCount()
+
+    init(node: Node) {
+        self.node = node
+    }
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/v1/events") { request, _ in try await events(request) }
+    }
+
+    private func events(_ request: Request) async throws -> Response {
+        let reader = QueryReader(request)
+        let heartbeatMs = try reader.int("heartbeat_ms", default: 15_000)
+        guard (100...60_000).contains(heartbeatMs) else {
+            throw PlexusError(.invalidArgument, "heartbeat_ms must be between 100 and 60000")
+        }
+        var query = FeedQuery(
+            author: try reader.agentID("author"), topic: reader.string("topic"), type: reader.string("type"),
+            tag: reader.string("tag"), limit: Self.pageSize)
+        if let lastEventID = request.headers[.lastEventID] {
+            guard let cursor = Int64(lastEventID), cursor >= 0 else {
+                throw PlexusError(.invalidArgument, "Last-Event-ID must be an event id this node sent (a cursor)")
+            }
+            query.since = cursor
+        } else if let since = try reader.cursor("since") {
+            query.since = since
+        } else {
+            query.since = try await node.status().store.latestCursor  // from now on
+        }
+        guard streams.enter(limit: Self.maxStreams) else {
+            throw PlexusError(.overloaded, "\(Self.maxStreams) event streams are open; try again later")
+        }
+
+        let channel = AsyncChannel<ByteBuffer>()
+        let producer = Task { [node, streams, query] in
+            defer {
+                channel.finish()
+                streams.leave()
+            }
+            await Self.produce(query, node: node, heartbeat: .milliseconds(heartbeatMs), into: channel)
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            // Ends when the producer finishes (a client that stopped reading, or the node
+            // shutting down) or the client goes away.
+            defer { producer.cancel() }
+            try await withGracefulShutdownHandler {
+                for await buffer in channel {
+                    try await writer.write(buffer)
+                }
+            } onGracefulShutdown: {
+                producer.cancel()
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    /// Reads the store from the query's cursor on, hands events to the writer one page at a
+    /// time, and waits for new entries in between (writing a heartbeat when none come).
+    private static func produce(_ query: FeedQuery, node: Node, heartbeat: Duration, into channel: AsyncChannel<ByteBuffer>) async {
+        var query = query
+        guard await deliver(ByteBuffer(string: "retry: 2000\n\n"), to: channel) else { return }
+        while !Task.isCancelled {
+            let page: FeedPage
+            do {
+                page = try await node.feed(query, wait: heartbeat)
+            } catch {
+                _ = await deliver(ByteBuffer(string: "event: error\ndata: \(error)\n\n"), to: channel)
+                return
+            }
+            if page.entries.isEmpty {
+                guard await deliver(ByteBuffer(string: ": keepalive\n\n"), to: channel) else { return }
+                continue
+            }
+            var text = ""
+            for stored in page.entries {
+                let data = (try? JSONEncoder.compact.encode(stored.view)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                text += "id: \(stored.cursor)\nevent: entry\ndata: \(data)\n\n"
+            }
+            guard await deliver(ByteBuffer(string: text), to: channel) else { return }
+            query.since = page.nextCursor ?? query.since
+        }
+    }
+
+    /// Hands a buffer to the writer; false when the client has not taken it within
+    /// `writeTimeout` (it stopped reading) or the stream was cancelled.
+    private static func deliver(_ buffer: ByteBuffer, to channel: AsyncChannel<ByteBuffer>) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await channel.send(buffer)
+                return !Task.isCancelled
+            }
+            group.addTask {
+                try? await Task.sleep(for: writeTimeout)
+                return false
+            }
+            let delivered = await group.next() ?? false
+            group.cancelAll()
+            return delivered
+        }
+    }
+}
+
+/// How many event streams are open.
+final class StreamCount: Sendable {
+    private let count = Mutex(0)
+
+    /// Counts one more stream unless `limit` are open.
+    func enter(limit: Int) -> Bool {
+        count.withLock { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() {
+        count.withLock { $0 -= 1 }
+    }
+}
+
+extension HTTPField.Name {
+    // A constant, valid header name: the initialiser cannot fail here.
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+}
+
+extension JSONEncoder {
+    /// One-line JSON with sorted keys, as SSE `data:` lines need.
+    static var compact: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}
