@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "PlexusNode", targets: ["PlexusNode"]),
         .library(name: "PlexusAPI", targets: ["PlexusAPI"]),
         .library(name: "PlexusClient", targets: ["PlexusClient"]),
+        .library(name: "PlexusHooks", targets: ["PlexusHooks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
@@ -111,6 +112,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Hook commands run for arriving entries.
+        .target(
+            name: "PlexusHooks",
+            dependencies: [
+                "PlexusCore",
+                "PlexusStore",
+                "PlexusNode",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "plexus",
             dependencies: [
@@ -118,6 +130,7 @@ let package = Package(
                 "PlexusNode",
                 "PlexusAPI",
                 "PlexusClient",
+                "PlexusHooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

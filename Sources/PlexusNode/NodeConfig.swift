@@ -23,6 +23,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var networkKey: String
     /// Timeouts, caps and rates of the mesh transport (`mesh:` in config.yaml).
     public var mesh: MeshLimits
+    /// The hook command run for arriving entries.
+    public var hooks: HookSettings
 
     public static let defaultAPIPort = 7464
     public static let defaultMeshPort = 7465
@@ -43,6 +45,7 @@ public struct NodeConfig: Sendable, Equatable {
         self.peers = peers
         self.networkKey = networkKey
         self.mesh = MeshLimits()
+        self.hooks = HookSettings()
     }
 
     /// Values given on the command line; nil means "not given".
@@ -54,11 +57,13 @@ public struct NodeConfig: Sendable, Equatable {
         public var listen: String?
         public var peers: [String]?
         public var networkKey: String?
+        public var hookOnEntry: String?
 
         public init(
             api: String? = nil, maxBodyBytes: Int? = nil, logLevel: String? = nil, listen: String? = nil,
-            peers: [String]? = nil, networkKey: String? = nil
+            peers: [String]? = nil, networkKey: String? = nil, hookOnEntry: String? = nil
         ) {
+            self.hookOnEntry = hookOnEntry
             self.api = api
             self.maxBodyBytes = maxBodyBytes
             self.logLevel = logLevel
@@ -78,9 +83,10 @@ public struct NodeConfig: Sendable, Equatable {
         var peers: [String]?
         var networkKey: String?
         var mesh: MeshLimits?
+        var hooks: HookSettings?
 
         enum CodingKeys: String, CodingKey {
-            case listen, peers, mesh, networkKey = "network_key"
+            case listen, peers, mesh, hooks, networkKey = "network_key"
             case api
             case maxBodyBytes = "max_body_bytes"
             case logLevel = "log_level"
@@ -134,6 +140,10 @@ public struct NodeConfig: Sendable, Equatable {
             try mesh.validate()
             config.mesh = mesh
         }
+        var hooks = file.hooks ?? HookSettings()
+        if let command = overrides.hookOnEntry ?? environment["PLEXUS_HOOK_ON_ENTRY"] { hooks.onEntry = command }
+        try hooks.validate()
+        config.hooks = hooks
         if let interval = file.expiryIntervalSeconds {
             guard interval >= 1 else { throw PlexusError(.invalidConfig, "expiry_interval_s must be at least 1") }
             config.expiryIntervalSeconds = interval
@@ -195,6 +205,16 @@ public struct NodeConfig: Sendable, Equatable {
           frame_rate: 5000              # sustained frames per second per peer ...
           frame_burst: 20000            # ... and the burst above it; beyond, the peer is dropped
           sync_interval_ms: 5000        # anti-entropy: reconcile with each topic neighbour this often
+
+        # A command run per entry arriving from another agent, with the entry's JSON on stdin.
+        # Split into words like a shell would (quotes group) but never run by a shell.
+        # env: PLEXUS_HOOK_ON_ENTRY   flag: --hook-on-entry
+        # hooks:
+        #   on_entry: "python3 /path/to/react.py"
+        #   timeout_ms: 10000           # killed after this long
+        #   concurrency: 4              # commands running at once; at most 256 entries wait
+        #   per_author_per_minute: 60   # more entries of one author are skipped
+        #   allow_authors_file: /path   # agent ids, one per line: only their entries run it
 
         """
 }

@@ -3,7 +3,11 @@ import Logging
 import PlexusAPI
 import PlexusCore
 import PlexusClient
+import PlexusHooks
 import PlexusNode
+#if canImport(Glibc)
+import Glibc
+#endif
 import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
@@ -31,6 +35,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Network key; only nodes with the same key connect (default plexus-main).")
     var networkKey: String?
 
+    @Option(name: .long, help: "A command run per entry arriving from another agent, with the entry's JSON on stdin (not run by a shell).")
+    var hookOnEntry: String?
+
     func run() async throws {
         try await reportingErrors(json: false) {
             let directory = DataDirectory.resolve(flag: global.data)
@@ -38,7 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
                 directory: directory,
                 overrides: .init(
                     api: api, maxBodyBytes: maxBodyBytes, logLevel: logLevel, listen: listen,
-                    peers: peer.isEmpty ? nil : peer, networkKey: networkKey))
+                    peers: peer.isEmpty ? nil : peer, networkKey: networkKey, hookOnEntry: hookOnEntry))
             let logger = {
                 var logger = Logger(label: "plexus", factory: { StreamLogHandler.standardError(label: $0) })
                 logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
@@ -58,14 +65,21 @@ struct ServeCommand: AsyncParsableCommand {
                 }
                 logger.notice("API listening", metadata: ["address": "\(address)", "agent": "\(node.id)"])
             }
-            let services = ServiceGroup(
+            // A hook command that exits without reading its input must fail the write, not
+            // end this process.
+            signal(SIGPIPE, SIG_IGN)
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: node), .init(service: application)]
+            if let hooks = try EntryHooks(node: node, settings: config.hooks, logger: logger) {
+                services.append(.init(service: hooks))
+            }
+            let group = ServiceGroup(
                 configuration: .init(
-                    services: [.init(service: node), .init(service: application)],
+                    services: services,
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger))
             defer { directory.removeAddressFiles() }
             do {
-                try await services.run()
+                try await group.run()
             } catch {
                 throw PlexusError(.internal, "node stopped: \(error)")
             }

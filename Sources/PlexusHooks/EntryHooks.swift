@@ -1,0 +1,40 @@
+import Foundation
+import Logging
+import PlexusCore
+import PlexusNode
+import PlexusStore
+import ServiceLifecycle
+
+/// Runs the configured hook command for every entry that arrives from another agent (replicated or submitted; this node's own publishes do not trigger them). Reads
+/// the store from where it started by cursor, so nothing is skipped while hooks are busy:
+/// what the hook cannot keep up with is dropped by its bounded queue and counted.
+public struct EntryHooks: Service {
+    let node: Node
+    let command: CommandHook
+    let logger: Logger
+
+    /// Nil when no hook is configured.
+    public init?(node: Node, settings: HookSettings, logger: Logger) throws(PlexusError) {
+        guard let onEntry = settings.onEntry else { return nil }
+        self.node = node
+        self.logger = logger
+        command = try CommandHook(command: onEntry, settings: settings, logger: logger)
+    }
+
+    public func run() async throws {
+        let start = try await node.status().store.latestCursor
+        try await cancelWhenGracefulShutdown {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            var cursor = start
+            while !Task.isCancelled {
+                let page = try await node.feed(FeedQuery(since: cursor, limit: 200), wait: .seconds(15))
+                for stored in page.entries where stored.entry.author != node.id {
+                    guard let json = try? encoder.encode(stored.view) else { continue }
+                    await command.offer(author: stored.entry.author, json: json)
+                }
+                cursor = page.nextCursor ?? cursor
+            }
+        }
+    }
+}
