@@ -150,12 +150,3 @@ extension HTTPField.Name {
     // A constant, valid header name: the initialiser cannot fail here.
     static let lastEventID = HTTPField.Name("Last-Event-ID")!
 }
-
-extension JSONEncoder {
-    /// One-line JSON with sorted keys, as SSE `data:` lines need.
-    static var compact: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
-}

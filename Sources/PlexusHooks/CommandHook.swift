@@ -22,7 +22,6 @@ actor CommandHook {
     private var queue: [Data] = []
     private var running = 0
     private var buckets: [AgentID: (tokens: Double, at: ContinuousClock.Instant)] = [:]
-    private(set) var counts: [String: Int] = [:]
 
     init(command: String, settings: HookSettings, logger: Logger) throws(PlexusError) {
         let words = try HookSettings.arguments(of: command)
@@ -38,15 +37,14 @@ actor CommandHook {
 
     func offer(author: AgentID, json: Data) {
         if let allowed, !allowed.contains(author) {
-            counts["skipped_author", default: 0] += 1
-            return
+            return  // not on the allowlist
         }
         guard take(from: author) else {
-            counts["skipped_rate", default: 0] += 1
+            logger.debug("hook skipped: author over its rate", metadata: ["author": "\(author.short)"])
             return
         }
         guard queue.count < Self.maxQueued else {
-            counts["skipped_queue_full", default: 0] += 1
+            logger.info("hook skipped: \(Self.maxQueued) entries already wait")
             return
         }
         queue.append(json)
@@ -58,20 +56,19 @@ actor CommandHook {
             let json = queue.removeFirst()
             running += 1
             Task {
-                let outcome = await run(json)
-                finished(outcome)
+                await run(json)
+                finished()
             }
         }
     }
 
-    private func finished(_ outcome: String) {
+    private func finished() {
         running -= 1
-        counts[outcome, default: 0] += 1
         startNext()
     }
 
-    /// One run: the entry on stdin, output discarded; "ran", "failed" or "timed_out".
-    private nonisolated func run(_ json: Data) async -> String {
+    /// One run: the entry on stdin, output discarded.
+    private nonisolated func run(_ json: Data) async {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -85,7 +82,7 @@ actor CommandHook {
             try process.run()
         } catch {
             logger.warning("hook command failed to start", metadata: ["error": "\(error)"])
-            return "failed"
+            return
         }
         let pid = process.processIdentifier
         // Written off this task: a command that does not read must not hold it. SIGPIPE is
@@ -108,9 +105,9 @@ actor CommandHook {
         writer.cancel()
         if await killer.value {
             logger.info("hook command killed after the timeout", metadata: ["timeout": "\(timeout)"])
-            return "timed_out"
+        } else if status != 0 {
+            logger.debug("hook command failed", metadata: ["status": "\(status)"])
         }
-        return status == 0 ? "ran" : "failed"
     }
 
     private func take(from author: AgentID) -> Bool {

@@ -24,8 +24,7 @@ public struct EntryHooks: Service {
     public func run() async throws {
         let start = try await node.status().store.latestCursor
         try await cancelWhenGracefulShutdown {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let encoder = JSONEncoder.compact
             var cursor = start
             while !Task.isCancelled {
                 let page = try await node.feed(FeedQuery(since: cursor, limit: 200), wait: .seconds(15))

@@ -28,10 +28,8 @@ public enum JSONValue: Sendable, Hashable {
 
     /// Compact JSON text with sorted keys: the same value always gives the same bytes.
     public func canonicalData() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // A JSONValue holds only encodable JSON; non-finite doubles cannot be parsed into one.
-        return (try? encoder.encode(self)) ?? Data("null".utf8)
+        (try? JSONEncoder.compact.encode(self)) ?? Data("null".utf8)
     }
 
     /// Every string in the value (object keys excluded), depth first: what search indexes.
