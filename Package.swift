@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "PlexusAPI", targets: ["PlexusAPI"]),
         .library(name: "PlexusClient", targets: ["PlexusClient"]),
         .library(name: "PlexusHooks", targets: ["PlexusHooks"]),
+        .library(name: "PlexusMCP", targets: ["PlexusMCP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
@@ -30,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.0"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Ids, keys, entries, wire schema, limits, errors. No IO beyond key files.
@@ -93,6 +97,8 @@ let package = Package(
             dependencies: [
                 "PlexusCore",
                 "PlexusNode",
+                "PlexusMCP",
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -123,6 +129,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The MCP server (tools over a NodeService), for Streamable HTTP and stdio.
+        .target(
+            name: "PlexusMCP",
+            dependencies: [
+                "PlexusCore",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "plexus",
             dependencies: [
@@ -131,6 +146,9 @@ let package = Package(
                 "PlexusAPI",
                 "PlexusClient",
                 "PlexusHooks",
+                "PlexusMCP",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -23,6 +23,7 @@ struct APIRoute: Sendable {
         APIRoute(method: .get, path: "/v1/forks", authenticated: true),
         APIRoute(method: .get, path: "/v1/peers", authenticated: true),
         APIRoute(method: .post, path: "/v1/peers", authenticated: true),
+        APIRoute(method: .delete, path: "/v1/peers/{peer}", authenticated: true),
         APIRoute(method: .get, path: "/v1/topics", authenticated: true),
         APIRoute(method: .post, path: "/v1/topics", authenticated: true),
         APIRoute(method: .delete, path: "/v1/topics/{topic}", authenticated: true),
@@ -31,6 +32,9 @@ struct APIRoute: Sendable {
         APIRoute(method: .delete, path: "/v1/follows/{author}", authenticated: true),
         APIRoute(method: .get, path: "/v1/sync", authenticated: true),
         APIRoute(method: .get, path: "/v1/events", authenticated: true),
+        APIRoute(method: .post, path: "/mcp", authenticated: true),
+        APIRoute(method: .get, path: "/mcp", authenticated: true),
+        APIRoute(method: .delete, path: "/mcp", authenticated: true),
         APIRoute(method: .get, path: "/openapi.json", authenticated: false),
     ]
 
@@ -50,5 +54,13 @@ struct APIRoute: Sendable {
     private func matches(_ parts: [Substring]) -> Bool {
         let pattern = path.split(separator: "/")
         return pattern.count == parts.count && zip(pattern, parts).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+    }
+}
+
+extension RequestContext {
+    /// A path parameter with its percent-escapes decoded (`""` when absent).
+    func pathParameter(_ name: String) -> String {
+        let raw = parameters.get(name) ?? ""
+        return raw.removingPercentEncoding ?? raw
     }
 }

@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import PlexusCore
+import PlexusMCP
 import PlexusNode
 
 /// The node's local HTTP API (DESIGN §10): loopback only, bearer token, JSON envelope.
@@ -14,11 +15,16 @@ public enum APIServer {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: AccessMiddleware(token: token))
-        NodeRoutes(node: node).register(on: router)
-        EntryRoutes(node: node).register(on: router)
-        PeerRoutes(node: node).register(on: router)
-        ReplicationRoutes(node: node).register(on: router)
+        let service = LocalNodeService(node: node)
+        NodeRoutes(service: service).register(on: router)
+        EntryRoutes(service: service).register(on: router)
+        PeerRoutes(service: service).register(on: router)
+        ReplicationRoutes(service: service).register(on: router)
         EventRoutes(node: node).register(on: router)
+        MCPRoutes(
+            sessions: MCPHTTPSessions(service: service, logger: logger),
+            bodyLimit: node.config.limits.maxBodyBytes * 2 + 16 * 1024
+        ).register(on: router)
         let address = node.config.api
         return Application(
             router: router,

@@ -7,33 +7,24 @@ import PlexusStore
 
 /// Publish, feed, entries, threads and search.
 struct EntryRoutes {
-    let node: Node
+    let service: LocalNodeService
+    var node: Node { service.node }
 
     func register(on router: Router<BasicRequestContext>) {
         router.post("/v1/publish") { request, _ in try await publish(request) }
         router.get("/v1/feed") { request, _ in try await feed(request) }
         router.get("/v1/entries/{id}") { _, context in
-            let id = try EntryID.parse(context.parameters.get("id") ?? "")
-            return EnvelopeResponse.success(try await node.entry(id).view)
+            let id = try EntryID.parse(context.pathParameter("id"))
+            return EnvelopeResponse.success(try await service.entry(id))
         }
         router.get("/v1/entries/{id}/thread") { request, context in
-            let id = try EntryID.parse(context.parameters.get("id") ?? "")
-            let limit = try QueryReader(request).int("limit", default: 200)
-            _ = try await node.entry(id)
-            let members = try await node.store.thread(id, limit: limit)
-            return EnvelopeResponse.success(EntryPage(entries: members.map(\.view), nextCursor: nil, hasMore: false))
+            let id = try EntryID.parse(context.pathParameter("id"))
+            return EnvelopeResponse.success(try await service.thread(id, limit: try QueryReader(request).int("limit")))
         }
         router.get("/v1/search") { request, _ in try await search(request) }
         router.post("/v1/entries") { request, _ in try await submit(request) }
         router.get("/v1/forks") { request, _ in
-            let limit = try QueryReader(request).int("limit", default: 100)
-            guard (1...1000).contains(limit) else { throw PlexusError(.invalidArgument, "limit must be between 1 and 1000") }
-            let proofs = try await node.store.forks(limit: limit)
-            return EnvelopeResponse.success(proofs.map { proof in
-                ForkView(
-                    author: proof.author, seq: proof.seq, heldID: proof.held.id, conflictingID: proof.conflicting.id,
-                    heldEntry: proof.held.encoded(), conflictingEntry: proof.conflicting.encoded(), detectedMs: proof.detectedMs)
-            })
+            EnvelopeResponse.success(try await service.forks(limit: try QueryReader(request).int("limit")))
         }
     }
 
@@ -62,24 +53,16 @@ struct EntryRoutes {
     private func publish(_ request: Request) async throws -> Response {
         try JSONBody.requireJSONContentType(request)
         let json = try await JSONBody.read(request, limit: node.config.limits.maxBodyBytes * 2 + 16 * 1024)
-        let publishRequest = try PublishRequest(json: json)
-        let draft = try publishRequest.draft(nowMs: EntryStore.wallClockMs())
-        let stored = try await node.publish(draft)
-        return EnvelopeResponse.success(stored.view, status: .created)
+        return EnvelopeResponse.success(try await service.publish(try PublishRequest(json: json)), status: .created)
     }
 
     private func feed(_ request: Request) async throws -> Response {
         let reader = QueryReader(request)
-        let query = FeedQuery(
+        let feedRequest = FeedRequest(
             author: try reader.agentID("author"), topic: reader.string("topic"), type: reader.string("type"),
             tag: reader.string("tag"), ref: try reader.entryID("ref"), since: try reader.cursor("since"),
-            before: try reader.cursor("before"), limit: try reader.int("limit", default: FeedQuery.defaultLimit))
-        let waitMs = try reader.int("wait_ms", default: 0)
-        guard (0...60_000).contains(waitMs) else {
-            throw PlexusError(.invalidArgument, "wait_ms must be between 0 and 60000")
-        }
-        let page = try await node.feed(query, wait: .milliseconds(waitMs))
-        return EnvelopeResponse.success(EntryPage(entries: page.entries.map(\.view), nextCursor: page.nextCursor, hasMore: page.hasMore))
+            before: try reader.cursor("before"), limit: try reader.int("limit"), waitMs: try reader.int("wait_ms"))
+        return EnvelopeResponse.success(try await service.feed(feedRequest))
     }
 
     private func search(_ request: Request) async throws -> Response {
@@ -87,11 +70,10 @@ struct EntryRoutes {
         guard let text = reader.string("q") else {
             throw PlexusError(.invalidArgument, "missing query parameter 'q'")
         }
-        let query = SearchQuery(
+        let searchRequest = SearchRequest(
             text, author: try reader.agentID("author"), topic: reader.string("topic"), type: reader.string("type"),
-            tag: reader.string("tag"), limit: try reader.int("limit", default: 20), offset: try reader.int("offset", default: 0))
-        let hits = try await node.search(query)
-        return EnvelopeResponse.success(SearchResults(query: text, hits: hits.map { .init(entry: $0.entry.view, rank: $0.rank) }))
+            tag: reader.string("tag"), limit: try reader.int("limit"), offset: try reader.int("offset"))
+        return EnvelopeResponse.success(try await service.search(searchRequest))
     }
 }
 
@@ -106,7 +88,11 @@ struct QueryReader {
     }
 
     func int(_ name: String, default value: Int) throws(PlexusError) -> Int {
-        guard let text = string(name) else { return value }
+        try int(name) ?? value
+    }
+
+    func int(_ name: String) throws(PlexusError) -> Int? {
+        guard let text = string(name) else { return nil }
         guard let number = Int(text) else { throw PlexusError(.invalidArgument, "'\(name)' must be an integer, got '\(text.prefix(40))'") }
         return number
     }

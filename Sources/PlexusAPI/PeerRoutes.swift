@@ -2,12 +2,15 @@ import Hummingbird
 import PlexusCore
 import PlexusNode
 
-/// Mesh peers: list and connect.
+/// Mesh peers: list, connect and remove.
 struct PeerRoutes {
-    let node: Node
+    let service: LocalNodeService
 
     func register(on router: Router<BasicRequestContext>) {
-        router.get("/v1/peers") { _, _ in EnvelopeResponse.success(await node.peers()) }
+        router.get("/v1/peers") { _, _ in EnvelopeResponse.success(try await service.peers()) }
+        router.delete("/v1/peers/{peer}") { _, context in
+            EnvelopeResponse.success(try await service.removePeer(context.pathParameter("peer")))
+        }
         router.post("/v1/peers") { request, _ in
             try JSONBody.requireJSONContentType(request)
             let json = try await JSONBody.read(request, limit: 4096)
@@ -21,7 +24,8 @@ struct PeerRoutes {
                 guard case .string(let text) = id else { throw PlexusError(.invalidArgument, "'id' must be an agent id string") }
                 expected = try AgentID.parse(text)
             }
-            return EnvelopeResponse.success(try await node.connect(address, expected: expected), status: .created)
+            let peer = try await service.connect(ConnectRequest(address: address, id: expected))
+            return EnvelopeResponse.success(peer, status: .created)
         }
     }
 }

@@ -9,11 +9,11 @@ import PlexusCore
 /// A client for a node's local HTTP API, used by the CLI, tests and benchmarks.
 /// Every failure is a `PlexusError`: the node's own error code, or `nodeNotRunning` when
 /// nothing answers at the address.
-public struct NodeClient: Sendable {
+public struct NodeClient: NodeService {
     /// `http://host:port` of the API.
     public let baseURL: String
-    private let token: String
-    private let http: HTTPClient
+    let token: String
+    let http: HTTPClient
     private let timeout: TimeAmount
 
     /// A client for the API at `address` (`host:port`) with `token`. Uses the shared
@@ -83,33 +83,48 @@ public struct NodeClient: Sendable {
 
     /// Reads the feed; see `GET /v1/feed` for the parameters. With `waitMs` (and `since`),
     /// an empty page waits up to that long for entries to arrive.
+    public func feed(_ request: FeedRequest) async throws(PlexusError) -> EntryPage {
+        try await send(.GET, "/v1/feed", query: [
+            "author": request.author?.description, "topic": request.topic, "type": request.type, "tag": request.tag,
+            "ref": request.ref?.hex, "since": request.since.map(String.init), "before": request.before.map(String.init),
+            "limit": request.limit.map(String.init), "wait_ms": request.waitMs.map(String.init),
+        ], timeout: request.waitMs.map { max(timeout, .milliseconds(Int64($0)) + .seconds(10)) })
+    }
+
+    /// `feed(_:)` with the filters as text (as typed on a command line).
     public func feed(
         author: String? = nil, topic: String? = nil, type: String? = nil, tag: String? = nil, ref: String? = nil,
         since: Int64? = nil, before: Int64? = nil, limit: Int? = nil, waitMs: Int? = nil
     ) async throws(PlexusError) -> EntryPage {
-        try await send(.GET, "/v1/feed", query: [
-            "author": author, "topic": topic, "type": type, "tag": tag, "ref": ref,
-            "since": since.map(String.init), "before": before.map(String.init), "limit": limit.map(String.init),
-            "wait_ms": waitMs.map(String.init),
-        ], timeout: waitMs.map { max(timeout, .milliseconds(Int64($0)) + .seconds(10)) })
+        try await feed(FeedRequest(
+            author: try author.map { text throws(PlexusError) in try AgentID.parse(text) }, topic: topic, type: type, tag: tag,
+            ref: try ref.map { text throws(PlexusError) in try EntryID.parse(text) },
+            since: since, before: before, limit: limit, waitMs: waitMs))
     }
 
-    public func entry(_ id: String) async throws(PlexusError) -> EntryView {
-        try await send(.GET, "/v1/entries/\(Self.pathSegment(id))")
+    public func entry(_ id: EntryID) async throws(PlexusError) -> EntryView {
+        try await send(.GET, "/v1/entries/\(id.hex)")
     }
 
-    public func thread(_ id: String, limit: Int? = nil) async throws(PlexusError) -> EntryPage {
-        try await send(.GET, "/v1/entries/\(Self.pathSegment(id))/thread", query: ["limit": limit.map(String.init)])
+    public func thread(_ id: EntryID, limit: Int? = nil) async throws(PlexusError) -> EntryPage {
+        try await send(.GET, "/v1/entries/\(id.hex)/thread", query: ["limit": limit.map(String.init)])
     }
 
+    public func search(_ request: SearchRequest) async throws(PlexusError) -> SearchResults {
+        try await send(.GET, "/v1/search", query: [
+            "q": request.text, "author": request.author?.description, "topic": request.topic, "type": request.type,
+            "tag": request.tag, "limit": request.limit.map(String.init), "offset": request.offset.map(String.init),
+        ])
+    }
+
+    /// `search(_:)` with the filters as text (as typed on a command line).
     public func search(
         _ text: String, author: String? = nil, topic: String? = nil, type: String? = nil, tag: String? = nil,
         limit: Int? = nil, offset: Int? = nil
     ) async throws(PlexusError) -> SearchResults {
-        try await send(.GET, "/v1/search", query: [
-            "q": text, "author": author, "topic": topic, "type": type, "tag": tag,
-            "limit": limit.map(String.init), "offset": offset.map(String.init),
-        ])
+        try await search(SearchRequest(
+            text, author: try author.map { text throws(PlexusError) in try AgentID.parse(text) }, topic: topic, type: type,
+            tag: tag, limit: limit, offset: offset))
     }
 
     /// Submits an entry signed elsewhere (protobuf `Entry` bytes).
@@ -130,6 +145,11 @@ public struct NodeClient: Sendable {
     /// Asks the node to dial a peer (and keep it connected).
     public func connect(_ request: ConnectRequest) async throws(PlexusError) -> PeerView {
         try await send(.POST, "/v1/peers", body: request)
+    }
+
+    /// Disconnects a peer (agent id or `host:port`) and forgets its remembered addresses.
+    public func removePeer(_ peer: String) async throws(PlexusError) -> PeerRemoval {
+        try await send(.DELETE, "/v1/peers/\(Self.pathSegment(peer))")
     }
 
     /// The topics the node is in.
@@ -225,7 +245,18 @@ public struct NodeClient: Sendable {
         throw PlexusError(code, reply.error?.message ?? "request failed")
     }
 
+    /// The error in a failed reply's envelope.
+    static func failure(from data: Data, path: String) -> PlexusError {
+        guard let reply = try? JSONDecoder().decode(Reply<String>.self, from: data), let error = reply.error else {
+            return PlexusError(.internal, "unexpected reply from \(path): \(String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+        return PlexusError(PlexusError.Code(rawValue: error.code) ?? .internal, error.message)
+    }
+
+    /// RFC 3986 unreserved characters and `:`: everything else in a path segment is escaped.
+    private static let pathSegmentCharacters = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~:"))
+
     private static func pathSegment(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
+        text.addingPercentEncoding(withAllowedCharacters: pathSegmentCharacters) ?? text
     }
 }

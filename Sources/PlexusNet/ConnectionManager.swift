@@ -134,6 +134,11 @@ public actor ConnectionManager {
         }
     }
 
+    /// Stops redialling `host:port` (a live connection there stays until it closes).
+    public func stopKeeping(_ address: String) {
+        redialTasks.removeValue(forKey: address)?.cancel()
+    }
+
     /// Closes the connection to `peer`, if there is one, and waits until it is closed.
     public func disconnect(_ peer: AgentID) async {
         guard let connection = connections[peer] else { return }

@@ -190,6 +190,40 @@ extension Node {
         return view
     }
 
+    /// Disconnects a peer, named by agent id or by `host:port`, and forgets its remembered
+    /// addresses so they are not redialled, now or after a restart. The gossip overlay may
+    /// still connect to it later, as to any member of the mesh; peers in the config file
+    /// are dialled again at the next start. `notFound` when neither connected nor remembered.
+    public func removePeer(_ peer: String) async throws(PlexusError) -> PeerRemoval {
+        let remembered = try await store.peers.all()
+        let connected = await mesh.peers()
+        let agent: AgentID?
+        let addresses: [String]
+        if let id = try? AgentID.parse(peer) {
+            agent = id
+            addresses = remembered.filter { $0.agentID == id }.map(\.address)
+        } else {
+            guard let address = (try? HostPort.parse(peer, defaultHost: "127.0.0.1"))?.description else {
+                throw PlexusError(.invalidArgument, "'\(peer.prefix(80))' is neither an agent id nor a host:port address")
+            }
+            addresses = remembered.filter { $0.address == address }.map(\.address)
+            agent = remembered.first { $0.address == address }?.agentID
+                ?? connected.first { $0.address == address && $0.direction == .outbound }?.agentID
+        }
+        var forgotten: [String] = []
+        for address in addresses {
+            await mesh.stopKeeping(address)
+            if try await store.peers.forget(address) { forgotten.append(address) }
+        }
+        let isConnected = agent.map { id in connected.contains { $0.agentID == id } } ?? false
+        if isConnected, let agent { await mesh.disconnect(agent) }
+        guard isConnected || !forgotten.isEmpty else {
+            throw PlexusError(.notFound, "\(peer) is neither connected nor remembered")
+        }
+        logger.info("peer removed", metadata: ["peer": "\(peer)", "forgotten": "\(forgotten)"])
+        return PeerRemoval(disconnected: isConnected, forgotten: forgotten)
+    }
+
     /// Starts the mesh: listens, records `mesh.addr`, dials configured and remembered peers.
     private func startMesh() async throws {
         let directory = DataDirectory(config.dataDirectory)

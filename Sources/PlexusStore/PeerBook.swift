@@ -41,6 +41,18 @@ public struct PeerBook: Sendable {
         }
     }
 
+    /// Forgets `address`; returns whether it was remembered.
+    public func forget(_ address: String) async throws(PlexusError) -> Bool {
+        do {
+            return try await pool.write { db in
+                try db.execute(sql: "DELETE FROM peers WHERE address = ?", arguments: [address])
+                return db.changesCount > 0
+            }
+        } catch {
+            throw PlexusError(.internal, "cannot update remembered peers: \(error)")
+        }
+    }
+
     /// Every remembered address, oldest first.
     public func all() async throws(PlexusError) -> [Peer] {
         do {

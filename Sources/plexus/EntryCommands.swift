@@ -62,7 +62,10 @@ struct EntryFilters: ParsableArguments {
 
     @Option(name: .long, help: "Only entries with this tag.")
     var tag: String?
+}
 
+/// `--limit`, for the commands that return a page.
+struct PageSize: ParsableArguments {
     @Option(name: .long, help: "How many entries at most.")
     var limit: Int?
 }
@@ -74,6 +77,7 @@ struct FeedCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var filters: EntryFilters
+    @OptionGroup var page: PageSize
 
     @Option(name: .long, help: "Only entries that reference this entry id.")
     var ref: String?
@@ -95,7 +99,7 @@ struct FeedCommand: AsyncParsableCommand {
         try await reportingErrors(json: global.json) {
             let page = try await global.client().feed(
                 author: filters.author, topic: filters.topic, type: filters.type, tag: filters.tag, ref: ref,
-                since: since, before: before, limit: filters.limit)
+                since: since, before: before, limit: page.limit)
             if global.json {
                 Output.printJSON(page)
                 return
@@ -130,6 +134,7 @@ struct SearchCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var filters: EntryFilters
+    @OptionGroup var page: PageSize
 
     @Argument(help: "Words to find; all must match. 'word*' matches a prefix; 'a OR b' either.")
     var query: [String]
@@ -138,7 +143,7 @@ struct SearchCommand: AsyncParsableCommand {
         try await reportingErrors(json: global.json) {
             let results = try await global.client().search(
                 query.joined(separator: " "), author: filters.author, topic: filters.topic, type: filters.type,
-                tag: filters.tag, limit: filters.limit)
+                tag: filters.tag, limit: page.limit)
             if global.json {
                 Output.printJSON(results)
             } else {
@@ -158,7 +163,7 @@ struct GetCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            let entry = try await global.client().entry(try EntryID.parse(id).hex)
+            let entry = try await global.client().entry(try EntryID.parse(id))
             if global.json { Output.printJSON(entry) } else { Output.printEntries([entry]) }
         }
     }
@@ -175,7 +180,7 @@ struct ThreadCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            let page = try await global.client().thread(try EntryID.parse(id).hex)
+            let page = try await global.client().thread(try EntryID.parse(id))
             if global.json { Output.printJSON(page) } else { Output.printEntries(page.entries) }
         }
     }

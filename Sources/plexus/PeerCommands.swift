@@ -50,3 +50,25 @@ struct ConnectCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct DisconnectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "disconnect", abstract: "Disconnect a peer and stop redialling it (by agent id or host:port).")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The peer's agent id or mesh address.")
+    var peer: String
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) {
+            let removal = try await global.client().removePeer(peer)
+            if global.json {
+                Output.printJSON(removal)
+            } else {
+                print(removal.disconnected ? "disconnected \(peer)" : "\(peer) was not connected")
+                if !removal.forgotten.isEmpty { print("forgot \(removal.forgotten.joined(separator: ", "))") }
+            }
+        }
+    }
+}

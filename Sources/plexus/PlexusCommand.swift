@@ -1,4 +1,5 @@
 import ArgumentParser
+import NIOCore
 import PlexusClient
 import PlexusCore
 import PlexusNode
@@ -14,8 +15,9 @@ struct PlexusCommand: AsyncParsableCommand {
             InitCommand.self, InitConfigCommand.self, IDCommand.self, PubkeyCommand.self, StatusCommand.self,
             ServeCommand.self, PublishCommand.self, FeedCommand.self, SearchCommand.self, GetCommand.self,
             ThreadCommand.self, SubmitCommand.self, ForksCommand.self, PeersCommand.self, ConnectCommand.self,
+            DisconnectCommand.self,
             TopicsCommand.self, SubscribeCommand.self, UnsubscribeCommand.self, FollowsCommand.self, FollowCommand.self,
-            UnfollowCommand.self, SyncCommand.self,
+            UnfollowCommand.self, SyncCommand.self, EventsCommand.self, MCPCommand.self,
         ]
     )
 }
@@ -31,8 +33,8 @@ struct GlobalOptions: ParsableArguments {
 
 extension GlobalOptions {
     /// A client of the running node that owns the data directory.
-    func client() async throws(PlexusError) -> NodeClient {
-        try await NodeClient.connect(dataDirectory: DataDirectory.resolve(flag: data).path)
+    func client(timeout: TimeAmount = .seconds(30)) async throws(PlexusError) -> NodeClient {
+        try await NodeClient.connect(dataDirectory: DataDirectory.resolve(flag: data).path, timeout: timeout)
     }
 }
 

@@ -112,4 +112,24 @@ import Testing
         #expect(badHeartbeat.status == 400)
         _ = try await node.stop()
     }
+
+    /// `plexus events` reads the same stream: entries after a cursor, one JSON per line, in order.
+    @Test func theEventsCommandPrintsTheStream() async throws {
+        let directory = try TempDirectory()
+        let node = try await ServeProcess(directory: directory)
+        var ids: [EntryID] = []
+        for index in 0..<3 {
+            ids.append(try await node.client.publish(PublishRequest(topic: index == 1 ? "other" : nil, content: .object(["n": .integer(Int64(index))]))).id)
+        }
+        let run = try await runPlexus(
+            ["events", "--data", directory.path, "--json", "--since", "0", "--count", "2"], home: directory.path, timeout: .seconds(30))
+        #expect(run.status == 0, "\(run.stderr)")
+        let printed = run.stdout.split(separator: "\n").compactMap { try? JSONDecoder().decode(EntryView.self, from: Data($0.utf8)) }
+        #expect(printed.map(\.id) == Array(ids.prefix(2)))
+        let filtered = try await runPlexus(
+            ["events", "--data", directory.path, "--json", "--since", "0", "--count", "1", "--topic", "other"], home: directory.path,
+            timeout: .seconds(30))
+        #expect(filtered.stdout.split(separator: "\n").compactMap { try? JSONDecoder().decode(EntryView.self, from: Data($0.utf8)) }.map(\.id) == [ids[1]])
+        _ = try await node.stop()
+    }
 }

@@ -77,7 +77,7 @@ import Testing
         try await MeshTests.eventually("the honest peer received the valid entries") {
             Set(try await honest.client.feed(author: author, limit: 100).entries.map(\.id)).isSuperset(of: [first.id, second.id])
         }
-        #expect((try? await target.client.entry(oversized.id.hex)) == nil)
+        #expect((try? await target.client.entry(oversized.id)) == nil)
 
         // A flood of announcements of entries that do not exist: the peer is dropped. Each
         // frame is offered until the connection takes it (sends are refused while its
@@ -102,8 +102,8 @@ import Testing
         let fromHonest = try await honest.client.publish(PublishRequest(content: .object(["text": .string("still here")])))
         let fromTarget = try await target.client.publish(PublishRequest(content: .object(["text": .string("and here")])))
         try await MeshTests.eventually("honest entries cross both ways") {
-            let onTarget = try? await target.client.entry(fromHonest.id.hex)
-            let onHonest = try? await honest.client.entry(fromTarget.id.hex)
+            let onTarget = try? await target.client.entry(fromHonest.id)
+            let onHonest = try? await honest.client.entry(fromTarget.id)
             return onTarget != nil && onHonest != nil
         }
         await adversary.manager.shutdown()

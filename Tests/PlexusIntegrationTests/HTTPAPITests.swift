@@ -124,7 +124,7 @@ import Testing
         for operation in documented {
             let parts = operation.split(separator: " ", maxSplits: 1)
             let path = String(parts[1]).replacingOccurrences(of: "{id}", with: String(repeating: "0", count: 64))
-                .replacingOccurrences(of: "{topic}", with: "research").replacingOccurrences(of: "{author}", with: agent)
+                .replacingOccurrences(of: "{topic}", with: "research").replacingOccurrences(of: "{peer}", with: "127.0.0.1:9").replacingOccurrences(of: "{author}", with: agent)
             if path == "/v1/events" {  // a stream: served if it opens
                 #expect(try await EventStreamTests.read(node, query: "?heartbeat_ms=100", count: 1, comments: true).status == 200)
                 continue

@@ -102,6 +102,30 @@ import Testing
         _ = try await a.stop()
     }
 
+    @Test func aRemovedPeerIsDisconnectedAndForgottenAcrossARestart() async throws {
+        let a = try await ServeProcess(directory: try Self.directory())
+        let bDirectory = try Self.directory()
+        var b = try await ServeProcess(directory: bDirectory)
+        let aID = try await a.client.identity().agentID
+        _ = try await b.client.connect(ConnectRequest(address: a.meshAddress))
+
+        let removed = try await runPlexus(["disconnect", "--data", bDirectory.path, "--json", aID.description], home: bDirectory.path)
+        #expect(removed.status == 0, "\(removed.stderr)")
+        let removal = try removed.json()
+        #expect(removal["disconnected"] as? Bool == true)
+        #expect(removal["forgotten"] as? [String] == [a.meshAddress])
+        _ = try await a.stop()
+
+        // Restarted, b neither dials a nor remembers it: removing it again finds nothing.
+        #expect(try await b.stop() == 0)
+        b = try await ServeProcess(directory: bDirectory)
+        await #expect(throws: PlexusError.self) { _ = try await b.client.removePeer(aID.description) }
+        let unknown = try await runPlexus(["disconnect", "--data", bDirectory.path, "127.0.0.1:9"], home: bDirectory.path)
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("[notFound]"))
+        _ = try await b.stop()
+    }
+
     @Test func unreachablePeerIsAClearError() async throws {
         let node = try await ServeProcess(directory: try Self.directory())
         let result = try await runPlexus(["connect", "--data", node.directory.path, "127.0.0.1:1"], home: node.directory.path)

@@ -1,25 +1,41 @@
 import Foundation
 
-/// Runs `Tests/interop/mesh_peer.py`, the independent Python implementation of the mesh
-/// protocol (Python `noiseprotocol` + `cryptography`), installing its packages from PyPI
-/// on first use if they are missing.
+/// Runs the Python programs in `Tests/interop`: `mesh_peer.py`, the independent Python
+/// implementation of the mesh protocol (`noiseprotocol` + `cryptography`), and
+/// `mcp_client.py`, the official MCP client SDK; installs their packages from PyPI on first
+/// use if they are missing.
 enum PythonPeer {
-    static let script = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("interop/mesh_peer.py")
+    static let script = interopScript("mesh_peer.py")
 
-    /// Makes sure the Python packages are importable (pip-installs them once if not).
+    /// A script in `Tests/interop`.
+    static func interopScript(_ name: String) -> URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("interop").appendingPathComponent(name)
+    }
+
+    /// Makes sure the mesh peer's Python packages are importable.
     static func ensurePackages(home: String) async throws {
-        let check = try await run(["-c", "import noise, cryptography"], home: home, timeout: .seconds(60))
+        try await ensure(modules: "noise, cryptography", packages: ["noiseprotocol", "cryptography"], home: home)
+    }
+
+    /// Makes sure `modules` import, pip-installing `packages` once if not.
+    static func ensure(modules: String, packages: [String], home: String) async throws {
+        let check = try await run(["-c", "import \(modules)"], home: home, timeout: .seconds(60))
         guard check.status != 0 else { return }
-        let install = try await run(["-m", "pip", "install", "--quiet", "noiseprotocol", "cryptography"], home: home, timeout: .seconds(300))
+        let install = try await run(["-m", "pip", "install", "--quiet"] + packages, home: home, timeout: .seconds(300))
         guard install.status == 0 else {
-            throw TestFailure("cannot install the Python interop packages: \(install.stderr)")
+            throw TestFailure("cannot install the Python interop packages \(packages): \(install.stderr)")
         }
     }
 
-    /// Runs one mode of the script to completion and parses its JSON line.
+    /// Runs one mode of the mesh peer script to completion and parses its JSON line.
     static func run(mode: [String], home: String, timeout: Duration = .seconds(60)) async throws -> (status: Int32, json: [String: Any], stderr: String) {
-        let result = try await run([script.path] + mode, home: home, timeout: timeout)
+        try await run(script: script, mode, home: home, timeout: timeout)
+    }
+
+    /// Runs a script to completion and parses the last line it prints as JSON.
+    static func run(script: URL, _ arguments: [String], home: String, timeout: Duration = .seconds(60)) async throws -> (status: Int32, json: [String: Any], stderr: String) {
+        let result = try await run([script.path] + arguments, home: home, timeout: timeout)
         let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
         let json = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
         return (result.status, json, result.stderr)

@@ -57,7 +57,7 @@ import Testing
             return true
         }
         // What arrived was verified and stored as the author signed it, and is searchable.
-        let copy = try await nodes[4].client.entry(first.id.hex)
+        let copy = try await nodes[4].client.entry(first.id)
         #expect(copy.signature == first.signature && copy.author == first.author)
         #expect(try await nodes[2].client.search("last").hits.map(\.entry.id) == [last.id])
         for node in nodes { _ = try await node.stop() }

@@ -83,7 +83,7 @@ import Testing
         let cli = try await runPlexus(["submit", "--data", directory.path, file.path], home: directory.path)
         #expect(cli.status == 0, "\(cli.stderr)")
         #expect(cli.stdout.hasPrefix("stored \(first.id.hex)"))
-        #expect(try await node.client.entry(second.id.hex).linked == true)
+        #expect(try await node.client.entry(second.id).linked == true)
         _ = try await node.stop()
     }
 }

@@ -1,0 +1,61 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MCP
+import NIOCore
+import PlexusCore
+import PlexusMCP
+import ServiceLifecycle
+
+/// MCP over Streamable HTTP at `/mcp`, behind the same token and `Origin` check as the rest
+/// of the API: adapts Hummingbird requests and responses to the MCP session registry.
+struct MCPRoutes {
+    let sessions: MCPHTTPSessions
+    /// Largest JSON-RPC message accepted.
+    let bodyLimit: Int
+
+    func register(on router: Router<BasicRequestContext>) {
+        for method in [HTTPRequest.Method.post, .get, .delete] {
+            router.on("/mcp", method: method) { request, _ in try await handle(request) }
+        }
+    }
+
+    private func handle(_ request: Request) async throws -> Response {
+        var headers: [String: String] = [:]
+        for field in request.headers {
+            let name = field.name.canonicalName
+            headers[name] = headers[name].map { "\($0), \(field.value)" } ?? field.value
+        }
+        var body: Data?
+        if request.method == .post {
+            do {
+                body = Data(buffer: try await request.body.collect(upTo: bodyLimit))
+            } catch is NIOTooManyBytesError {
+                throw PlexusError(.tooLarge, "MCP message exceeds \(bodyLimit) bytes")
+            } catch let error as HTTPError where error.status == .contentTooLarge {
+                throw PlexusError(.tooLarge, "MCP message exceeds \(bodyLimit) bytes")
+            }
+        }
+        let reply = await sessions.handle(MCP.HTTPRequest(method: request.method.rawValue, headers: headers, body: body, path: request.uri.path))
+        var fields = HTTPFields()
+        for (name, value) in reply.headers {
+            guard let name = HTTPField.Name(name) else { continue }
+            fields[name] = value
+        }
+        let status = HTTPResponse.Status(code: reply.statusCode)
+        guard case .stream(let stream, _) = reply else {
+            return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(data: reply.bodyData ?? Data())))
+        }
+        return Response(status: status, headers: fields, body: ResponseBody { [sessions] writer in
+            // An open stream would hold up a graceful shutdown: ending the sessions ends it.
+            try await withGracefulShutdownHandler {
+                for try await chunk in stream {
+                    try await writer.write(ByteBuffer(data: chunk))
+                }
+            } onGracefulShutdown: {
+                Task { await sessions.closeAll() }
+            }
+            try await writer.finish(nil)
+        })
+    }
+}

@@ -1,0 +1,104 @@
+import AsyncHTTPClient
+import Foundation
+import NIOHTTP1
+import PlexusCore
+import Testing
+
+/// MCP against a real node, driven by the official Python MCP SDK from PyPI: over
+/// Streamable HTTP at `/mcp` and over stdio through `plexus mcp`.
+@Suite(.serialized) struct MCPInteropTests {
+    static let script = PythonPeer.interopScript("mcp_client.py")
+    static let expectedTools: Set<String> = [
+        "status", "publish", "query", "search", "get", "thread", "peers", "add_peer", "follow", "unfollow",
+        "subscribe", "unsubscribe",
+    ]
+
+    /// What every transport must show: the tools, a publish that is stored, a search that
+    /// finds it, and the three failures reported the MCP way.
+    static func checkReport(_ report: [String: Any], word: String, node: ServeProcess) async throws {
+        let tools = Set(report["tools"] as? [String] ?? [])
+        #expect(tools.isSuperset(of: expectedTools), "tools: \(tools.sorted())")
+        #expect(report["publish_required"] as? [String] == ["content"])
+        #expect(report["publish_error"] as? Bool == false)
+        let published = try #require(report["published"] as? [String: Any])
+        let id = try #require(published["id"] as? String)
+        #expect((published["content"] as? [String: Any])?["text"] as? String == "interop \(word) entry")
+        #expect((report["published_structured"] as? [String: Any])?["id"] as? String == id)
+        // The entry is really in the node's store, signed by the node.
+        let stored = try await node.client.entry(try EntryID.parse(id))
+        #expect(stored.author == (try await node.client.identity().agentID))
+        #expect(report["search_ids"] as? [String] == [id])
+
+        let badID = try #require(report["bad_id"] as? [String: Any])
+        #expect(badID["is_error"] as? Bool == true)
+        #expect((badID["text"] as? String)?.hasPrefix("invalidArgument: not an entry id") == true)
+        let unknownArgument = try #require(report["unknown_argument"] as? [String: Any])
+        #expect(unknownArgument["is_error"] as? Bool == true)
+        #expect((unknownArgument["text"] as? String)?.contains("unknown argument 'colour'") == true)
+        let unknownTool = try #require(report["unknown_tool"] as? [String: Any])
+        #expect(unknownTool["raised"] as? Bool == true)
+        #expect((unknownTool["text"] as? String)?.contains("unknown tool 'no_such_tool'") == true)
+        #expect((report["resources"] as? [String])?.contains("plexus://entries/recent") == true)
+    }
+
+    @Test func pythonClientOverStreamableHTTP() async throws {
+        let directory = try TempDirectory()
+        try await PythonPeer.ensure(modules: "mcp", packages: ["mcp"], home: directory.path)
+        let node = try await ServeProcess(directory: directory)
+        let run = try await PythonPeer.run(
+            script: Self.script, ["http", "http://\(node.apiAddress)/mcp", node.token, "zebra"], home: directory.path,
+            timeout: .seconds(120))
+        #expect(run.status == 0, "\(run.stderr)")
+        try await Self.checkReport(run.json, word: "zebra", node: node)
+        #expect(try await node.stop() == 0)
+    }
+
+    @Test func pythonClientOverStdio() async throws {
+        let directory = try TempDirectory()
+        try await PythonPeer.ensure(modules: "mcp", packages: ["mcp"], home: directory.path)
+        let node = try await ServeProcess(directory: directory)
+        let run = try await PythonPeer.run(
+            script: Self.script, ["stdio", PlexusBinary.url.path, directory.path, "giraffe"], home: directory.path,
+            timeout: .seconds(120))
+        #expect(run.status == 0, "\(run.stderr)")
+        try await Self.checkReport(run.json, word: "giraffe", node: node)
+        #expect(try await node.stop() == 0)
+    }
+
+    /// The endpoint is guarded like the rest of the API, and the MCP transport's own checks
+    /// answer malformed requests with 4xx, never 5xx.
+    @Test func endpointRefusesMissingTokenForeignOriginAndBadRequests() async throws {
+        let directory = try TempDirectory()
+        let node = try await ServeProcess(directory: directory)
+        let initialize = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#
+        let accept = ("Accept", "application/json, text/event-stream")
+
+        let noToken = try await HTTPAPITests.request(node, .POST, "/mcp", token: nil, body: initialize, headers: [accept])
+        #expect(noToken.status == 401)
+        #expect(noToken.code == "unauthorized")
+        let foreign = try await HTTPAPITests.request(
+            node, .POST, "/mcp", token: node.token, body: initialize, headers: [accept, ("Origin", "https://evil.example")])
+        #expect(foreign.status == 403)
+        #expect(foreign.code == "forbidden")
+
+        let notInitialize = try await HTTPAPITests.request(
+            node, .POST, "/mcp", token: node.token, body: #"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#, headers: [accept])
+        #expect(notInitialize.status == 400)
+        let unknownSession = try await HTTPAPITests.request(
+            node, .POST, "/mcp", token: node.token, body: #"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+            headers: [accept, ("Mcp-Session-Id", "no-such-session")])
+        #expect(unknownSession.status == 404)
+        let garbage = try await HTTPAPITests.request(node, .POST, "/mcp", token: node.token, body: "{not json", headers: [accept])
+        #expect(garbage.status == 400)
+        let oversize = try await HTTPAPITests.request(
+            node, .POST, "/mcp", token: node.token, body: "{\"pad\":\"" + String(repeating: "x", count: 600_000) + "\"}", headers: [accept])
+        #expect(oversize.status == 413)
+        #expect(oversize.code == "tooLarge")
+
+        // A well-formed initialize opens a session.
+        let opened = try await HTTPAPITests.request(node, .POST, "/mcp", token: node.token, body: initialize, headers: [accept])
+        #expect(opened.status == 200)
+        #expect(opened.headers["mcp-session-id"] != nil)
+        #expect(try await node.stop() == 0)
+    }
+}
