@@ -35,6 +35,7 @@ struct APIRoute: Sendable {
         APIRoute(method: .post, path: "/mcp", authenticated: true),
         APIRoute(method: .get, path: "/mcp", authenticated: true),
         APIRoute(method: .delete, path: "/mcp", authenticated: true),
+        APIRoute(method: .get, path: "/metrics", authenticated: true),
         APIRoute(method: .get, path: "/openapi.json", authenticated: false),
     ]
 
@@ -42,6 +43,12 @@ struct APIRoute: Sendable {
     static func methods(matching requestPath: String) -> [HTTPRequest.Method] {
         let parts = requestPath.split(separator: "/")
         return all.filter { $0.matches(parts) }.map(\.method)
+    }
+
+    /// The path pattern a concrete request path matches (`/v1/entries/{id}`), if any.
+    static func pattern(matching requestPath: String) -> String? {
+        let parts = requestPath.split(separator: "/")
+        return all.first { $0.matches(parts) }?.path
     }
 
     /// Whether a request needs the token. Unknown paths do, so probing without a token

@@ -4,15 +4,20 @@ import NIOCore
 import PlexusCore
 import PlexusMCP
 import PlexusNode
+import Prometheus
 
 /// The node's local HTTP API (DESIGN §10): loopback only, bearer token, JSON envelope.
 public enum APIServer {
     /// Builds the Hummingbird application for `node`. `onBound` receives the actual
-    /// `host:port` once listening (useful with port 0).
+    /// `host:port` once listening (useful with port 0). `/metrics` shows `registry`: bootstrap
+    /// swift-metrics with a `PrometheusMetricsFactory` over the same registry so that what the
+    /// code counts appears there.
     public static func application(
-        node: Node, token: String, logger: Logger, onBound: @escaping @Sendable (String) async -> Void
+        node: Node, token: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger,
+        onBound: @escaping @Sendable (String) async -> Void
     ) -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: AccessMiddleware(token: token))
         let service = LocalNodeService(node: node)
@@ -21,6 +26,7 @@ public enum APIServer {
         PeerRoutes(service: service).register(on: router)
         ReplicationRoutes(service: service).register(on: router)
         EventRoutes(node: node).register(on: router)
+        MetricsRoutes(node: node, registry: registry).register(on: router)
         MCPRoutes(
             sessions: MCPHTTPSessions(service: service, logger: logger),
             bodyLimit: node.config.limits.maxBodyBytes * 2 + 16 * 1024

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Metrics
 import PlexusCore
 
 /// Turns every error into the JSON error envelope with a specific code, so no client
@@ -12,35 +13,44 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as PlexusError {
+            Self.count(error.code)
             if error.code.httpStatus.code >= 500 {
                 logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             }
             return EnvelopeResponse.failure(error)
         } catch let error as HTTPError {
-            return translate(error, request: request)
+            let (failure, headers) = translate(error, request: request)
+            Self.count(failure.code)
+            return EnvelopeResponse.failure(failure, extraHeaders: headers)
         } catch {
             logger.error("unexpected error", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            Self.count(.internal)
             return EnvelopeResponse.failure(PlexusError(.internal, "internal error"))
         }
     }
 
-    private func translate(_ error: HTTPError, request: Request) -> Response {
+    /// `plexus_api_errors_total{code}`.
+    private static func count(_ code: PlexusError.Code) {
+        Metrics.Counter(label: "plexus_api_errors_total", dimensions: [("code", code.rawValue)]).increment()
+    }
+
+    private func translate(_ error: HTTPError, request: Request) -> (PlexusError, HTTPFields) {
         switch error.status {
         case .notFound:
             let allowed = APIRoute.methods(matching: request.uri.path)
             if !allowed.isEmpty {
-                return EnvelopeResponse.failure(
+                return (
                     PlexusError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(allowed.map(\.rawValue).joined(separator: ", "))"),
-                    extraHeaders: [.allow: allowed.map(\.rawValue).joined(separator: ", ")])
+                    [.allow: allowed.map(\.rawValue).joined(separator: ", ")])
             }
-            return EnvelopeResponse.failure(PlexusError(.notFound, "no route \(request.method) \(request.uri.path)"))
+            return (PlexusError(.notFound, "no route \(request.method) \(request.uri.path)"), [:])
         case .contentTooLarge:
-            return EnvelopeResponse.failure(PlexusError(.tooLarge, "request body is too large"))
+            return (PlexusError(.tooLarge, "request body is too large"), [:])
         case .unauthorized:
-            return EnvelopeResponse.failure(PlexusError(.unauthorized, error.body ?? "unauthorized"))
+            return (PlexusError(.unauthorized, error.body ?? "unauthorized"), [:])
         default:
             let code: PlexusError.Code = error.status.code >= 500 ? .internal : .invalidArgument
-            return EnvelopeResponse.failure(PlexusError(code, error.body ?? error.status.reasonPhrase))
+            return (PlexusError(code, error.body ?? error.status.reasonPhrase), [:])
         }
     }
 }

@@ -5,20 +5,23 @@ import PlexusNode
 import PlexusStore
 import ServiceLifecycle
 
-/// Runs the configured hook command for every entry that arrives from another agent (replicated or submitted; this node's own publishes do not trigger them). Reads
+/// Runs the configured hook command and webhook for every entry that arrives from another
+/// agent (replicated or submitted; this node's own publishes do not trigger them). Reads
 /// the store from where it started by cursor, so nothing is skipped while hooks are busy:
-/// what the hook cannot keep up with is dropped by its bounded queue and counted.
+/// what a hook cannot keep up with is dropped by its bounded queue and counted.
 public struct EntryHooks: Service {
     let node: Node
-    let command: CommandHook
+    let command: CommandHook?
+    let webhook: Webhook?
     let logger: Logger
 
-    /// Nil when no hook is configured.
+    /// Nil when neither a hook command nor a webhook is configured.
     public init?(node: Node, settings: HookSettings, logger: Logger) throws(PlexusError) {
-        guard let onEntry = settings.onEntry else { return nil }
+        guard settings.onEntry != nil || settings.webhook != nil else { return nil }
         self.node = node
         self.logger = logger
-        command = try CommandHook(command: onEntry, settings: settings, logger: logger)
+        command = try settings.onEntry.map { onEntry throws(PlexusError) in try CommandHook(command: onEntry, settings: settings, logger: logger) }
+        webhook = settings.webhook.map { Webhook(url: $0, settings: settings, logger: logger) }
     }
 
     public func run() async throws {
@@ -30,7 +33,8 @@ public struct EntryHooks: Service {
                 let page = try await node.feed(FeedQuery(since: cursor, limit: 200), wait: .seconds(15))
                 for stored in page.entries where stored.entry.author != node.id {
                     guard let json = try? encoder.encode(stored.view) else { continue }
-                    await command.offer(author: stored.entry.author, json: json)
+                    await command?.offer(author: stored.entry.author, json: json)
+                    await webhook?.offer(id: stored.entry.id, json: json)
                 }
                 cursor = page.nextCursor ?? cursor
             }

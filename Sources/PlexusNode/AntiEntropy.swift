@@ -1,7 +1,15 @@
 import Foundation
+import Metrics
 import PlexusCore
 import PlexusProtocol
 import PlexusStore
+
+/// `plexus_entries_sent_total{via}`: entries handed to the transport for peers, pushed by
+/// gossip (`push`) or streamed by anti-entropy (`sync`).
+enum EntriesSent {
+    static let push = Counter(label: "plexus_entries_sent_total", dimensions: [("via", "push")])
+    static let sync = Counter(label: "plexus_entries_sent_total", dimensions: [("via", "sync")])
+}
 
 /// One neighbour in one topic: the unit of anti-entropy.
 struct SyncKey: Hashable {
@@ -236,6 +244,7 @@ extension GossipEngine {
             guard mesh.send([frame], to: key.peer) else { return }
             sessions[key]?.view.creditAvailable -= bytes
             sessions[key]?.view.entriesSent += batch.count
+            EntriesSent.sync.increment(by: batch.count)
             if batch.count == rows.count && rows.count < Self.maxBatchEntries {
                 sessions[key]?.popFront()
             } else {

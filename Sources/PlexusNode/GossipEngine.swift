@@ -52,6 +52,8 @@ actor GossipEngine {
     private(set) var dropped = 0
     /// Gossip messages received, by kind (for status).
     private(set) var received: [String: Int] = [:]
+    /// Gossip messages handed to the transport, by kind.
+    private(set) var sent: [String: Int] = [:]
     /// Entries delivered since the last tick, stored together at the next one.
     private var toStore: [SignedEntry] = []
     /// Anti-entropy state per neighbour and topic.
@@ -484,6 +486,11 @@ actor GossipEngine {
     private func send(_ frames: [Plexus_Frame], to peer: AgentID) async {
         switch mesh.trySend(frames, to: peer) {
         case .sent:
+            for frame in frames {
+                guard case .gossip(let gossip)? = frame.kind, let kind = gossip.kind else { continue }
+                sent[Self.name(of: kind), default: 0] += 1
+                if case .push = kind { EntriesSent.push.increment() }
+            }
             return
         case .queueFull:
             // A slow peer, not a lost one: gossip repairs the loss (IHAVE/GRAFT, anti-entropy)

@@ -1,7 +1,8 @@
+import Foundation
 import PlexusCore
 
 /// What runs when an entry from another agent arrives (`hooks:` in `config.yaml`, or
-/// `--hook-on-entry`).
+/// `--hook-on-entry` and `--webhook`).
 public struct HookSettings: Sendable, Equatable, Codable {
     /// A command run once per arriving entry, with the entry's JSON on stdin. Split into
     /// arguments like a shell would split words (quotes group), but never run by a shell.
@@ -14,12 +15,22 @@ public struct HookSettings: Sendable, Equatable, Codable {
     public var perAuthorPerMinute: Int = 60
     /// A file of agent ids (one per line); when set, only their entries run hooks.
     public var allowAuthorsFile: String?
+    /// An `http(s)://` URL that each arriving entry's JSON is POSTed to.
+    public var webhook: String?
+    /// When set, each webhook request carries `X-Plexus-Signature-256: sha256=<hex>`, the
+    /// HMAC-SHA256 of the body with this secret.
+    public var webhookSecret: String?
+    /// A webhook request not answered within this long counts as failed.
+    public var webhookTimeoutMs: Int = 5_000
+    /// Tries per entry (the first and the retries) before it is given up.
+    public var webhookAttempts: Int = 5
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case onEntry = "on_entry", timeoutMs = "timeout_ms", concurrency
         case perAuthorPerMinute = "per_author_per_minute", allowAuthorsFile = "allow_authors_file"
+        case webhook, webhookSecret = "webhook_secret", webhookTimeoutMs = "webhook_timeout_ms", webhookAttempts = "webhook_attempts"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -30,6 +41,10 @@ public struct HookSettings: Sendable, Equatable, Codable {
         concurrency = try container.decodeIfPresent(Int.self, forKey: .concurrency) ?? defaults.concurrency
         perAuthorPerMinute = try container.decodeIfPresent(Int.self, forKey: .perAuthorPerMinute) ?? defaults.perAuthorPerMinute
         allowAuthorsFile = try container.decodeIfPresent(String.self, forKey: .allowAuthorsFile)
+        webhook = try container.decodeIfPresent(String.self, forKey: .webhook)
+        webhookSecret = try container.decodeIfPresent(String.self, forKey: .webhookSecret)
+        webhookTimeoutMs = try container.decodeIfPresent(Int.self, forKey: .webhookTimeoutMs) ?? defaults.webhookTimeoutMs
+        webhookAttempts = try container.decodeIfPresent(Int.self, forKey: .webhookAttempts) ?? defaults.webhookAttempts
     }
 
     func validate() throws(PlexusError) {
@@ -38,6 +53,16 @@ public struct HookSettings: Sendable, Equatable, Codable {
         }
         if let onEntry, try HookSettings.arguments(of: onEntry).isEmpty {
             throw PlexusError(.invalidConfig, "hooks: on_entry is empty")
+        }
+        guard (100...120_000).contains(webhookTimeoutMs), (1...20).contains(webhookAttempts) else {
+            throw PlexusError(.invalidConfig, "hooks: webhook_timeout_ms 100...120000, webhook_attempts 1...20")
+        }
+        if let webhook {
+            guard let url = URLComponents(string: webhook), url.scheme == "http" || url.scheme == "https",
+                  let host = url.host, !host.isEmpty
+            else {
+                throw PlexusError(.invalidConfig, "hooks: webhook must be an http:// or https:// URL, got '\(webhook.prefix(200))'")
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import PlexusCore
 import PlexusNet
 import PlexusProtocol
@@ -23,6 +24,8 @@ public actor Node {
     private var meshAddress: String?
 
     private let key: AgentKey
+    /// `plexus_entries_published_total`: entries this node signed.
+    private nonisolated let publishedCounter = Counter(label: "plexus_entries_published_total")
     private let logger: Logger
     private let clock: @Sendable () -> Int64
     private let startedMs: Int64
@@ -91,6 +94,7 @@ public actor Node {
             try SignedEntry(signing: template.linked(seq: (head?.seq ?? 0) + 1, prev: head?.id), with: key, limits: limits)
         }
         logger.debug("published", metadata: ["id": "\(stored.entry.id)", "seq": "\(stored.entry.seq)"])
+        publishedCounter.increment()
         await gossip.publish(stored.entry)
         return stored
     }
@@ -149,7 +153,7 @@ public actor Node {
             uptimeMs: clock() - startedMs, keysEncrypted: keysEncrypted, store: try await store.stats(),
             mesh: MeshStatus(
                 listen: meshAddress, peers: await mesh.peers().count, counts: mesh.counters.snapshot,
-                gossipIn: await gossip.received, gossipDropped: await gossip.dropped))
+                gossipIn: await gossip.received, gossipOut: await gossip.sent, gossipDropped: await gossip.dropped))
     }
 
     /// Background duties until cancelled: the expiry sweep.

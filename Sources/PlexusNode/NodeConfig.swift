@@ -58,12 +58,14 @@ public struct NodeConfig: Sendable, Equatable {
         public var peers: [String]?
         public var networkKey: String?
         public var hookOnEntry: String?
+        public var webhook: String?
 
         public init(
             api: String? = nil, maxBodyBytes: Int? = nil, logLevel: String? = nil, listen: String? = nil,
-            peers: [String]? = nil, networkKey: String? = nil, hookOnEntry: String? = nil
+            peers: [String]? = nil, networkKey: String? = nil, hookOnEntry: String? = nil, webhook: String? = nil
         ) {
             self.hookOnEntry = hookOnEntry
+            self.webhook = webhook
             self.api = api
             self.maxBodyBytes = maxBodyBytes
             self.logLevel = logLevel
@@ -142,6 +144,8 @@ public struct NodeConfig: Sendable, Equatable {
         }
         var hooks = file.hooks ?? HookSettings()
         if let command = overrides.hookOnEntry ?? environment["PLEXUS_HOOK_ON_ENTRY"] { hooks.onEntry = command }
+        if let url = overrides.webhook ?? environment["PLEXUS_WEBHOOK"] { hooks.webhook = url }
+        if let secret = environment["PLEXUS_WEBHOOK_SECRET"] { hooks.webhookSecret = secret }
         try hooks.validate()
         config.hooks = hooks
         if let interval = file.expiryIntervalSeconds {
@@ -215,6 +219,14 @@ public struct NodeConfig: Sendable, Equatable {
         #   concurrency: 4              # commands running at once; at most 256 entries wait
         #   per_author_per_minute: 60   # more entries of one author are skipped
         #   allow_authors_file: /path   # agent ids, one per line: only their entries run it
+        #
+        # A URL each entry arriving from another agent is POSTed to (JSON), in order, retried
+        # with backoff on errors, 5xx and 429; at most 1024 entries wait (the oldest go first).
+        # env: PLEXUS_WEBHOOK, PLEXUS_WEBHOOK_SECRET   flag: --webhook
+        #   webhook: http://127.0.0.1:9000/plexus
+        #   webhook_secret: "..."       # adds X-Plexus-Signature-256: sha256=HMAC(body)
+        #   webhook_timeout_ms: 5000
+        #   webhook_attempts: 5
 
         """
 }

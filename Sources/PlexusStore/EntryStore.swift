@@ -57,12 +57,16 @@ public final class EntryStore: Sendable {
     /// Stores a verified entry from elsewhere (see `EntryWriter.ingest`). Its search text
     /// is extracted here, on the caller's task.
     public func ingest(_ entry: SignedEntry, durable: Bool = true) async throws(PlexusError) -> IngestOutcome {
-        try await writer.ingest(IndexedEntry(entry), durable: durable)
+        let outcome = try await writer.ingest(IndexedEntry(entry), durable: durable)
+        IngestCounters.count(outcome)
+        return outcome
     }
 
     /// Stores many verified entries together; outcomes in the same order.
     public func ingest(contentsOf entries: [SignedEntry], durable: Bool = true) async throws(PlexusError) -> [IngestOutcome] {
-        try await writer.ingest(contentsOf: entries.map(IndexedEntry.init), durable: durable)
+        let outcomes = try await writer.ingest(contentsOf: entries.map(IndexedEntry.init), durable: durable)
+        for outcome in outcomes { IngestCounters.count(outcome) }
+        return outcomes
     }
 
     /// The entry with this id, if held.

@@ -1,3 +1,4 @@
+import Metrics
 import PlexusCore
 
 /// What happened to one entry handed to the store.
@@ -13,5 +14,20 @@ public enum IngestOutcome: Sendable, Equatable {
     public var stored: StoredEntry? {
         if case .stored(let entry) = self { return entry }
         return nil
+    }
+}
+
+/// `plexus_entries_in_total{outcome}`: entries from elsewhere handed to the store, by what
+/// became of them (`stored`, `duplicate`, or the refusal's error code).
+enum IngestCounters {
+    private static let stored = Counter(label: "plexus_entries_in_total", dimensions: [("outcome", "stored")])
+    private static let duplicate = Counter(label: "plexus_entries_in_total", dimensions: [("outcome", "duplicate")])
+
+    static func count(_ outcome: IngestOutcome) {
+        switch outcome {
+        case .stored: stored.increment()
+        case .duplicate: duplicate.increment()
+        case .refused(let error): Counter(label: "plexus_entries_in_total", dimensions: [("outcome", error.code.rawValue)]).increment()
+        }
     }
 }

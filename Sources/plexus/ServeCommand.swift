@@ -1,5 +1,7 @@
 import ArgumentParser
 import Logging
+import Metrics
+import Prometheus
 import PlexusAPI
 import PlexusCore
 import PlexusClient
@@ -38,6 +40,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A command run per entry arriving from another agent, with the entry's JSON on stdin (not run by a shell).")
     var hookOnEntry: String?
 
+    @Option(name: .long, help: "A URL each entry arriving from another agent is POSTed to as JSON (retried with backoff).")
+    var webhook: String?
+
     func run() async throws {
         try await reportingErrors(json: false) {
             let directory = DataDirectory.resolve(flag: global.data)
@@ -45,19 +50,22 @@ struct ServeCommand: AsyncParsableCommand {
                 directory: directory,
                 overrides: .init(
                     api: api, maxBodyBytes: maxBodyBytes, logLevel: logLevel, listen: listen,
-                    peers: peer.isEmpty ? nil : peer, networkKey: networkKey, hookOnEntry: hookOnEntry))
+                    peers: peer.isEmpty ? nil : peer, networkKey: networkKey, hookOnEntry: hookOnEntry, webhook: webhook))
             let logger = {
                 var logger = Logger(label: "plexus", factory: { StreamLogHandler.standardError(label: $0) })
                 logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
                 return logger
             }()
+            // Before anything creates a metric, so every counter reports to /metrics.
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
             let lock = try directory.lock()
             defer { lock.release() }
 
             let node = try Node.open(config: config, logger: logger) { () throws(PlexusError) in
                 try Passphrase.obtain()
             }
-            let application = APIServer.application(node: node, token: try directory.apiToken(), logger: logger) { address in
+            let application = APIServer.application(node: node, token: try directory.apiToken(), registry: registry, logger: logger) { address in
                 do {
                     try directory.writeAPIAddress(address)
                 } catch {

@@ -78,4 +78,51 @@ import Testing
         }
         return count
     }
+
+    /// Starts `webhook_receiver.py`; returns the process and its URL.
+    static func startReceiver(in directory: TempDirectory, failFirst: Int, secret: String) async throws -> (Process, String, URL) {
+        let portFile = directory.file("receiver.port")
+        let log = directory.file("receiver.jsonl")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Self.interop.appendingPathComponent("webhook_receiver.py").path, portFile.path, log.path, "\(failFirst)", secret]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var port = ""
+        try await MeshTests.eventually("the receiver listens") {
+            port = (try? String(contentsOf: portFile, encoding: .utf8)) ?? ""
+            return !port.isEmpty
+        }
+        return (process, "http://127.0.0.1:\(port)/hook", log)
+    }
+
+    static func records(_ url: URL) -> [[String: Any]] {
+        lines(url).compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    @Test func aWebhookGetsArrivingEntriesSignedAndRetriedUntilAccepted() async throws {
+        let directory = try MeshTests.directory()
+        let (receiver, url, log) = try await Self.startReceiver(in: directory, failFirst: 2, secret: "s3cret")
+        defer { receiver.terminate() }
+        let b = try await ServeProcess(directory: directory, arguments: ["--webhook", url], environment: ["PLEXUS_WEBHOOK_SECRET": "s3cret"])
+        let a = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", b.meshAddress])
+
+        _ = try await b.client.publish(PublishRequest(content: .object(["text": .string("b's own: not sent")])))
+        let entry = try await a.client.publish(PublishRequest(content: .object(["text": .string("from a")])))
+        try await MeshTests.eventually("the webhook accepted a's entry") {
+            Self.records(log).contains { $0["status"] as? Int == 200 }
+        }
+        let records = Self.records(log)
+        // Two 503s, then the same entry again: retried until accepted, and nothing else sent.
+        #expect(records.map { $0["status"] as? Int } == [503, 503, 200])
+        for record in records {
+            #expect((record["body"] as? [String: Any])?["id"] as? String == entry.id.hex)
+            let headers = record["headers"] as? [String: String] ?? [:]
+            #expect(headers["x-plexus-delivery"] == entry.id.hex)
+            #expect(headers["content-type"] == "application/json")
+            #expect(record["signature_ok"] as? Bool == true)
+        }
+        for node in [a, b] { _ = try await node.stop() }
+    }
 }

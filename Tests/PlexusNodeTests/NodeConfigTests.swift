@@ -50,6 +50,8 @@ import Testing
     @Test(arguments: [
         "api: 0.0.0.0:7464\n", "api: 10.0.0.1:7464\n", "api: 127.0.0.1.example.com:80\n", "max_body_bytes: 5\n",
         "log_level: loud\n", "api: [unclosed\n", "expiry_interval_s: 0\n", "- just\n- a list\n",
+        "hooks:\n  webhook: ftp://127.0.0.1/x\n", "hooks:\n  webhook: not a url\n", "hooks:\n  webhook_attempts: 0\n",
+        "hooks:\n  webhook_timeout_ms: 10\n",
     ])
     func invalidConfigurationIsRefused(text: String) throws {
         let dir = try directory(config: text)

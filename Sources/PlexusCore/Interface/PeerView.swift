@@ -61,10 +61,16 @@ public struct MeshStatus: Sendable, Equatable, Codable {
     /// Gossip messages received since start, by kind (`push`, `duplicate` for pushes of
     /// entries already held, `ihave`, `graft`, `prune`, `join`, `sync`, `batch`, …).
     public var gossipIn: [String: Int]
+    /// Gossip messages sent since start, by kind (`push` carries one entry, `batch` many).
+    public var gossipOut: [String: Int]
     /// Gossip frames not sent because a peer's queue was full (repaired by gossip itself).
     public var gossipDropped: Int
 
-    public init(listen: String?, peers: Int, counts: MeshCounts, gossipIn: [String: Int] = [:], gossipDropped: Int = 0) {
+    public init(
+        listen: String?, peers: Int, counts: MeshCounts, gossipIn: [String: Int] = [:], gossipOut: [String: Int] = [:],
+        gossipDropped: Int = 0
+    ) {
+        self.gossipOut = gossipOut
         self.listen = listen
         self.peers = peers
         self.counts = counts
@@ -73,7 +79,7 @@ public struct MeshStatus: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case listen, peers, counts, gossipIn = "gossip_in", gossipDropped = "gossip_dropped"
+        case listen, peers, counts, gossipIn = "gossip_in", gossipOut = "gossip_out", gossipDropped = "gossip_dropped"
     }
 }
 
