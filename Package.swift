@@ -175,6 +175,7 @@ let package = Package(
                 "PlexusStore",
                 "PlexusNode",
                 "PlexusClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

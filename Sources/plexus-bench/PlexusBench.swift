@@ -9,7 +9,7 @@ struct PlexusBench: AsyncParsableCommand {
         abstract: "Plexus benchmarks; each scenario prints one JSON object.",
         subcommands: [
             StoreBenchmark.self, TransportBenchmark.self, GossipSimBenchmark.self, GossipLiveBenchmark.self, SyncBenchmark.self,
-            TransportPeer.self,
+            APIBenchmark.self, TransportPeer.self,
         ]
     )
 }
@@ -17,6 +17,10 @@ struct PlexusBench: AsyncParsableCommand {
 /// Latency samples and their percentiles.
 struct LatencySamples {
     private(set) var values: [Double] = []
+
+    mutating func merge(_ other: LatencySamples) {
+        values.append(contentsOf: other.values)
+    }
 
     mutating func add(_ duration: Duration) {
         values.append(Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
