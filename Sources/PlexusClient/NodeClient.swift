@@ -185,6 +185,23 @@ public struct NodeClient: NodeService {
         try await send(.GET, "/v1/sync")
     }
 
+    /// The Prometheus exposition of `GET /metrics` (text format 0.0.4).
+    public func metrics() async throws(PlexusError) -> String {
+        var request = HTTPClientRequest(url: baseURL + "/metrics")
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        let data: Data
+        let status: HTTPResponseStatus
+        do {
+            let response = try await http.execute(request, timeout: timeout)
+            status = response.status
+            data = Data(buffer: try await response.body.collect(upTo: 16 << 20))
+        } catch {
+            throw PlexusError(.nodeNotRunning, "cannot reach the node at \(baseURL): is 'plexus serve' running? (\(error))")
+        }
+        guard status == .ok else { throw Self.failure(from: data, path: "/metrics") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     // MARK: - Transport
 
     private struct Reply<Payload: Decodable>: Decodable {

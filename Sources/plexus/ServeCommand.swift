@@ -124,3 +124,27 @@ struct StatusCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct MetricsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metrics",
+        abstract: "Print the running node's Prometheus metrics; --json prints {\"name{labels}\": value}.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) {
+            let text = try await global.client().metrics()
+            guard global.json else {
+                print(text, terminator: "")
+                return
+            }
+            var samples: [String: Double] = [:]
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+                samples[String(line[..<space])] = value
+            }
+            Output.printJSON(samples)
+        }
+    }
+}

@@ -44,6 +44,10 @@ import Testing
         #expect((onB[#"plexus_gossip_messages_total{direction="in",kind="push"}"#] ?? 0) + (onB[#"plexus_gossip_messages_total{direction="in",kind="batch"}"#] ?? 0) >= 1)
         #expect(onB[#"plexus_api_errors_total{code="notFound"}"#] == notFoundBefore + 1)
         #expect((onB[#"plexus_api_request_duration_seconds_count{route="/v1/entries/{id}",method="GET"}"#] ?? 0) >= 1)
+        // The CLI reads the same exposition.
+        let cli = try await runPlexus(["metrics", "--data", b.directory.path, "--json"], home: b.directory.path)
+        #expect(cli.status == 0, "\(cli.stderr)")
+        #expect(try cli.json()[#"plexus_entries_in_total{outcome="stored"}"#] as? Double == 1)
         for node in [a, b] { _ = try await node.stop() }
     }
 
