@@ -10,7 +10,7 @@ struct EntryRoutes {
     let service: LocalNodeService
     var node: Node { service.node }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<APIRequestContext>) {
         router.post("/v1/publish") { request, _ in try await publish(request) }
         router.get("/v1/feed") { request, _ in try await feed(request) }
         router.get("/v1/entries/{id}") { _, context in

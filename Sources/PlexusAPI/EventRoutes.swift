@@ -2,6 +2,8 @@ import AsyncAlgorithms
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Metrics
+import NIOCore
 import PlexusCore
 import PlexusNode
 import PlexusStore
@@ -12,14 +14,15 @@ import Synchronization
 /// replicated). Every event's `id` is the entry's cursor, so a client that reconnects with
 /// `Last-Event-ID` (or `?since=`) continues exactly after the last event it received: no
 /// gap, no duplicate. Filters as for the feed; a comment line every `heartbeat_ms` keeps
-/// idle connections alive; a client that stops reading is disconnected after
+/// idle connections alive; a client that stops reading has its connection closed after
 /// `writeTimeout` instead of being buffered for.
 struct EventRoutes {
     let node: Node
     /// Streams open at once; more get `overloaded`.
     static let maxStreams = 256
-    /// How long one event may wait for a client that does not read before it is dropped.
-    static let writeTimeout = Duration.seconds(10)
+    /// How long one write may wait for a client that does not read before its connection
+    /// is closed.
+    static let writeTimeout = TimeAmount.seconds(10)
     /// Entries read from the store per step.
     static let pageSize = 200
 
@@ -29,11 +32,11 @@ struct EventRoutes {
         self.node = node
     }
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.get("/v1/events") { request, _ in try await events(request) }
+    func register(on router: Router<APIRequestContext>) {
+        router.get("/v1/events") { request, context in try await events(request, connection: context.channel) }
     }
 
-    private func events(_ request: Request) async throws -> Response {
+    private func events(_ request: Request, connection: any Channel) async throws -> Response {
         let reader = QueryReader(request)
         let heartbeatMs = try reader.int("heartbeat_ms", default: 15_000)
         guard (100...60_000).contains(heartbeatMs) else {
@@ -56,11 +59,14 @@ struct EventRoutes {
             throw PlexusError(.overloaded, "\(Self.maxStreams) event streams are open; try again later")
         }
 
+        // Released by whichever ends first: the writer below, or the producer (which gives up
+        // when nothing takes its events, as when the response body is never written).
+        let slot = StreamSlot(streams)
         let channel = AsyncChannel<ByteBuffer>()
-        let producer = Task { [node, streams, query] in
+        let producer = Task { [node, query] in
             defer {
                 channel.finish()
-                streams.leave()
+                slot.release()
             }
             await Self.produce(query, node: node, heartbeat: .milliseconds(heartbeatMs), into: channel)
         }
@@ -68,11 +74,20 @@ struct EventRoutes {
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            // Ends when the producer finishes (a client that stopped reading, or the node
-            // shutting down) or the client goes away.
-            defer { producer.cancel() }
+            // Ends when the producer finishes (the node shutting down), the client goes away,
+            // or a write waits longer than `writeTimeout` (the client stopped reading: its
+            // connection is closed, which fails the write).
+            defer {
+                producer.cancel()
+                slot.release()
+            }
             try await withGracefulShutdownHandler {
                 for await buffer in channel {
+                    let watchdog = connection.eventLoop.scheduleTask(in: Self.writeTimeout) {
+                        Self.stalled.increment()
+                        connection.close(promise: nil)
+                    }
+                    defer { watchdog.cancel() }
                     try await writer.write(buffer)
                 }
             } onGracefulShutdown: {
@@ -109,8 +124,12 @@ struct EventRoutes {
         }
     }
 
-    /// Hands a buffer to the writer; false when the client has not taken it within
-    /// `writeTimeout` (it stopped reading) or the stream was cancelled.
+    /// `plexus_event_streams_stalled_total`: connections closed because a write waited
+    /// longer than `writeTimeout`.
+    static let stalled = Metrics.Counter(label: "plexus_event_streams_stalled_total")
+
+    /// Hands a buffer to the writer; false when cancelled, or when nothing took it for twice
+    /// `writeTimeout` (no writer: the response body was never written).
     private static func deliver(_ buffer: ByteBuffer, to channel: AsyncChannel<ByteBuffer>) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
@@ -118,13 +137,28 @@ struct EventRoutes {
                 return !Task.isCancelled
             }
             group.addTask {
-                try? await Task.sleep(for: writeTimeout)
+                try? await Task.sleep(for: .nanoseconds(writeTimeout.nanoseconds * 2))
                 return false
             }
             let delivered = await group.next() ?? false
             group.cancelAll()
             return delivered
         }
+    }
+}
+
+/// One stream's place in a `StreamCount`, given back once however many times released.
+final class StreamSlot: Sendable {
+    private let count: StreamCount
+    private let released = Atomic(false)
+
+    init(_ count: StreamCount) {
+        self.count = count
+    }
+
+    func release() {
+        guard !released.exchange(true, ordering: .relaxed) else { return }
+        count.leave()
     }
 }
 

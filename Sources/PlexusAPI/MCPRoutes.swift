@@ -14,7 +14,7 @@ struct MCPRoutes {
     /// Largest JSON-RPC message accepted.
     let bodyLimit: Int
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<APIRequestContext>) {
         for method in [HTTPRequest.Method.post, .get, .delete] {
             router.on("/mcp", method: method) { request, _ in try await handle(request) }
         }

@@ -21,7 +21,7 @@ struct MetricsRoutes {
         self.registry = registry
     }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<APIRequestContext>) {
         router.get("/metrics") { _, _ in
             try await collect()
             var buffer: [UInt8] = []

@@ -6,7 +6,7 @@ import PlexusNode
 struct NodeRoutes {
     let service: LocalNodeService
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<APIRequestContext>) {
         router.get("/v1/health") { _, _ in EnvelopeResponse.success(["status": "ok"]) }
         router.get("/v1/status") { _, _ in EnvelopeResponse.success(try await service.status()) }
         router.get("/v1/identity") { _, _ in EnvelopeResponse.success(try await service.identity()) }

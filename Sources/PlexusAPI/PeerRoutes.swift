@@ -6,7 +6,7 @@ import PlexusNode
 struct PeerRoutes {
     let service: LocalNodeService
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<APIRequestContext>) {
         router.get("/v1/peers") { _, _ in EnvelopeResponse.success(try await service.peers()) }
         router.delete("/v1/peers/{peer}") { _, context in
             EnvelopeResponse.success(try await service.removePeer(context.pathParameter("peer")))

@@ -6,7 +6,7 @@ import PlexusNode
 struct ReplicationRoutes {
     let service: LocalNodeService
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<APIRequestContext>) {
         router.get("/v1/topics") { _, _ in EnvelopeResponse.success(try await service.topics()) }
         router.post("/v1/topics") { request, _ in
             EnvelopeResponse.success(try await service.subscribe(try await Self.field("topic", of: request)))

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOPosix
 import PlexusClient
 import PlexusCore
 import Testing
@@ -130,6 +131,56 @@ import Testing
             ["events", "--data", directory.path, "--json", "--since", "0", "--count", "1", "--topic", "other"], home: directory.path,
             timeout: .seconds(30))
         #expect(filtered.stdout.split(separator: "\n").compactMap { try? JSONDecoder().decode(EntryView.self, from: Data($0.utf8)) }.map(\.id) == [ids[1]])
+        _ = try await node.stop()
+    }
+
+    /// A client that opens a stream and never reads has its connection closed once a write
+    /// has waited `writeTimeout` (10 s), instead of holding the node's writer forever.
+    @Test func aClientThatStopsReadingIsDisconnected() async throws {
+        let directory = try TempDirectory()
+        let node = try await ServeProcess(directory: directory)
+        let target = try HostPort.parse(node.apiAddress, defaultHost: "127.0.0.1")
+        let connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(ChannelOptions.autoRead, value: false)
+            .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4096)
+            .connect(host: target.host, port: target.port).get()
+        let request = "GET /v1/events?since=0 HTTP/1.1\r\nHost: \(node.apiAddress)\r\nAuthorization: Bearer \(node.token)\r\n\r\n"
+        try await connection.writeAndFlush(ByteBuffer(string: request)).get()
+
+        // About 8 MB of events: more than the socket buffers on both sides hold.
+        let text = String(repeating: "stalled reader ", count: 2_000)
+        let client = node.client
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    for index in 0..<32 {
+                        _ = try await client.publish(PublishRequest(content: .object(["text": .string(text), "n": .integer(Int64(worker * 100 + index))])))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await MeshTests.eventually("the stalled stream is closed", within: .seconds(40)) {
+            try await MetricsTests.scrape(node)["plexus_event_streams_stalled_total"] == 1
+        }
+        // Reading now drains what the kernel buffered, then finds the connection closed.
+        let closure = AsyncStream<Void>.makeStream()
+        connection.closeFuture.whenComplete { _ in closure.continuation.finish() }
+        connection.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in connection.read() }
+        let closed = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await _ in closure.stream {}  // ends when the connection closes, or on cancellation
+                return !Task.isCancelled
+            }
+            group.addTask { try await Task.sleep(for: .seconds(20)); return false }
+            let first = try await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        #expect(closed)
+        if !closed { try await connection.close() }
+        // The node serves on, and a new stream works.
+        #expect(try await Self.read(node, query: "?since=0", count: 1).events.count == 1)
         _ = try await node.stop()
     }
 }
