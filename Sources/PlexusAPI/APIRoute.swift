@@ -32,6 +32,8 @@ struct APIRoute: Sendable {
         APIRoute(method: .delete, path: "/v1/follows/{author}", authenticated: true),
         APIRoute(method: .get, path: "/v1/sync", authenticated: true),
         APIRoute(method: .get, path: "/v1/events", authenticated: true),
+        APIRoute(method: .get, path: "/v1/agents", authenticated: true),
+        APIRoute(method: .get, path: "/v1/agents/{id}", authenticated: true),
         APIRoute(method: .post, path: "/mcp", authenticated: true),
         APIRoute(method: .get, path: "/mcp", authenticated: true),
         APIRoute(method: .delete, path: "/mcp", authenticated: true),

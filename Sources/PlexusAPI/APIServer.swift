@@ -25,6 +25,7 @@ public enum APIServer {
         EntryRoutes(service: service).register(on: router)
         PeerRoutes(service: service).register(on: router)
         ReplicationRoutes(service: service).register(on: router)
+        DirectoryRoutes(service: service).register(on: router)
         EventRoutes(node: node).register(on: router)
         MetricsRoutes(node: node, registry: registry).register(on: router)
         MCPRoutes(

@@ -185,6 +185,16 @@ public struct NodeClient: NodeService {
         try await send(.GET, "/v1/sync")
     }
 
+    /// Agents in the node's directory matching `query`.
+    public func agents(_ query: AgentQuery) async throws(PlexusError) -> [AgentView] {
+        try await send(.GET, "/v1/agents", query: ["capability": query.capability, "user": query.user, "label": query.label])
+    }
+
+    /// One agent's directory entry.
+    public func agent(_ id: AgentID) async throws(PlexusError) -> AgentView {
+        try await send(.GET, "/v1/agents/\(Self.pathSegment(id.description))")
+    }
+
     /// The Prometheus exposition of `GET /metrics` (text format 0.0.4).
     public func metrics() async throws(PlexusError) -> String {
         var request = HTTPClientRequest(url: baseURL + "/metrics")

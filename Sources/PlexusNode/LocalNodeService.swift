@@ -109,4 +109,12 @@ public struct LocalNodeService: NodeService {
     public func sync() async throws(PlexusError) -> [SyncView] {
         await node.sync()
     }
+
+    public func agents(_ query: AgentQuery) async throws(PlexusError) -> [AgentView] {
+        try await node.agents(query)
+    }
+
+    public func agent(_ id: AgentID) async throws(PlexusError) -> AgentView {
+        try await node.agent(id)
+    }
 }

@@ -21,12 +21,12 @@ public actor Node {
     /// The mesh transport.
     public nonisolated let mesh: ConnectionManager
     private nonisolated let gossip: GossipEngine
-    private var meshAddress: String?
+    var meshAddress: String?
 
     private let key: AgentKey
     /// `plexus_entries_published_total`: entries this node signed.
     private nonisolated let publishedCounter = Counter(label: "plexus_entries_published_total")
-    private let logger: Logger
+    let logger: Logger
     private let clock: @Sendable () -> Int64
     private let startedMs: Int64
 
@@ -309,6 +309,7 @@ extension Node: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.gossip.run(advertising: advertised) }
                 group.addTask { await self.runDuties() }
+                if self.config.agent.announce { group.addTask { await self.runAnnouncements() } }
                 await group.next()
                 group.cancelAll()
             }

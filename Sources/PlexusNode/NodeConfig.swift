@@ -25,6 +25,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var mesh: MeshLimits
     /// The hook command run for arriving entries.
     public var hooks: HookSettings
+    /// What this agent announces (skills, tools, labels, user, devices, interval).
+    public var agent: AgentSettings
 
     public static let defaultAPIPort = 7464
     public static let defaultMeshPort = 7465
@@ -46,6 +48,7 @@ public struct NodeConfig: Sendable, Equatable {
         self.networkKey = networkKey
         self.mesh = MeshLimits()
         self.hooks = HookSettings()
+        self.agent = AgentSettings()
     }
 
     /// Values given on the command line; nil means "not given".
@@ -59,11 +62,18 @@ public struct NodeConfig: Sendable, Equatable {
         public var networkKey: String?
         public var hookOnEntry: String?
         public var webhook: String?
+        /// Skills to announce, added to those in the file.
+        public var capabilities: [String]?
+        /// `false` turns announcements off.
+        public var announce: Bool?
 
         public init(
             api: String? = nil, maxBodyBytes: Int? = nil, logLevel: String? = nil, listen: String? = nil,
-            peers: [String]? = nil, networkKey: String? = nil, hookOnEntry: String? = nil, webhook: String? = nil
+            peers: [String]? = nil, networkKey: String? = nil, hookOnEntry: String? = nil, webhook: String? = nil,
+            capabilities: [String]? = nil, announce: Bool? = nil
         ) {
+            self.capabilities = capabilities
+            self.announce = announce
             self.hookOnEntry = hookOnEntry
             self.webhook = webhook
             self.api = api
@@ -86,9 +96,10 @@ public struct NodeConfig: Sendable, Equatable {
         var networkKey: String?
         var mesh: MeshLimits?
         var hooks: HookSettings?
+        var agent: AgentSettings?
 
         enum CodingKeys: String, CodingKey {
-            case listen, peers, mesh, hooks, networkKey = "network_key"
+            case listen, peers, mesh, hooks, agent, networkKey = "network_key"
             case api
             case maxBodyBytes = "max_body_bytes"
             case logLevel = "log_level"
@@ -148,6 +159,14 @@ public struct NodeConfig: Sendable, Equatable {
         if let secret = environment["PLEXUS_WEBHOOK_SECRET"] { hooks.webhookSecret = secret }
         try hooks.validate()
         config.hooks = hooks
+        var agent = file.agent ?? AgentSettings()
+        let extraSkills = overrides.capabilities
+            ?? environment["PLEXUS_CAPABILITIES"].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            ?? []
+        for skill in extraSkills where !skill.isEmpty && !agent.skills.contains(skill) { agent.skills.append(skill) }
+        if let announce = overrides.announce { agent.announce = announce }
+        try agent.validate()
+        config.agent = agent
         if let interval = file.expiryIntervalSeconds {
             guard interval >= 1 else { throw PlexusError(.invalidConfig, "expiry_interval_s must be at least 1") }
             config.expiryIntervalSeconds = interval
@@ -227,6 +246,18 @@ public struct NodeConfig: Sendable, Equatable {
         #   webhook_secret: "..."       # adds X-Plexus-Signature-256: sha256=HMAC(body)
         #   webhook_timeout_ms: 5000
         #   webhook_attempts: 5
+
+        # What this agent announces to the mesh (its directory record), every interval.
+        # env: PLEXUS_CAPABILITIES (comma-separated skills)   flag: --capability (repeatable)
+        # agent:
+        #   skills: [summarize, translate]
+        #   tools: [web_search]
+        #   labels: {region: eu}
+        #   user: alice@example.com        # claimed, not certified
+        #   devices:
+        #     - {type: gpu, model: "RTX 4090", properties: {vram_gb: 24}}
+        #   announce_interval_s: 300       # a record lives 3 intervals; older than 2 is stale
+        #   announce: true                 # false (or --no-announce): stay out of directories
 
         """
 }

@@ -213,7 +213,7 @@ public final class EntryStore: Sendable {
         }
     }
 
-    private static let selectEntries = """
+    static let selectEntries = """
         SELECT e.cursor, e.body, e.signature, e.seq <= a.head_seq AS linked, e.received_ms
         FROM entries e JOIN authors a ON a.author = e.author
         """

@@ -43,6 +43,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A URL each entry arriving from another agent is POSTed to as JSON (retried with backoff).")
     var webhook: String?
 
+    @Option(name: .long, help: "A skill this agent offers, announced in its directory record (repeatable).")
+    var capability: [String] = []
+
+    @Flag(name: .long, help: "Do not announce this agent (it stays out of other nodes' directories).")
+    var noAnnounce = false
+
     func run() async throws {
         try await reportingErrors(json: false) {
             let directory = DataDirectory.resolve(flag: global.data)
@@ -50,7 +56,8 @@ struct ServeCommand: AsyncParsableCommand {
                 directory: directory,
                 overrides: .init(
                     api: api, maxBodyBytes: maxBodyBytes, logLevel: logLevel, listen: listen,
-                    peers: peer.isEmpty ? nil : peer, networkKey: networkKey, hookOnEntry: hookOnEntry, webhook: webhook))
+                    peers: peer.isEmpty ? nil : peer, networkKey: networkKey, hookOnEntry: hookOnEntry, webhook: webhook,
+                    capabilities: capability.isEmpty ? nil : capability, announce: noAnnounce ? false : nil))
             let logger = {
                 var logger = Logger(label: "plexus", factory: { StreamLogHandler.standardError(label: $0) })
                 logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info

@@ -10,7 +10,7 @@ import Testing
     static let script = PythonPeer.interopScript("mcp_client.py")
     static let expectedTools: Set<String> = [
         "status", "publish", "query", "search", "get", "thread", "peers", "add_peer", "follow", "unfollow",
-        "subscribe", "unsubscribe",
+        "subscribe", "unsubscribe", "find_agents",
     ]
 
     /// What every transport must show: the tools, a publish that is stored, a search that

@@ -125,14 +125,19 @@ final class ServeProcess {
     private let exited = AsyncStream<Int32>.makeStream()
     let client: NodeClient
 
-    /// Starts a node and waits until its API answers (at most `timeout`).
-    init(directory: TempDirectory, arguments: [String] = [], environment: [String: String] = [:], timeout: Duration = .seconds(30)) async throws {
+    /// Starts a node and waits until its API answers (at most `timeout`). Unless `announce`,
+    /// the node does not announce itself, so its feed holds only what a test publishes.
+    init(
+        directory: TempDirectory, arguments: [String] = [], environment: [String: String] = [:], announce: Bool = false,
+        timeout: Duration = .seconds(30)
+    ) async throws {
         self.directory = directory
         logURL = directory.file("serve.log")
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
         process = Process()
         process.executableURL = PlexusBinary.url
-        process.arguments = ["serve", "--data", directory.path, "--api", "127.0.0.1:0", "--listen", "127.0.0.1:0"] + arguments
+        process.arguments = ["serve", "--data", directory.path, "--api", "127.0.0.1:0", "--listen", "127.0.0.1:0"]
+            + (announce ? [] : ["--no-announce"]) + arguments
         process.environment = childEnvironment(home: directory.path, extra: environment)
         process.standardOutput = try FileHandle(forWritingTo: logURL)
         process.standardError = process.standardOutput

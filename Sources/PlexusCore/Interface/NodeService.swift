@@ -39,6 +39,10 @@ public protocol NodeService: Sendable {
     func unfollow(_ author: AgentID) async throws(PlexusError) -> FollowsView
     /// Anti-entropy per neighbour and topic.
     func sync() async throws(PlexusError) -> [SyncView]
+    /// Agents in the directory matching `query`, most recently announced first.
+    func agents(_ query: AgentQuery) async throws(PlexusError) -> [AgentView]
+    /// One agent's directory entry; `notFound` when no current record is held.
+    func agent(_ id: AgentID) async throws(PlexusError) -> AgentView
 }
 
 /// What to read from the feed: the parameters of `GET /v1/feed`.

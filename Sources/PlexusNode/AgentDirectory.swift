@@ -1,0 +1,79 @@
+import Foundation
+import PlexusCore
+import PlexusStore
+
+/// The agent directory (DESIGN §7): each agent announces a signed record as an `announce`
+/// entry in the mesh topic, expiring after three announcement intervals, so gossip spreads
+/// it to every node and the store forgets it when it lapses. The directory is each agent's
+/// latest unexpired record; presence comes from its age and the status it reports.
+extension Node {
+    /// Publishes this agent's record now.
+    @discardableResult
+    public func announce() async throws(PlexusError) -> StoredEntry {
+        let settings = config.agent
+        let record = settings.record(addresses: meshAddress.map { [$0] } ?? [], status: "online")
+        let content: JSONValue
+        do {
+            content = try JSONValue(parsing: try JSONEncoder.compact.encode(record))
+        } catch let error as PlexusError {
+            throw error
+        } catch {
+            throw PlexusError(.internal, "cannot encode the agent record: \(error)")
+        }
+        let request = PublishRequest(
+            type: AgentRecord.entryType, content: content, ttlSeconds: UInt64(settings.announceIntervalS * 3))
+        return try await publish(try request.draft(nowMs: EntryStore.wallClockMs()))
+    }
+
+    /// Agents whose latest record matches `query`, most recently announced first.
+    public nonisolated func agents(_ query: AgentQuery = AgentQuery()) async throws(PlexusError) -> [AgentView] {
+        let now = EntryStore.wallClockMs()
+        let latest = try await store.latestPerAuthor(type: AgentRecord.entryType, nowMs: now)
+        return latest.compactMap { Self.view(of: $0.entry, nowMs: now) }.filter { view in
+            if let capability = query.capability, !view.record.offers(capability) { return false }
+            if let user = query.user, view.record.user?.lowercased() != user.lowercased() { return false }
+            if let label = query.label {
+                let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
+                let value = view.record.labels[parts[0]]
+                if value == nil || (parts.count == 2 && value != parts[1]) { return false }
+            }
+            return true
+        }
+    }
+
+    /// One agent's directory entry; `notFound` when no unexpired record is held.
+    public nonisolated func agent(_ id: AgentID) async throws(PlexusError) -> AgentView {
+        let now = EntryStore.wallClockMs()
+        guard let latest = try await store.latestPerAuthor(type: AgentRecord.entryType, nowMs: now, author: id).first,
+              let view = Self.view(of: latest.entry, nowMs: now)
+        else {
+            throw PlexusError(.notFound, "no current record of agent \(id) (it has not announced itself, or its record expired)")
+        }
+        return view
+    }
+
+    /// Announces now and then every interval, until cancelled. A failed announcement is
+    /// logged and tried again at the next interval.
+    func runAnnouncements() async {
+        let interval = Duration.seconds(config.agent.announceIntervalS)
+        while !Task.isCancelled {
+            do {
+                try await announce()
+            } catch {
+                logger.warning("announcement failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// A record's view, or nil when the content is not a record (then the agent is not listed).
+    static func view(of entry: SignedEntry, nowMs: Int64) -> AgentView? {
+        guard let record = try? JSONDecoder().decode(AgentRecord.self, from: entry.content) else { return nil }
+        let age = nowMs - entry.timeMs
+        let presence: AgentView.Presence =
+            age > Int64(record.intervalS) * 2000 ? .stale : (record.status == "busy" ? .busy : .online)
+        return AgentView(
+            agentID: entry.author, record: record, presence: presence, announcedMs: entry.timeMs,
+            expiresMs: entry.expiresMs.map { Int64(clamping: $0) }, entryID: entry.id)
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import PlexusClient
+import PlexusCore
+import Testing
+
+/// The agent directory on real nodes: signed announcements spread over the mesh, found by
+/// id, capability, user and label, through HTTP and the CLI; presence goes stale and the
+/// record lapses when an agent stops announcing.
+@Suite(.serialized) struct DirectoryTests {
+    @Test func announcedAgentsAreFoundByIdCapabilityUserAndLabel() async throws {
+        let aDirectory = try MeshTests.directory()
+        try """
+            agent:
+              tools: [web_search]
+              user: alice@example.com
+              labels: {region: eu}
+              devices:
+                - {type: gpu, model: "RTX 4090", properties: {vram_gb: 24}}
+            """.write(to: aDirectory.file("config.yaml"), atomically: true, encoding: .utf8)
+        let a = try await ServeProcess(directory: aDirectory, arguments: ["--capability", "echo"], announce: true)
+        let b = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", a.meshAddress], announce: true)
+        let c = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", a.meshAddress])
+        let aID = try await a.client.identity().agentID
+        let bID = try await b.client.identity().agentID
+        let cID = try await c.client.identity().agentID
+
+        try await MeshTests.eventually("c sees a and b") {
+            Set(try await c.client.agents(AgentQuery()).map(\.agentID)) == [aID, bID]
+        }
+        let found = try await c.client.agent(aID)
+        #expect(found.presence == .online)
+        #expect(found.record.capabilities.skills == ["echo"])
+        #expect(found.record.capabilities.tools == ["web_search"])
+        #expect(found.record.addresses == [a.meshAddress])
+        #expect(found.record.capabilities.resources.devices.first?.properties["vram_gb"] == 24)
+        #expect((found.record.capabilities.resources.cpuCores ?? 0) >= 1)
+        #expect(found.expiresMs == found.announcedMs + 900_000)
+
+        #expect(try await c.client.agents(AgentQuery(capability: "ECHO")).map(\.agentID) == [aID])
+        #expect(try await c.client.agents(AgentQuery(capability: "web_search")).map(\.agentID) == [aID])
+        #expect(try await c.client.agents(AgentQuery(user: "alice@example.com")).map(\.agentID) == [aID])
+        #expect(try await c.client.agents(AgentQuery(label: "region=eu")).map(\.agentID) == [aID])
+        #expect(try await c.client.agents(AgentQuery(label: "region=us")).isEmpty)
+        // c does not announce: nobody finds it.
+        await #expect(throws: PlexusError.self) { _ = try await a.client.agent(cID) }
+
+        let cli = try await runPlexus(["find", "--data", c.directory.path, "--json", "--capability", "echo"], home: c.directory.path)
+        #expect(cli.status == 0, "\(cli.stderr)")
+        let listed = try JSONSerialization.jsonObject(with: Data(cli.stdout.utf8)) as? [[String: Any]]
+        #expect(listed?.map { $0["agent_id"] as? String } == [aID.description])
+        let byID = try await runPlexus(["find", "--data", c.directory.path, bID.description], home: c.directory.path)
+        #expect(byID.stdout.contains("\(bID)  online"))
+        let missing = try await runPlexus(["find", "--data", c.directory.path, "--capability", "juggling"], home: c.directory.path)
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("[notFound]"))
+        for node in [a, b, c] { _ = try await node.stop() }
+    }
+
+    @Test func anAgentThatStopsAnnouncingGoesStaleThenLapses() async throws {
+        let aDirectory = try MeshTests.directory()
+        try "agent:\n  announce_interval_s: 1\n".write(to: aDirectory.file("config.yaml"), atomically: true, encoding: .utf8)
+        let a = try await ServeProcess(directory: aDirectory, announce: true)
+        let observer = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", a.meshAddress])
+        let aID = try await a.client.identity().agentID
+        try await MeshTests.eventually("the observer sees a online") {
+            (try? await observer.client.agent(aID))?.presence == .online
+        }
+        // While a runs, it keeps announcing: its record stays fresh.
+        let first = try await observer.client.agent(aID)
+        try await MeshTests.eventually("a announced again") {
+            (try? await observer.client.agent(aID))?.entryID != first.entryID
+        }
+        _ = try await a.stop()
+        try await MeshTests.eventually("a goes stale") {
+            (try? await observer.client.agent(aID))?.presence == .stale
+        }
+        try await MeshTests.eventually("a's record lapses") {
+            try await observer.client.agents(AgentQuery()).isEmpty
+        }
+        _ = try await observer.stop()
+    }
+}
