@@ -26,6 +26,7 @@ public enum APIServer {
         PeerRoutes(service: service).register(on: router)
         ReplicationRoutes(service: service).register(on: router)
         DirectoryRoutes(service: service).register(on: router)
+        TaskRoutes(service: service).register(on: router)
         EventRoutes(node: node).register(on: router)
         MetricsRoutes(node: node, registry: registry).register(on: router)
         MCPRoutes(

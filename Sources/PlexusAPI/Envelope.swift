@@ -62,8 +62,11 @@ extension PlexusError.Code {
         case .unsupportedMediaType: .unsupportedMediaType
         case .forkDetected, .authorForked, .identityExists: .conflict
         case .tombstoned: .gone
-        case .nodeNotRunning, .overloaded: .serviceUnavailable
-        case .peerUnreachable, .handshakeFailed: .badGateway
+        case .nodeNotRunning, .overloaded, .resourceExhausted: .serviceUnavailable
+        case .peerUnreachable, .handshakeFailed, .noRoute, .dependencyError: .badGateway
+        case .timeout: .gatewayTimeout
+        case .rejected, .contractViolation: .conflict
+        case .securityError: .forbidden
         case .keyFileCorrupt, .noIdentity, .invalidConfig, .internal: .internalServerError
         }
     }

@@ -34,6 +34,10 @@ public actor ConnectionManager {
     /// yet and are dropped on arrival.
     public nonisolated let events: AsyncStream<MeshEvent>
     private let eventSink: AsyncStream<MeshEvent>.Continuation
+    /// Task frames from peers, for the task layer. Bounded like `events`: beyond 4,096
+    /// waiting, further task frames are dropped (their callers time out at the deadline).
+    public nonisolated let taskFrames: AsyncStream<(AgentID, Plexus_Task)>
+    private let taskSink: AsyncStream<(AgentID, Plexus_Task)>.Continuation
     private var serverChannel: (any Channel)?
     private var connections: [AgentID: PeerConnection] = [:] {
         didSet { routes.withLock { $0 = connections } }
@@ -61,6 +65,7 @@ public actor ConnectionManager {
         self.gate = ConnectionGate(maxTotal: config.maxConnections, maxPerIP: config.maxConnectionsPerIP)
         self.onPeerConnected = onPeerConnected
         (events, eventSink) = AsyncStream.makeStream(of: MeshEvent.self, bufferingPolicy: .bufferingOldest(4096))
+        (taskFrames, taskSink) = AsyncStream.makeStream(of: (AgentID, Plexus_Task).self, bufferingPolicy: .bufferingOldest(4096))
     }
 
     /// Starts listening (if configured); returns the bound `host:port`.
@@ -225,7 +230,10 @@ public actor ConnectionManager {
 
     /// Closes everything.
     public func shutdown() async {
-        defer { eventSink.finish() }
+        defer {
+            eventSink.finish()
+            taskSink.finish()
+        }
         shuttingDown = true
         for task in redialTasks.values { task.cancel() }
         redialTasks.removeAll()
@@ -283,9 +291,12 @@ public actor ConnectionManager {
             ByteToMessageHandler(FrameDecoder(maxFrameBytes: config.maxFrameBytes)),
             MessageToByteHandler(FrameEncoder()),
             IdleStateHandler(readTimeout: config.idleTimeout),
-            PeerFrameHandler(connection: connection, config: config, counters: counters, onFrame: { [eventSink] peer, frame in
-                guard case .gossip = frame.kind else { return }
-                eventSink.yield(.frame(peer, frame))
+            PeerFrameHandler(connection: connection, config: config, counters: counters, onFrame: { [eventSink, taskSink] peer, frame in
+                switch frame.kind {
+                case .gossip: eventSink.yield(.frame(peer, frame))
+                case .task(let task): taskSink.yield((peer, task))
+                default: break
+                }
             }),
         ])
         return (connection, promise.futureResult)

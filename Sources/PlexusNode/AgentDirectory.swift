@@ -27,6 +27,15 @@ extension Node {
 
     /// Agents whose latest record matches `query`, most recently announced first.
     public nonisolated func agents(_ query: AgentQuery = AgentQuery()) async throws(PlexusError) -> [AgentView] {
+        try await Self.agents(query, in: store)
+    }
+
+    /// One agent's directory entry; `notFound` when no unexpired record is held.
+    public nonisolated func agent(_ id: AgentID) async throws(PlexusError) -> AgentView {
+        try await Self.agent(id, in: store)
+    }
+
+    static func agents(_ query: AgentQuery, in store: EntryStore) async throws(PlexusError) -> [AgentView] {
         let now = EntryStore.wallClockMs()
         let latest = try await store.latestPerAuthor(type: AgentRecord.entryType, nowMs: now)
         return latest.compactMap { Self.view(of: $0.entry, nowMs: now) }.filter { view in
@@ -41,8 +50,7 @@ extension Node {
         }
     }
 
-    /// One agent's directory entry; `notFound` when no unexpired record is held.
-    public nonisolated func agent(_ id: AgentID) async throws(PlexusError) -> AgentView {
+    static func agent(_ id: AgentID, in store: EntryStore) async throws(PlexusError) -> AgentView {
         let now = EntryStore.wallClockMs()
         guard let latest = try await store.latestPerAuthor(type: AgentRecord.entryType, nowMs: now, author: id).first,
               let view = Self.view(of: latest.entry, nowMs: now)

@@ -21,6 +21,11 @@ public actor Node {
     /// The mesh transport.
     public nonisolated let mesh: ConnectionManager
     private nonisolated let gossip: GossipEngine
+    /// Tasks sent from here, and tasks that arrived for this agent.
+    nonisolated let taskRouter: TaskRouter
+    nonisolated let inbox: TaskInbox
+    /// Task updates from this node's inbox to its own router (a task sent to itself).
+    nonisolated let localTasks: AsyncStream<(AgentID, Plexus_Task)>
     var meshAddress: String?
 
     private let key: AgentKey
@@ -57,6 +62,22 @@ public actor Node {
             onPeerConnected: { address, agent in
                 Task { try? await peerBook.connected(address, agent: agent) }
             })
+        let (localTasks, localSink) = AsyncStream.makeStream(of: (AgentID, Plexus_Task).self, bufferingPolicy: .bufferingOldest(4096))
+        self.localTasks = localTasks
+        let me = key.id
+        let mesh = self.mesh
+        let inbox = TaskInbox(me: me, skills: config.agent.skills, logger: logger) { caller, task in
+            if caller == me {
+                localSink.yield((me, task))
+            } else {
+                _ = mesh.trySend([Plexus_Frame.with { $0.task = task }], to: caller)
+            }
+        }
+        self.inbox = inbox
+        self.taskRouter = TaskRouter(
+            me: me, mesh: mesh, inbox: inbox, maxPayloadBytes: config.limits.maxBodyBytes, logger: logger,
+            directory: { query throws(PlexusError) in try await Node.agents(query, in: store) },
+            lookup: { id throws(PlexusError) in try await Node.agent(id, in: store) })
         self.gossip = GossipEngine(
             me: key, mesh: mesh, store: store, limits: config.limits,
             syncInterval: .milliseconds(Int64(config.mesh.syncIntervalMs)), logger: logger, wallClock: clock)
@@ -310,6 +331,7 @@ extension Node: Service {
                 group.addTask { await self.gossip.run(advertising: advertised) }
                 group.addTask { await self.runDuties() }
                 if self.config.agent.announce { group.addTask { await self.runAnnouncements() } }
+                group.addTask { await self.runTasks() }
                 await group.next()
                 group.cancelAll()
             }

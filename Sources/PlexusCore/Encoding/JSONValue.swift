@@ -63,7 +63,8 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
-    static func describe(_ error: any Error) -> String {
+    /// A short account of a decoding error for people: what was wrong, and where.
+    public static func describe(_ error: any Error) -> String {
         switch error {
         case DecodingError.dataCorrupted(let context):
             context.underlyingError.map { "\($0.localizedDescription)" } ?? context.debugDescription

@@ -50,6 +50,20 @@ public struct PlexusError: Error, Sendable, Equatable, CustomStringConvertible {
         case handshakeFailed
         /// The node is at a capacity limit (a queue is full); retry shortly.
         case overloaded
+        /// No way to reach the task's target: not connected, no known address, no relay.
+        case noRoute
+        /// A task's deadline passed before it finished.
+        case timeout
+        /// The worker refused the task (capability not offered, deadline already past).
+        case rejected
+        /// A task or result broke the protocol's rules (wrong party, wrong state).
+        case contractViolation
+        /// A task failed a security check (replayed, wrongly signed).
+        case securityError
+        /// The worker has no room for more tasks.
+        case resourceExhausted
+        /// Something the worker depends on failed.
+        case dependencyError
         /// A storage or other internal failure; never a client mistake.
         case `internal`
     }

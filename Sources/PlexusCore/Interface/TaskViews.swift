@@ -1,0 +1,149 @@
+import Foundation
+
+/// A task's identifier: 16 random bytes chosen by the caller, shown as 32 hex characters.
+public struct TaskID: Hashable, Sendable, Codable, CustomStringConvertible {
+    public let bytes: [UInt8]
+
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == 16 else { return nil }
+        self.bytes = Array(bytes)
+    }
+
+    /// A fresh random id.
+    public static func random() -> TaskID {
+        var generator = SystemRandomNumberGenerator()
+        // 16 bytes: the initialiser accepts exactly this.
+        return TaskID(bytes: (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })!
+    }
+
+    public static func parse(_ text: String) throws(PlexusError) -> TaskID {
+        guard text.count == 32, let bytes = Hex.decode(text), let id = TaskID(bytes: bytes) else {
+            throw PlexusError(.invalidArgument, "not a task id: '\(text.prefix(80))' (expected 32 hex characters)")
+        }
+        return id
+    }
+
+    public var description: String { Hex.encode(bytes) }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let bytes = Hex.decode(text), let id = TaskID(bytes: bytes) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a task id"))
+        }
+        self = id
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// A task's state, as A2A names them.
+public enum TaskState: String, Codable, Sendable {
+    case submitted, working, inputRequired = "input-required", completed, failed, canceled, rejected
+
+    /// Whether the task is over.
+    public var isTerminal: Bool {
+        switch self {
+        case .completed, .failed, .canceled, .rejected: true
+        case .submitted, .working, .inputRequired: false
+        }
+    }
+}
+
+/// A task as the API shows it, to its caller and to its worker.
+public struct TaskView: Codable, Sendable, Equatable {
+    /// Which side of the task this node is on.
+    public enum Role: String, Codable, Sendable { case caller, worker }
+
+    /// Why a task failed or was rejected.
+    public struct Failure: Codable, Sendable, Equatable {
+        public var code: String
+        public var message: String
+
+        public init(code: String, message: String) {
+            self.code = code
+            self.message = message
+        }
+    }
+
+    public var id: TaskID
+    public var role: Role
+    public var caller: AgentID
+    public var worker: AgentID?
+    public var capability: String
+    public var state: TaskState
+    public var payload: JSONValue?
+    public var result: JSONValue?
+    public var error: Failure?
+    /// The latest progress message.
+    public var message: String?
+    public var createdMs: Int64
+    public var updatedMs: Int64
+    public var deadlineMs: Int64
+    /// For a leased task (worker side): when the lease runs out and the task is handed out again.
+    public var leaseExpiresMs: Int64?
+    /// For the worker: how many times the task was handed out.
+    public var deliveries: Int?
+
+    public init(
+        id: TaskID, role: Role, caller: AgentID, worker: AgentID?, capability: String, state: TaskState,
+        payload: JSONValue?, createdMs: Int64, deadlineMs: Int64
+    ) {
+        self.id = id
+        self.role = role
+        self.caller = caller
+        self.worker = worker
+        self.capability = capability
+        self.state = state
+        self.payload = payload
+        self.createdMs = createdMs
+        self.updatedMs = createdMs
+        self.deadlineMs = deadlineMs
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, role, caller, worker, capability, state, payload, result, error, message
+        case createdMs = "created_ms", updatedMs = "updated_ms", deadlineMs = "deadline_ms"
+        case leaseExpiresMs = "lease_expires_ms", deliveries
+    }
+}
+
+/// The body of `POST /v1/tasks`: work for one agent (`to`) or for any agent offering
+/// `capability` (then the capability is also what the worker is asked for).
+public struct SendTaskRequest: Codable, Sendable, Equatable {
+    public var to: AgentID?
+    public var capability: String
+    public var payload: JSONValue
+    /// The task fails with `timeout` this long after it is sent (default 60 s, at most 1 h).
+    public var timeoutMs: Int?
+    /// Wait up to this long for the task to finish before answering (0–60000).
+    public var waitMs: Int?
+
+    public init(to: AgentID? = nil, capability: String, payload: JSONValue, timeoutMs: Int? = nil, waitMs: Int? = nil) {
+        self.to = to
+        self.capability = capability
+        self.payload = payload
+        self.timeoutMs = timeoutMs
+        self.waitMs = waitMs
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case to, capability, payload, timeoutMs = "timeout_ms", waitMs = "wait_ms"
+    }
+
+    public static let defaultTimeoutMs = 60_000
+    public static let maxTimeoutMs = 3_600_000
+}
+
+/// The body of `POST /v1/tasks/{id}/result`: a result, or an error.
+public struct TaskResultRequest: Codable, Sendable, Equatable {
+    public var result: JSONValue?
+    public var error: TaskView.Failure?
+
+    public init(result: JSONValue? = nil, error: TaskView.Failure? = nil) {
+        self.result = result
+        self.error = error
+    }
+}

@@ -1,0 +1,82 @@
+import PlexusCore
+
+/// Tasks (DESIGN §8): what agents send each other to do, and the local worker side.
+extension Node {
+    /// Sends a task to an agent, or to one offering the capability.
+    public nonisolated func sendTask(_ request: SendTaskRequest) async throws(PlexusError) -> TaskView {
+        try await taskRouter.send(request)
+    }
+
+    /// A task sent from here or received here; `wait` long-polls: a sent task until it ends,
+    /// a received one until it changes.
+    public nonisolated func task(_ id: TaskID, wait: Duration = .zero) async throws(PlexusError) -> TaskView {
+        guard wait <= Node.maxFeedWait else { throw PlexusError(.invalidArgument, "a task read waits at most \(Node.maxFeedWait)") }
+        if await taskRouter.has(id) { return try await taskRouter.view(id, waitingFor: wait) }
+        return try await inbox.view(id, waitingFor: wait)
+    }
+
+    /// Tasks sent from here, newest first.
+    public nonisolated func sentTasks(limit: Int = 100) async -> [TaskView] {
+        await taskRouter.list(limit: max(1, min(limit, 1000)))
+    }
+
+    /// Cancels a task sent from here.
+    public nonisolated func cancelTask(_ id: TaskID) async throws(PlexusError) -> TaskView {
+        try await taskRouter.cancel(id)
+    }
+
+    /// For a local worker: leases the next task for `capability`, waiting up to `wait`.
+    public nonisolated func nextTask(capability: String, wait: Duration, lease: Duration) async throws(PlexusError) -> TaskView? {
+        guard !capability.isEmpty, capability.count <= 128 else {
+            throw PlexusError(.invalidArgument, "capability must be 1 to 128 characters")
+        }
+        guard wait <= Node.maxFeedWait else { throw PlexusError(.invalidArgument, "wait_ms is at most 60000") }
+        guard TaskInbox.leaseRange.contains(lease) else { throw PlexusError(.invalidArgument, "lease_ms must be between 1000 and 600000") }
+        return await inbox.next(capability: capability, wait: wait, lease: lease)
+    }
+
+    /// For a local worker: progress on a task it holds.
+    public nonisolated func taskProgress(_ id: TaskID, message: String) async throws(PlexusError) -> TaskView {
+        guard message.utf8.count <= 4096 else { throw PlexusError(.tooLarge, "a progress message is at most 4096 bytes") }
+        return try await inbox.progress(id, message: message)
+    }
+
+    /// For a local worker: the result or error of a task it holds.
+    public nonisolated func finishTask(_ id: TaskID, with outcome: TaskResultRequest) async throws(PlexusError) -> TaskView {
+        guard outcome.result == nil || outcome.error == nil else {
+            throw PlexusError(.invalidArgument, "give a result or an error, not both")
+        }
+        return try await inbox.finish(id, with: outcome)
+    }
+
+    /// Routes task frames from peers and from this node to itself, and runs the timers.
+    func runTasks() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await (peer, task) in self.mesh.taskFrames { await self.dispatch(task, from: peer) }
+            }
+            group.addTask {
+                for await (peer, task) in self.localTasks { await self.dispatch(task, from: peer) }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(25))
+                    await self.inbox.sweep()
+                    await self.taskRouter.sweep()
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private nonisolated func dispatch(_ task: Plexus_Task, from peer: AgentID) async {
+        guard let id = TaskID(bytes: task.id) else { return }
+        switch task.kind {
+        case .submit(let submit)?: await inbox.receive(id, submit: submit, from: peer)
+        case .update(let update)?: await taskRouter.receive(id, update: update, from: peer)
+        case .cancel?: await inbox.cancel(id, from: peer)
+        case nil: break
+        }
+    }
+}

@@ -1,0 +1,227 @@
+import Foundation
+import Logging
+import PlexusCore
+import PlexusNet
+
+/// The caller side of tasks (DESIGN §8): sends a task to an agent, or to an agent offering
+/// a capability, and follows it to its end. Routing: a connected peer; else a dial to an
+/// address from the target's directory record (its id pinned); else `noRoute` at once.
+/// Updates are accepted only from the worker the task went to; the task fails with
+/// `timeout` at its deadline (and the worker is told to cancel).
+actor TaskRouter {
+    /// Tasks remembered (finished ones are forgotten first beyond this).
+    static let maxRemembered = 10_000
+
+    private struct Outgoing {
+        var view: TaskView
+    }
+
+    private let me: AgentID
+    private let mesh: ConnectionManager
+    private let inbox: TaskInbox
+    private let directory: @Sendable (AgentQuery) async throws(PlexusError) -> [AgentView]
+    private let lookup: @Sendable (AgentID) async throws(PlexusError) -> AgentView
+    private let maxPayloadBytes: Int
+    private let logger: Logger
+    private var tasks: [TaskID: Outgoing] = [:]
+    private var order: [TaskID] = []
+    private var watchers = Waiters<TaskID>()
+
+    init(
+        me: AgentID, mesh: ConnectionManager, inbox: TaskInbox, maxPayloadBytes: Int, logger: Logger,
+        directory: @escaping @Sendable (AgentQuery) async throws(PlexusError) -> [AgentView],
+        lookup: @escaping @Sendable (AgentID) async throws(PlexusError) -> AgentView
+    ) {
+        self.me = me
+        self.mesh = mesh
+        self.inbox = inbox
+        self.maxPayloadBytes = maxPayloadBytes
+        self.logger = logger
+        self.directory = directory
+        self.lookup = lookup
+    }
+
+    /// Sends a task; returns it as submitted (or as it is after `waitMs`).
+    func send(_ request: SendTaskRequest) async throws(PlexusError) -> TaskView {
+        let timeoutMs = request.timeoutMs ?? SendTaskRequest.defaultTimeoutMs
+        guard (1...SendTaskRequest.maxTimeoutMs).contains(timeoutMs) else {
+            throw PlexusError(.invalidArgument, "timeout_ms must be between 1 and \(SendTaskRequest.maxTimeoutMs)")
+        }
+        let waitMs = request.waitMs ?? 0
+        guard (0...FeedRequest.maxWaitMs).contains(waitMs) else {
+            throw PlexusError(.invalidArgument, "wait_ms must be between 0 and \(FeedRequest.maxWaitMs)")
+        }
+        guard !request.capability.isEmpty, request.capability.count <= 128 else {
+            throw PlexusError(.invalidArgument, "capability must be 1 to 128 characters")
+        }
+        let payload: Data
+        do {
+            payload = try JSONEncoder.compact.encode(request.payload)
+        } catch {
+            throw PlexusError(.invalidArgument, "the payload is not JSON: \(error)")
+        }
+        guard payload.count <= maxPayloadBytes else {
+            throw PlexusError(.tooLarge, "the payload is \(payload.count) bytes; at most \(maxPayloadBytes)")
+        }
+        let worker = try await chooseWorker(request)
+        let id = TaskID.random()
+        let now = TaskInbox.wallClockMs()
+        let view = TaskView(
+            id: id, role: .caller, caller: me, worker: worker, capability: request.capability, state: .submitted,
+            payload: request.payload, createdMs: now, deadlineMs: now + Int64(timeoutMs))
+        var frame = Plexus_Task()
+        frame.id = Data(id.bytes)
+        frame.submit = .with {
+            $0.capability = request.capability
+            $0.payload = payload
+            $0.deadlineMs = UInt64(view.deadlineMs)
+            $0.nonce = Data(TaskID.random().bytes)
+        }
+        remember(view)
+        if worker == me {
+            await inbox.receive(id, submit: frame.submit, from: me)
+        } else {
+            try await route(frame, to: worker)
+        }
+        return try await self.view(id, waitingFor: .milliseconds(waitMs))
+    }
+
+    /// A task this node sent; `wait` long-polls until it ends (or changes, with `anyChange`).
+    func view(_ id: TaskID, waitingFor wait: Duration = .zero) async throws(PlexusError) -> TaskView {
+        guard let task = tasks[id] else { throw PlexusError(.notFound, "no task \(id) sent from here") }
+        if wait > .zero, !task.view.state.isTerminal {
+            let deadline = ContinuousClock.now + wait
+            while ContinuousClock.now < deadline, tasks[id]?.view.state.isTerminal == false, !Task.isCancelled {
+                await withCheckedContinuation { watchers.add(id, until: deadline, $0) }
+            }
+        }
+        return tasks[id]?.view ?? task.view
+    }
+
+    func has(_ id: TaskID) -> Bool { tasks[id] != nil }
+
+    /// Tasks this node sent, newest first.
+    func list(limit: Int) -> [TaskView] {
+        order.suffix(limit).reversed().compactMap { tasks[$0]?.view }
+    }
+
+    /// Cancels a task: the worker is told, and the task ends as `canceled`.
+    func cancel(_ id: TaskID) async throws(PlexusError) -> TaskView {
+        guard var task = tasks[id] else { throw PlexusError(.notFound, "no task \(id) sent from here") }
+        guard !task.view.state.isTerminal else { return task.view }
+        task.view.state = .canceled
+        task.view.updatedMs = TaskInbox.wallClockMs()
+        tasks[id] = task
+        watchers.wakeAll(id)
+        if let worker = task.view.worker { await tell(worker, cancel: id) }
+        return task.view
+    }
+
+    /// An update from `peer` about a task this node sent.
+    func receive(_ id: TaskID, update: Plexus_TaskUpdate, from peer: AgentID) {
+        guard var task = tasks[id] else { return }
+        guard task.view.worker == peer else {
+            logger.warning("task update from a peer the task was not sent to: ignored", metadata: ["task": "\(id)", "peer": "\(peer.short)"])
+            return
+        }
+        guard !task.view.state.isTerminal, let state = TaskState(rawValue: update.state) else { return }
+        task.view.state = state
+        task.view.updatedMs = TaskInbox.wallClockMs()
+        if !update.message.isEmpty { task.view.message = update.message }
+        switch state {
+        case .completed:
+            task.view.result = (try? JSONValue(parsing: update.result)) ?? .null
+        case .failed, .rejected:
+            task.view.error = .init(code: update.errorCode.isEmpty ? PlexusError.Code.dependencyError.rawValue : update.errorCode, message: update.message)
+        default:
+            break
+        }
+        tasks[id] = task
+        watchers.wakeAll(id)
+    }
+
+    /// Fails tasks past their deadline (telling their workers) and wakes expired waiters.
+    func sweep() async {
+        let wall = TaskInbox.wallClockMs()
+        for (id, task) in tasks where !task.view.state.isTerminal && task.view.deadlineMs <= wall {
+            var ended = task
+            ended.view.state = .failed
+            ended.view.error = .init(code: PlexusError.Code.timeout.rawValue, message: "no result before the deadline")
+            ended.view.updatedMs = wall
+            tasks[id] = ended
+            watchers.wakeAll(id)
+            if let worker = task.view.worker { await tell(worker, cancel: id) }
+        }
+        watchers.wakeExpired(now: .now)
+    }
+
+    // MARK: - Routing
+
+    private func chooseWorker(_ request: SendTaskRequest) async throws(PlexusError) -> AgentID {
+        if let to = request.to { return to }
+        if await inbox.offers(request.capability) { return me }
+        let candidates = try await directory(AgentQuery(capability: request.capability)).filter { $0.agentID != me }
+        guard !candidates.isEmpty else {
+            throw PlexusError(.noRoute, "no agent in the directory offers '\(request.capability)'")
+        }
+        let connected = Set(await mesh.peers().compactMap(\.agentID))
+        let ranked = candidates.sorted { lhs, rhs in
+            let left = (connected.contains(lhs.agentID) ? 0 : 1, lhs.presence == .online ? 0 : 1)
+            let right = (connected.contains(rhs.agentID) ? 0 : 1, rhs.presence == .online ? 0 : 1)
+            return left < right
+        }
+        return ranked[0].agentID
+    }
+
+    /// Sends a frame to `worker`: over the connection, or after dialling a directory address.
+    private func route(_ task: Plexus_Task, to worker: AgentID) async throws(PlexusError) {
+        let frame = Plexus_Frame.with { $0.task = task }
+        if mesh.trySend([frame], to: worker) == .sent { return }
+        let addresses = (try? await lookup(worker))?.record.addresses ?? []
+        for address in addresses {
+            guard let target = try? HostPort.parse(address, defaultHost: "127.0.0.1"), target.host != "0.0.0.0" else { continue }
+            do {
+                _ = try await mesh.connect(host: target.host, port: target.port, expectedPeer: worker)
+            } catch {
+                continue
+            }
+            if mesh.trySend([frame], to: worker) == .sent { return }
+        }
+        forgetUnsent(TaskID(bytes: task.id))
+        throw PlexusError(
+            .noRoute, addresses.isEmpty
+                ? "agent \(worker) is not connected and announces no address"
+                : "agent \(worker) is not connected and cannot be reached at \(addresses.joined(separator: ", "))")
+    }
+
+    private func tell(_ worker: AgentID, cancel id: TaskID) async {
+        if worker == me {
+            await inbox.cancel(id, from: me)
+            return
+        }
+        var task = Plexus_Task()
+        task.id = Data(id.bytes)
+        task.cancel = true
+        _ = mesh.trySend([Plexus_Frame.with { $0.task = task }], to: worker)
+    }
+
+    private func remember(_ view: TaskView) {
+        tasks[view.id] = Outgoing(view: view)
+        order.append(view.id)
+        guard order.count > Self.maxRemembered else { return }
+        let excess = order.count - Self.maxRemembered
+        var forgotten = 0
+        order.removeAll { id in
+            guard forgotten < excess, tasks[id]?.view.state.isTerminal ?? true else { return false }
+            tasks.removeValue(forKey: id)
+            forgotten += 1
+            return true
+        }
+    }
+
+    private func forgetUnsent(_ id: TaskID?) {
+        guard let id else { return }
+        tasks.removeValue(forKey: id)
+        order.removeAll { $0 == id }
+    }
+}

@@ -1,0 +1,43 @@
+/// Callers suspended until something about a key changes, each with its own deadline: the
+/// owner (an actor) wakes them on a change and, from a periodic sweep, when their time is up.
+struct Waiters<Key: Hashable> {
+    private struct Waiter {
+        let deadline: ContinuousClock.Instant
+        let continuation: CheckedContinuation<Void, Never>
+    }
+
+    private var entries: [Key: [Waiter]] = [:]
+    private(set) var count = 0
+
+    mutating func add(_ key: Key, until deadline: ContinuousClock.Instant, _ continuation: CheckedContinuation<Void, Never>) {
+        entries[key, default: []].append(Waiter(deadline: deadline, continuation: continuation))
+        count += 1
+    }
+
+    /// Wakes everyone waiting on `key`.
+    mutating func wakeAll(_ key: Key) {
+        guard let waiting = entries.removeValue(forKey: key) else { return }
+        count -= waiting.count
+        for waiter in waiting { waiter.continuation.resume() }
+    }
+
+    /// Wakes the longest-waiting one on `key`.
+    mutating func wakeOne(_ key: Key) {
+        guard var waiting = entries[key], !waiting.isEmpty else { return }
+        let first = waiting.removeFirst()
+        entries[key] = waiting.isEmpty ? nil : waiting
+        count -= 1
+        first.continuation.resume()
+    }
+
+    /// Wakes those whose deadline has passed.
+    mutating func wakeExpired(now: ContinuousClock.Instant) {
+        for (key, waiting) in entries {
+            let (expired, kept) = (waiting.filter { $0.deadline <= now }, waiting.filter { $0.deadline > now })
+            guard !expired.isEmpty else { continue }
+            entries[key] = kept.isEmpty ? nil : kept
+            count -= expired.count
+            for waiter in expired { waiter.continuation.resume() }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import Logging
+import PlexusClient
+import PlexusCore
+import PlexusNet
+import Testing
+
+/// Tasks between real nodes: sent to an agent or a capability, worked on through the pull
+/// API, cancelled, timed out, handed out again when a lease runs out, replays refused, and
+/// many at once.
+@Suite(.serialized) struct TaskTests {
+    /// A worker loop over the pull API: takes tasks for `capability`, waits `handling`, and
+    /// answers `{"echo": payload}`, until `count` are done.
+    static func work(_ client: NodeClient, capability: String, count: Int, handling: Duration = .zero) async throws -> [TaskView] {
+        var done: [TaskView] = []
+        let deadline = ContinuousClock.now + .seconds(60)
+        while done.count < count, ContinuousClock.now < deadline {
+            guard let task = try await client.nextTask(capability: capability, waitMs: 5_000, leaseMs: 30_000) else { continue }
+            if handling > .zero { try await Task.sleep(for: handling) }
+            done.append(try await client.finishTask(task.id, with: TaskResultRequest(result: .object(["echo": task.payload ?? .null]))))
+        }
+        return done
+    }
+
+    @Test func aTaskGoesToAnAgentOrACapabilityAndItsResultComesBack() async throws {
+        let worker = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--capability", "echo"], announce: true)
+        let caller = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", worker.meshAddress])
+        let workerID = try await worker.client.identity().agentID
+        try await MeshTests.eventually("the caller knows the worker's record") { (try? await caller.client.agent(workerID)) != nil }
+
+        // Direct, by id, with progress.
+        let sent = try await caller.client.sendTask(SendTaskRequest(to: workerID, capability: "echo", payload: .object(["n": .integer(1)])))
+        #expect(sent.state == .submitted)
+        #expect(sent.worker == workerID)
+        let leased = try #require(try await worker.client.nextTask(capability: "echo", waitMs: 10_000, leaseMs: 30_000))
+        #expect(leased.id == sent.id)
+        #expect(leased.caller == (try await caller.client.identity().agentID))
+        #expect(leased.payload == .object(["n": .integer(1)]))
+        _ = try await worker.client.taskProgress(leased.id, message: "halfway")
+        try await MeshTests.eventually("the caller sees the progress") {
+            try await caller.client.task(sent.id, waitMs: 0).message == "halfway"
+        }
+        let finished = try await worker.client.finishTask(leased.id, with: TaskResultRequest(result: .object(["ok": .bool(true)])))
+        #expect(finished.state == .completed)
+        let done = try await caller.client.task(sent.id, waitMs: 10_000)
+        #expect(done.state == .completed)
+        #expect(done.result == .object(["ok": .bool(true)]))
+        // The same result again is harmless; a different one is refused.
+        #expect(try await worker.client.finishTask(leased.id, with: TaskResultRequest(result: .object(["ok": .bool(true)]))).state == .completed)
+        await #expect(throws: PlexusError.self) {
+            _ = try await worker.client.finishTask(leased.id, with: TaskResultRequest(result: .string("other")))
+        }
+
+        // By capability: the directory names the worker. Sent with wait_ms, answered when done.
+        let workerClient = worker.client
+        let working = Task { try await Self.work(workerClient, capability: "echo", count: 1) }
+        let byCapability = try await caller.client.sendTask(
+            SendTaskRequest(capability: "echo", payload: .string("hi"), waitMs: 20_000))
+        #expect(byCapability.worker == workerID)
+        #expect(byCapability.state == .completed)
+        #expect(byCapability.result == .object(["echo": .string("hi")]))
+        _ = try await working.value
+
+        // Nobody offers it, or nobody is there: a clear error at once.
+        let unknownCapability = await #expect(throws: PlexusError.self) {
+            _ = try await caller.client.sendTask(SendTaskRequest(capability: "juggling", payload: .null))
+        }
+        #expect(unknownCapability?.code == .noRoute)
+        let unknownAgent = await #expect(throws: PlexusError.self) {
+            _ = try await caller.client.sendTask(SendTaskRequest(to: AgentKey().id, capability: "echo", payload: .null))
+        }
+        #expect(unknownAgent?.code == .noRoute)
+        // The worker does not offer this: rejected.
+        let refused = try await caller.client.sendTask(SendTaskRequest(to: workerID, capability: "juggling", payload: .null, waitMs: 10_000))
+        #expect(refused.state == .rejected)
+        #expect(refused.error?.code == "rejected")
+        for node in [caller, worker] { _ = try await node.stop() }
+    }
+
+    @Test func cancelReachesTheWorkerAndDeadlinesEndTasks() async throws {
+        let worker = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--capability", "slow"])
+        let caller = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", worker.meshAddress])
+        let workerID = try await worker.client.identity().agentID
+        try await MeshTests.eventually("connected") { !(try await caller.client.peers().isEmpty) }
+
+        let sent = try await caller.client.sendTask(SendTaskRequest(to: workerID, capability: "slow", payload: .null))
+        let leased = try #require(try await worker.client.nextTask(capability: "slow", waitMs: 10_000, leaseMs: 30_000))
+        #expect(try await caller.client.cancelTask(sent.id).state == .canceled)
+        let seenByWorker = try await worker.client.task(leased.id, waitMs: 10_000)
+        #expect(seenByWorker.state == .canceled)
+        // A result after the cancel changes nothing.
+        #expect(try await worker.client.finishTask(leased.id, with: TaskResultRequest(result: .null)).state == .canceled)
+
+        let late = try await caller.client.sendTask(SendTaskRequest(to: workerID, capability: "slow", payload: .null, timeoutMs: 300))
+        let timedOut = try await caller.client.task(late.id, waitMs: 10_000)
+        #expect(timedOut.state == .failed)
+        #expect(timedOut.error?.code == "timeout")
+        try await MeshTests.eventually("the worker dropped it too") {
+            try await worker.client.task(late.id, waitMs: 0).state.isTerminal
+        }
+        // It is not handed out any more.
+        #expect(try await worker.client.nextTask(capability: "slow", waitMs: 0, leaseMs: 30_000) == nil)
+        for node in [caller, worker] { _ = try await node.stop() }
+    }
+
+    @Test func anExpiredLeaseHandsTheTaskOutAgain() async throws {
+        let worker = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--capability", "flaky"])
+        let caller = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", worker.meshAddress])
+        let workerID = try await worker.client.identity().agentID
+        try await MeshTests.eventually("connected") { !(try await caller.client.peers().isEmpty) }
+        let sent = try await caller.client.sendTask(SendTaskRequest(to: workerID, capability: "flaky", payload: .null))
+        let first = try #require(try await worker.client.nextTask(capability: "flaky", waitMs: 10_000, leaseMs: 1_000))
+        #expect(first.deliveries == 1)
+        // The first worker never answers; after its lease the task goes to the next one.
+        let second = try #require(try await worker.client.nextTask(capability: "flaky", waitMs: 10_000, leaseMs: 30_000))
+        #expect(second.id == sent.id)
+        #expect(second.deliveries == 2)
+        _ = try await worker.client.finishTask(second.id, with: TaskResultRequest(result: .string("second time")))
+        #expect(try await caller.client.task(sent.id, waitMs: 10_000).result == .string("second time"))
+        for node in [caller, worker] { _ = try await node.stop() }
+    }
+
+    @Test func aReplayedTaskIsRefusedAndRunsOnce() async throws {
+        let worker = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--capability", "once"])
+        let adversary = try await GossipAbuseTests.Adversary(dialling: worker.meshAddress)
+        var task = Plexus_Task()
+        task.id = Data(TaskID.random().bytes)
+        task.submit = .with {
+            $0.capability = "once"
+            $0.payload = Data("{}".utf8)
+            $0.deadlineMs = UInt64(Date().timeIntervalSince1970 * 1000) + 60_000
+            $0.nonce = Data(TaskID.random().bytes)
+        }
+        let frame = Plexus_Frame.with { $0.task = task }
+        #expect(adversary.manager.send([frame], to: adversary.node))
+        #expect(adversary.manager.send([frame], to: adversary.node))  // the same submit again
+        var replies = adversary.manager.taskFrames.makeAsyncIterator()
+        let reply = try #require(await replies.next())
+        #expect(reply.1.update.state == "rejected")
+        #expect(reply.1.update.errorCode == "securityError")
+        // Exactly one task to work on.
+        #expect(try await worker.client.nextTask(capability: "once", waitMs: 1_000, leaseMs: 30_000) != nil)
+        #expect(try await worker.client.nextTask(capability: "once", waitMs: 0, leaseMs: 30_000) == nil)
+        _ = try await worker.stop()
+    }
+
+    @Test func aHundredTasksAtOnceWithTenMillisecondHandlers() async throws {
+        let worker = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--capability", "echo"])
+        let caller = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", worker.meshAddress])
+        let workerID = try await worker.client.identity().agentID
+        try await MeshTests.eventually("connected") { !(try await caller.client.peers().isEmpty) }
+        let workerClient = worker.client
+        let callerClient = caller.client
+        let workers = (0..<10).map { _ in
+            Task { try await Self.work(workerClient, capability: "echo", count: 10, handling: .milliseconds(10)) }
+        }
+        let results = try await withThrowingTaskGroup(of: TaskView.self) { group in
+            for index in 0..<100 {
+                group.addTask {
+                    try await callerClient.sendTask(SendTaskRequest(
+                        to: workerID, capability: "echo", payload: .integer(Int64(index)), waitMs: 30_000))
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 100)
+        #expect(results.allSatisfy { $0.state == .completed })
+        #expect(Set(results.compactMap { $0.result?.objectValue?["echo"] }) == Set((0..<100).map { JSONValue.integer(Int64($0)) }))
+        for task in workers { _ = try await task.value }
+        for node in [caller, worker] { _ = try await node.stop() }
+    }
+}
