@@ -12,8 +12,7 @@ actor CommandHook {
     /// Most authors whose rate is tracked; beyond, the oldest buckets are forgotten.
     static let maxTrackedAuthors = 10_000
 
-    private let executable: URL
-    private let arguments: [String]
+    private let runner: CommandRunner
     private let timeout: Duration
     private let concurrency: Int
     private let perMinute: Double
@@ -24,10 +23,7 @@ actor CommandHook {
     private var buckets: [AgentID: (tokens: Double, at: ContinuousClock.Instant)] = [:]
 
     init(command: String, settings: HookSettings, logger: Logger) throws(PlexusError) {
-        let words = try HookSettings.arguments(of: command)
-        guard let program = words.first else { throw PlexusError(.invalidConfig, "the hook command is empty") }
-        executable = try Self.locate(program)
-        arguments = Array(words.dropFirst())
+        runner = try CommandRunner(command: command)
         timeout = .milliseconds(settings.timeoutMs)
         concurrency = settings.concurrency
         perMinute = Double(settings.perAuthorPerMinute)
@@ -69,44 +65,15 @@ actor CommandHook {
 
     /// One run: the entry on stdin, output discarded.
     private nonisolated func run(_ json: Data) async {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let (exits, exit) = AsyncStream.makeStream(of: Int32.self, bufferingPolicy: .bufferingNewest(1))
-        process.terminationHandler = { exit.yield($0.terminationStatus); exit.finish() }
         do {
-            try process.run()
+            let outcome = try await runner.run(input: json + Data("\n".utf8), timeout: timeout, capture: false)
+            if outcome.stopped {
+                logger.info("hook command killed after the timeout", metadata: ["timeout": "\(timeout)"])
+            } else if outcome.status != 0 {
+                logger.debug("hook command failed", metadata: ["status": "\(outcome.status)"])
+            }
         } catch {
             logger.warning("hook command failed to start", metadata: ["error": "\(error)"])
-            return
-        }
-        let pid = process.processIdentifier
-        // Written off this task: a command that does not read must not hold it. SIGPIPE is
-        // ignored by `plexus serve`, so a command that exits early only fails the write.
-        let writer = Task.detached {
-            try? input.fileHandleForWriting.write(contentsOf: json + Data("\n".utf8))
-            try? input.fileHandleForWriting.close()
-        }
-        // True when it had to stop the command: SIGTERM at the timeout, SIGKILL a second later.
-        let killer = Task { () -> Bool in
-            do { try await Task.sleep(for: timeout) } catch { return false }
-            kill(pid, SIGTERM)
-            try? await Task.sleep(for: .seconds(1))
-            if !Task.isCancelled { kill(pid, SIGKILL) }
-            return true
-        }
-        var status: Int32 = -1
-        for await code in exits { status = code }
-        killer.cancel()
-        writer.cancel()
-        if await killer.value {
-            logger.info("hook command killed after the timeout", metadata: ["timeout": "\(timeout)"])
-        } else if status != 0 {
-            logger.debug("hook command failed", metadata: ["status": "\(status)"])
         }
     }
 
@@ -126,21 +93,6 @@ actor CommandHook {
     }
 
     /// The program's path: as given when it contains a slash, else found on `PATH`.
-    static func locate(_ program: String) throws(PlexusError) -> URL {
-        if program.contains("/") {
-            guard FileManager.default.isExecutableFile(atPath: program) else {
-                throw PlexusError(.invalidConfig, "hook command \(program) is not an executable file")
-            }
-            return URL(fileURLWithPath: program)
-        }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in path.split(separator: ":") {
-            let candidate = "\(directory)/\(program)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return URL(fileURLWithPath: candidate) }
-        }
-        throw PlexusError(.invalidConfig, "hook command \(program) is not on PATH")
-    }
-
     static func loadAllowlist(_ path: String) throws(PlexusError) -> Set<AgentID> {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw PlexusError(.invalidConfig, "cannot read the hook allowlist \(path)")

@@ -18,7 +18,7 @@ struct PlexusCommand: AsyncParsableCommand {
             DisconnectCommand.self,
             TopicsCommand.self, SubscribeCommand.self, UnsubscribeCommand.self, FollowsCommand.self, FollowCommand.self,
             UnfollowCommand.self, SyncCommand.self, EventsCommand.self, MCPCommand.self,
-            MetricsCommand.self, AgentsCommand.self, FindCommand.self,
+            MetricsCommand.self, AgentsCommand.self, FindCommand.self, TaskCommand.self, TasksCommand.self, WorkerCommand.self,
         ]
     )
 }

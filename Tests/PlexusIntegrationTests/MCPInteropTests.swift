@@ -10,7 +10,7 @@ import Testing
     static let script = PythonPeer.interopScript("mcp_client.py")
     static let expectedTools: Set<String> = [
         "status", "publish", "query", "search", "get", "thread", "peers", "add_peer", "follow", "unfollow",
-        "subscribe", "unsubscribe", "find_agents",
+        "subscribe", "unsubscribe", "find_agents", "send_task", "get_task", "next_task", "complete_task",
     ]
 
     /// What every transport must show: the tools, a publish that is stored, a search that
@@ -39,6 +39,10 @@ import Testing
         #expect(unknownTool["raised"] as? Bool == true)
         #expect((unknownTool["text"] as? String)?.contains("unknown tool 'no_such_tool'") == true)
         #expect((report["resources"] as? [String])?.contains("plexus://entries/recent") == true)
+        let task = try #require(report["task"] as? [String: Any])
+        #expect(task["same_id"] as? Bool == true)
+        #expect(task["state"] as? String == "completed")
+        #expect((task["result"] as? [String: Any])?["heard"] as? String == word)
     }
 
     @Test func pythonClientOverStreamableHTTP() async throws {

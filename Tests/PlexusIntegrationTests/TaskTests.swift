@@ -169,4 +169,31 @@ import Testing
         for task in workers { _ = try await task.value }
         for node in [caller, worker] { _ = try await node.stop() }
     }
+
+    /// `plexus worker` runs a command per task (payload on stdin, stdout the result), and the
+    /// CLI sends, waits and lists.
+    @Test func theWorkerCommandAnswersTasksFromTheCLI() async throws {
+        let worker = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--capability", "upper"])
+        let caller = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", worker.meshAddress])
+        let workerID = try await worker.client.identity().agentID
+        try await MeshTests.eventually("connected") { !(try await caller.client.peers().isEmpty) }
+        let workerDirectory = worker.directory.path
+        let lane = Task {
+            try await runPlexus(
+                ["worker", "--data", workerDirectory, "--capability", "upper", "--exec", "tr a-z A-Z", "--count", "1", "--concurrency", "1"],
+                home: workerDirectory, timeout: .seconds(60))
+        }
+        let sent = try await runPlexus(
+            ["task", "send", "--data", caller.directory.path, "--json", "--to", workerID.description, "--capability", "upper", "--wait",
+             "--timeout", "30", #""shout this""#],
+            home: caller.directory.path, timeout: .seconds(60))
+        #expect(sent.status == 0, "\(sent.stderr)")
+        let view = try JSONDecoder().decode(TaskView.self, from: Data(sent.stdout.utf8))
+        #expect(view.state == .completed)
+        #expect(view.result == .string("SHOUT THIS"))
+        #expect(try await lane.value.status == 0)
+        let listed = try await runPlexus(["tasks", "--data", caller.directory.path], home: caller.directory.path)
+        #expect(listed.stdout.contains("\(view.id)  completed  upper"))
+        for node in [caller, worker] { _ = try await node.stop() }
+    }
 }

@@ -52,6 +52,14 @@ async def exercise(client, word):
     except Exception as error:  # the SDK raises on a JSON-RPC error
         report["unknown_tool"] = {"raised": True, "text": str(error)}
 
+    # Tasks through MCP: this agent works on a task it sends itself.
+    await client.call_tool("next_task", {"capability": "py-echo", "wait_ms": 0})  # offer the capability
+    sent = json.loads(text_of(await client.call_tool("send_task", {"capability": "py-echo", "payload": {"word": word}})))
+    taken = json.loads(text_of(await client.call_tool("next_task", {"capability": "py-echo", "wait_ms": 5000})))["task"]
+    await client.call_tool("complete_task", {"id": taken["id"], "result": {"heard": taken["payload"]["word"]}})
+    finished = json.loads(text_of(await client.call_tool("get_task", {"id": sent["id"], "wait_ms": 5000})))
+    report["task"] = {"same_id": taken["id"] == sent["id"], "state": finished["state"], "result": finished.get("result")}
+
     resources = await client.list_resources()
     report["resources"] = sorted(str(resource.uri) for resource in resources.resources)
     return report
