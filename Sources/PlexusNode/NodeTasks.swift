@@ -49,6 +49,13 @@ extension Node {
         return try await inbox.finish(id, with: outcome)
     }
 
+    /// Serves `capability` in-process: each task for it runs `handler` at once (many at a
+    /// time), and its return value is the result. Tasks that would be queued for pull-API
+    /// workers go to the handler instead.
+    public nonisolated func onTask(_ capability: String, handler: @escaping TaskHandler) async {
+        await inbox.register(capability, handler: handler)
+    }
+
     /// Routes task frames from peers and from this node to itself, and runs the timers.
     func runTasks() async {
         await withTaskGroup(of: Void.self) { group in

@@ -42,6 +42,9 @@ actor TaskInbox {
     private var polledAt: [String: ContinuousClock.Instant] = [:]
     private var pollers = Waiters<String>()
     private var watchers = Waiters<TaskID>()
+    /// In-process handlers by capability (lowercased), and the tasks they are running.
+    private var handlers: [String: TaskHandler] = [:]
+    private var running: [TaskID: Task<Void, Never>] = [:]
 
     init(
         me: AgentID, skills: [String], logger: Logger,
@@ -56,7 +59,7 @@ actor TaskInbox {
     /// Whether this agent takes tasks for `capability`: announced, or a worker asked lately.
     func offers(_ capability: String) -> Bool {
         let name = capability.lowercased()
-        if skills.contains(name) { return true }
+        if skills.contains(name) || handlers[name] != nil { return true }
         guard let last = polledAt[name] else { return false }
         return ContinuousClock.now - last < Self.pollerMemory
     }
@@ -82,7 +85,7 @@ actor TaskInbox {
         guard offers(submit.capability) else {
             return await refuse(.rejected, "this agent does not offer '\(submit.capability)'")
         }
-        guard queued < Self.maxQueued else {
+        guard queued + running.count < Self.maxQueued else {
             return await refuse(.resourceExhausted, "\(Self.maxQueued) tasks already wait here")
         }
         let payload = try? JSONValue(parsing: submit.payload)
@@ -90,9 +93,46 @@ actor TaskInbox {
             id: id, role: .worker, caller: caller, worker: me, capability: submit.capability, state: .submitted,
             payload: payload, createdMs: now, deadlineMs: Int64(clamping: submit.deadlineMs))
         view.deliveries = 0
-        remember(Incoming(view: view, nonce: Array(submit.nonce)))
         seenNonces[caller, default: [:]][Array(submit.nonce)] = view.deadlineMs
+        if let handler = handlers[submit.capability.lowercased()] {
+            view.state = .working
+            view.deliveries = 1
+            remember(Incoming(view: view, nonce: Array(submit.nonce)))
+            start(handler, for: view)
+            return
+        }
+        remember(Incoming(view: view, nonce: Array(submit.nonce)))
         enqueue(id, capability: submit.capability.lowercased(), front: false)
+    }
+
+    /// Registers an in-process handler: tasks for `capability` run it at once, many at a time.
+    func register(_ capability: String, handler: @escaping TaskHandler) {
+        handlers[capability.lowercased()] = handler
+    }
+
+    private func start(_ handler: @escaping TaskHandler, for view: TaskView) {
+        let context = TaskContext(id: view.id, caller: view.caller, payload: view.payload ?? .null, deadlineMs: view.deadlineMs) { message in
+            _ = try? await self.progress(view.id, message: message)
+        }
+        running[view.id] = Task {
+            let outcome: TaskResultRequest
+            do {
+                outcome = TaskResultRequest(result: try await handler(context))
+            } catch let error as PlexusError {
+                outcome = TaskResultRequest(error: .init(code: error.code.rawValue, message: error.message))
+            } catch is CancellationError {
+                self.handlerEnded(view.id)
+                return
+            } catch {
+                outcome = TaskResultRequest(error: .init(code: PlexusError.Code.dependencyError.rawValue, message: "\(error)"))
+            }
+            _ = try? await self.finish(view.id, with: outcome)
+            self.handlerEnded(view.id)
+        }
+    }
+
+    private func handlerEnded(_ id: TaskID) {
+        running.removeValue(forKey: id)
     }
 
     /// The caller cancelled: the task ends, and a worker holding it sees `canceled`.
@@ -103,6 +143,7 @@ actor TaskInbox {
         task.leaseUntil = nil
         tasks[id] = task
         dequeue(id, capability: task.view.capability.lowercased())
+        running[id]?.cancel()
         watchers.wakeAll(id)
         await notify(caller, Self.update(id, .canceled, message: "canceled by the caller"))
     }
@@ -196,6 +237,7 @@ actor TaskInbox {
                 ended.leaseUntil = nil
                 tasks[id] = ended
                 dequeue(id, capability: task.view.capability.lowercased())
+                running[id]?.cancel()
                 watchers.wakeAll(id)
             } else if let until = task.leaseUntil, until <= now {
                 var expired = task
@@ -286,5 +328,24 @@ actor TaskInbox {
 
     static func milliseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// An in-process task handler: returns the result (any JSON) or throws (a `PlexusError`
+/// keeps its code; anything else is `dependencyError`). Cancelled when the caller cancels or
+/// the deadline passes.
+public typealias TaskHandler = @Sendable (TaskContext) async throws -> JSONValue
+
+/// What a handler knows of its task.
+public struct TaskContext: Sendable {
+    public let id: TaskID
+    public let caller: AgentID
+    public let payload: JSONValue
+    public let deadlineMs: Int64
+    let report: @Sendable (String) async -> Void
+
+    /// Tells the caller how the work goes.
+    public func progress(_ message: String) async {
+        await report(message)
     }
 }

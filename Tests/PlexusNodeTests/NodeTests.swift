@@ -65,4 +65,47 @@ import Testing
         lock.release()
         try directory.lock().release()
     }
+
+    /// An in-process handler (`onTask`) serves tasks this node sends itself; a cancel or the
+    /// deadline cancels the handler's work.
+    @Test func inProcessHandlersAnswerAndAreCancelled() async throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("plexus-node-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: url) }
+        var config = NodeConfig(dataDirectory: url.path, listen: nil)
+        config.agent.announce = false
+        let node = try Node.open(config: config, logger: Logger(label: "test")) { () throws(PlexusError) in nil }
+        let running = Task { try await node.run() }
+        defer { running.cancel() }
+
+        await node.onTask("double") { context in
+            guard case .integer(let number) = context.payload else { throw PlexusError(.invalidArgument, "send a number") }
+            await context.progress("doubling")
+            return .integer(number * 2)
+        }
+        let doubled = try await node.sendTask(SendTaskRequest(capability: "double", payload: .integer(21), waitMs: 10_000))
+        #expect(doubled.state == .completed)
+        #expect(doubled.result == .integer(42))
+        #expect(doubled.worker == node.id)
+        let refused = try await node.sendTask(SendTaskRequest(capability: "double", payload: .string("x"), waitMs: 10_000))
+        #expect(refused.state == .failed)
+        #expect(refused.error?.code == "invalidArgument")
+
+        let (cancellations, cancelled) = AsyncStream.makeStream(of: Void.self)
+        await node.onTask("forever") { _ in
+            do {
+                try await Task.sleep(for: .seconds(600))
+            } catch {
+                cancelled.yield()
+                throw error
+            }
+            return .null
+        }
+        let endless = try await node.sendTask(SendTaskRequest(capability: "forever", payload: .null))
+        #expect(try await node.cancelTask(endless.id).state == .canceled)
+        var iterator = cancellations.makeAsyncIterator()
+        #expect(await iterator.next() != nil)  // the handler saw the cancellation
+        let late = try await node.sendTask(SendTaskRequest(capability: "forever", payload: .null, timeoutMs: 200, waitMs: 10_000))
+        #expect(late.error?.code == "timeout")
+        #expect(await iterator.next() != nil)
+    }
 }
