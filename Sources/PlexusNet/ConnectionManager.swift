@@ -193,6 +193,22 @@ public actor ConnectionManager {
         return .sent
     }
 
+    /// Sends frames that must not be lost to a momentarily full queue (task messages):
+    /// retries every millisecond while the queue is full, for at most `patience`. False when
+    /// not connected, or still full after that.
+    public nonisolated func sendWaiting(_ frames: [Plexus_Frame], to peer: AgentID, patience: Duration = .seconds(2)) async -> Bool {
+        let deadline = ContinuousClock.now + patience
+        while true {
+            switch trySend(frames, to: peer) {
+            case .sent: return true
+            case .notConnected: return false
+            case .queueFull:
+                guard ContinuousClock.now < deadline, !Task.isCancelled else { return false }
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+        }
+    }
+
     /// `trySend`, answering only whether the frames were sent.
     @discardableResult
     public nonisolated func send(_ frames: [Plexus_Frame], to peer: AgentID) -> Bool {

@@ -7,8 +7,8 @@ public struct MeshLimits: Sendable, Equatable, Codable {
     public var maxConnections: Int = 256
     public var maxConnectionsPerIP: Int = 32
     public var maxFrameBytes: Int = 4 << 20
-    public var frameRate: Double = 5000
-    public var frameBurst: Double = 20000
+    public var frameRate: Double = 50_000
+    public var frameBurst: Double = 100_000
     /// How often anti-entropy reconciles with each topic neighbour.
     public var syncIntervalMs: Int = 5000
 

@@ -70,7 +70,7 @@ public actor Node {
             if caller == me {
                 localSink.yield((me, task))
             } else {
-                _ = mesh.trySend([Plexus_Frame.with { $0.task = task }], to: caller)
+                _ = await mesh.sendWaiting([Plexus_Frame.with { $0.task = task }], to: caller)
             }
         }
         self.inbox = inbox

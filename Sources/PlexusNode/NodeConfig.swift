@@ -225,8 +225,8 @@ public struct NodeConfig: Sendable, Equatable {
           max_connections: 256
           max_connections_per_ip: 32
           max_frame_bytes: 4194304      # a larger announced frame closes the connection at once
-          frame_rate: 5000              # sustained frames per second per peer ...
-          frame_burst: 20000            # ... and the burst above it; beyond, the peer is dropped
+          frame_rate: 50000             # sustained frames per second per peer ...
+          frame_burst: 100000           # ... and the burst above it; beyond, the peer is dropped
           sync_interval_ms: 5000        # anti-entropy: reconcile with each topic neighbour this often
 
         # A command run per entry arriving from another agent, with the entry's JSON on stdin.

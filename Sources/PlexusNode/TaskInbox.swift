@@ -34,11 +34,14 @@ actor TaskInbox {
     private let notify: @Sendable (AgentID, Plexus_Task) async -> Void
     private var tasks: [TaskID: Incoming] = [:]
     private var order: [TaskID] = []
+    /// Tasks not known to have ended: what the sweep looks at (ended ones leave it there).
+    private var active: Set<TaskID> = []
     private var queues: [String: [TaskID]] = [:]
     private var queued = 0
     /// Nonces of tasks seen, per caller, with their deadline: a replay before the deadline
     /// is refused by its nonce, after it by the deadline check, so they are kept until then.
     private var seenNonces: [AgentID: [[UInt8]: Int64]] = [:]
+    private var nextNoncePrune = ContinuousClock.now
     private var polledAt: [String: ContinuousClock.Instant] = [:]
     private var pollers = Waiters<String>()
     private var watchers = Waiters<TaskID>()
@@ -228,7 +231,11 @@ actor TaskInbox {
     func sweep() async {
         let now = ContinuousClock.now
         let wall = Self.wallClockMs()
-        for (id, task) in tasks where !task.view.state.isTerminal {
+        for id in active {
+            guard let task = tasks[id], !task.view.state.isTerminal else {
+                active.remove(id)
+                continue
+            }
             if task.view.deadlineMs <= wall {
                 var ended = task
                 ended.view.state = .failed
@@ -250,9 +257,12 @@ actor TaskInbox {
                 watchers.wakeAll(id)
             }
         }
-        for (caller, nonces) in seenNonces {
-            let live = nonces.filter { $0.value > wall }
-            seenNonces[caller] = live.isEmpty ? nil : live
+        if now >= nextNoncePrune {
+            nextNoncePrune = now + .seconds(1)
+            for (caller, nonces) in seenNonces {
+                let live = nonces.filter { $0.value > wall }
+                seenNonces[caller] = live.isEmpty ? nil : live
+            }
         }
         pollers.wakeExpired(now: now)
         watchers.wakeExpired(now: now)
@@ -300,9 +310,11 @@ actor TaskInbox {
     private func remember(_ task: Incoming) {
         tasks[task.view.id] = task
         order.append(task.view.id)
+        active.insert(task.view.id)
         // Beyond the bound, forget the oldest finished tasks (their nonces stay refused
         // until their deadline).
-        guard order.count > Self.maxRemembered else { return }
+        // Trimmed in batches, so the scan below is paid once per many tasks.
+        guard order.count > Self.maxRemembered + Self.maxRemembered / 8 else { return }
         let excess = order.count - Self.maxRemembered
         var forgotten = 0
         order.removeAll { id in

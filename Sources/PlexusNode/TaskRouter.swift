@@ -25,6 +25,8 @@ actor TaskRouter {
     private let logger: Logger
     private var tasks: [TaskID: Outgoing] = [:]
     private var order: [TaskID] = []
+    /// Tasks not known to have ended: what the sweep looks at (ended ones leave it there).
+    private var active: Set<TaskID> = []
     private var watchers = Waiters<TaskID>()
 
     init(
@@ -143,7 +145,13 @@ actor TaskRouter {
     /// Fails tasks past their deadline (telling their workers) and wakes expired waiters.
     func sweep() async {
         let wall = TaskInbox.wallClockMs()
-        for (id, task) in tasks where !task.view.state.isTerminal && task.view.deadlineMs <= wall {
+        for id in active {
+            guard let task = tasks[id], !task.view.state.isTerminal else {
+                active.remove(id)
+                continue
+            }
+            guard task.view.deadlineMs <= wall else { continue }
+            active.remove(id)
             var ended = task
             ended.view.state = .failed
             ended.view.error = .init(code: PlexusError.Code.timeout.rawValue, message: "no result before the deadline")
@@ -176,7 +184,7 @@ actor TaskRouter {
     /// Sends a frame to `worker`: over the connection, or after dialling a directory address.
     private func route(_ task: Plexus_Task, to worker: AgentID) async throws(PlexusError) {
         let frame = Plexus_Frame.with { $0.task = task }
-        if mesh.trySend([frame], to: worker) == .sent { return }
+        if await mesh.sendWaiting([frame], to: worker) { return }
         let addresses = (try? await lookup(worker))?.record.addresses ?? []
         for address in addresses {
             guard let target = try? HostPort.parse(address, defaultHost: "127.0.0.1"), target.host != "0.0.0.0" else { continue }
@@ -185,7 +193,7 @@ actor TaskRouter {
             } catch {
                 continue
             }
-            if mesh.trySend([frame], to: worker) == .sent { return }
+            if await mesh.sendWaiting([frame], to: worker) { return }
         }
         forgetUnsent(TaskID(bytes: task.id))
         throw PlexusError(
@@ -202,13 +210,15 @@ actor TaskRouter {
         var task = Plexus_Task()
         task.id = Data(id.bytes)
         task.cancel = true
-        _ = mesh.trySend([Plexus_Frame.with { $0.task = task }], to: worker)
+        _ = await mesh.sendWaiting([Plexus_Frame.with { $0.task = task }], to: worker)
     }
 
     private func remember(_ view: TaskView) {
         tasks[view.id] = Outgoing(view: view)
         order.append(view.id)
-        guard order.count > Self.maxRemembered else { return }
+        active.insert(view.id)
+        // Trimmed in batches, so the scan below is paid once per many tasks.
+        guard order.count > Self.maxRemembered + Self.maxRemembered / 8 else { return }
         let excess = order.count - Self.maxRemembered
         var forgotten = 0
         order.removeAll { id in
