@@ -222,6 +222,7 @@ let package = Package(
             dependencies: [
                 "PlexusCore",
                 "PlexusNet",
+                "PlexusNode",
                 "PlexusClient",
                 "plexus",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -11,7 +11,8 @@ extension Node {
     @discardableResult
     public func announce() async throws(PlexusError) -> StoredEntry {
         let settings = config.agent
-        let record = settings.record(addresses: meshAddress.map { [$0] } ?? [], status: "online")
+        let relays = await mesh.peers().compactMap(\.agentID).prefix(Self.maxRelaysAnnounced)
+        let record = settings.record(addresses: meshAddress.map { [$0] } ?? [], relays: Array(relays), status: "online")
         let content: JSONValue
         do {
             content = try JSONValue(parsing: try JSONEncoder.compact.encode(record))
@@ -60,10 +61,20 @@ extension Node {
         return view
     }
 
+    /// Connected peers named as relays in a record.
+    static let maxRelaysAnnounced = 8
+
     /// Announces now and then every interval, until cancelled. A failed announcement is
-    /// logged and tried again at the next interval.
+    /// logged and tried again at the next interval. A node with bootstrap peers waits (up to
+    /// 5 s) for the first connection, so its first record can name relays.
     func runAnnouncements() async {
         let interval = Duration.seconds(config.agent.announceIntervalS)
+        if !config.peers.isEmpty {
+            let deadline = ContinuousClock.now + .seconds(5)
+            while await mesh.peers().isEmpty, ContinuousClock.now < deadline, !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
         while !Task.isCancelled {
             do {
                 try await announce()

@@ -14,11 +14,13 @@ public struct AgentSettings: Sendable, Equatable, Codable {
     public var announceIntervalS: Int = 300
     /// Whether to announce at all (off: the agent is not in others' directories).
     public var announce = true
+    /// Whether to relay task messages between connected peers (DESIGN §8: on, opt-out).
+    public var relay = true
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case skills, tools, labels, user, devices, announce, announceIntervalS = "announce_interval_s"
+        case skills, tools, labels, user, devices, announce, relay, announceIntervalS = "announce_interval_s"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -31,6 +33,7 @@ public struct AgentSettings: Sendable, Equatable, Codable {
         devices = try container.decodeIfPresent([Device].self, forKey: .devices) ?? []
         announceIntervalS = try container.decodeIfPresent(Int.self, forKey: .announceIntervalS) ?? defaults.announceIntervalS
         announce = try container.decodeIfPresent(Bool.self, forKey: .announce) ?? defaults.announce
+        relay = try container.decodeIfPresent(Bool.self, forKey: .relay) ?? defaults.relay
     }
 
     func validate() throws(PlexusError) {
@@ -43,7 +46,7 @@ public struct AgentSettings: Sendable, Equatable, Codable {
     }
 
     /// The record to announce, with the machine's cores and memory and the mesh address.
-    func record(addresses: [String], status: String) -> AgentRecord {
+    func record(addresses: [String], relays: [AgentID], status: String) -> AgentRecord {
         AgentRecord(
             addresses: addresses,
             capabilities: Capabilities(
@@ -51,6 +54,6 @@ public struct AgentSettings: Sendable, Equatable, Codable {
                 resources: Resources(
                     cpuCores: ProcessInfo.processInfo.activeProcessorCount,
                     ramMB: Int(ProcessInfo.processInfo.physicalMemory / (1 << 20)), devices: devices)),
-            labels: labels, user: user, status: status, intervalS: announceIntervalS)
+            labels: labels, user: user, status: status, intervalS: announceIntervalS, relays: relays.isEmpty ? nil : relays)
     }
 }

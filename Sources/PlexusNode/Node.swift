@@ -26,11 +26,16 @@ public actor Node {
     nonisolated let inbox: TaskInbox
     /// Task updates from this node's inbox to its own router (a task sent to itself).
     nonisolated let localTasks: AsyncStream<(AgentID, Plexus_Task)>
+    /// The relay each remote caller's last relayed task came through: where replies go when
+    /// the caller is not connected directly.
+    nonisolated let relayPaths: RelayPaths
     var meshAddress: String?
 
     private let key: AgentKey
     /// `plexus_entries_published_total`: entries this node signed.
     private nonisolated let publishedCounter = Counter(label: "plexus_entries_published_total")
+    /// `plexus_tasks_relayed_total`: task messages forwarded for other agents.
+    nonisolated let relayedCounter = Counter(label: "plexus_tasks_relayed_total")
     let logger: Logger
     private let clock: @Sendable () -> Int64
     private let startedMs: Int64
@@ -66,16 +71,20 @@ public actor Node {
         self.localTasks = localTasks
         let me = key.id
         let mesh = self.mesh
+        let relayPaths = RelayPaths()
+        self.relayPaths = relayPaths
         let inbox = TaskInbox(me: me, skills: config.agent.skills, logger: logger) { caller, task in
             if caller == me {
                 localSink.yield((me, task))
-            } else {
-                _ = await mesh.sendWaiting([Plexus_Frame.with { $0.task = task }], to: caller)
+            } else if await !mesh.sendWaiting([Plexus_Frame.with { $0.task = task }], to: caller), let relay = relayPaths[caller] {
+                let sealed = RelayedTask.seal(task, by: key, for: caller)
+                _ = await mesh.sendWaiting([Plexus_Frame.with { $0.task = sealed }], to: relay)
             }
         }
         self.inbox = inbox
         self.taskRouter = TaskRouter(
             me: me, mesh: mesh, inbox: inbox, maxPayloadBytes: config.limits.maxBodyBytes, logger: logger,
+            seal: { task, target in RelayedTask.seal(task, by: key, for: target) },
             directory: { query throws(PlexusError) in try await Node.agents(query, in: store) },
             lookup: { id throws(PlexusError) in try await Node.agent(id, in: store) })
         self.gossip = GossipEngine(

@@ -258,6 +258,7 @@ public struct NodeConfig: Sendable, Equatable {
         #     - {type: gpu, model: "RTX 4090", properties: {vram_gb: 24}}
         #   announce_interval_s: 300       # a record lives 3 intervals; older than 2 is stale
         #   announce: true                 # false (or --no-announce): stay out of directories
+        #   relay: true                    # forward task messages between connected peers
 
         """
 }

@@ -79,11 +79,36 @@ extension Node {
 
     private nonisolated func dispatch(_ task: Plexus_Task, from peer: AgentID) async {
         guard let id = TaskID(bytes: task.id) else { return }
+        var sender = peer
+        if !task.target.isEmpty {
+            guard let target = AgentID(bytes: task.target) else { return }
+            guard target == self.id else {
+                await relay(task, to: target, from: peer)
+                return
+            }
+            // Relayed to this node: the writer's signature, not the link, says who wrote it.
+            guard let origin = RelayedTask.verifiedOrigin(of: task) else {
+                logger.warning("relayed task message with a bad signature: dropped", metadata: ["task": "\(id)", "via": "\(peer.short)"])
+                return
+            }
+            relayPaths.record(peer, for: origin)
+            sender = origin
+        }
         switch task.kind {
-        case .submit(let submit)?: await inbox.receive(id, submit: submit, from: peer)
-        case .update(let update)?: await taskRouter.receive(id, update: update, from: peer)
-        case .cancel?: await inbox.cancel(id, from: peer)
+        case .submit(let submit)?: await inbox.receive(id, submit: submit, from: sender)
+        case .update(let update)?: await taskRouter.receive(id, update: update, from: sender)
+        case .cancel?: await inbox.cancel(id, from: sender)
         case nil: break
+        }
+    }
+
+    /// Forwards a task message meant for another agent when that agent is connected here
+    /// (DESIGN §8: a node relays for others unless `agent: relay: false`); otherwise drops it.
+    /// The target checks the signature, so a relay needs none of the task's secrets.
+    private nonisolated func relay(_ task: Plexus_Task, to target: AgentID, from peer: AgentID) async {
+        guard config.agent.relay, target != peer else { return }
+        if await mesh.sendWaiting([Plexus_Frame.with { $0.task = task }], to: target) {
+            relayedCounter.increment()
         }
     }
 }

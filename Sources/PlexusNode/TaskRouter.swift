@@ -14,6 +14,8 @@ actor TaskRouter {
 
     private struct Outgoing {
         var view: TaskView
+        /// The relay the task went through, if it did.
+        var relay: AgentID?
     }
 
     private let me: AgentID
@@ -21,6 +23,8 @@ actor TaskRouter {
     private let inbox: TaskInbox
     private let directory: @Sendable (AgentQuery) async throws(PlexusError) -> [AgentView]
     private let lookup: @Sendable (AgentID) async throws(PlexusError) -> AgentView
+    /// Signs a message for a target reached through a relay.
+    private let seal: @Sendable (Plexus_Task, AgentID) -> Plexus_Task
     private let maxPayloadBytes: Int
     private let logger: Logger
     private var tasks: [TaskID: Outgoing] = [:]
@@ -31,6 +35,7 @@ actor TaskRouter {
 
     init(
         me: AgentID, mesh: ConnectionManager, inbox: TaskInbox, maxPayloadBytes: Int, logger: Logger,
+        seal: @escaping @Sendable (Plexus_Task, AgentID) -> Plexus_Task,
         directory: @escaping @Sendable (AgentQuery) async throws(PlexusError) -> [AgentView],
         lookup: @escaping @Sendable (AgentID) async throws(PlexusError) -> AgentView
     ) {
@@ -41,6 +46,7 @@ actor TaskRouter {
         self.logger = logger
         self.directory = directory
         self.lookup = lookup
+        self.seal = seal
     }
 
     /// Sends a task; returns it as submitted (or as it is after `waitMs`).
@@ -115,7 +121,7 @@ actor TaskRouter {
         task.view.updatedMs = TaskInbox.wallClockMs()
         tasks[id] = task
         watchers.wakeAll(id)
-        if let worker = task.view.worker { await tell(worker, cancel: id) }
+        if let worker = task.view.worker { await tell(worker, cancel: id, via: task.relay) }
         return task.view
     }
 
@@ -158,7 +164,7 @@ actor TaskRouter {
             ended.view.updatedMs = wall
             tasks[id] = ended
             watchers.wakeAll(id)
-            if let worker = task.view.worker { await tell(worker, cancel: id) }
+            if let worker = task.view.worker { await tell(worker, cancel: id, via: task.relay) }
         }
         watchers.wakeExpired(now: .now)
     }
@@ -181,11 +187,13 @@ actor TaskRouter {
         return ranked[0].agentID
     }
 
-    /// Sends a frame to `worker`: over the connection, or after dialling a directory address.
+    /// Sends a frame to `worker`: over the connection; or after dialling an address from its
+    /// directory record; or, signed, through a relay its record names that is connected here.
     private func route(_ task: Plexus_Task, to worker: AgentID) async throws(PlexusError) {
         let frame = Plexus_Frame.with { $0.task = task }
         if await mesh.sendWaiting([frame], to: worker) { return }
-        let addresses = (try? await lookup(worker))?.record.addresses ?? []
+        let record = (try? await lookup(worker))?.record
+        let addresses = record?.addresses ?? []
         for address in addresses {
             guard let target = try? HostPort.parse(address, defaultHost: "127.0.0.1"), target.host != "0.0.0.0" else { continue }
             do {
@@ -195,14 +203,21 @@ actor TaskRouter {
             }
             if await mesh.sendWaiting([frame], to: worker) { return }
         }
+        let sealed = Plexus_Frame.with { $0.task = seal(task, worker) }
+        for relay in record?.relays ?? [] where relay != me {
+            if await mesh.sendWaiting([sealed], to: relay) {
+                if let id = TaskID(bytes: task.id) { tasks[id]?.relay = relay }
+                return
+            }
+        }
         forgetUnsent(TaskID(bytes: task.id))
         throw PlexusError(
-            .noRoute, addresses.isEmpty
-                ? "agent \(worker) is not connected and announces no address"
-                : "agent \(worker) is not connected and cannot be reached at \(addresses.joined(separator: ", "))")
+            .noRoute, "agent \(worker) is not connected, cannot be dialled"
+                + (addresses.isEmpty ? " (it announces no address)" : " at \(addresses.joined(separator: ", "))")
+                + " and no relay it names is connected here")
     }
 
-    private func tell(_ worker: AgentID, cancel id: TaskID) async {
+    private func tell(_ worker: AgentID, cancel id: TaskID, via relay: AgentID?) async {
         if worker == me {
             await inbox.cancel(id, from: me)
             return
@@ -210,7 +225,11 @@ actor TaskRouter {
         var task = Plexus_Task()
         task.id = Data(id.bytes)
         task.cancel = true
-        _ = await mesh.sendWaiting([Plexus_Frame.with { $0.task = task }], to: worker)
+        if await mesh.sendWaiting([Plexus_Frame.with { $0.task = task }], to: worker) { return }
+        if let relay {
+            let sealed = seal(task, worker)
+            _ = await mesh.sendWaiting([Plexus_Frame.with { $0.task = sealed }], to: relay)
+        }
     }
 
     private func remember(_ view: TaskView) {

@@ -3,6 +3,7 @@ import Logging
 import PlexusClient
 import PlexusCore
 import PlexusNet
+import PlexusNode
 import Testing
 
 /// Tasks between real nodes: sent to an agent or a capability, worked on through the pull
@@ -195,5 +196,57 @@ import Testing
         let listed = try await runPlexus(["tasks", "--data", caller.directory.path], home: caller.directory.path)
         #expect(listed.stdout.contains("\(view.id)  completed  upper"))
         for node in [caller, worker] { _ = try await node.stop() }
+    }
+
+    /// A worker that accepts no connections (`--listen off`, as behind NAT) is reached by a
+    /// caller that cannot accept any either, through the peer both dialled, which the worker
+    /// names as its relay in its record; relayed messages must carry their writer's signature.
+    @Test func aWorkerBehindARelayIsReachedAndForgedRelayedTasksAreDropped() async throws {
+        let relay = try await ServeProcess(directory: try MeshTests.directory())
+        let relayID = try await relay.client.identity().agentID
+        let worker = try await ServeProcess(
+            directory: try MeshTests.directory(), arguments: ["--listen", "off", "--peer", relay.meshAddress, "--capability", "echo"],
+            announce: true)
+        let caller = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--listen", "off", "--peer", relay.meshAddress])
+        let workerID = try await worker.client.identity().agentID
+        try await MeshTests.eventually("the caller has the worker's record naming the relay") {
+            (try? await caller.client.agent(workerID))?.record.relays == [relayID]
+        }
+        #expect(try await caller.client.agent(workerID).record.addresses.isEmpty)
+
+        let workerClient = worker.client
+        let working = Task { try await Self.work(workerClient, capability: "echo", count: 1) }
+        let done = try await caller.client.sendTask(SendTaskRequest(to: workerID, capability: "echo", payload: .string("via relay"), waitMs: 20_000))
+        #expect(done.state == .completed)
+        #expect(done.result == .object(["echo": .string("via relay")]))
+        _ = try await working.value
+        #expect(!(try await caller.client.peers().contains { $0.agentID == workerID }))  // never connected directly
+        #expect((try await MetricsTests.scrape(relay)["plexus_tasks_relayed_total"] ?? 0) >= 2)
+
+        // Through the same relay: a message whose signature does not match is dropped, the
+        // same message signed by its writer arrives.
+        let adversary = try await GossipAbuseTests.Adversary(dialling: relay.meshAddress)
+        func submit(capability: String) -> Plexus_Task {
+            var task = Plexus_Task()
+            task.id = Data(TaskID.random().bytes)
+            task.submit = .with {
+                $0.capability = capability
+                $0.payload = Data("{}".utf8)
+                $0.deadlineMs = UInt64(Date().timeIntervalSince1970 * 1000) + 60_000
+                $0.nonce = Data(TaskID.random().bytes)
+            }
+            return task
+        }
+        var forged = RelayedTask.seal(submit(capability: "echo"), by: adversary.key, for: workerID)
+        forged.origin = try await caller.client.identity().agentID.bytes.asData  // claims to be the caller
+        #expect(adversary.manager.send([Plexus_Frame.with { $0.task = forged }], to: adversary.node))
+        let genuine = RelayedTask.seal(submit(capability: "echo"), by: adversary.key, for: workerID)
+        #expect(adversary.manager.send([Plexus_Frame.with { $0.task = genuine }], to: adversary.node))
+        let arrived = try #require(try await worker.client.nextTask(capability: "echo", waitMs: 10_000, leaseMs: 30_000))
+        #expect(arrived.id == TaskID(bytes: genuine.id))
+        #expect(arrived.caller == adversary.key.id)
+        // Frames from one peer are handled in order: the forged one came first and was dropped.
+        #expect(try await worker.client.nextTask(capability: "echo", waitMs: 0, leaseMs: 30_000) == nil)
+        for node in [caller, worker, relay] { _ = try await node.stop() }
     }
 }

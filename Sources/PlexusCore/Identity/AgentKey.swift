@@ -49,11 +49,14 @@ public enum SigningDomain: Sendable {
     case entry
     /// `plexus-noise-static:`: a node's Noise static key, bound to the agent (DESIGN §5).
     case noiseStatic
+    /// `plexus/task/v1`: task messages that travel through a relay (PROTOCOL.md §10.1).
+    case task
 
     public var prefix: String {
         switch self {
         case .entry: "plexus/entry/v1"
         case .noiseStatic: "plexus-noise-static:"
+        case .task: "plexus/task/v1"
         }
     }
 }

@@ -12,11 +12,15 @@ public struct AgentRecord: Codable, Sendable, Equatable {
     public var status: String
     /// Seconds between the agent's announcements: a record older than two is stale.
     public var intervalS: Int
+    /// Agents connected to this one that relay tasks to it: how to reach an agent that
+    /// accepts no connections (behind NAT, or `listen: off`).
+    public var relays: [AgentID]?
 
     public init(
         addresses: [String] = [], capabilities: Capabilities = .init(), labels: [String: String] = [:], user: String? = nil,
-        status: String = "online", intervalS: Int = 300
+        status: String = "online", intervalS: Int = 300, relays: [AgentID]? = nil
     ) {
+        self.relays = relays
         self.addresses = addresses
         self.capabilities = capabilities
         self.labels = labels
@@ -26,7 +30,7 @@ public struct AgentRecord: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case addresses, capabilities, labels, user, status, intervalS = "interval_s"
+        case addresses, capabilities, labels, user, status, relays, intervalS = "interval_s"
     }
 
     /// The entry type announcements are published as.

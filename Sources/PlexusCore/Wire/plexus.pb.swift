@@ -224,6 +224,14 @@ public nonisolated struct Plexus_Task: Sendable {
     set {kind = .cancel(newValue)}
   }
 
+  /// Set only on messages sent through a relay (PROTOCOL.md §10.1): who wrote the message,
+  /// who it is for, and the writer's Ed25519 signature over it.
+  public var origin: Data = Data()
+
+  public var target: Data = Data()
+
+  public var signature: Data = Data()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -1091,7 +1099,7 @@ nonisolated extension Plexus_Frame: SwiftProtobuf.Message, SwiftProtobuf._Messag
 
 nonisolated extension Plexus_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}submit\0\u{1}update\0\u{1}cancel\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}submit\0\u{1}update\0\u{1}cancel\0\u{1}origin\0\u{1}target\0\u{1}signature\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1134,6 +1142,9 @@ nonisolated extension Plexus_Task: SwiftProtobuf.Message, SwiftProtobuf._Message
           self.kind = .cancel(v)
         }
       }()
+      case 5: try { try decoder.decodeSingularBytesField(value: &self.origin) }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.target) }()
+      case 7: try { try decoder.decodeSingularBytesField(value: &self.signature) }()
       default: break
       }
     }
@@ -1162,12 +1173,24 @@ nonisolated extension Plexus_Task: SwiftProtobuf.Message, SwiftProtobuf._Message
     }()
     case nil: break
     }
+    if !self.origin.isEmpty {
+      try visitor.visitSingularBytesField(value: self.origin, fieldNumber: 5)
+    }
+    if !self.target.isEmpty {
+      try visitor.visitSingularBytesField(value: self.target, fieldNumber: 6)
+    }
+    if !self.signature.isEmpty {
+      try visitor.visitSingularBytesField(value: self.signature, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Plexus_Task, rhs: Plexus_Task) -> Bool {
     if lhs.id != rhs.id {return false}
     if lhs.kind != rhs.kind {return false}
+    if lhs.origin != rhs.origin {return false}
+    if lhs.target != rhs.target {return false}
+    if lhs.signature != rhs.signature {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
