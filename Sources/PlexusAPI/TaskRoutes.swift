@@ -13,7 +13,7 @@ struct TaskRoutes {
         router.post("/v1/tasks") { request, _ in
             let body: SendTaskRequest = try await Self.decode(
                 request, limit: node.config.limits.maxBodyBytes * 2 + 16 * 1024,
-                keys: ["to", "capability", "payload", "timeout_ms", "wait_ms"])
+                keys: ["to", "capability", "payload", "timeout_ms", "wait_ms", "require"])
             return EnvelopeResponse.success(try await service.sendTask(body), status: .created)
         }
         router.get("/v1/tasks") { request, _ in

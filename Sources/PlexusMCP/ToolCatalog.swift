@@ -178,13 +178,25 @@ enum ToolCatalog {
                     "payload": ["description": "The work: any JSON (an object, a string, ...)."],
                     "timeout_ms": integer("Milliseconds until the task fails with timeout (default 60000).", minimum: 1, maximum: 3_600_000),
                     "wait_ms": integer("Milliseconds to wait for the task to end before answering (0-60000).", minimum: 0, maximum: 60_000),
+                    "require": [
+                        "type": "array", "items": ["type": "string"],
+                        "description": "Conditions on the worker: cpu_cores>=N, ram_mb>=N, device=TYPE, TYPE.PROPERTY>=N (e.g. gpu.vram_gb>=24), TYPE.model~TEXT, skill=NAME, label.KEY=VALUE.",
+                    ],
                 ],
                 required: ["capability", "payload"], readOnly: false),
             run: { arguments, node throws(PlexusError) in
-                let payload = try arguments.json.objectValue?["payload"] ?? .null
+                let fields = try arguments.json.objectValue ?? [:]
+                var require: [String]?
+                if let list = fields["require"] {
+                    guard case .array(let items) = list else { throw PlexusError(.invalidArgument, "'require' must be an array of strings") }
+                    require = try items.map { item throws(PlexusError) in
+                        guard case .string(let text) = item else { throw PlexusError(.invalidArgument, "'require' must be an array of strings") }
+                        return text
+                    }
+                }
                 return try encode(try await node.sendTask(SendTaskRequest(
-                    to: try arguments.agentID("to"), capability: try arguments.requiredString("capability"), payload: payload,
-                    timeoutMs: try arguments.int("timeout_ms"), waitMs: try arguments.int("wait_ms"))))
+                    to: try arguments.agentID("to"), capability: try arguments.requiredString("capability"), payload: fields["payload"] ?? .null,
+                    timeoutMs: try arguments.int("timeout_ms"), waitMs: try arguments.int("wait_ms"), require: require)))
             }),
         PlexusTool(
             definition: tool(

@@ -12,7 +12,8 @@ extension Node {
     public func announce() async throws(PlexusError) -> StoredEntry {
         let settings = config.agent
         let relays = await mesh.peers().compactMap(\.agentID).prefix(Self.maxRelaysAnnounced)
-        let record = settings.record(addresses: meshAddress.map { [$0] } ?? [], relays: Array(relays), status: "online")
+        let status = await inbox.isBusy ? "busy" : "online"
+        let record = settings.record(addresses: meshAddress.map { [$0] } ?? [], relays: Array(relays), status: status)
         let content: JSONValue
         do {
             content = try JSONValue(parsing: try JSONEncoder.compact.encode(record))
@@ -64,8 +65,8 @@ extension Node {
     /// Connected peers named as relays in a record.
     static let maxRelaysAnnounced = 8
 
-    /// Announces now and then every interval, until cancelled. A failed announcement is
-    /// logged and tried again at the next interval. A node with bootstrap peers waits (up to
+    /// Announces now and then every interval (and when the agent turns busy or idle), until
+    /// cancelled. A failed announcement is logged and tried again at the next interval. A node with bootstrap peers waits (up to
     /// 5 s) for the first connection, so its first record can name relays.
     func runAnnouncements() async {
         let interval = Duration.seconds(config.agent.announceIntervalS)
@@ -75,13 +76,23 @@ extension Node {
                 try? await Task.sleep(for: .milliseconds(20))
             }
         }
+        // Checked every few seconds: a change between online and busy is announced then,
+        // rather than at the next interval.
+        let check = min(interval, .seconds(5))
+        var announcedBusy: Bool?
+        var next = ContinuousClock.now
         while !Task.isCancelled {
-            do {
-                try await announce()
-            } catch {
-                logger.warning("announcement failed", metadata: ["error": "\(error)"])
+            let busy = await inbox.isBusy
+            if ContinuousClock.now >= next || busy != announcedBusy {
+                do {
+                    try await announce()
+                    announcedBusy = busy
+                } catch {
+                    logger.warning("announcement failed", metadata: ["error": "\(error)"])
+                }
+                next = ContinuousClock.now + interval
             }
-            try? await Task.sleep(for: interval)
+            try? await Task.sleep(for: check)
         }
     }
 

@@ -59,6 +59,12 @@ actor TaskInbox {
         self.notify = notify
     }
 
+    /// Tasks waiting for a worker at which this agent calls itself busy.
+    static let busyQueue = 100
+
+    /// Whether so many tasks wait here that this agent should be announced as busy.
+    var isBusy: Bool { queued >= Self.busyQueue }
+
     /// Whether this agent takes tasks for `capability`: announced, or a worker asked lately.
     func offers(_ capability: String) -> Bool {
         let name = capability.lowercased()

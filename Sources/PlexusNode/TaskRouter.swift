@@ -171,18 +171,39 @@ actor TaskRouter {
 
     // MARK: - Routing
 
+    /// The agent to send to: `to` (whose record must meet the requirements, when given); or
+    /// this node, when a local worker offers the capability and there are no requirements;
+    /// or, among the agents in the directory offering it and meeting every requirement, the
+    /// one with the fewest tasks from here in flight, connected and online ones first.
     private func chooseWorker(_ request: SendTaskRequest) async throws(PlexusError) -> AgentID {
-        if let to = request.to { return to }
-        if await inbox.offers(request.capability) { return me }
-        let candidates = try await directory(AgentQuery(capability: request.capability)).filter { $0.agentID != me }
+        let requirements = try (request.require ?? []).map { text throws(PlexusError) in try Requirement.parse(text) }
+        if let to = request.to {
+            if !requirements.isEmpty {
+                let record = try? await lookup(to).record
+                guard let record, requirements.allSatisfy({ $0.isMet(by: record) }) else {
+                    throw PlexusError(.noRoute, "agent \(to) does not meet \(requirements.map(\.description).joined(separator: ", ")) (or has no current record)")
+                }
+            }
+            return to
+        }
+        if requirements.isEmpty, await inbox.offers(request.capability) { return me }
+        let candidates = try await directory(AgentQuery(capability: request.capability)).filter { agent in
+            agent.agentID != me && requirements.allSatisfy { $0.isMet(by: agent.record) }
+        }
         guard !candidates.isEmpty else {
-            throw PlexusError(.noRoute, "no agent in the directory offers '\(request.capability)'")
+            let condition = requirements.isEmpty ? "" : " meeting \(requirements.map(\.description).joined(separator: ", "))"
+            throw PlexusError(.noRoute, "no agent in the directory offers '\(request.capability)'\(condition)")
         }
         let connected = Set(await mesh.peers().compactMap(\.agentID))
+        var load: [AgentID: Int] = [:]
+        for id in active {
+            if let worker = tasks[id]?.view.worker, tasks[id]?.view.state.isTerminal == false { load[worker, default: 0] += 1 }
+        }
         let ranked = candidates.sorted { lhs, rhs in
-            let left = (connected.contains(lhs.agentID) ? 0 : 1, lhs.presence == .online ? 0 : 1)
-            let right = (connected.contains(rhs.agentID) ? 0 : 1, rhs.presence == .online ? 0 : 1)
-            return left < right
+            func rank(_ agent: AgentView) -> (Int, Int, Int) {
+                (load[agent.agentID] ?? 0, connected.contains(agent.agentID) ? 0 : 1, agent.presence == .online ? 0 : 1)
+            }
+            return rank(lhs) < rank(rhs)
         }
         return ranked[0].agentID
     }

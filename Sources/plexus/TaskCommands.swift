@@ -48,6 +48,9 @@ struct TaskSendCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds until the task fails with timeout (default 60).")
     var timeout: Double = 60
 
+    @Option(name: .long, help: "A condition on the worker (repeatable): cpu_cores>=N, ram_mb>=N, device=TYPE, TYPE.PROP>=N, TYPE.model~TEXT, skill=NAME, label.KEY=VALUE.")
+    var require: [String] = []
+
     @Flag(name: .long, help: "Wait for the task to end (up to --timeout) and print the outcome; exit 1 unless completed.")
     var wait = false
 
@@ -66,7 +69,7 @@ struct TaskSendCommand: AsyncParsableCommand {
             let timeoutMs = Int(timeout * 1000)
             var task = try await client.sendTask(SendTaskRequest(
                 to: try to.map { text throws(PlexusError) in try AgentID.parse(text) }, capability: capability ?? "default",
-                payload: TaskCommand.payload(text), timeoutMs: timeoutMs))
+                payload: TaskCommand.payload(text), timeoutMs: timeoutMs, require: require.isEmpty ? nil : require))
             while wait, !task.state.isTerminal {
                 task = try await client.task(task.id, waitMs: min(FeedRequest.maxWaitMs, timeoutMs + 1000))
             }

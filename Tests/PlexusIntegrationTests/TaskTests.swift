@@ -249,4 +249,66 @@ import Testing
         #expect(try await worker.client.nextTask(capability: "echo", waitMs: 0, leaseMs: 30_000) == nil)
         for node in [caller, worker, relay] { _ = try await node.stop() }
     }
+
+    /// With requirements the router picks only agents whose records meet them; among equals
+    /// it spreads tasks to the one with the fewest in flight from here.
+    @Test func requirementsPickTheWorkerAndLoadIsSpread() async throws {
+        let big = try MeshTests.directory()
+        try "agent:\n  devices:\n    - {type: gpu, model: RTX 4090, properties: {vram_gb: 24}}\n"
+            .write(to: big.file("config.yaml"), atomically: true, encoding: .utf8)
+        let hub = try await ServeProcess(directory: try MeshTests.directory())
+        let large = try await ServeProcess(directory: big, arguments: ["--peer", hub.meshAddress, "--capability", "render"], announce: true)
+        let small = try await ServeProcess(
+            directory: try MeshTests.directory(), arguments: ["--peer", hub.meshAddress, "--capability", "render"], announce: true)
+        let largeID = try await large.client.identity().agentID
+        let smallID = try await small.client.identity().agentID
+        try await MeshTests.eventually("the hub knows both workers") {
+            Set(try await hub.client.agents(AgentQuery(capability: "render")).map(\.agentID)) == [largeID, smallID]
+        }
+        let onGPU = try await hub.client.sendTask(SendTaskRequest(capability: "render", payload: .null, require: ["gpu.vram_gb>=16"]))
+        #expect(onGPU.worker == largeID)
+        let modelMatch = try await hub.client.sendTask(SendTaskRequest(capability: "render", payload: .null, require: ["gpu.model~rtx"]))
+        #expect(modelMatch.worker == largeID)
+        let none = await #expect(throws: PlexusError.self) {
+            _ = try await hub.client.sendTask(SendTaskRequest(capability: "render", payload: .null, require: ["gpu.vram_gb>=80"]))
+        }
+        #expect(none?.code == .noRoute)
+        let direct = await #expect(throws: PlexusError.self) {
+            _ = try await hub.client.sendTask(SendTaskRequest(to: smallID, capability: "render", payload: .null, require: ["device=gpu"]))
+        }
+        #expect(direct?.code == .noRoute)
+        let malformed = await #expect(throws: PlexusError.self) {
+            _ = try await hub.client.sendTask(SendTaskRequest(capability: "render", payload: .null, require: ["gpu>>9"]))
+        }
+        #expect(malformed?.code == .invalidArgument)
+
+        // Nobody works on these, so each stays in flight: least-loaded alternates. (The two
+        // sent above are still in flight on the large worker.)
+        var counts: [AgentID: Int] = [:]
+        for _ in 0..<10 {
+            let task = try await hub.client.sendTask(SendTaskRequest(capability: "render", payload: .null))
+            counts[try #require(task.worker), default: 0] += 1
+        }
+        #expect(counts[smallID] == 6)
+        #expect(counts[largeID] == 4)
+        for node in [hub, large, small] { _ = try await node.stop() }
+    }
+
+    /// An agent with a hundred tasks waiting announces itself busy, and idle again once they
+    /// are taken.
+    @Test func aPiledUpWorkerIsBusyInTheDirectory() async throws {
+        let workerDirectory = try MeshTests.directory()
+        try "agent:\n  announce_interval_s: 1\n".write(to: workerDirectory.file("config.yaml"), atomically: true, encoding: .utf8)
+        let worker = try await ServeProcess(directory: workerDirectory, arguments: ["--capability", "pile"], announce: true)
+        let caller = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", worker.meshAddress])
+        let workerID = try await worker.client.identity().agentID
+        try await MeshTests.eventually("the caller sees the worker online") { (try? await caller.client.agent(workerID))?.presence == .online }
+        for _ in 0..<100 {
+            _ = try await caller.client.sendTask(SendTaskRequest(to: workerID, capability: "pile", payload: .null))
+        }
+        try await MeshTests.eventually("the worker is busy") { (try? await caller.client.agent(workerID))?.presence == .busy }
+        for _ in 0..<100 { _ = try await worker.client.nextTask(capability: "pile", waitMs: 1_000, leaseMs: 60_000) }
+        try await MeshTests.eventually("the worker is online again") { (try? await caller.client.agent(workerID))?.presence == .online }
+        for node in [caller, worker] { _ = try await node.stop() }
+    }
 }

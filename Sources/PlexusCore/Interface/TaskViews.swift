@@ -120,8 +120,14 @@ public struct SendTaskRequest: Codable, Sendable, Equatable {
     public var timeoutMs: Int?
     /// Wait up to this long for the task to finish before answering (0–60000).
     public var waitMs: Int?
+    /// Conditions on the worker's announced resources, labels and offers (`Requirement`).
+    public var require: [String]?
 
-    public init(to: AgentID? = nil, capability: String, payload: JSONValue, timeoutMs: Int? = nil, waitMs: Int? = nil) {
+    public init(
+        to: AgentID? = nil, capability: String, payload: JSONValue, timeoutMs: Int? = nil, waitMs: Int? = nil,
+        require: [String]? = nil
+    ) {
+        self.require = require
         self.to = to
         self.capability = capability
         self.payload = payload
@@ -130,7 +136,7 @@ public struct SendTaskRequest: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case to, capability, payload, timeoutMs = "timeout_ms", waitMs = "wait_ms"
+        case to, capability, payload, require, timeoutMs = "timeout_ms", waitMs = "wait_ms"
     }
 
     public static let defaultTimeoutMs = 60_000
