@@ -38,6 +38,9 @@ public actor ConnectionManager {
     /// waiting, further task frames are dropped (their callers time out at the deadline).
     public nonisolated let taskFrames: AsyncStream<(AgentID, Plexus_Task)>
     private let taskSink: AsyncStream<(AgentID, Plexus_Task)>.Continuation
+    /// DHT frames from peers, bounded like `events`.
+    public nonisolated let dhtFrames: AsyncStream<(AgentID, Plexus_Dht)>
+    private let dhtSink: AsyncStream<(AgentID, Plexus_Dht)>.Continuation
     private var serverChannel: (any Channel)?
     private var connections: [AgentID: PeerConnection] = [:] {
         didSet { routes.withLock { $0 = connections } }
@@ -66,6 +69,7 @@ public actor ConnectionManager {
         self.onPeerConnected = onPeerConnected
         (events, eventSink) = AsyncStream.makeStream(of: MeshEvent.self, bufferingPolicy: .bufferingOldest(4096))
         (taskFrames, taskSink) = AsyncStream.makeStream(of: (AgentID, Plexus_Task).self, bufferingPolicy: .bufferingOldest(4096))
+        (dhtFrames, dhtSink) = AsyncStream.makeStream(of: (AgentID, Plexus_Dht).self, bufferingPolicy: .bufferingOldest(4096))
     }
 
     /// Starts listening (if configured); returns the bound `host:port`.
@@ -249,6 +253,7 @@ public actor ConnectionManager {
         defer {
             eventSink.finish()
             taskSink.finish()
+            dhtSink.finish()
         }
         shuttingDown = true
         for task in redialTasks.values { task.cancel() }
@@ -307,10 +312,11 @@ public actor ConnectionManager {
             ByteToMessageHandler(FrameDecoder(maxFrameBytes: config.maxFrameBytes)),
             MessageToByteHandler(FrameEncoder()),
             IdleStateHandler(readTimeout: config.idleTimeout),
-            PeerFrameHandler(connection: connection, config: config, counters: counters, onFrame: { [eventSink, taskSink] peer, frame in
+            PeerFrameHandler(connection: connection, config: config, counters: counters, onFrame: { [eventSink, taskSink, dhtSink] peer, frame in
                 switch frame.kind {
                 case .gossip: eventSink.yield(.frame(peer, frame))
                 case .task(let task): taskSink.yield((peer, task))
+                case .dht(let dht): dhtSink.yield((peer, dht))
                 default: break
                 }
             }),

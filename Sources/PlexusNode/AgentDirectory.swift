@@ -24,23 +24,35 @@ extension Node {
         }
         let request = PublishRequest(
             type: AgentRecord.entryType, content: content, ttlSeconds: UInt64(settings.announceIntervalS * 3))
-        return try await publish(try request.draft(nowMs: EntryStore.wallClockMs()))
+        let stored = try await publish(try request.draft(nowMs: EntryStore.wallClockMs()))
+        // Also into the DHT, under the agent and each capability, for nodes gossip missed.
+        let keys = [DHTService.key(of: id)] + (settings.skills + settings.tools).map { DHTService.key(ofCapability: $0) }
+        let encoded = stored.entry.encoded()
+        Task { await dht.publish(encoded, under: keys) }
+        return stored
     }
 
-    /// Agents whose latest record matches `query`, most recently announced first.
+    /// Agents whose latest record matches `query`, most recently announced first: the
+    /// records held here, and with a capability, the providers the DHT knows.
     public nonisolated func agents(_ query: AgentQuery = AgentQuery()) async throws(PlexusError) -> [AgentView] {
-        try await Self.agents(query, in: store)
+        try await Self.agents(query, in: store, dht: dht)
     }
 
-    /// One agent's directory entry; `notFound` when no unexpired record is held.
+    /// One agent's directory entry: held here, else looked up in the DHT; `notFound` when
+    /// no unexpired record is found.
     public nonisolated func agent(_ id: AgentID) async throws(PlexusError) -> AgentView {
-        try await Self.agent(id, in: store)
+        try await Self.agent(id, in: store, dht: dht)
     }
 
-    static func agents(_ query: AgentQuery, in store: EntryStore) async throws(PlexusError) -> [AgentView] {
+    static func agents(_ query: AgentQuery, in store: EntryStore, dht: DHTService) async throws(PlexusError) -> [AgentView] {
         let now = EntryStore.wallClockMs()
-        let latest = try await store.latestPerAuthor(type: AgentRecord.entryType, nowMs: now)
-        return latest.compactMap { Self.view(of: $0.entry, nowMs: now) }.filter { view in
+        var latest = try await store.latestPerAuthor(type: AgentRecord.entryType, nowMs: now).map(\.entry)
+        if let capability = query.capability {
+            let held = Set(latest.map(\.author))
+            let found = await dht.find(DHTService.key(ofCapability: capability)).compactMap { DHTService.validRecord($0, limits: .standard) }
+            latest += Self.newestPerAuthor(found).filter { !held.contains($0.author) }
+        }
+        return latest.compactMap { Self.view(of: $0, nowMs: now) }.filter { view in
             if let capability = query.capability, !view.record.offers(capability) { return false }
             if let user = query.user, view.record.user?.lowercased() != user.lowercased() { return false }
             if let label = query.label {
@@ -52,14 +64,24 @@ extension Node {
         }
     }
 
-    static func agent(_ id: AgentID, in store: EntryStore) async throws(PlexusError) -> AgentView {
+    static func agent(_ id: AgentID, in store: EntryStore, dht: DHTService) async throws(PlexusError) -> AgentView {
         let now = EntryStore.wallClockMs()
-        guard let latest = try await store.latestPerAuthor(type: AgentRecord.entryType, nowMs: now, author: id).first,
-              let view = Self.view(of: latest.entry, nowMs: now)
-        else {
-            throw PlexusError(.notFound, "no current record of agent \(id) (it has not announced itself, or its record expired)")
+        if let latest = try await store.latestPerAuthor(type: AgentRecord.entryType, nowMs: now, author: id).first,
+           let view = Self.view(of: latest.entry, nowMs: now) {
+            return view
+        }
+        let found = await dht.find(DHTService.key(of: id)).compactMap { DHTService.validRecord($0, limits: .standard) }
+        guard let newest = Self.newestPerAuthor(found.filter { $0.author == id }).first, let view = Self.view(of: newest, nowMs: now) else {
+            throw PlexusError(.notFound, "no current record of agent \(id) here or in the DHT (it has not announced itself, or its record expired)")
         }
         return view
+    }
+
+    /// The highest-seq entry of each author.
+    static func newestPerAuthor(_ entries: [SignedEntry]) -> [SignedEntry] {
+        var newest: [AgentID: SignedEntry] = [:]
+        for entry in entries where (newest[entry.author]?.seq ?? 0) < entry.seq { newest[entry.author] = entry }
+        return Array(newest.values)
     }
 
     /// Connected peers named as relays in a record.

@@ -26,6 +26,8 @@ public actor Node {
     nonisolated let inbox: TaskInbox
     /// Task updates from this node's inbox to its own router (a task sent to itself).
     nonisolated let localTasks: AsyncStream<(AgentID, Plexus_Task)>
+    /// The Kademlia DHT over the mesh.
+    nonisolated let dht: DHTService
     /// The relay each remote caller's last relayed task came through: where replies go when
     /// the caller is not connected directly.
     nonisolated let relayPaths: RelayPaths
@@ -71,6 +73,8 @@ public actor Node {
         self.localTasks = localTasks
         let me = key.id
         let mesh = self.mesh
+        let dht = DHTService(me: me, mesh: mesh, limits: config.limits, logger: logger)
+        self.dht = dht
         let relayPaths = RelayPaths()
         self.relayPaths = relayPaths
         let inbox = TaskInbox(me: me, skills: config.agent.skills, logger: logger) { caller, task in
@@ -85,8 +89,8 @@ public actor Node {
         self.taskRouter = TaskRouter(
             me: me, mesh: mesh, inbox: inbox, maxPayloadBytes: config.limits.maxBodyBytes, logger: logger,
             seal: { task, target in RelayedTask.seal(task, by: key, for: target) },
-            directory: { query throws(PlexusError) in try await Node.agents(query, in: store) },
-            lookup: { id throws(PlexusError) in try await Node.agent(id, in: store) })
+            directory: { query throws(PlexusError) in try await Node.agents(query, in: store, dht: dht) },
+            lookup: { id throws(PlexusError) in try await Node.agent(id, in: store, dht: dht) })
         self.gossip = GossipEngine(
             me: key, mesh: mesh, store: store, limits: config.limits,
             syncInterval: .milliseconds(Int64(config.mesh.syncIntervalMs)), logger: logger, wallClock: clock)
@@ -330,6 +334,21 @@ extension Node {
     }
 }
 
+extension Node {
+    /// Answers DHT frames and greets new peers, until cancelled.
+    func runDHT(advertising address: String?) async {
+        await dht.setAdvertised(address)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.dht.run() }
+            group.addTask {
+                for await (peer, message) in self.mesh.dhtFrames { await self.dht.receive(message, from: peer) }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
 extension Node: Service {
     /// Runs the mesh and the node's background duties until graceful shutdown or cancellation.
     public func run() async throws {
@@ -341,6 +360,7 @@ extension Node: Service {
                 group.addTask { await self.runDuties() }
                 if self.config.agent.announce { group.addTask { await self.runAnnouncements() } }
                 group.addTask { await self.runTasks() }
+                group.addTask { await self.runDHT(advertising: advertised) }
                 await group.next()
                 group.cancelAll()
             }

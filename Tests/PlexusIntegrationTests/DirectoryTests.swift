@@ -79,4 +79,23 @@ import Testing
         }
         _ = try await observer.stop()
     }
+
+    /// A node that does not store an agent's announcements (it follows someone else) still
+    /// finds the agent, by id and by capability, through the DHT.
+    @Test func agentsNotHeldLocallyAreFoundThroughTheDHT() async throws {
+        let hub = try await ServeProcess(directory: try MeshTests.directory())
+        let seeker = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", hub.meshAddress])
+        _ = try await seeker.client.follow(AgentKey().id)  // stores only that agent (and itself)
+        let agent = try await ServeProcess(
+            directory: try MeshTests.directory(), arguments: ["--peer", hub.meshAddress, "--capability", "translate"], announce: true)
+        let agentID = try await agent.client.identity().agentID
+        try await MeshTests.eventually("the hub holds the agent's record") { (try? await hub.client.agent(agentID)) != nil }
+
+        try await MeshTests.eventually("the seeker finds the agent through the DHT") { (try? await seeker.client.agent(agentID)) != nil }
+        #expect(try await seeker.client.agent(agentID).record.capabilities.skills == ["translate"])
+        #expect(try await seeker.client.agents(AgentQuery(capability: "translate")).map(\.agentID) == [agentID])
+        // Not from its store: it holds none of the agent's entries.
+        #expect(try await seeker.client.feed(author: agentID.description).entries.isEmpty)
+        for node in [agent, seeker, hub] { _ = try await node.stop() }
+    }
 }

@@ -135,8 +135,20 @@ import Testing
         let frame = Plexus_Frame.with { $0.task = task }
         #expect(adversary.manager.send([frame], to: adversary.node))
         #expect(adversary.manager.send([frame], to: adversary.node))  // the same submit again
-        var replies = adversary.manager.taskFrames.makeAsyncIterator()
-        let reply = try #require(await replies.next())
+        let frames = adversary.manager.taskFrames
+        let reply = try #require(await withTaskGroup(of: (AgentID, Plexus_Task)?.self) { group in
+            group.addTask {
+                var replies = frames.makeAsyncIterator()
+                return await replies.next()
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(20))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        })
         #expect(reply.1.update.state == "rejected")
         #expect(reply.1.update.errorCode == "securityError")
         // Exactly one task to work on.

@@ -1,0 +1,240 @@
+import Foundation
+import Logging
+import PlexusCore
+import PlexusNet
+import PlexusProtocol
+import PlexusStore
+
+/// A peer as the DHT knows it: an agent and where it listens (equal by agent).
+struct DHTPeer: Hashable, Sendable {
+    let agent: AgentID
+    let address: String
+
+    static func == (lhs: DHTPeer, rhs: DHTPeer) -> Bool { lhs.agent == rhs.agent }
+    func hash(into hasher: inout Hasher) { hasher.combine(agent) }
+}
+
+/// The Kademlia DHT on the mesh (DESIGN §7, PROTOCOL.md §11): drives `RoutingTable` and
+/// `DHTLookup` over `Dht` frames, and keeps the values stored here. Values are agents'
+/// signed `announce` entries, under the agent's key and under each capability it offers,
+/// so `find_agent` and `find_providers` work beyond the agents whose records gossip brought.
+actor DHTService {
+    typealias Contact = RoutingTable<DHTPeer>.Contact
+
+    static let k = 20
+    static let alpha = 3
+    static let queryTimeout = Duration.seconds(2)
+    /// Keys held, and values per key, at most.
+    static let maxKeys = 10_000
+    static let maxValuesPerKey = 20
+
+    private let me: AgentID
+    private let meKey: DHTKey
+    private let mesh: ConnectionManager
+    private let limits: Limits
+    private let logger: Logger
+    private var advertised = ""
+    private var table: RoutingTable<DHTPeer>
+    private var values: [DHTKey: [EntryID: (encoded: Data, expiresMs: Int64)]] = [:]
+    private var pending: [UInt64: CheckedContinuation<Plexus_DhtReply?, Never>] = [:]
+    private var nextRequest: UInt64 = 1
+    private var greeted: Set<AgentID> = []
+
+    init(me: AgentID, mesh: ConnectionManager, limits: Limits, logger: Logger) {
+        self.me = me
+        self.meKey = Self.key(of: me)
+        self.mesh = mesh
+        self.limits = limits
+        self.logger = logger
+        table = RoutingTable(me: meKey, k: Self.k)
+    }
+
+    /// Where an agent's record is stored.
+    static func key(of agent: AgentID) -> DHTKey { DHTKey(hashing: agent.bytes, domain: "plexus-dht-agent:") }
+    /// Where the records of agents offering a capability are stored.
+    static func key(ofCapability name: String) -> DHTKey { DHTKey(hashing: Array(name.lowercased().utf8), domain: "plexus-dht-capability:") }
+
+    func setAdvertised(_ address: String?) { advertised = address ?? "" }
+
+    var contacts: Int { table.count }
+
+    // MARK: - Running
+
+    /// Greets newly connected peers with a lookup of our own key (which teaches both sides),
+    /// every second until cancelled.
+    func run() async {
+        while !Task.isCancelled {
+            let connected = await mesh.peers().compactMap(\.agentID)
+            greeted.formIntersection(connected)
+            for peer in connected where !greeted.contains(peer) {
+                greeted.insert(peer)
+                if let reply = await query(peer, address: nil, .findNode(Data(meKey.bytes))) {
+                    learn(reply.closer)
+                }
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// A frame from a peer: a question to answer, or an answer we wait for.
+    func receive(_ message: Plexus_Dht, from peer: AgentID) async {
+        if message.hasSender, AgentID(bytes: message.sender.agentID) == peer {
+            table.observe(Contact(key: Self.key(of: peer), peer: DHTPeer(agent: peer, address: message.sender.address)))
+        }
+        switch message.kind {
+        case .reply(let reply)?:
+            pending.removeValue(forKey: message.request)?.resume(returning: reply)
+        case .findNode(let key)?:
+            guard let target = DHTKey(bytes: key) else { return }
+            await answer(message.request, to: peer, closer: closest(to: target, excluding: peer), values: [])
+        case .findValue(let key)?:
+            guard let target = DHTKey(bytes: key) else { return }
+            let held = liveValues(target)
+            await answer(message.request, to: peer, closer: held.isEmpty ? closest(to: target, excluding: peer) : [], values: held)
+        case .store(let store)?:
+            if let key = DHTKey(bytes: store.key) { keep(store.value, under: key) }
+            await answer(message.request, to: peer, closer: [], values: [])
+        case nil:
+            break
+        }
+    }
+
+    // MARK: - Lookups
+
+    /// Stores a signed announce entry under `keys`, at the k closest nodes of each.
+    func publish(_ encoded: Data, under keys: [DHTKey]) async {
+        for key in keys {
+            keep(encoded, under: key)
+            let holders = await lookup(key, wantsValue: false).closest
+            for holder in holders {
+                _ = await query(holder.peer.agent, address: holder.peer.address, .store(.with { $0.key = Data(key.bytes); $0.value = encoded }))
+            }
+        }
+    }
+
+    /// The values stored under `key`: here, or found by a lookup.
+    func find(_ key: DHTKey) async -> [Data] {
+        let held = liveValues(key)
+        if !held.isEmpty { return held }
+        return await lookup(key, wantsValue: true).values
+    }
+
+    private func lookup(_ target: DHTKey, wantsValue: Bool) async -> (closest: [Contact], values: [Data]) {
+        var lookup = DHTLookup<DHTPeer>(
+            target: target, seeds: table.closest(to: target, count: Self.k), k: Self.k, alpha: Self.alpha,
+            wantsValue: wantsValue, exclude: DHTPeer(agent: me, address: ""))
+        var found: [Data] = []
+        while !lookup.isFinished {
+            let batch = lookup.nextQueries()
+            if batch.isEmpty { break }
+            let kind: Plexus_Dht.OneOf_Kind = wantsValue ? .findValue(Data(target.bytes)) : .findNode(Data(target.bytes))
+            let replies = await withTaskGroup(of: (Contact, Plexus_DhtReply?).self) { group in
+                for contact in batch {
+                    group.addTask { (contact, await self.query(contact.peer.agent, address: contact.peer.address, kind)) }
+                }
+                var collected: [(Contact, Plexus_DhtReply?)] = []
+                for await item in group { collected.append(item) }
+                return collected
+            }
+            for (contact, reply) in replies {
+                guard let reply else {
+                    lookup.failed(contact)
+                    table.remove(contact)
+                    continue
+                }
+                let closer = learn(reply.closer)
+                let valid = reply.values.filter { Self.validRecord($0, limits: limits) != nil }
+                if !valid.isEmpty { found = valid }
+                lookup.answered(by: contact, closer: closer, value: valid.first.map { Array($0) })
+            }
+        }
+        return (lookup.closest, found)
+    }
+
+    /// Sends one query and waits for its answer (nil: unreachable or no answer in time).
+    private func query(_ peer: AgentID, address: String?, _ kind: Plexus_Dht.OneOf_Kind) async -> Plexus_DhtReply? {
+        guard peer != me else { return nil }
+        let request = nextRequest
+        nextRequest &+= 1
+        var message = Plexus_Dht()
+        message.request = request
+        message.sender = .with { $0.agentID = me.bytes.asData; $0.address = advertised }
+        message.kind = kind
+        let frame = Plexus_Frame.with { $0.dht = message }
+        var sent = await mesh.sendWaiting([frame], to: peer)
+        if !sent, let address, !address.isEmpty, let target = try? HostPort.parse(address, defaultHost: "127.0.0.1"), target.host != "0.0.0.0" {
+            if (try? await mesh.connect(host: target.host, port: target.port, expectedPeer: peer)) != nil {
+                sent = await mesh.sendWaiting([frame], to: peer)
+            }
+        }
+        guard sent else { return nil }
+        let timeout = Task {
+            try? await Task.sleep(for: Self.queryTimeout)
+            self.expire(request)
+        }
+        defer { timeout.cancel() }
+        return await withCheckedContinuation { pending[request] = $0 }
+    }
+
+    private func expire(_ request: UInt64) {
+        pending.removeValue(forKey: request)?.resume(returning: nil)
+    }
+
+    private func answer(_ request: UInt64, to peer: AgentID, closer: [Contact], values: [Data]) async {
+        var message = Plexus_Dht()
+        message.request = request
+        message.sender = .with { $0.agentID = me.bytes.asData; $0.address = advertised }
+        message.reply = .with {
+            $0.closer = closer.map { contact in .with { $0.agentID = contact.peer.agent.bytes.asData; $0.address = contact.peer.address } }
+            $0.values = values
+        }
+        _ = await mesh.sendWaiting([Plexus_Frame.with { $0.dht = message }], to: peer)
+    }
+
+    // MARK: - Table and values
+
+    /// Adds contacts from an answer to the table (at most k per answer); returns them.
+    @discardableResult
+    private func learn(_ contacts: [Plexus_DhtContact]) -> [Contact] {
+        contacts.prefix(Self.k).compactMap { contact in
+            guard let agent = AgentID(bytes: contact.agentID), agent != me, contact.address.utf8.count <= 256 else { return nil }
+            let known = Contact(key: Self.key(of: agent), peer: DHTPeer(agent: agent, address: contact.address))
+            table.observe(known)
+            return known
+        }
+    }
+
+    private func closest(to key: DHTKey, excluding peer: AgentID) -> [Contact] {
+        table.closest(to: key, count: Self.k + 1).filter { $0.peer.agent != peer }.prefix(Self.k).map { $0 }
+    }
+
+    /// Keeps a value if it is a valid, unexpired announce entry (bounded per key and overall).
+    private func keep(_ encoded: Data, under key: DHTKey) {
+        guard let entry = Self.validRecord(encoded, limits: limits), let expires = entry.expiresMs else { return }
+        guard values[key] != nil || values.count < Self.maxKeys else { return }
+        var held = values[key] ?? [:]
+        // One record per author: the newest.
+        for (id, value) in held where (try? SignedEntry(encoded: value.encoded, limits: limits))?.author == entry.author {
+            if let old = try? SignedEntry(encoded: value.encoded, limits: limits), old.seq >= entry.seq { return }
+            held.removeValue(forKey: id)
+        }
+        held[entry.id] = (encoded, Int64(clamping: expires))
+        if held.count > Self.maxValuesPerKey, let oldest = held.min(by: { $0.value.expiresMs < $1.value.expiresMs })?.key {
+            held.removeValue(forKey: oldest)
+        }
+        values[key] = held
+    }
+
+    private func liveValues(_ key: DHTKey) -> [Data] {
+        let now = EntryStore.wallClockMs()
+        return (values[key] ?? [:]).values.filter { $0.expiresMs > now }.map(\.encoded)
+    }
+
+    /// A signed, unexpired `announce` entry, or nil.
+    static func validRecord(_ encoded: Data, limits: Limits) -> SignedEntry? {
+        guard let entry = try? SignedEntry(encoded: encoded, limits: limits), entry.type == AgentRecord.entryType,
+              let expires = entry.expiresMs, Int64(clamping: expires) > EntryStore.wallClockMs()
+        else { return nil }
+        return entry
+    }
+}
