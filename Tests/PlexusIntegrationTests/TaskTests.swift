@@ -323,4 +323,36 @@ import Testing
         try await MeshTests.eventually("the worker is online again") { (try? await caller.client.agent(workerID))?.presence == .online }
         for node in [caller, worker] { _ = try await node.stop() }
     }
+
+    /// Only the worker a task went to can answer it: a result from another peer is ignored.
+    /// An oversize payload is refused before anything is sent.
+    @Test func forgedResultsAndOversizePayloadsAreRefused() async throws {
+        let worker = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--capability", "echo"])
+        let caller = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", worker.meshAddress])
+        let workerID = try await worker.client.identity().agentID
+        try await MeshTests.eventually("connected") { !(try await caller.client.peers().isEmpty) }
+        let sent = try await caller.client.sendTask(SendTaskRequest(to: workerID, capability: "echo", payload: .string("real work")))
+
+        let adversary = try await GossipAbuseTests.Adversary(dialling: caller.meshAddress)
+        var forged = Plexus_Task()
+        forged.id = Data(sent.id.bytes)
+        forged.update = .with {
+            $0.state = "completed"
+            $0.result = Data(#""forged""#.utf8)
+        }
+        #expect(adversary.manager.send([Plexus_Frame.with { $0.task = forged }], to: adversary.node))
+        _ = try await adversary.manager.ping(adversary.node)  // the caller has read the forged frame
+        let leased = try #require(try await worker.client.nextTask(capability: "echo", waitMs: 10_000, leaseMs: 30_000))
+        _ = try await worker.client.finishTask(leased.id, with: TaskResultRequest(result: .string("genuine")))
+        let done = try await caller.client.task(sent.id, waitMs: 10_000)
+        #expect(done.state == .completed)
+        #expect(done.result == .string("genuine"))
+
+        let oversize = await #expect(throws: PlexusError.self) {
+            _ = try await caller.client.sendTask(SendTaskRequest(
+                to: workerID, capability: "echo", payload: .string(String(repeating: "x", count: 100_000))))
+        }
+        #expect(oversize?.code == .tooLarge)
+        for node in [caller, worker] { _ = try await node.stop() }
+    }
 }
