@@ -13,7 +13,8 @@ extension Node {
         let settings = config.agent
         let relays = await mesh.peers().compactMap(\.agentID).prefix(Self.maxRelaysAnnounced)
         let status = await inbox.isBusy ? "busy" : "online"
-        let record = settings.record(addresses: meshAddress.map { [$0] } ?? [], relays: Array(relays), status: status)
+        let record = settings.record(
+            addresses: meshAddress.map { [$0] } ?? [], relays: Array(relays), status: status, certificate: try settings.userCertificate())
         let content: JSONValue
         do {
             content = try JSONValue(parsing: try JSONEncoder.compact.encode(record))
@@ -54,7 +55,14 @@ extension Node {
         }
         return latest.compactMap { Self.view(of: $0, nowMs: now) }.filter { view in
             if let capability = query.capability, !view.record.offers(capability) { return false }
-            if let user = query.user, view.record.user?.lowercased() != user.lowercased() { return false }
+            if let user = query.user {
+                // An agent id asks for a certified user; anything else matches the claimed name.
+                if let userID = try? AgentID.parse(user) {
+                    if view.verifiedUser != userID { return false }
+                } else if view.record.user?.lowercased() != user.lowercased() {
+                    return false
+                }
+            }
             if let label = query.label {
                 let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
                 let value = view.record.labels[parts[0]]
@@ -124,8 +132,12 @@ extension Node {
         let age = nowMs - entry.timeMs
         let presence: AgentView.Presence =
             age > Int64(record.intervalS) * 2000 ? .stale : (record.status == "busy" ? .busy : .online)
-        return AgentView(
+        var view = AgentView(
             agentID: entry.author, record: record, presence: presence, announcedMs: entry.timeMs,
             expiresMs: entry.expiresMs.map { Int64(clamping: $0) }, entryID: entry.id)
+        if let certificate = record.userCertificate, certificate.isValid(for: entry.author, nowMs: nowMs) {
+            view.verifiedUser = certificate.user
+        }
+        return view
     }
 }

@@ -254,6 +254,7 @@ public struct NodeConfig: Sendable, Equatable {
         #   tools: [web_search]
         #   labels: {region: eu}
         #   user: alice@example.com        # claimed, not certified
+        #   user_certificate: /path/cert.json   # from 'plexus certify-agent' by the user
         #   devices:
         #     - {type: gpu, model: "RTX 4090", properties: {vram_gb: 24}}
         #   announce_interval_s: 300       # a record lives 3 intervals; older than 2 is stale

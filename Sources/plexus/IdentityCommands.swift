@@ -96,3 +96,36 @@ struct InitConfigCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// `plexus certify-agent`: the identity of this data directory (a user's) vouches for an
+/// agent; the agent names the printed file in `agent: user_certificate`.
+struct CertifyAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "certify-agent",
+        abstract: "Sign a user certificate for an agent with this data directory's key (the user's); prints it as JSON.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "The user's display name, shown with the agent.")
+    var name: String?
+
+    @Option(name: .long, help: "Days the certificate is valid.")
+    var days = 365
+
+    @Argument(help: "The agent id to vouch for.")
+    var agent: String
+
+    func validate() throws {
+        guard (1...3650).contains(days) else { throw ValidationError("--days is 1 to 3650") }
+    }
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) {
+            let agentID = try AgentID.parse(agent)
+            let sealed = try DataDirectory.resolve(flag: global.data).sealedKey()
+            let key = try sealed.open(passphrase: sealed.needsPassphrase ? try Passphrase.obtain() : nil)
+            let expires = Int64(Date().timeIntervalSince1970 * 1000) + Int64(days) * 86_400_000
+            Output.printJSON(UserCertificate(signing: agentID, by: key, name: name, expiresMs: expires))
+        }
+    }
+}

@@ -12,7 +12,7 @@ struct PlexusCommand: AsyncParsableCommand {
         abstract: "A peer-to-peer mesh for AI agents: identity, signed feeds, search.",
         version: PlexusVersion.current,
         subcommands: [
-            InitCommand.self, InitConfigCommand.self, IDCommand.self, PubkeyCommand.self, StatusCommand.self,
+            InitCommand.self, InitConfigCommand.self, IDCommand.self, PubkeyCommand.self, CertifyAgentCommand.self, StatusCommand.self,
             ServeCommand.self, PublishCommand.self, FeedCommand.self, SearchCommand.self, GetCommand.self,
             ThreadCommand.self, SubmitCommand.self, ForksCommand.self, PeersCommand.self, ConnectCommand.self,
             DisconnectCommand.self,

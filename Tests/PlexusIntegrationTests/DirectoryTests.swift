@@ -98,4 +98,46 @@ import Testing
         #expect(try await seeker.client.feed(author: agentID.description).entries.isEmpty)
         for node in [agent, seeker, hub] { _ = try await node.stop() }
     }
+
+    /// A user certificate, signed with the user's own key, makes `find --user <user id>`
+    /// rest on a signature; a certificate made for another agent does not count.
+    @Test func aUserCertificateIsVerifiedAndFindable() async throws {
+        let user = try MeshTests.directory()
+        #expect(try await runPlexus(["init", "--data", user.path], home: user.path).status == 0)
+        let userID = try await runPlexus(["id", "--data", user.path], home: user.path).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!userID.isEmpty)
+
+        let hub = try await ServeProcess(directory: try MeshTests.directory())
+        let agentDirectory = try MeshTests.directory()
+        #expect(try await runPlexus(["init", "--data", agentDirectory.path], home: agentDirectory.path).status == 0)
+        let agentID = try await runPlexus(["id", "--data", agentDirectory.path], home: agentDirectory.path).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let certificate = try await runPlexus(["certify-agent", "--data", user.path, "--name", "Alice", agentID], home: user.path)
+        #expect(certificate.status == 0, "\(certificate.stderr)")
+        try certificate.stdout.write(to: agentDirectory.file("user.cert"), atomically: true, encoding: .utf8)
+        try "agent:\n  user_certificate: \(agentDirectory.file("user.cert").path)\n"
+            .write(to: agentDirectory.file("config.yaml"), atomically: true, encoding: .utf8)
+        let agent = try await ServeProcess(directory: agentDirectory, arguments: ["--peer", hub.meshAddress], announce: true)
+
+        // Another agent presenting the same certificate (made for someone else) is not verified.
+        let impostorDirectory = try MeshTests.directory()
+        try certificate.stdout.write(to: impostorDirectory.file("user.cert"), atomically: true, encoding: .utf8)
+        try "agent:\n  user_certificate: \(impostorDirectory.file("user.cert").path)\n"
+            .write(to: impostorDirectory.file("config.yaml"), atomically: true, encoding: .utf8)
+        let impostor = try await ServeProcess(directory: impostorDirectory, arguments: ["--peer", hub.meshAddress], announce: true)
+        let impostorID = try await impostor.client.identity().agentID
+
+        let certifiedID = try AgentID.parse(agentID)
+        try await MeshTests.eventually("the hub has both records") {
+            let certified = try? await hub.client.agent(certifiedID)
+            let other = try? await hub.client.agent(impostorID)
+            return certified != nil && other != nil
+        }
+        #expect(try await hub.client.agent(certifiedID).verifiedUser == (try AgentID.parse(userID)))
+        #expect(try await hub.client.agent(certifiedID).record.user == "Alice")
+        #expect(try await hub.client.agent(impostorID).verifiedUser == nil)
+        #expect(try await hub.client.agents(AgentQuery(user: userID)).map(\.agentID.description) == [agentID])
+        for node in [impostor, agent, hub] { _ = try await node.stop() }
+    }
 }

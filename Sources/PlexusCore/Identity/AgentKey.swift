@@ -51,12 +51,15 @@ public enum SigningDomain: Sendable {
     case noiseStatic
     /// `plexus/task/v1`: task messages that travel through a relay (PROTOCOL.md §10.1).
     case task
+    /// `plexus/user-cert/v1`: a user vouching for an agent (PROTOCOL.md §9).
+    case userCertificate
 
     public var prefix: String {
         switch self {
         case .entry: "plexus/entry/v1"
         case .noiseStatic: "plexus-noise-static:"
         case .task: "plexus/task/v1"
+        case .userCertificate: "plexus/user-cert/v1"
         }
     }
 }

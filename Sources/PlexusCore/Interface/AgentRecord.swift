@@ -6,8 +6,10 @@ public struct AgentRecord: Codable, Sendable, Equatable {
     public var capabilities: Capabilities
     /// Free-form labels (`region: eu`, `team: search`).
     public var labels: [String: String]
-    /// The user the agent acts for, as the agent claims it (not certified).
+    /// The user the agent acts for, as the agent claims it (see `userCertificate`).
     public var user: String?
+    /// The user's signed statement that this agent acts for them.
+    public var userCertificate: UserCertificate?
     /// `online` or `busy`, as the agent reports itself.
     public var status: String
     /// Seconds between the agent's announcements: a record older than two is stale.
@@ -31,6 +33,7 @@ public struct AgentRecord: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case addresses, capabilities, labels, user, status, relays, intervalS = "interval_s"
+        case userCertificate = "user_certificate"
     }
 
     /// The entry type announcements are published as.
@@ -99,6 +102,8 @@ public struct AgentView: Codable, Sendable, Equatable {
     public var agentID: AgentID
     public var record: AgentRecord
     public var presence: Presence
+    /// The user whose certificate in the record verifies for this agent, if any.
+    public var verifiedUser: AgentID?
     /// When the agent signed its latest record, and when that record expires.
     public var announcedMs: Int64
     public var expiresMs: Int64?
@@ -116,6 +121,7 @@ public struct AgentView: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case agentID = "agent_id", record, presence, announcedMs = "announced_ms", expiresMs = "expires_ms", entryID = "entry_id"
+        case verifiedUser = "verified_user"
     }
 }
 
