@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import Metrics
 import NIOCore
 import PlexusCore
 import PlexusNode
@@ -79,23 +78,5 @@ final class ScrapedTallies: Sendable {
             last[key] = value
             return max(0, value - previous)
         }
-    }
-}
-
-/// `plexus_api_requests_total{route,method,status}` and
-/// `plexus_api_request_duration_seconds{route,method}`: outermost, so it sees the final status.
-/// Routes are the API's path patterns, so the label set stays bounded.
-struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = ContinuousClock.now
-        let response = try await next(request, context)
-        let route = APIRoute.pattern(matching: request.uri.path) ?? "unmatched"
-        let method = request.method.rawValue
-        let elapsed = (ContinuousClock.now - start).components
-        Metrics.Timer(label: "plexus_api_request_duration_seconds", dimensions: [("route", route), ("method", method)])
-            .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
-        Metrics.Counter(label: "plexus_api_requests_total", dimensions: [("route", route), ("method", method), ("status", "\(response.status.code)")])
-            .increment()
-        return response
     }
 }

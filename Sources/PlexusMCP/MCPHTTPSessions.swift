@@ -45,9 +45,6 @@ public actor MCPHTTPSessions {
         self.logger = logger
     }
 
-    /// Open sessions.
-    public var count: Int { sessions.count }
-
     /// Answers one HTTP request to the MCP endpoint.
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         let method = request.method.uppercased()

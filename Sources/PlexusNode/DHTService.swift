@@ -35,7 +35,8 @@ actor DHTService {
     private let logger: Logger
     private var advertised = ""
     private var table: RoutingTable<DHTPeer>
-    private var values: [DHTKey: [EntryID: (encoded: Data, expiresMs: Int64)]] = [:]
+    /// Per key, each author's newest record.
+    private var values: [DHTKey: [AgentID: (encoded: Data, seq: UInt64, expiresMs: Int64)]] = [:]
     private var pending: [UInt64: CheckedContinuation<Plexus_DhtReply?, Never>] = [:]
     private var nextRequest: UInt64 = 1
     private var greeted: Set<AgentID> = []
@@ -55,8 +56,6 @@ actor DHTService {
     static func key(ofCapability name: String) -> DHTKey { DHTKey(hashing: Array(name.lowercased().utf8), domain: "plexus-dht-capability:") }
 
     func setAdvertised(_ address: String?) { advertised = address ?? "" }
-
-    var contacts: Int { table.count }
 
     // MARK: - Running
 
@@ -213,12 +212,8 @@ actor DHTService {
         guard let entry = Self.validRecord(encoded, limits: limits), let expires = entry.expiresMs else { return }
         guard values[key] != nil || values.count < Self.maxKeys else { return }
         var held = values[key] ?? [:]
-        // One record per author: the newest.
-        for (id, value) in held where (try? SignedEntry(encoded: value.encoded, limits: limits))?.author == entry.author {
-            if let old = try? SignedEntry(encoded: value.encoded, limits: limits), old.seq >= entry.seq { return }
-            held.removeValue(forKey: id)
-        }
-        held[entry.id] = (encoded, Int64(clamping: expires))
+        if let old = held[entry.author], old.seq >= entry.seq { return }
+        held[entry.author] = (encoded, entry.seq, Int64(clamping: expires))
         if held.count > Self.maxValuesPerKey, let oldest = held.min(by: { $0.value.expiresMs < $1.value.expiresMs })?.key {
             held.removeValue(forKey: oldest)
         }

@@ -1,6 +1,5 @@
 import Foundation
 import PlexusCore
-import Synchronization
 
 /// Task messages that travel through a relay (PROTOCOL.md §10.1). On a direct link the
 /// Noise channel says who sent a message; through a relay it does not, so the writer signs
@@ -56,22 +55,5 @@ public enum RelayedTask {
             output.append(0)
         }
         return output
-    }
-}
-
-/// The relay each remote caller was last heard through (bounded: at most `limit` callers).
-final class RelayPaths: Sendable {
-    static let limit = 10_000
-    private let paths = Mutex<[AgentID: AgentID]>([:])
-
-    subscript(caller: AgentID) -> AgentID? {
-        paths.withLock { $0[caller] }
-    }
-
-    func record(_ relay: AgentID, for caller: AgentID) {
-        paths.withLock { paths in
-            if paths.count >= Self.limit, paths[caller] == nil { paths.removeAll() }
-            paths[caller] = relay
-        }
     }
 }

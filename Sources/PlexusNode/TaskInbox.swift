@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PlexusCore
+import PlexusStore
 
 /// The worker side of tasks (DESIGN §8): tasks that arrive for this agent wait in a queue
 /// per capability until a local worker takes one with a lease (`next`), reports progress,
@@ -16,7 +17,7 @@ actor TaskInbox {
     /// How long a worker that polled for a capability counts as offering it.
     static let pollerMemory = Duration.seconds(60)
 
-    struct Incoming {
+    struct Incoming: TaskRecord {
         var view: TaskView
         let nonce: [UInt8]
         var leaseUntil: ContinuousClock.Instant?
@@ -32,10 +33,7 @@ actor TaskInbox {
     private let logger: Logger
     /// Sends an update to a task's caller (over the mesh, or straight to this node's router).
     private let notify: @Sendable (AgentID, Plexus_Task) async -> Void
-    private var tasks: [TaskID: Incoming] = [:]
-    private var order: [TaskID] = []
-    /// Tasks not known to have ended: what the sweep looks at (ended ones leave it there).
-    private var active: Set<TaskID> = []
+    private var tasks = RememberedTasks<Incoming>(limit: TaskInbox.maxRemembered)
     private var queues: [String: [TaskID]] = [:]
     private var queued = 0
     /// Nonces of tasks seen, per caller, with their deadline: a replay before the deadline
@@ -77,7 +75,7 @@ actor TaskInbox {
 
     /// A task submitted by `caller`.
     func receive(_ id: TaskID, submit: Plexus_TaskSubmit, from caller: AgentID) async {
-        let now = Self.wallClockMs()
+        let now = EntryStore.wallClockMs()
         func refuse(_ code: PlexusError.Code, _ message: String) async {
             logger.info("task refused", metadata: ["task": "\(id)", "caller": "\(caller.short)", "code": "\(code.rawValue)"])
             await notify(caller, Self.update(id, .rejected, message: message, code: code))
@@ -106,11 +104,11 @@ actor TaskInbox {
         if let handler = handlers[submit.capability.lowercased()] {
             view.state = .working
             view.deliveries = 1
-            remember(Incoming(view: view, nonce: Array(submit.nonce)))
+            tasks.insert(Incoming(view: view, nonce: Array(submit.nonce)))
             start(handler, for: view)
             return
         }
-        remember(Incoming(view: view, nonce: Array(submit.nonce)))
+        tasks.insert(Incoming(view: view, nonce: Array(submit.nonce)))
         enqueue(id, capability: submit.capability.lowercased(), front: false)
     }
 
@@ -148,7 +146,7 @@ actor TaskInbox {
     func cancel(_ id: TaskID, from caller: AgentID) async {
         guard var task = tasks[id], task.view.caller == caller, !task.view.state.isTerminal else { return }
         task.view.state = .canceled
-        task.view.updatedMs = Self.wallClockMs()
+        task.view.updatedMs = EntryStore.wallClockMs()
         task.leaseUntil = nil
         tasks[id] = task
         dequeue(id, capability: task.view.capability.lowercased())
@@ -184,16 +182,14 @@ actor TaskInbox {
         return tasks[id]?.view ?? task.view
     }
 
-    func has(_ id: TaskID) -> Bool { tasks[id] != nil }
-
     /// Progress from the worker holding the task: passed to the caller; renews the lease.
     func progress(_ id: TaskID, message: String) async throws(PlexusError) -> TaskView {
         var task = try held(id)
         guard !task.view.state.isTerminal else { return task.view }
         task.view.message = message
-        task.view.updatedMs = Self.wallClockMs()
+        task.view.updatedMs = EntryStore.wallClockMs()
         task.leaseUntil = .now + task.lease
-        task.view.leaseExpiresMs = Self.wallClockMs() + Self.milliseconds(task.lease)
+        task.view.leaseExpiresMs = EntryStore.wallClockMs() + Self.milliseconds(task.lease)
         tasks[id] = task
         watchers.wakeAll(id)
         await notify(task.view.caller, Self.update(id, .working, message: message))
@@ -222,7 +218,7 @@ actor TaskInbox {
             message.update.result = (try? JSONEncoder.compact.encode(task.view.result)) ?? Data("null".utf8)
             update = message
         }
-        task.view.updatedMs = Self.wallClockMs()
+        task.view.updatedMs = EntryStore.wallClockMs()
         task.leaseUntil = nil
         tasks[id] = task
         watchers.wakeAll(id)
@@ -236,12 +232,8 @@ actor TaskInbox {
     /// wakes waiters whose time is up. Called periodically.
     func sweep() async {
         let now = ContinuousClock.now
-        let wall = Self.wallClockMs()
-        for id in active {
-            guard let task = tasks[id], !task.view.state.isTerminal else {
-                active.remove(id)
-                continue
-            }
+        let wall = EntryStore.wallClockMs()
+        for (id, task) in tasks.live() {
             if task.view.deadlineMs <= wall {
                 var ended = task
                 ended.view.state = .failed
@@ -291,8 +283,8 @@ actor TaskInbox {
         task.leaseUntil = ContinuousClock.now + leaseDuration
         task.view.state = .working
         task.view.deliveries = (task.view.deliveries ?? 0) + 1
-        task.view.leaseExpiresMs = Self.wallClockMs() + Self.milliseconds(leaseDuration)
-        task.view.updatedMs = Self.wallClockMs()
+        task.view.leaseExpiresMs = EntryStore.wallClockMs() + Self.milliseconds(leaseDuration)
+        task.view.updatedMs = EntryStore.wallClockMs()
         tasks[id] = task
         watchers.wakeAll(id)
         if task.view.deliveries == 1 {
@@ -313,24 +305,6 @@ actor TaskInbox {
         queued -= 1
     }
 
-    private func remember(_ task: Incoming) {
-        tasks[task.view.id] = task
-        order.append(task.view.id)
-        active.insert(task.view.id)
-        // Beyond the bound, forget the oldest finished tasks (their nonces stay refused
-        // until their deadline).
-        // Trimmed in batches, so the scan below is paid once per many tasks.
-        guard order.count > Self.maxRemembered + Self.maxRemembered / 8 else { return }
-        let excess = order.count - Self.maxRemembered
-        var forgotten = 0
-        order.removeAll { id in
-            guard forgotten < excess, tasks[id]?.view.state.isTerminal ?? true else { return false }
-            tasks.removeValue(forKey: id)
-            forgotten += 1
-            return true
-        }
-    }
-
     static func update(_ id: TaskID, _ state: TaskState, message: String, code: PlexusError.Code? = nil) -> Plexus_Task {
         var task = Plexus_Task()
         task.id = Data(id.bytes)
@@ -341,8 +315,6 @@ actor TaskInbox {
         }
         return task
     }
-
-    static func wallClockMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     static func milliseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PlexusCore
 import PlexusNet
+import PlexusStore
 
 /// The caller side of tasks (DESIGN §8): sends a task to an agent, or to an agent offering
 /// a capability, and follows it to its end. Routing: a connected peer; else a dial to an
@@ -12,7 +13,7 @@ actor TaskRouter {
     /// Tasks remembered (finished ones are forgotten first beyond this).
     static let maxRemembered = 10_000
 
-    private struct Outgoing {
+    private struct Outgoing: TaskRecord {
         var view: TaskView
         /// The relay the task went through, if it did.
         var relay: AgentID?
@@ -27,10 +28,7 @@ actor TaskRouter {
     private let seal: @Sendable (Plexus_Task, AgentID) -> Plexus_Task
     private let maxPayloadBytes: Int
     private let logger: Logger
-    private var tasks: [TaskID: Outgoing] = [:]
-    private var order: [TaskID] = []
-    /// Tasks not known to have ended: what the sweep looks at (ended ones leave it there).
-    private var active: Set<TaskID> = []
+    private var tasks = RememberedTasks<Outgoing>(limit: TaskRouter.maxRemembered)
     private var watchers = Waiters<TaskID>()
 
     init(
@@ -73,7 +71,7 @@ actor TaskRouter {
         }
         let worker = try await chooseWorker(request)
         let id = TaskID.random()
-        let now = TaskInbox.wallClockMs()
+        let now = EntryStore.wallClockMs()
         let view = TaskView(
             id: id, role: .caller, caller: me, worker: worker, capability: request.capability, state: .submitted,
             payload: request.payload, createdMs: now, deadlineMs: now + Int64(timeoutMs))
@@ -85,7 +83,7 @@ actor TaskRouter {
             $0.deadlineMs = UInt64(view.deadlineMs)
             $0.nonce = Data(TaskID.random().bytes)
         }
-        remember(view)
+        tasks.insert(Outgoing(view: view))
         if worker == me {
             await inbox.receive(id, submit: frame.submit, from: me)
         } else {
@@ -94,7 +92,7 @@ actor TaskRouter {
         return try await self.view(id, waitingFor: .milliseconds(waitMs))
     }
 
-    /// A task this node sent; `wait` long-polls until it ends (or changes, with `anyChange`).
+    /// A task this node sent; `wait` long-polls until it ends.
     func view(_ id: TaskID, waitingFor wait: Duration = .zero) async throws(PlexusError) -> TaskView {
         guard let task = tasks[id] else { throw PlexusError(.notFound, "no task \(id) sent from here") }
         if wait > .zero, !task.view.state.isTerminal {
@@ -110,7 +108,7 @@ actor TaskRouter {
 
     /// Tasks this node sent, newest first.
     func list(limit: Int) -> [TaskView] {
-        order.suffix(limit).reversed().compactMap { tasks[$0]?.view }
+        tasks.newest(limit).map(\.view)
     }
 
     /// Cancels a task: the worker is told, and the task ends as `canceled`.
@@ -118,7 +116,7 @@ actor TaskRouter {
         guard var task = tasks[id] else { throw PlexusError(.notFound, "no task \(id) sent from here") }
         guard !task.view.state.isTerminal else { return task.view }
         task.view.state = .canceled
-        task.view.updatedMs = TaskInbox.wallClockMs()
+        task.view.updatedMs = EntryStore.wallClockMs()
         tasks[id] = task
         watchers.wakeAll(id)
         if let worker = task.view.worker { await tell(worker, cancel: id, via: task.relay) }
@@ -134,7 +132,7 @@ actor TaskRouter {
         }
         guard !task.view.state.isTerminal, let state = TaskState(rawValue: update.state) else { return }
         task.view.state = state
-        task.view.updatedMs = TaskInbox.wallClockMs()
+        task.view.updatedMs = EntryStore.wallClockMs()
         if !update.message.isEmpty { task.view.message = update.message }
         switch state {
         case .completed:
@@ -150,14 +148,8 @@ actor TaskRouter {
 
     /// Fails tasks past their deadline (telling their workers) and wakes expired waiters.
     func sweep() async {
-        let wall = TaskInbox.wallClockMs()
-        for id in active {
-            guard let task = tasks[id], !task.view.state.isTerminal else {
-                active.remove(id)
-                continue
-            }
-            guard task.view.deadlineMs <= wall else { continue }
-            active.remove(id)
+        let wall = EntryStore.wallClockMs()
+        for (id, task) in tasks.live() where task.view.deadlineMs <= wall {
             var ended = task
             ended.view.state = .failed
             ended.view.error = .init(code: PlexusError.Code.timeout.rawValue, message: "no result before the deadline")
@@ -196,8 +188,8 @@ actor TaskRouter {
         }
         let connected = Set(await mesh.peers().compactMap(\.agentID))
         var load: [AgentID: Int] = [:]
-        for id in active {
-            if let worker = tasks[id]?.view.worker, tasks[id]?.view.state.isTerminal == false { load[worker, default: 0] += 1 }
+        for (_, task) in tasks.live() {
+            if let worker = task.view.worker { load[worker, default: 0] += 1 }
         }
         let ranked = candidates.sorted { lhs, rhs in
             func rank(_ agent: AgentView) -> (Int, Int, Int) {
@@ -253,25 +245,8 @@ actor TaskRouter {
         }
     }
 
-    private func remember(_ view: TaskView) {
-        tasks[view.id] = Outgoing(view: view)
-        order.append(view.id)
-        active.insert(view.id)
-        // Trimmed in batches, so the scan below is paid once per many tasks.
-        guard order.count > Self.maxRemembered + Self.maxRemembered / 8 else { return }
-        let excess = order.count - Self.maxRemembered
-        var forgotten = 0
-        order.removeAll { id in
-            guard forgotten < excess, tasks[id]?.view.state.isTerminal ?? true else { return false }
-            tasks.removeValue(forKey: id)
-            forgotten += 1
-            return true
-        }
-    }
-
     private func forgetUnsent(_ id: TaskID?) {
         guard let id else { return }
-        tasks.removeValue(forKey: id)
-        order.removeAll { $0 == id }
+        tasks.remove(id)
     }
 }

@@ -7,17 +7,14 @@ struct Waiters<Key: Hashable> {
     }
 
     private var entries: [Key: [Waiter]] = [:]
-    private(set) var count = 0
 
     mutating func add(_ key: Key, until deadline: ContinuousClock.Instant, _ continuation: CheckedContinuation<Void, Never>) {
         entries[key, default: []].append(Waiter(deadline: deadline, continuation: continuation))
-        count += 1
     }
 
     /// Wakes everyone waiting on `key`.
     mutating func wakeAll(_ key: Key) {
         guard let waiting = entries.removeValue(forKey: key) else { return }
-        count -= waiting.count
         for waiter in waiting { waiter.continuation.resume() }
     }
 
@@ -26,7 +23,6 @@ struct Waiters<Key: Hashable> {
         guard var waiting = entries[key], !waiting.isEmpty else { return }
         let first = waiting.removeFirst()
         entries[key] = waiting.isEmpty ? nil : waiting
-        count -= 1
         first.continuation.resume()
     }
 
@@ -36,7 +32,6 @@ struct Waiters<Key: Hashable> {
             let (expired, kept) = (waiting.filter { $0.deadline <= now }, waiting.filter { $0.deadline > now })
             guard !expired.isEmpty else { continue }
             entries[key] = kept.isEmpty ? nil : kept
-            count -= expired.count
             for waiter in expired { waiter.continuation.resume() }
         }
     }
