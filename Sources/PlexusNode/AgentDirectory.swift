@@ -25,7 +25,7 @@ extension Node {
         }
         let request = PublishRequest(
             type: AgentRecord.entryType, content: content, ttlSeconds: UInt64(settings.announceIntervalS * 3))
-        let stored = try await publish(try request.draft(nowMs: EntryStore.wallClockMs()))
+        let stored = try await publish(request)
         // Also into the DHT, under the agent and each capability, for nodes gossip missed.
         let keys = [DHTService.key(of: id)] + (settings.skills + settings.tools).map { DHTService.key(ofCapability: $0) }
         let encoded = stored.entry.encoded()

@@ -19,7 +19,7 @@ public struct LocalNodeService: NodeService {
     }
 
     public func publish(_ request: PublishRequest) async throws(PlexusError) -> EntryView {
-        try await node.publish(try request.draft(nowMs: EntryStore.wallClockMs())).view
+        try await node.publish(request).view
     }
 
     public func feed(_ request: FeedRequest) async throws(PlexusError) -> EntryPage {

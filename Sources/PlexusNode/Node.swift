@@ -116,7 +116,16 @@ public actor Node {
     /// entry is durable. Runs off the actor: everything but seq, prev and the signature is
     /// prepared on the caller's task, so concurrent publishes use every core.
     public nonisolated func publish(_ draft: EntryDraft) async throws(PlexusError) -> StoredEntry {
+        try await publish(draft, at: clock())
+    }
+
+    /// Publishes a request; a `ttl_s` counts from the entry's own time (one clock reading).
+    public nonisolated func publish(_ request: PublishRequest) async throws(PlexusError) -> StoredEntry {
         let now = clock()
+        return try await publish(try request.draft(nowMs: now), at: now)
+    }
+
+    private nonisolated func publish(_ draft: EntryDraft, at now: Int64) async throws(PlexusError) -> StoredEntry {
         if let expires = draft.expiresMs, Int64(clamping: expires) <= now {
             throw PlexusError(.invalidArgument, "expires_ms \(expires) is already in the past")
         }
