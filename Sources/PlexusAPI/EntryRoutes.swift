@@ -39,12 +39,12 @@ struct EntryRoutes {
         guard let bytes = Data(base64Encoded: text) else {
             throw PlexusError(.invalidArgument, "'entry' must be base64 of a protobuf Entry")
         }
-        let entry = try SignedEntry(encoded: bytes, limits: node.config.limits)
-        switch try await node.store.ingest(entry) {
+        switch try await node.submit(encoded: bytes) {
         case .stored(let stored):
             return EnvelopeResponse.success(SubmitEntryResult(entry: stored.view, created: true), status: .created)
         case .duplicate:
-            return EnvelopeResponse.success(SubmitEntryResult(entry: try await node.entry(entry.id).view, created: false))
+            guard let id = SignedEntry.id(ofEncoded: bytes) else { throw PlexusError(.internal, "a held entry has no id") }
+            return EnvelopeResponse.success(SubmitEntryResult(entry: try await node.entry(id).view, created: false))
         case .refused(let error):
             throw error
         }

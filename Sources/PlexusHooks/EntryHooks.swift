@@ -5,14 +5,19 @@ import PlexusNode
 import PlexusStore
 import ServiceLifecycle
 
-/// Runs the configured hook command and webhook for every entry that arrives from another
-/// agent (replicated or submitted; this node's own publishes do not trigger them). Reads
-/// the store from where it started by cursor, so nothing is skipped while hooks are busy:
-/// what a hook cannot keep up with is dropped by its bounded queue and counted.
+/// Runs the configured hook command and webhook for every entry that arrives live from
+/// another agent (pushed by gossip or submitted; this node's own publishes do not trigger
+/// them). History that anti-entropy fetches when the node joins or subscribes runs them
+/// only with `hooks: backfill: true`; an entry anti-entropy brings that was signed after the
+/// node joined its topic counts as live (a push that was lost). Agent records are soft state, never
+/// entries, so they never run a hook. Reads the store from where it started by cursor, so
+/// nothing is skipped while hooks are busy: what a hook cannot keep up with is dropped by
+/// its bounded queue and counted.
 public struct EntryHooks: Service {
     let node: Node
     let command: CommandHook?
     let webhook: Webhook?
+    let backfill: Bool
     let logger: Logger
 
     /// Nil when neither a hook command nor a webhook is configured.
@@ -20,6 +25,7 @@ public struct EntryHooks: Service {
         guard settings.onEntry != nil || settings.webhook != nil else { return nil }
         self.node = node
         self.logger = logger
+        backfill = settings.backfill
         command = try settings.onEntry.map { onEntry throws(PlexusError) in try CommandHook(command: onEntry, settings: settings, logger: logger) }
         webhook = settings.webhook.map { Webhook(url: $0, settings: settings, logger: logger) }
     }
@@ -31,7 +37,7 @@ public struct EntryHooks: Service {
             var cursor = start
             while !Task.isCancelled {
                 let page = try await node.feed(FeedQuery(since: cursor, limit: 200), wait: .seconds(15))
-                for stored in page.entries where stored.entry.author != node.id {
+                for stored in page.entries where stored.entry.author != node.id && (backfill || stored.arrival.isLive) {
                     guard let json = try? encoder.encode(stored.view) else { continue }
                     await command?.offer(author: stored.entry.author, json: json)
                     await webhook?.offer(id: stored.entry.id, json: json)

@@ -2,55 +2,58 @@ import Foundation
 import PlexusCore
 import PlexusStore
 
-/// The agent directory (DESIGN §7): each agent announces a signed record as an `announce`
-/// entry in the mesh topic, expiring after three announcement intervals, so gossip spreads
-/// it to every node and the store forgets it when it lapses. The directory is each agent's
-/// latest unexpired record; presence comes from its age and the status it reports.
+/// The agent directory (DESIGN §7): each agent signs a record (`SignedRecord` of kind
+/// agent, soft state: no seq, in no feed) at start and every announcement interval, living
+/// three intervals. Gossip carries it to every node of the mesh (SoftStateGossip.swift) and
+/// the DHT keeps the same bytes under the agent and each capability. The directory is each
+/// agent's latest unexpired record; presence comes from its age and the status it reports.
 extension Node {
-    /// Publishes this agent's record now.
+    /// Signs this agent's record now and spreads it.
     @discardableResult
-    public func announce() async throws(PlexusError) -> StoredEntry {
+    public func announce() async throws(PlexusError) -> AgentView {
         let settings = config.agent
         let relays = await mesh.peers().compactMap(\.agentID).prefix(Self.maxRelaysAnnounced)
         let status = await inbox.isBusy ? "busy" : "online"
-        let record = settings.record(
+        let agentRecord = settings.record(
             addresses: meshAddress.map { [$0] } ?? [], relays: Array(relays), status: status, certificate: try settings.userCertificate())
-        let content: JSONValue
+        let content: Data
         do {
-            content = try JSONValue(parsing: try JSONEncoder.compact.encode(record))
-        } catch let error as PlexusError {
-            throw error
+            content = try JSONEncoder.compact.encode(agentRecord)
         } catch {
             throw PlexusError(.internal, "cannot encode the agent record: \(error)")
         }
-        let request = PublishRequest(
-            type: AgentRecord.entryType, content: content, ttlSeconds: UInt64(settings.announceIntervalS * 3))
-        let stored = try await publish(request)
+        let now = clock()
+        let record = try SignedRecord(
+            signing: content, kind: .agent, timeMs: now, expiresMs: now + Int64(settings.announceIntervalS) * 3000, with: key)
+        await gossip.publishRecord(record)
         // Also into the DHT, under the agent and each capability, for nodes gossip missed.
         let keys = [DHTService.key(of: id)] + (settings.skills + settings.tools).map { DHTService.key(ofCapability: $0) }
-        let encoded = stored.entry.encoded()
+        let encoded = record.encoded()
         Task { await dht.publish(encoded, under: keys) }
-        return stored
+        guard let view = Self.view(of: record, nowMs: now) else {
+            throw PlexusError(.internal, "the agent record just signed does not read back")
+        }
+        return view
     }
 
     /// Agents whose latest record matches `query`, most recently announced first: the
     /// records held here, and with a capability, the providers the DHT knows.
     public nonisolated func agents(_ query: AgentQuery = AgentQuery()) async throws(PlexusError) -> [AgentView] {
-        try await Self.agents(query, in: store, dht: dht)
+        await Self.agents(query, in: gossip, dht: dht)
     }
 
     /// One agent's directory entry: held here, else looked up in the DHT; `notFound` when
     /// no unexpired record is found.
     public nonisolated func agent(_ id: AgentID) async throws(PlexusError) -> AgentView {
-        try await Self.agent(id, in: store, dht: dht)
+        try await Self.agent(id, in: gossip, dht: dht)
     }
 
-    static func agents(_ query: AgentQuery, in store: EntryStore, dht: DHTService) async throws(PlexusError) -> [AgentView] {
+    static func agents(_ query: AgentQuery, in gossip: GossipEngine, dht: DHTService) async -> [AgentView] {
         let now = EntryStore.wallClockMs()
-        var latest = try await store.latestPerAuthor(type: AgentRecord.entryType, nowMs: now).map(\.entry)
+        var latest = await gossip.records(of: .agent)
         if let capability = query.capability {
             let held = Set(latest.map(\.author))
-            let found = await dht.find(DHTService.key(ofCapability: capability)).compactMap { DHTService.validRecord($0, limits: .standard) }
+            let found = await dht.find(DHTService.key(ofCapability: capability)).compactMap { DHTService.validRecord($0) }
             latest += Self.newestPerAuthor(found).filter { !held.contains($0.author) }
         }
         return latest.compactMap { Self.view(of: $0, nowMs: now) }.filter { view in
@@ -72,23 +75,22 @@ extension Node {
         }
     }
 
-    static func agent(_ id: AgentID, in store: EntryStore, dht: DHTService) async throws(PlexusError) -> AgentView {
+    static func agent(_ id: AgentID, in gossip: GossipEngine, dht: DHTService) async throws(PlexusError) -> AgentView {
         let now = EntryStore.wallClockMs()
-        if let latest = try await store.latestPerAuthor(type: AgentRecord.entryType, nowMs: now, author: id).first,
-           let view = Self.view(of: latest.entry, nowMs: now) {
+        if let held = await gossip.record(of: id, kind: .agent), let view = Self.view(of: held, nowMs: now) {
             return view
         }
-        let found = await dht.find(DHTService.key(of: id)).compactMap { DHTService.validRecord($0, limits: .standard) }
+        let found = await dht.find(DHTService.key(of: id)).compactMap { DHTService.validRecord($0) }
         guard let newest = Self.newestPerAuthor(found.filter { $0.author == id }).first, let view = Self.view(of: newest, nowMs: now) else {
             throw PlexusError(.notFound, "no current record of agent \(id) here or in the DHT (it has not announced itself, or its record expired)")
         }
         return view
     }
 
-    /// The highest-seq entry of each author.
-    static func newestPerAuthor(_ entries: [SignedEntry]) -> [SignedEntry] {
-        var newest: [AgentID: SignedEntry] = [:]
-        for entry in entries where (newest[entry.author]?.seq ?? 0) < entry.seq { newest[entry.author] = entry }
+    /// The newest record of each author.
+    static func newestPerAuthor(_ records: [SignedRecord]) -> [SignedRecord] {
+        var newest: [AgentID: SignedRecord] = [:]
+        for record in records where newest[record.author].map({ record.supersedes($0) }) ?? true { newest[record.author] = record }
         return Array(newest.values)
     }
 
@@ -126,16 +128,17 @@ extension Node {
         }
     }
 
-    /// A record's view, or nil when the content is not a record (then the agent is not listed).
-    static func view(of entry: SignedEntry, nowMs: Int64) -> AgentView? {
-        guard let record = try? JSONDecoder().decode(AgentRecord.self, from: entry.content) else { return nil }
-        let age = nowMs - entry.timeMs
+    /// A record's view, or nil when the content is not an agent record (then the agent is
+    /// not listed).
+    static func view(of signed: SignedRecord, nowMs: Int64) -> AgentView? {
+        guard let record = try? JSONDecoder().decode(AgentRecord.self, from: signed.content) else { return nil }
+        let age = nowMs - signed.timeMs
         let presence: AgentView.Presence =
             age > Int64(record.intervalS) * 2000 ? .stale : (record.status == "busy" ? .busy : .online)
         var view = AgentView(
-            agentID: entry.author, record: record, presence: presence, announcedMs: entry.timeMs,
-            expiresMs: entry.expiresMs.map { Int64(clamping: $0) }, entryID: entry.id)
-        if let certificate = record.userCertificate, certificate.isValid(for: entry.author, nowMs: nowMs) {
+            agentID: signed.author, record: record, presence: presence, announcedMs: signed.timeMs,
+            expiresMs: signed.expiresMs, recordID: signed.id)
+        if let certificate = record.userCertificate, certificate.isValid(for: signed.author, nowMs: nowMs) {
             view.verifiedUser = certificate.user
         }
         return view

@@ -20,13 +20,13 @@ struct SyncKey: Hashable {
 /// Anti-entropy with one neighbour in one topic: the feeds it asked us to stream, the
 /// credit each side holds, and the counters `plexus sync` shows.
 struct SyncSession {
-    /// A feed the neighbour asked for, with its own head for it.
+    /// A feed the neighbour asked for, with what it accounts for of it.
     struct Want {
-        let author: AgentID
-        let seq: UInt64
-        let count: UInt64
+        let want: FeedSync.Want
         /// Where streaming continues; nil until the starting point is worked out.
         var after: UInt64?
+
+        var author: AgentID { want.author }
     }
 
     var view: SyncView
@@ -75,7 +75,9 @@ struct SyncSession {
 /// Anti-entropy (DESIGN §6, PROTOCOL.md §8): neighbours reconcile the feed heads they hold
 /// per topic with range-based set reconciliation, ask for the feeds where the other holds
 /// more, and stream them oldest first under byte credit that the receiver replenishes as
-/// it stores. Tombstoned entries count as held, so they are never fetched again.
+/// it stores. Heads describe what a node offers; what to ask for and where to stream from
+/// are the pure rules of `FeedSync`, under which summaries converge after entries expired
+/// or were deleted: a node never asks for what it holds or has tombstoned.
 extension GossipEngine {
     /// Bytes of entries a receiver lets one neighbour have in flight in one topic.
     static let creditWindow = 4 << 20
@@ -151,15 +153,16 @@ extension GossipEngine {
             sessions[key, default: SyncSession(key)].view.rounds += 1
             sessions[key]?.view.lastRoundMs = wallClock()
         }
-        let wants = HeadsReconciliation.wants(local: local, learned: learned).filter { stores($0.author) }
+        let wants = await wants(for: learned.filter { stores($0.author) }, topic: topic)
         guard !wants.isEmpty else { return }
         sessions[key, default: SyncSession(key)].view.requested = wants.count
+        sessions[key]?.view.wantsSent += wants.count
         for start in stride(from: 0, to: wants.count, by: Self.maxWantsPerMessage) {
             let chunk = wants[start..<min(start + Self.maxWantsPerMessage, wants.count)]
             await send(Self.gossip(topic) { gossip in
                 gossip.wants = .with { message in
-                    message.wants = chunk.map { head in
-                        .with { $0.author = head.author.bytes.asData; $0.seq = head.seq; $0.count = head.count }
+                    message.wants = chunk.map { want in
+                        .with { $0.author = want.author.bytes.asData; $0.seq = want.seq; $0.count = want.count; $0.from = want.from }
                     }
                 }
             }, to: peer)
@@ -167,9 +170,28 @@ extension GossipEngine {
         await grantCredit(key)
     }
 
+    /// The wants for heads a neighbour revealed: only feeds where it offers something this
+    /// node neither holds nor has tombstoned (`FeedSync.want`).
+    private func wants(for learned: [HeadsReconciliation.Head], topic: String) async -> [FeedSync.Want] {
+        guard !learned.isEmpty else { return [] }
+        let accounting: [AgentID: FeedAccounting]
+        do {
+            accounting = try await store.accounting(topic: topic, of: learned.map { ($0.author, $0.from, $0.seq) })
+        } catch {
+            logger.error("cannot read what is held of feeds", metadata: ["topic": "\(topic)", "error": "\(error)"])
+            return []
+        }
+        return learned.compactMap { head in
+            guard let held = accounting[head.author] else { return nil }  // forked here
+            return FeedSync.want(for: head, accounting: FeedSync.Accounting(maxSeq: held.maxSeq, countInRange: held.countInRange))
+        }
+    }
+
     private func localHeads(_ topic: String) async -> [HeadsReconciliation.Head]? {
         do {
-            return try await store.topicHeads(topic).map { HeadsReconciliation.Head(author: $0.author, seq: $0.maxSeq, count: $0.count) }
+            return try await store.topicHeads(topic).map {
+                HeadsReconciliation.Head(author: $0.author, seq: $0.maxSeq, count: $0.count, from: $0.minSeq)
+            }
         } catch {
             logger.error("cannot read feed heads", metadata: ["topic": "\(topic)", "error": "\(error)"])
             return nil
@@ -188,7 +210,8 @@ extension GossipEngine {
         var session = sessions[key] ?? SyncSession(key)
         for want in message.wants {
             guard let author = AgentID(bytes: want.author) else { continue }
-            guard session.enqueue(SyncSession.Want(author: author, seq: want.seq, count: want.count), limit: Self.maxQueuedWants) else { break }
+            let wanted = FeedSync.Want(author: author, from: want.from, seq: want.seq, count: want.count)
+            guard session.enqueue(SyncSession.Want(want: wanted), limit: Self.maxQueuedWants) else { break }
         }
         sessions[key] = session
         startPump(key)
@@ -218,11 +241,10 @@ extension GossipEngine {
             if let known = want.after {
                 after = known
             } else {
-                // The neighbour holds `count` entries up to `seq`. If we hold as many, it has
-                // them all and streaming starts after `seq`; otherwise it missed some below
-                // (a gap) and the whole feed is sent: it drops what it holds.
-                guard let held = try? await store.heldCount(author: want.author, topic: key.topic, through: want.seq) else { return }
-                after = held == want.count ? want.seq : 0
+                let wanted = want.want
+                guard let offered = try? await store.offeredCount(author: wanted.author, topic: key.topic, from: wanted.from, through: wanted.seq)
+                else { return }
+                after = FeedSync.streamAfter(wanted, offeredInRange: offered)
             }
             guard let rows = try? await store.encodedEntries(
                 author: want.author, topic: key.topic, after: after, limit: Self.maxBatchEntries)
@@ -286,8 +308,14 @@ extension GossipEngine {
                 wanted.append(entry)
             }
         }
+        // Entries signed since this node joined the topic repair lost pushes (live); older
+        // ones are history.
+        let joined = topics[key.topic]?.joinedMs ?? .max
+        let repaired = wanted.filter { $0.timeMs >= joined }
+        let history = wanted.filter { $0.timeMs < joined }
         do {
-            _ = try await store.ingest(contentsOf: wanted, durable: false)
+            _ = try await store.ingest(contentsOf: history, arrival: .synced)
+            _ = try await store.ingest(contentsOf: repaired, arrival: .repaired)
         } catch {
             logger.warning("storing streamed entries failed", metadata: ["error": "\(error)"])
         }
@@ -354,7 +382,10 @@ extension GossipEngine {
                     wire.explicit = true
                     wire.reply = reply
                     wire.heads = heads.map { head in
-                        .with { $0.author = head.author.bytes.asData; $0.seq = head.seq; $0.count = head.count }
+                        .with {
+                            $0.author = head.author.bytes.asData; $0.seq = head.seq; $0.count = head.count
+                            $0.from = head.from > 1 ? head.from : 0
+                        }
                     }
                 }
                 return wire
@@ -371,7 +402,7 @@ extension GossipEngine {
                 var heads: [HeadsReconciliation.Head] = []
                 for head in wire.heads {
                     guard let author = AgentID(bytes: head.author) else { return nil }
-                    heads.append(HeadsReconciliation.Head(author: author, seq: head.seq, count: head.count))
+                    heads.append(HeadsReconciliation.Head(author: author, seq: head.seq, count: head.count, from: head.from))
                 }
                 ranges.append(.heads(lower: lower, upper: upper, heads: heads, reply: wire.reply))
             } else {

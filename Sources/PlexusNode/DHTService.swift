@@ -16,7 +16,8 @@ struct DHTPeer: Hashable, Sendable {
 
 /// The Kademlia DHT on the mesh (DESIGN §7, PROTOCOL.md §11): drives `RoutingTable` and
 /// `DHTLookup` over `Dht` frames, and keeps the values stored here. Values are agents'
-/// signed `announce` entries, under the agent's key and under each capability it offers,
+/// signed records (`SignedRecord` of kind agent, the same bytes gossip carries), under the
+/// agent's key and under each capability it offers,
 /// so `find_agent` and `find_providers` work beyond the agents whose records gossip brought.
 actor DHTService {
     typealias Contact = RoutingTable<DHTPeer>.Contact
@@ -24,6 +25,9 @@ actor DHTService {
     static let k = 20
     static let alpha = 3
     static let queryTimeout = Duration.seconds(2)
+    /// Longest a whole lookup takes: no new round of queries starts after it, so a task to
+    /// an agent nobody knows fails with `noRoute` within seconds.
+    static let lookupBudget = Duration.seconds(5)
     /// Keys held, and values per key, at most.
     static let maxKeys = 10_000
     static let maxValuesPerKey = 20
@@ -31,21 +35,19 @@ actor DHTService {
     private let me: AgentID
     private let meKey: DHTKey
     private let mesh: ConnectionManager
-    private let limits: Limits
     private let logger: Logger
     private var advertised = ""
     private var table: RoutingTable<DHTPeer>
     /// Per key, each author's newest record.
-    private var values: [DHTKey: [AgentID: (encoded: Data, seq: UInt64, expiresMs: Int64)]] = [:]
+    private var values: [DHTKey: [AgentID: SignedRecord]] = [:]
     private var pending: [UInt64: CheckedContinuation<Plexus_DhtReply?, Never>] = [:]
     private var nextRequest: UInt64 = 1
     private var greeted: Set<AgentID> = []
 
-    init(me: AgentID, mesh: ConnectionManager, limits: Limits, logger: Logger) {
+    init(me: AgentID, mesh: ConnectionManager, logger: Logger) {
         self.me = me
         self.meKey = Self.key(of: me)
         self.mesh = mesh
-        self.limits = limits
         self.logger = logger
         table = RoutingTable(me: meKey, k: Self.k)
     }
@@ -100,7 +102,7 @@ actor DHTService {
 
     // MARK: - Lookups
 
-    /// Stores a signed announce entry under `keys`, at the k closest nodes of each.
+    /// Stores a signed agent record under `keys`, at the k closest nodes of each.
     func publish(_ encoded: Data, under keys: [DHTKey]) async {
         for key in keys {
             keep(encoded, under: key)
@@ -123,7 +125,8 @@ actor DHTService {
             target: target, seeds: table.closest(to: target, count: Self.k), k: Self.k, alpha: Self.alpha,
             wantsValue: wantsValue, exclude: DHTPeer(agent: me, address: ""))
         var found: [Data] = []
-        while !lookup.isFinished {
+        let deadline = ContinuousClock.now + Self.lookupBudget
+        while !lookup.isFinished, ContinuousClock.now < deadline {
             let batch = lookup.nextQueries()
             if batch.isEmpty { break }
             let kind: Plexus_Dht.OneOf_Kind = wantsValue ? .findValue(Data(target.bytes)) : .findNode(Data(target.bytes))
@@ -142,7 +145,7 @@ actor DHTService {
                     continue
                 }
                 let closer = learn(reply.closer)
-                let valid = reply.values.filter { Self.validRecord($0, limits: limits) != nil }
+                let valid = reply.values.filter { Self.validRecord($0) != nil }
                 if !valid.isEmpty { found = valid }
                 lookup.answered(by: contact, closer: closer, value: valid.first.map { Array($0) })
             }
@@ -160,19 +163,29 @@ actor DHTService {
         message.sender = .with { $0.agentID = me.bytes.asData; $0.address = advertised }
         message.kind = kind
         let frame = Plexus_Frame.with { $0.dht = message }
-        var sent = await mesh.sendWaiting([frame], to: peer)
-        if !sent, let address, !address.isEmpty, let target = try? HostPort.parse(address, defaultHost: "127.0.0.1"), target.host != "0.0.0.0" {
-            if (try? await mesh.connect(host: target.host, port: target.port, expectedPeer: peer)) != nil {
-                sent = await mesh.sendWaiting([frame], to: peer)
-            }
-        }
-        guard sent else { return nil }
+        // The time limit covers dialling too: a contact that is slow to answer the dial
+        // costs no more than one that is slow to answer the query.
         let timeout = Task {
             try? await Task.sleep(for: Self.queryTimeout)
             self.expire(request)
         }
         defer { timeout.cancel() }
-        return await withCheckedContinuation { pending[request] = $0 }
+        let mesh = self.mesh
+        return await withCheckedContinuation { continuation in
+            pending[request] = continuation
+            Task {
+                if await !Self.deliver(frame, to: peer, address: address, over: mesh) { self.expire(request) }
+            }
+        }
+    }
+
+    /// Sends over a connection, dialling the contact's address when there is none.
+    private static func deliver(_ frame: Plexus_Frame, to peer: AgentID, address: String?, over mesh: ConnectionManager) async -> Bool {
+        if await mesh.sendWaiting([frame], to: peer) { return true }
+        guard let address, !address.isEmpty, let target = try? HostPort.parse(address, defaultHost: "127.0.0.1"), target.host != "0.0.0.0",
+              (try? await mesh.connect(host: target.host, port: target.port, expectedPeer: peer)) != nil
+        else { return false }
+        return await mesh.sendWaiting([frame], to: peer)
     }
 
     private func expire(_ request: UInt64) {
@@ -207,13 +220,13 @@ actor DHTService {
         table.closest(to: key, count: Self.k + 1).filter { $0.peer.agent != peer }.prefix(Self.k).map { $0 }
     }
 
-    /// Keeps a value if it is a valid, unexpired announce entry (bounded per key and overall).
+    /// Keeps a value if it is a valid, unexpired agent record (bounded per key and overall).
     private func keep(_ encoded: Data, under key: DHTKey) {
-        guard let entry = Self.validRecord(encoded, limits: limits), let expires = entry.expiresMs else { return }
+        guard let record = Self.validRecord(encoded) else { return }
         guard values[key] != nil || values.count < Self.maxKeys else { return }
         var held = values[key] ?? [:]
-        if let old = held[entry.author], old.seq >= entry.seq { return }
-        held[entry.author] = (encoded, entry.seq, Int64(clamping: expires))
+        if let old = held[record.author], !record.supersedes(old) { return }
+        held[record.author] = record
         if held.count > Self.maxValuesPerKey, let oldest = held.min(by: { $0.value.expiresMs < $1.value.expiresMs })?.key {
             held.removeValue(forKey: oldest)
         }
@@ -222,14 +235,14 @@ actor DHTService {
 
     private func liveValues(_ key: DHTKey) -> [Data] {
         let now = EntryStore.wallClockMs()
-        return (values[key] ?? [:]).values.filter { $0.expiresMs > now }.map(\.encoded)
+        return (values[key] ?? [:]).values.filter { $0.expiresMs > now }.map { $0.encoded() }
     }
 
-    /// A signed, unexpired `announce` entry, or nil.
-    static func validRecord(_ encoded: Data, limits: Limits) -> SignedEntry? {
-        guard let entry = try? SignedEntry(encoded: encoded, limits: limits), entry.type == AgentRecord.entryType,
-              let expires = entry.expiresMs, Int64(clamping: expires) > EntryStore.wallClockMs()
+    /// A signed, unexpired agent record, or nil.
+    static func validRecord(_ encoded: Data) -> SignedRecord? {
+        guard let record = try? SignedRecord(encoded: encoded), record.kind == .agent,
+              record.expiresMs > EntryStore.wallClockMs()
         else { return nil }
-        return entry
+        return record
     }
 }

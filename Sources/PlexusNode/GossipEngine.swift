@@ -18,6 +18,9 @@ actor GossipEngine {
     struct Topic {
         var membership: HyParView<AgentID>
         var broadcast: PlumTree<AgentID, EntryID, Data>
+        /// When this node (re)joined the topic (wall clock ms): entries anti-entropy brings
+        /// that were signed before are history, later ones repair lost pushes.
+        var joinedMs: Int64
     }
 
     /// Most topics a node is in, and most topics remembered per peer.
@@ -31,6 +34,9 @@ actor GossipEngine {
     let limits: Limits
     let logger: Logger
     let syncInterval: Duration
+    /// IHAVE ids a peer may announce per second, and at once.
+    let announceRate: Double
+    let announceBurst: Double
     let wallClock: @Sendable () -> Int64
     private let seed: UInt64
     private let started = ContinuousClock.now
@@ -58,13 +64,19 @@ actor GossipEngine {
     private var toStore: [SignedEntry] = []
     /// Anti-entropy state per neighbour and topic.
     var sessions: [SyncKey: SyncSession] = [:]
+    /// Signed soft state held (agent records), and ids of those passed on unkept.
+    var records = SoftStateTable()
+    var passedOn: Set<EntryID> = []
+    private var nextRecordSweep: Duration = .zero
     var nextSyncRound: Duration = .zero
     var nextDiscovery: Duration = .zero
 
     init(
         me: AgentKey, mesh: ConnectionManager, store: EntryStore, limits: Limits, syncInterval: Duration,
-        logger: Logger, wallClock: @escaping @Sendable () -> Int64
+        announceRate: Double = 5_000, announceBurst: Double = 20_000, logger: Logger, wallClock: @escaping @Sendable () -> Int64
     ) {
+        self.announceRate = announceRate
+        self.announceBurst = announceBurst
         self.me = me.id
         self.mesh = mesh
         self.store = store
@@ -75,7 +87,7 @@ actor GossipEngine {
         var seed: UInt64 = 0
         for byte in me.id.bytes.prefix(8) { seed = seed << 8 | UInt64(byte) }
         self.seed = seed
-        topics[TopicName.mesh] = Self.makeTopic(TopicName.mesh, me: me.id, seed: seed, now: .zero)
+        topics[TopicName.mesh] = Self.makeTopic(TopicName.mesh, me: me.id, seed: seed, now: .zero, wallMs: wallClock())
     }
 
     var now: Duration { ContinuousClock.now - started }
@@ -207,7 +219,7 @@ actor GossipEngine {
         let batch = toStore
         toStore.removeAll(keepingCapacity: true)
         let store = self.store
-        Task { _ = try? await store.ingest(contentsOf: batch, durable: false) }
+        Task { _ = try? await store.ingest(contentsOf: batch, arrival: .pushed) }
     }
 
     private func tick() async {
@@ -221,6 +233,10 @@ actor GossipEngine {
         }
         await discoveryTick(now: time)
         await antiEntropyTick(now: time)
+        if time >= nextRecordSweep {
+            nextRecordSweep = time + .seconds(5)
+            expireRecords()
+        }
     }
 
     private func receive(_ gossip: Plexus_Gossip, from peer: AgentID) async {
@@ -235,6 +251,9 @@ actor GossipEngine {
             return
         case .topicMembers(let list):
             await receiveTopicMembers(list, topic: gossip.topic, from: peer)
+            return
+        case .records(let list):
+            await receiveRecords(list, from: peer)
             return
         default:
             break
@@ -304,8 +323,8 @@ actor GossipEngine {
             await receiveCredit(Int(bytes), from: peer, topic: name)
         case .topicQuery, .topicMembers:
             break  // handled above: they concern topics this node may not be in
-        case .subscriptions:
-            break  // handled above: it names no topic
+        case .subscriptions, .records:
+            break  // handled above: they are not traffic of one topic's overlay
         }
     }
 
@@ -329,6 +348,7 @@ actor GossipEngine {
         case .credit: "credit"
         case .topicQuery: "topic_query"
         case .topicMembers: "topic_members"
+        case .records: "records"
         }
     }
 
@@ -390,11 +410,12 @@ actor GossipEngine {
         }
     }
 
-    /// IHAVE announcements a peer may make: 5,000 per second sustained, 20,000 at once.
-    /// Each unknown id costs a timer and a GRAFT here, so a flood is cut off at the budget.
+    /// IHAVE announcements a peer may make (`mesh: ihave_rate` per second sustained,
+    /// `ihave_burst` at once). Each unknown id costs a timer and a GRAFT here, so a flood is
+    /// cut off at the budget.
     private func spendAnnounceBudget(of peer: AgentID, count: Int, now time: Duration) -> Int {
-        let rate = 5_000.0
-        let burst = 20_000.0
+        let rate = announceRate
+        let burst = announceBurst
         var budget = announceBudget[peer] ?? (burst, time)
         budget.tokens = min(burst, budget.tokens + rate * ((time - budget.at) / .seconds(1)))
         budget.at = time
@@ -413,6 +434,7 @@ actor GossipEngine {
                 await send(membershipFrame(message, topic: topic), to: peer)
             case .neighborUp(let peer):
                 topics[topic]?.broadcast.neighborUp(peer)
+                if topic == TopicName.mesh { await sendAllRecords(to: peer) }
                 await neighborJoined(peer, topic: topic)
             case .neighborDown(let peer):
                 topics[topic]?.broadcast.neighborDown(peer)
@@ -529,11 +551,11 @@ actor GossipEngine {
     }
 
     private func makeTopic(_ name: String) -> Topic {
-        Self.makeTopic(name, me: me, seed: seed, now: now)
+        Self.makeTopic(name, me: me, seed: seed, now: now, wallMs: wallClock())
     }
 
     /// Each topic's overlay draws its own random choices, deterministically per node.
-    private static func makeTopic(_ name: String, me: AgentID, seed: UInt64, now: Duration) -> Topic {
+    private static func makeTopic(_ name: String, me: AgentID, seed: UInt64, now: Duration, wallMs: Int64) -> Topic {
         var topicSeed = seed
         for byte in name.utf8 { topicSeed = (topicSeed ^ UInt64(byte)) &* 0x100_0000_01b3 }
         // Announcements every 50 ms; a missing entry is grafted after 150 ms, long enough
@@ -545,7 +567,7 @@ actor GossipEngine {
         broadcast.graftTimeout = .milliseconds(150)
         broadcast.graftRetry = .milliseconds(20)
         broadcast.optimizationThreshold = .max
-        return Topic(membership: HyParView(me: me, seed: topicSeed, now: now), broadcast: PlumTree(config: broadcast))
+        return Topic(membership: HyParView(me: me, seed: topicSeed, now: now), broadcast: PlumTree(config: broadcast), joinedMs: wallMs)
     }
 
     func ref(_ peer: AgentID) -> Plexus_PeerRef {

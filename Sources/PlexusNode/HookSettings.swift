@@ -24,6 +24,9 @@ public struct HookSettings: Sendable, Equatable, Codable {
     public var webhookTimeoutMs: Int = 5_000
     /// Tries per entry (the first and the retries) before it is given up.
     public var webhookAttempts: Int = 5
+    /// Whether history fetched by anti-entropy (when joining or subscribing) runs hooks
+    /// too; by default only entries that arrive live do.
+    public var backfill = false
 
     public init() {}
 
@@ -31,6 +34,7 @@ public struct HookSettings: Sendable, Equatable, Codable {
         case onEntry = "on_entry", timeoutMs = "timeout_ms", concurrency
         case perAuthorPerMinute = "per_author_per_minute", allowAuthorsFile = "allow_authors_file"
         case webhook, webhookSecret = "webhook_secret", webhookTimeoutMs = "webhook_timeout_ms", webhookAttempts = "webhook_attempts"
+        case backfill
     }
 
     public init(from decoder: any Decoder) throws {
@@ -45,6 +49,7 @@ public struct HookSettings: Sendable, Equatable, Codable {
         webhookSecret = try container.decodeIfPresent(String.self, forKey: .webhookSecret)
         webhookTimeoutMs = try container.decodeIfPresent(Int.self, forKey: .webhookTimeoutMs) ?? defaults.webhookTimeoutMs
         webhookAttempts = try container.decodeIfPresent(Int.self, forKey: .webhookAttempts) ?? defaults.webhookAttempts
+        backfill = try container.decodeIfPresent(Bool.self, forKey: .backfill) ?? defaults.backfill
     }
 
     func validate() throws(PlexusError) {

@@ -14,13 +14,14 @@ public actor Node {
     public nonisolated let id: AgentID
     /// The resolved configuration.
     public nonisolated let config: NodeConfig
-    /// The entry store.
-    public nonisolated let store: EntryStore
+    /// The entry store. Upper layers reach it through the node's operations, which keep
+    /// every arrival on the one ingest path.
+    nonisolated let store: EntryStore
     /// Whether the identity key is sealed with a passphrase on disk.
     public nonisolated let keysEncrypted: Bool
     /// The mesh transport.
-    public nonisolated let mesh: ConnectionManager
-    private nonisolated let gossip: GossipEngine
+    nonisolated let mesh: ConnectionManager
+    nonisolated let gossip: GossipEngine
     /// Tasks sent from here, and tasks that arrived for this agent.
     nonisolated let taskRouter: TaskRouter
     nonisolated let inbox: TaskInbox
@@ -33,13 +34,13 @@ public actor Node {
     nonisolated let relayPaths: RelayPaths
     var meshAddress: String?
 
-    private let key: AgentKey
+    let key: AgentKey
     /// `plexus_entries_published_total`: entries this node signed.
     private nonisolated let publishedCounter = Counter(label: "plexus_entries_published_total")
     /// `plexus_tasks_relayed_total`: task messages forwarded for other agents.
     nonisolated let relayedCounter = Counter(label: "plexus_tasks_relayed_total")
     let logger: Logger
-    private let clock: @Sendable () -> Int64
+    let clock: @Sendable () -> Int64
     private let startedMs: Int64
 
     /// Opens a node over an already-unsealed key and an open store.
@@ -73,7 +74,7 @@ public actor Node {
         self.localTasks = localTasks
         let me = key.id
         let mesh = self.mesh
-        let dht = DHTService(me: me, mesh: mesh, limits: config.limits, logger: logger)
+        let dht = DHTService(me: me, mesh: mesh, logger: logger)
         self.dht = dht
         let relayPaths = RelayPaths()
         self.relayPaths = relayPaths
@@ -86,14 +87,16 @@ public actor Node {
             }
         }
         self.inbox = inbox
+        let gossip = GossipEngine(
+            me: key, mesh: mesh, store: store, limits: config.limits,
+            syncInterval: .milliseconds(Int64(config.mesh.syncIntervalMs)),
+            announceRate: config.mesh.ihaveRate, announceBurst: config.mesh.ihaveBurst, logger: logger, wallClock: clock)
+        self.gossip = gossip
         self.taskRouter = TaskRouter(
             me: me, mesh: mesh, inbox: inbox, maxPayloadBytes: config.limits.maxBodyBytes, logger: logger,
             seal: { task, target in RelayedTask.seal(task, by: key, for: target) },
-            directory: { query throws(PlexusError) in try await Node.agents(query, in: store, dht: dht) },
-            lookup: { id throws(PlexusError) in try await Node.agent(id, in: store, dht: dht) })
-        self.gossip = GossipEngine(
-            me: key, mesh: mesh, store: store, limits: config.limits,
-            syncInterval: .milliseconds(Int64(config.mesh.syncIntervalMs)), logger: logger, wallClock: clock)
+            directory: { query in await Node.agents(query, in: gossip, dht: dht) },
+            lookup: { id throws(PlexusError) in try await Node.agent(id, in: gossip, dht: dht) })
     }
 
     /// Opens the node of a data directory, creating the identity on first run (so a
@@ -143,10 +146,11 @@ public actor Node {
     }
 
     /// Verifies and stores an entry that came from outside this node (protobuf `Entry`
-    /// bytes), and spreads it in its topic when this node is in it.
-    public nonisolated func ingest(encoded: Data) async throws(PlexusError) -> IngestOutcome {
+    /// bytes, as `POST /v1/entries` hands them in), and spreads it in its topic at once,
+    /// like a local publish, when this node is in the topic.
+    public nonisolated func submit(encoded: Data) async throws(PlexusError) -> IngestOutcome {
         let entry = try SignedEntry(encoded: encoded, limits: config.limits)
-        let outcome = try await store.ingest(entry)
+        let outcome = try await store.ingest(entry, arrival: .submitted)
         if outcome.stored != nil { await gossip.spread(entry) }
         return outcome
     }
@@ -199,17 +203,40 @@ public actor Node {
                 gossipIn: await gossip.received, gossipOut: await gossip.sent, gossipDropped: await gossip.dropped))
     }
 
-    /// Background duties until cancelled: the expiry sweep.
+    /// Background duties until cancelled: the expiry sweep, every `expiry_interval_s` and
+    /// as soon as the next held entry expires, so an expired entry stops being offered to
+    /// peers (and counted in sync heads) within moments, not a whole interval later. An
+    /// arriving entry may expire sooner than the next sweep: arrivals bring it forward.
     private func runDuties() async {
         let interval = Duration.seconds(config.expiryIntervalSeconds)
+        var nextSweep = ContinuousClock.now
         while !Task.isCancelled {
-            do {
-                let removed = try await store.expire()
-                if removed > 0 { logger.info("expired entries removed", metadata: ["count": "\(removed)"]) }
-            } catch {
-                logger.error("expiry sweep failed", metadata: ["error": "\(error)"])
+            if ContinuousClock.now >= nextSweep {
+                do {
+                    let removed = try await store.expire()
+                    if removed > 0 { logger.info("expired entries removed", metadata: ["count": "\(removed)"]) }
+                    nextSweep = ContinuousClock.now + interval
+                } catch {
+                    logger.error("expiry sweep failed", metadata: ["error": "\(error)"])
+                    nextSweep = ContinuousClock.now + .seconds(1)
+                    try? await Task.sleep(for: .seconds(1))
+                    continue
+                }
             }
-            try? await Task.sleep(for: interval)
+            let mark = await store.arrivals.latest
+            if let next = try? await store.nextExpiryMs() {
+                nextSweep = min(nextSweep, ContinuousClock.now + .milliseconds(max(0, next - clock() + 1)))
+            }
+            let remaining = nextSweep - ContinuousClock.now
+            guard remaining > .zero else { continue }
+            do {
+                try await store.arrivals.wait(after: mark, timeout: remaining)
+            } catch {
+                // Too many readers waiting for arrivals: fall back to the timer.
+                try? await Task.sleep(for: min(remaining, .seconds(1)))
+            }
+            // Woken by arrivals: look again at most five times a second, however many come.
+            try? await Task.sleep(for: min(.milliseconds(200), max(.zero, nextSweep - ContinuousClock.now)))
         }
     }
 }

@@ -228,8 +228,10 @@ public struct NodeConfig: Sendable, Equatable {
           frame_rate: 50000             # sustained frames per second per peer ...
           frame_burst: 100000           # ... and the burst above it; beyond, the peer is dropped
           sync_interval_ms: 5000        # anti-entropy: reconcile with each topic neighbour this often
+          ihave_rate: 5000              # entry ids a peer may announce per second ...
+          ihave_burst: 20000            # ... and at once; beyond, it is counted as misbehaving
 
-        # A command run per entry arriving from another agent, with the entry's JSON on stdin.
+        # A command run per entry arriving live from another agent, with the entry's JSON on stdin.
         # Split into words like a shell would (quotes group) but never run by a shell.
         # env: PLEXUS_HOOK_ON_ENTRY   flag: --hook-on-entry
         # hooks:
@@ -246,6 +248,7 @@ public struct NodeConfig: Sendable, Equatable {
         #   webhook_secret: "..."       # adds X-Plexus-Signature-256: sha256=HMAC(body)
         #   webhook_timeout_ms: 5000
         #   webhook_attempts: 5
+        #   backfill: false             # true: history fetched when joining runs them too
 
         # What this agent announces to the mesh (its directory record), every interval.
         # env: PLEXUS_CAPABILITIES (comma-separated skills)   flag: --capability (repeatable)

@@ -19,7 +19,7 @@ public final class EntryStore: Sendable {
     /// Wakes readers waiting for new entries.
     public let arrivals: ArrivalSignal
     let pool: DatabasePool
-    private let clock: @Sendable () -> Int64
+    let clock: @Sendable () -> Int64
 
     /// Opens (creating if needed) the store at `path` and migrates it.
     /// - Parameter clock: milliseconds since the epoch; injected so tests control expiry.
@@ -56,15 +56,15 @@ public final class EntryStore: Sendable {
 
     /// Stores a verified entry from elsewhere (see `EntryWriter.ingest`). Its search text
     /// is extracted here, on the caller's task.
-    public func ingest(_ entry: SignedEntry, durable: Bool = true) async throws(PlexusError) -> IngestOutcome {
-        let outcome = try await writer.ingest(IndexedEntry(entry), durable: durable)
+    public func ingest(_ entry: SignedEntry, arrival: Arrival = .submitted) async throws(PlexusError) -> IngestOutcome {
+        let outcome = try await writer.ingest(IndexedEntry(entry), arrival: arrival)
         IngestCounters.count(outcome)
         return outcome
     }
 
     /// Stores many verified entries together; outcomes in the same order.
-    public func ingest(contentsOf entries: [SignedEntry], durable: Bool = true) async throws(PlexusError) -> [IngestOutcome] {
-        let outcomes = try await writer.ingest(contentsOf: entries.map(IndexedEntry.init), durable: durable)
+    public func ingest(contentsOf entries: [SignedEntry], arrival: Arrival = .submitted) async throws(PlexusError) -> [IngestOutcome] {
+        let outcomes = try await writer.ingest(contentsOf: entries.map(IndexedEntry.init), arrival: arrival)
         for outcome in outcomes { IngestCounters.count(outcome) }
         return outcomes
     }
@@ -112,7 +112,7 @@ public final class EntryStore: Sendable {
                         to: &conditions, arguments: &arguments)
         // Column weights: type 1, tags 2, content text 1. bm25() is lower for better matches.
         let sql = """
-            SELECT e.cursor, e.body, e.signature, e.seq <= a.head_seq AS linked, e.received_ms,
+            SELECT e.cursor, e.body, e.signature, e.seq <= a.head_seq AS linked, e.received_ms, e.arrival,
                    bm25(entry_fts, 1.0, 2.0, 1.0) AS rank
             FROM entry_fts
             JOIN entries e ON e.cursor = entry_fts.rowid
@@ -193,11 +193,37 @@ public final class EntryStore: Sendable {
                 for cursor in cursors {
                     try db.execute(sql: "DELETE FROM entry_fts WHERE rowid = ?", arguments: [cursor])
                 }
+                // The feeds that lost entries: their heads are counted again from what is held.
+                let touched = try Row.fetchAll(
+                    db, sql: """
+                        SELECT DISTINCT CASE topic WHEN '' THEN 'mesh' ELSE topic END AS topic, author
+                        FROM entries WHERE expires_ms IS NOT NULL AND expires_ms <= ?
+                        """,
+                    arguments: [now])
                 try db.execute(sql: "DELETE FROM entries WHERE expires_ms IS NOT NULL AND expires_ms <= ?", arguments: [now])
+                for row in touched {
+                    let topic: String = row["topic"]
+                    let author: Data = row["author"]
+                    try db.execute(sql: "DELETE FROM topic_heads WHERE topic = ? AND author = ?", arguments: [topic, author])
+                    try db.execute(
+                        sql: """
+                            INSERT INTO topic_heads (topic, author, max_seq, count, min_seq)
+                            SELECT ?, author, max(seq), count(*), min(seq) FROM entries
+                            WHERE author = ? AND topic IN (?, ?) GROUP BY author
+                            """,
+                        arguments: [topic, author, topic, Self.storedTopic(topic)])
+                }
                 return cursors.count
             }
         } catch {
             throw PlexusError(.internal, "expiry failed: \(error)")
+        }
+    }
+
+    /// When the next held entry expires (ms since the epoch), or nil when none will.
+    public func nextExpiryMs() async throws(PlexusError) -> Int64? {
+        try await read { db in
+            try Int64.fetchOne(db, sql: "SELECT min(expires_ms) FROM entries WHERE expires_ms IS NOT NULL")
         }
     }
 
@@ -214,7 +240,7 @@ public final class EntryStore: Sendable {
     }
 
     static let selectEntries = """
-        SELECT e.cursor, e.body, e.signature, e.seq <= a.head_seq AS linked, e.received_ms
+        SELECT e.cursor, e.body, e.signature, e.seq <= a.head_seq AS linked, e.received_ms, e.arrival
         FROM entries e JOIN authors a ON a.author = e.author
         """
 

@@ -11,9 +11,8 @@ public actor EntryWriter {
     /// Entries queued by one caller, answered together.
     private struct Pending {
         let entries: [IndexedEntry]
-        let isLocalAppend: Bool
-        /// Whether the caller's answer waits for an fsync (see `ingest(_:durable:)`).
-        let durable: Bool
+        /// How they arrived; `.published` marks a local append.
+        let arrival: Arrival
         let continuation: CheckedContinuation<Result<[IngestOutcome], PlexusError>, Never>
     }
 
@@ -40,18 +39,18 @@ public actor EntryWriter {
     /// Stores an entry that arrived verified from elsewhere, applying the feed rules.
     /// Throws only when storage itself fails or the queue is full.
     ///
-    /// With `durable` false (entries replicated from peers), the commit does not wait for
-    /// an fsync: a crash may lose the last such entries, which anti-entropy fetches again;
-    /// the next durable commit, and every checkpoint, makes them durable too. Entries a
-    /// caller hands in through the API stay durable.
-    public func ingest(_ entry: IndexedEntry, durable: Bool = true) async throws(PlexusError) -> IngestOutcome {
-        try await enqueue([entry], isLocalAppend: false, durable: durable)[0]
+    /// Entries replicated from peers (`.pushed`, `.synced`) are committed without waiting
+    /// for an fsync: a crash may lose the last such entries, which anti-entropy fetches
+    /// again; the next durable commit, and every checkpoint, makes them durable too.
+    /// Entries a caller hands in through the API stay durable.
+    public func ingest(_ entry: IndexedEntry, arrival: Arrival = .submitted) async throws(PlexusError) -> IngestOutcome {
+        try await enqueue([entry], arrival: arrival)[0]
     }
 
     /// Stores many verified entries in one go; outcomes come back in the same order.
-    public func ingest(contentsOf entries: [IndexedEntry], durable: Bool = true) async throws(PlexusError) -> [IngestOutcome] {
+    public func ingest(contentsOf entries: [IndexedEntry], arrival: Arrival = .submitted) async throws(PlexusError) -> [IngestOutcome] {
         guard !entries.isEmpty else { return [] }
-        return try await enqueue(entries, isLocalAppend: false, durable: durable)
+        return try await enqueue(entries, arrival: arrival)
     }
 
     /// Appends to `author`'s own feed. `make` receives the current head (nil for an empty
@@ -72,7 +71,7 @@ public actor EntryWriter {
             throw PlexusError(.internal, "append produced an entry that does not follow the feed head")
         }
         localHeads[author] = FeedHead(seq: entry.seq, id: entry.id)
-        switch try await enqueue([IndexedEntry(entry, searchText: searchText)], isLocalAppend: true, durable: true)[0] {
+        switch try await enqueue([IndexedEntry(entry, searchText: searchText)], arrival: .published)[0] {
         case .stored(let stored):
             return stored
         case .duplicate:
@@ -82,13 +81,13 @@ public actor EntryWriter {
         }
     }
 
-    private func enqueue(_ entries: [IndexedEntry], isLocalAppend: Bool, durable: Bool) async throws(PlexusError) -> [IngestOutcome] {
+    private func enqueue(_ entries: [IndexedEntry], arrival: Arrival) async throws(PlexusError) -> [IngestOutcome] {
         guard pendingCount + entries.count <= Self.maxPending else {
-            if isLocalAppend { localHeads[entries[0].entry.author] = nil }
+            if arrival == .published { localHeads[entries[0].entry.author] = nil }
             throw PlexusError(.overloaded, "the store has \(pendingCount) writes queued; try again shortly")
         }
         let result = await withCheckedContinuation { continuation in
-            pending.append(Pending(entries: entries, isLocalAppend: isLocalAppend, durable: durable, continuation: continuation))
+            pending.append(Pending(entries: entries, arrival: arrival, continuation: continuation))
             pendingCount += entries.count
             if !flushing {
                 flushing = true
@@ -109,9 +108,9 @@ public actor EntryWriter {
             let batch = Array(pending.prefix(taken))
             pending.removeFirst(taken)
             pendingCount -= size
-            let groups = batch.map { ($0.entries, $0.isLocalAppend) }
+            let groups = batch.map { ($0.entries, $0.arrival) }
             let now = clock()
-            let durable = batch.contains { $0.durable }
+            let durable = batch.contains { $0.arrival.isDurable }
             do {
                 let outcomes = try await pool.writeWithoutTransaction { db in
                     // FULL syncs the WAL at commit; NORMAL leaves it to the next FULL commit or
@@ -120,8 +119,8 @@ public actor EntryWriter {
                     var outcomes: [[IngestOutcome]] = []
                     try db.inTransaction {
                         var ingest = FeedIngest(db: db, nowMs: now)
-                        outcomes = try groups.map { entries, isLocalAppend in
-                            try entries.map { try ingest.apply($0, isLocalAppend: isLocalAppend) }
+                        outcomes = try groups.map { entries, arrival in
+                            try entries.map { try ingest.apply($0, arrival: arrival) }
                         }
                         try ingest.finish()
                         return .commit
@@ -131,7 +130,7 @@ public actor EntryWriter {
                 let newest = outcomes.joined().compactMap { $0.stored?.cursor }.max()
                 if let newest { await arrivals.advance(to: newest) }
                 for (item, outcome) in zip(batch, outcomes) {
-                    if item.isLocalAppend, outcome[0].stored == nil {
+                    if item.arrival == .published, outcome[0].stored == nil {
                         // The seq was not used; re-read the head before the next append.
                         localHeads[item.entries[0].entry.author] = nil
                     }

@@ -28,17 +28,18 @@ struct FeedIngest {
     private let db: Database
     private let nowMs: Int64
     private var authors: [Data: AuthorState] = [:]
-    private var topicHeads: [TopicHeadKey: (maxSeq: Int64, count: Int64)] = [:]
+    private var topicHeads: [TopicHeadKey: (maxSeq: Int64, count: Int64, minSeq: Int64)] = [:]
 
     init(db: Database, nowMs: Int64) {
         self.db = db
         self.nowMs = nowMs
     }
 
-    /// Applies the rules to one entry. `isLocalAppend` marks an entry the writer built on
-    /// the feed head it holds: it cannot be a duplicate, a tombstone or a fork, so those
+    /// Applies the rules to one entry. A `.published` entry is one the writer built on the
+    /// feed head it holds: it cannot be a duplicate, a tombstone or a fork, so those
     /// lookups are skipped when the feed has nothing beyond its head.
-    mutating func apply(_ indexed: IndexedEntry, isLocalAppend: Bool) throws -> IngestOutcome {
+    mutating func apply(_ indexed: IndexedEntry, arrival: Arrival) throws -> IngestOutcome {
+        let isLocalAppend = arrival == .published
         let entry = indexed.entry
         let id = entry.id.bytes.asData
         let authorKey = entry.author.bytes.asData
@@ -67,7 +68,7 @@ struct FeedIngest {
             }
         }
 
-        let cursor = try insert(indexed, id: id, author: authorKey, seq: seq)
+        let cursor = try insert(indexed, id: id, author: authorKey, seq: seq, arrival: arrival)
         try countInTopic(TopicName.replication(of: entry.topic), author: authorKey, seq: seq)
         if seq == author.headSeq + 1 {
             // Extend the linked prefix over this entry and any that were waiting for it.
@@ -84,7 +85,7 @@ struct FeedIngest {
         author.maxSeq = max(author.maxSeq, seq)
         author.changed = true
         authors[authorKey] = author
-        return .stored(StoredEntry(entry: entry, cursor: cursor, linked: seq <= author.headSeq, receivedMs: nowMs))
+        return .stored(StoredEntry(entry: entry, cursor: cursor, linked: seq <= author.headSeq, receivedMs: nowMs, arrival: arrival))
     }
 
     /// Writes back the state of every author this transaction changed.
@@ -98,9 +99,10 @@ struct FeedIngest {
         }
         for (key, head) in topicHeads {
             try db.cachedStatement(sql: """
-                INSERT INTO topic_heads (topic, author, max_seq, count) VALUES (?, ?, ?, ?)
-                ON CONFLICT (topic, author) DO UPDATE SET max_seq = excluded.max_seq, count = excluded.count
-                """).execute(arguments: [key.topic, key.author, head.maxSeq, head.count])
+                INSERT INTO topic_heads (topic, author, max_seq, count, min_seq) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (topic, author) DO UPDATE SET
+                    max_seq = excluded.max_seq, count = excluded.count, min_seq = excluded.min_seq
+                """).execute(arguments: [key.topic, key.author, head.maxSeq, head.count, head.minSeq])
         }
     }
 
@@ -110,11 +112,12 @@ struct FeedIngest {
         var head = topicHeads[key]
         if head == nil {
             let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT max_seq, count FROM topic_heads WHERE topic = ? AND author = ?"),
+                db.cachedStatement(sql: "SELECT max_seq, count, min_seq FROM topic_heads WHERE topic = ? AND author = ?"),
                 arguments: [topic, author])
-            head = (row?["max_seq"] ?? 0, row?["count"] ?? 0)
+            head = (row?["max_seq"] ?? 0, row?["count"] ?? 0, row?["min_seq"] ?? 0)
         }
         if var head {
+            head.minSeq = head.count == 0 ? seq : min(head.minSeq, seq)
             head.maxSeq = max(head.maxSeq, seq)
             head.count += 1
             topicHeads[key] = head
@@ -158,14 +161,14 @@ struct FeedIngest {
         return nil
     }
 
-    private func insert(_ indexed: IndexedEntry, id: Data, author: Data, seq: Int64) throws -> Int64 {
+    private func insert(_ indexed: IndexedEntry, id: Data, author: Data, seq: Int64, arrival: Arrival) throws -> Int64 {
         let entry = indexed.entry
         try db.cachedStatement(sql: """
-            INSERT INTO entries (id, author, seq, prev, time_ms, type, topic, expires_ms, received_ms, body, signature)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO entries (id, author, seq, prev, time_ms, type, topic, expires_ms, received_ms, body, signature, arrival)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 id, author, seq, entry.prev?.bytes.asData, entry.timeMs, entry.type, entry.topic,
-                entry.expiresMs.map { Int64(clamping: $0) }, nowMs, entry.body, entry.signature,
+                entry.expiresMs.map { Int64(clamping: $0) }, nowMs, entry.body, entry.signature, arrival.rawValue,
             ])
         let cursor = db.lastInsertedRowID
         for tag in Set(entry.tags) {
@@ -200,6 +203,7 @@ enum StoredRows {
             entry: try entry(body: row["body"], signature: row["signature"]),
             cursor: row["cursor"],
             linked: row["linked"],
-            receivedMs: row["received_ms"])
+            receivedMs: row["received_ms"],
+            arrival: Arrival(rawValue: row["arrival"]) ?? .submitted)
     }
 }

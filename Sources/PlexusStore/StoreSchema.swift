@@ -92,7 +92,8 @@ enum StoreSchema {
         }
         migrator.registerMigration("v3-replication") { db in
             // Per topic and author, the highest seq and how many entries this node holds or
-            // has tombstoned: the heads anti-entropy reconciles (PROTOCOL.md §8). The topic
+            // has tombstoned (v4: held only, and the lowest seq): the heads anti-entropy
+            // reconciles (PROTOCOL.md §8). The topic
             // is the replication topic ('mesh' for entries without one).
             try db.execute(sql: """
                 CREATE TABLE topic_heads (
@@ -119,6 +120,23 @@ enum StoreSchema {
                     added_ms INTEGER NOT NULL
                 ) WITHOUT ROWID;
                 """)
+        }
+        migrator.registerMigration("v4-offered-heads") { db in
+            // Heads describe what a node offers (PROTOCOL.md §8): held entries only, with the
+            // lowest seq held. Tombstones no longer count; the sync rules account for them.
+            try db.execute(sql: """
+                ALTER TABLE topic_heads ADD COLUMN min_seq INTEGER NOT NULL DEFAULT 0;
+                DELETE FROM topic_heads;
+                INSERT INTO topic_heads (topic, author, max_seq, count, min_seq)
+                    SELECT CASE topic WHEN '' THEN 'mesh' ELSE topic END, author, max(seq), count(*), min(seq)
+                    FROM entries GROUP BY 1, 2;
+                CREATE INDEX tombstones_by_author_topic ON tombstones (author, topic, seq);
+                """)
+        }
+        migrator.registerMigration("v5-arrival") { db in
+            // How each entry came here (Arrival): hooks run for live arrivals only. Entries
+            // stored before this was recorded count as submitted.
+            try db.execute(sql: "ALTER TABLE entries ADD COLUMN arrival INTEGER NOT NULL DEFAULT 1")
         }
         return migrator
     }

@@ -70,7 +70,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         }
         let elapsed = (ContinuousClock.now - start).seconds
         let total = perPublisher * publishers
-        let stored = try await node.store.stats().entries
+        let stored = try await node.status().store.entries
         return [
             "entries": total, "stored": stored, "publishers": publishers, "seconds": elapsed,
             "entries_per_s": Double(total) / elapsed, "target_entries_per_s": 20_000,

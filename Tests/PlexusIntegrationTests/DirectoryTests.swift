@@ -68,7 +68,7 @@ import Testing
         // While a runs, it keeps announcing: its record stays fresh.
         let first = try await observer.client.agent(aID)
         try await MeshTests.eventually("a announced again") {
-            (try? await observer.client.agent(aID))?.entryID != first.entryID
+            (try? await observer.client.agent(aID))?.recordID != first.recordID
         }
         _ = try await a.stop()
         try await MeshTests.eventually("a goes stale") {
@@ -139,5 +139,47 @@ import Testing
         #expect(try await hub.client.agent(impostorID).verifiedUser == nil)
         #expect(try await hub.client.agents(AgentQuery(user: userID)).map(\.agentID.description) == [agentID])
         for node in [impostor, agent, hub] { _ = try await node.stop() }
+    }
+
+    /// Agent records are soft state: in no feed and no hook. A node that joins late gets
+    /// every record from its first mesh neighbour at once (the agents announce only every
+    /// 300 s here), and its hook runs for entries that arrive live, not for the history
+    /// anti-entropy brings when it joins.
+    @Test func recordsStayOutOfFeedsAndHooksAndALateNodeGetsTheDirectoryAtOnce() async throws {
+        let a = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--capability", "echo"], announce: true)
+        let b = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", a.meshAddress], announce: true)
+        let aID = try await a.client.identity().agentID
+        let bID = try await b.client.identity().agentID
+        try await MeshTests.eventually("a and b see each other") {
+            let seenByA = Set(try await a.client.agents(AgentQuery()).map(\.agentID))
+            let seenByB = Set(try await b.client.agents(AgentQuery()).map(\.agentID))
+            return seenByA == [aID, bID] && seenByB == [aID, bID]
+        }
+        let history = try await b.client.publish(PublishRequest(content: .object(["text": .string("before the late node")])))
+
+        let lateDirectory = try MeshTests.directory()
+        let output = lateDirectory.file("hook.jsonl")
+        let script = HookTests.interop.appendingPathComponent("hook_append.py").path
+        let late = try await ServeProcess(
+            directory: lateDirectory, arguments: ["--peer", a.meshAddress, "--hook-on-entry", "python3 '\(script)' '\(output.path)'"])
+        try await MeshTests.eventually("the late node finds both agents", within: .seconds(10)) {
+            Set(try await late.client.agents(AgentQuery()).map(\.agentID)) == [aID, bID]
+        }
+        #expect(try await late.client.agents(AgentQuery(capability: "echo")).map(\.agentID) == [aID])
+        #expect(try await late.client.agent(bID).presence == .online)
+        try await MeshTests.eventually("the late node fetched the history") { (try? await late.client.entry(history.id)) != nil }
+
+        let live = try await b.client.publish(PublishRequest(content: .object(["text": .string("after the late node")])))
+        try await MeshTests.eventually("the hook ran for the live entry") {
+            HookTests.lines(output).contains { $0.contains(live.id.hex) }
+        }
+        // Only the live entry: no record and no history ran the hook.
+        #expect(HookTests.lines(output).count == 1)
+        // Records take no seq and are in no feed: a's and b's feeds hold only b's two entries.
+        for node in [a, b, late] {
+            let held = Set(try await node.client.feed().entries.map(\.id))
+            #expect(held == [history.id, live.id])
+        }
+        for node in [late, b, a] { _ = try await node.stop() }
     }
 }

@@ -41,7 +41,9 @@ import Testing
     }
 
     @Test func forgedForkedOversizedReplayedAndFloodedGossipIsContained() async throws {
-        let target = try await ServeProcess(directory: try ReplicationTests.directory())
+        // The announcement budget under test is set low, so that the flood exceeds it however
+        // slowly this machine lets the adversary send.
+        let target = try await ServeProcess(directory: try MeshTests.directory(extra: "  sync_interval_ms: 500\n  ihave_rate: 100\n  ihave_burst: 1000\n"))
         let honest = try await ServeProcess(directory: try ReplicationTests.directory(), arguments: ["--peer", target.meshAddress])
         let adversary = try await Adversary(dialling: target.meshAddress)
         let author = adversary.key.id.description

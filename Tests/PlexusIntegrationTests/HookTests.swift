@@ -39,6 +39,22 @@ import Testing
         for node in [a, b] { _ = try await node.stop() }
     }
 
+    /// History a joining node fetches runs no hook by default (DirectoryTests checks that);
+    /// with `hooks: backfill: true` it does.
+    @Test func withBackfillHistoryFetchedOnJoiningRunsTheHook() async throws {
+        let a = try await ServeProcess(directory: try MeshTests.directory())
+        let history = try await a.client.publish(PublishRequest(content: .object(["text": .string("old news")])))
+        let directory = try MeshTests.directory(extra: "hooks:\n  backfill: true\n")
+        let output = directory.file("hook.jsonl")
+        let script = Self.interop.appendingPathComponent("hook_append.py").path
+        let b = try await ServeProcess(
+            directory: directory, arguments: ["--peer", a.meshAddress, "--hook-on-entry", "python3 '\(script)' '\(output.path)'"])
+        try await MeshTests.eventually("the hook ran for the history") {
+            Self.lines(output).contains { $0.contains(history.id.hex) }
+        }
+        for node in [b, a] { _ = try await node.stop() }
+    }
+
     @Test func aHangingHookIsKilledAndBoundedWhileTheNodeServes() async throws {
         let directory = try MeshTests.directory(extra: "hooks:\n  timeout_ms: 300\n  concurrency: 2\n")
         let b = try await ServeProcess(directory: directory, arguments: ["--hook-on-entry", "sleep 60"])
@@ -104,7 +120,11 @@ import Testing
     @Test func aWebhookGetsArrivingEntriesSignedAndRetriedUntilAccepted() async throws {
         let directory = try MeshTests.directory()
         let (receiver, url, log) = try await Self.startReceiver(in: directory, failFirst: 2, secret: "s3cret")
-        defer { receiver.terminate() }
+        defer {
+            // SIGKILL: the test runner's children may inherit a mask that blocks SIGTERM.
+            kill(receiver.processIdentifier, SIGKILL)
+            receiver.waitUntilExit()
+        }
         let b = try await ServeProcess(directory: directory, arguments: ["--webhook", url], environment: ["PLEXUS_WEBHOOK_SECRET": "s3cret"])
         let a = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", b.meshAddress])
 

@@ -86,4 +86,27 @@ import Testing
         #expect(try await node.client.entry(second.id).linked == true)
         _ = try await node.stop()
     }
+
+    /// A submitted entry takes the same path as a published one: stored, then pushed to the
+    /// topic's neighbours at once. Anti-entropy runs once a minute here, so only the push
+    /// can bring it to the other node within the wait.
+    @Test func aSubmittedEntryIsPushedToNeighboursLikeAPublishedOne() async throws {
+        let slowSync = "  sync_interval_ms: 60000\n"
+        let a = try await ServeProcess(directory: try MeshTests.directory(extra: slowSync))
+        let b = try await ServeProcess(directory: try MeshTests.directory(extra: slowSync), arguments: ["--peer", a.meshAddress])
+        try await MeshTests.eventually("a and b are mesh neighbours") {
+            try await a.client.topics().first { $0.name == "mesh" }?.neighbors.isEmpty == false
+        }
+        // First a published entry, then a submitted one: both must reach b the same way.
+        let published = try await a.client.publish(PublishRequest(content: .object(["text": .string("published")])))
+        try await MeshTests.eventually("the published entry reached b", within: .seconds(10)) {
+            (try? await b.client.entry(published.id)) != nil
+        }
+        let submitted = try entry(seq: 1, prev: nil, text: "submitted elsewhere")
+        #expect(try await submit(a, submitted.encoded()).status == 201)
+        try await MeshTests.eventually("the submitted entry reached b", within: .seconds(10)) {
+            (try? await b.client.entry(submitted.id)) != nil
+        }
+        for node in [b, a] { _ = try await node.stop() }
+    }
 }

@@ -36,13 +36,13 @@ import Testing
         var forged = Plexus_Entry()
         forged.body = genuine.body
         forged.signature = AgentKey().sign(domain: .entry, genuine.body)  // signed by someone else
-        let error = await #expect(throws: PlexusError.self) { try await node.ingest(encoded: try forged.serializedBytes()) }
+        let error = await #expect(throws: PlexusError.self) { try await node.submit(encoded: try forged.serializedBytes()) }
         #expect(error?.code == .badSignature)
-        let garbage = await #expect(throws: PlexusError.self) { try await node.ingest(encoded: Data(repeating: 0xEE, count: 64)) }
+        let garbage = await #expect(throws: PlexusError.self) { try await node.submit(encoded: Data(repeating: 0xEE, count: 64)) }
         #expect(garbage?.code == .malformedEntry)
         #expect(try await node.status().store.entries == 0)
 
-        #expect(try await node.ingest(encoded: genuine.encoded()).stored != nil)
+        #expect(try await node.submit(encoded: genuine.encoded()).stored != nil)
         #expect(try await node.status().store.entries == 1)
     }
 

@@ -36,6 +36,21 @@ import Testing
 
     typealias Range = HeadsReconciliation.Range
 
+    /// The wants a node whose feeds are `local` (held without tombstones) sends for what it
+    /// learned.
+    static func wants(local: [Head], learned: [Head]) -> [FeedSync.Want] {
+        var mine: [AgentID: Head] = [:]
+        for head in local { mine[head.author] = head }
+        return learned.compactMap { head in
+            let have = mine[head.author]
+            let maxSeq = have?.seq ?? 0
+            let upper = min(head.seq, maxSeq)
+            let lower = max(head.from, have?.from ?? 1)
+            let count = have.map { upper >= lower ? min($0.count, upper - lower + 1) : 0 } ?? 0
+            return FeedSync.want(for: head, accounting: FeedSync.Accounting(maxSeq: maxSeq, countInRange: count))
+        }
+    }
+
     @Test func identicalSetsFinishInOneRoundTrip() {
         let heads = Self.authors(10_000).map { Head(author: $0, seq: 5) }
         let result = Self.reconcile(heads, heads)
@@ -50,10 +65,10 @@ import Testing
         let changed = [17, 4_000, 9_999]
         for index in changed { b[index] = Head(author: authors[index], seq: 12) }
         let result = Self.reconcile(a, b)
-        let wants = HeadsReconciliation.wants(local: a, learned: result.aLearned)
+        let wants = Self.wants(local: a, learned: result.aLearned)
         #expect(Set(wants.map(\.author)) == Set(changed.map { authors[$0] }))
         #expect(wants.allSatisfy { $0.seq == 10 && $0.count == 10 })  // our own head, which the want carries
-        #expect(HeadsReconciliation.wants(local: b, learned: result.bLearned).isEmpty)
+        #expect(Self.wants(local: b, learned: result.bLearned).isEmpty)
         #expect(result.maxRanges <= 64)
         #expect(result.maxHeads <= 3 * 16)
     }
@@ -62,7 +77,7 @@ import Testing
         let full = Self.authors(10_000).map { Head(author: $0, seq: 3) }
         let result = Self.reconcile([], full)
         #expect(Set(result.aLearned) == Set(full))
-        #expect(HeadsReconciliation.wants(local: [], learned: result.aLearned).count == 10_000)
+        #expect(Self.wants(local: [], learned: result.aLearned).count == 10_000)
         // Every message is a bounded page, however many authors there are.
         #expect(result.maxHeads <= 512)
         #expect(result.maxRanges <= 64)
@@ -73,8 +88,8 @@ import Testing
         let a = authors.enumerated().filter { $0.offset % 3 != 0 }.map { Head(author: $0.element, seq: 1) }
         let b = authors.enumerated().filter { $0.offset % 5 != 0 }.map { Head(author: $0.element, seq: 1) }
         let result = Self.reconcile(a, b)
-        let aWants = Set(HeadsReconciliation.wants(local: a, learned: result.aLearned).map(\.author))
-        let bWants = Set(HeadsReconciliation.wants(local: b, learned: result.bLearned).map(\.author))
+        let aWants = Set(Self.wants(local: a, learned: result.aLearned).map(\.author))
+        let bWants = Set(Self.wants(local: b, learned: result.bLearned).map(\.author))
         #expect(aWants == Set(b.map(\.author)).subtracting(a.map(\.author)))
         #expect(bWants == Set(a.map(\.author)).subtracting(b.map(\.author)))
     }
@@ -85,8 +100,8 @@ import Testing
         var b = a
         b[42] = Head(author: authors[42], seq: 10, count: 9)  // b missed one entry below 10
         let result = Self.reconcile(a, b)
-        let wants = HeadsReconciliation.wants(local: b, learned: result.bLearned)
-        #expect(wants == [Head(author: authors[42], seq: 10, count: 9)])
-        #expect(HeadsReconciliation.wants(local: a, learned: result.aLearned).isEmpty)
+        let wants = Self.wants(local: b, learned: result.bLearned)
+        #expect(wants == [FeedSync.Want(author: authors[42], from: 1, seq: 10, count: 9)])
+        #expect(Self.wants(local: a, learned: result.aLearned).isEmpty)
     }
 }

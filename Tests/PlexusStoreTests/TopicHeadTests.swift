@@ -5,7 +5,7 @@ import Testing
 
 /// The per-topic feed heads anti-entropy reconciles, and the reads that serve its streams.
 @Suite struct TopicHeadTests {
-    @Test func headsCountEntriesPerTopicAndKeepTombstonedOnes() async throws {
+    @Test func headsOfferHeldEntriesAndTombstonesAreAccountedFor() async throws {
         let fixture = try StoreFixture()
         let author = TestAuthor()
         // seq 1 and 3 in "research", 2 without a topic (replicates in mesh), 4 expiring in research.
@@ -15,16 +15,25 @@ import Testing
         let four = try author.entry(seq: 4, prev: three.id, topic: "research", expiresMs: UInt64(fixture.clock.now + 1000))
         for entry in [one, two, three, four] { #expect(try await fixture.store.ingest(entry).stored != nil) }
 
-        #expect(try await fixture.store.topicHeads("research") == [TopicHead(author: author.id, maxSeq: 4, count: 3)])
-        #expect(try await fixture.store.topicHeads("mesh") == [TopicHead(author: author.id, maxSeq: 2, count: 1)])
+        #expect(try await fixture.store.topicHeads("research") == [TopicHead(author: author.id, maxSeq: 4, count: 3, minSeq: 1)])
+        #expect(try await fixture.store.topicHeads("mesh") == [TopicHead(author: author.id, maxSeq: 2, count: 1, minSeq: 2)])
         #expect(try await fixture.store.count(inTopic: "mesh") == 1)
+        #expect(try await fixture.store.nextExpiryMs() == fixture.clock.now + 1000)
 
         fixture.clock.advance(byMs: 2000)
+        // Expired but not yet swept: no longer offered.
+        #expect(try await fixture.store.offeredCount(author: author.id, topic: "research", from: 1, through: 4) == 2)
         #expect(try await fixture.store.expire() == 1)
-        // The expired entry still counts as held, so a peer's copy is never asked for again.
-        #expect(try await fixture.store.topicHeads("research") == [TopicHead(author: author.id, maxSeq: 4, count: 3)])
-        #expect(try await fixture.store.heldCount(author: author.id, topic: "research", through: 4) == 3)
-        #expect(try await fixture.store.heldCount(author: author.id, topic: "research", through: 2) == 1)
+        #expect(try await fixture.store.nextExpiryMs() == nil)
+        // The head offers what is held; the tombstone is accounted for, so a peer's copy
+        // is never asked for again.
+        #expect(try await fixture.store.topicHeads("research") == [TopicHead(author: author.id, maxSeq: 3, count: 2, minSeq: 1)])
+        let accounted = try await fixture.store.accounting(topic: "research", of: [(author.id, 1, 9)])
+        #expect(accounted[author.id] == FeedAccounting(maxSeq: 4, countInRange: 3))
+        let range = try await fixture.store.accounting(topic: "research", of: [(author.id, 3, 4)])
+        #expect(range[author.id] == FeedAccounting(maxSeq: 4, countInRange: 2))
+        #expect(try await fixture.store.offeredCount(author: author.id, topic: "research", from: 1, through: 4) == 2)
+        #expect(try await fixture.store.offeredCount(author: author.id, topic: "research", from: 2, through: 4) == 1)
         #expect(try await fixture.store.count(inTopic: "research") == 2)
 
         let streamed = try await fixture.store.encodedEntries(author: author.id, topic: "research", after: 1, limit: 10)

@@ -53,6 +53,8 @@ public enum SigningDomain: Sendable {
     case task
     /// `plexus/user-cert/v1`: a user vouching for an agent (PROTOCOL.md §9).
     case userCertificate
+    /// `plexus/record/v1`: signed soft state such as agent records (PROTOCOL.md §9).
+    case record
 
     public var prefix: String {
         switch self {
@@ -60,6 +62,7 @@ public enum SigningDomain: Sendable {
         case .noiseStatic: "plexus-noise-static:"
         case .task: "plexus/task/v1"
         case .userCertificate: "plexus/user-cert/v1"
+        case .record: "plexus/record/v1"
         }
     }
 }

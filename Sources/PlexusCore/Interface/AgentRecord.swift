@@ -1,5 +1,6 @@
-/// What an agent says about itself: the content of its `announce` entries (DESIGN §7).
-/// Signed like every entry, so a record is the author's own word; it expires with the entry.
+/// What an agent says about itself: the content of its signed agent record (DESIGN §7,
+/// soft state, `SignedRecord` of kind agent), so it is the agent's own word; it expires
+/// with the record.
 public struct AgentRecord: Codable, Sendable, Equatable {
     /// Mesh addresses (`host:port`) the agent listens on.
     public var addresses: [String]
@@ -35,9 +36,6 @@ public struct AgentRecord: Codable, Sendable, Equatable {
         case addresses, capabilities, labels, user, status, relays, intervalS = "interval_s"
         case userCertificate = "user_certificate"
     }
-
-    /// The entry type announcements are published as.
-    public static let entryType = "announce"
 
     /// Whether the agent offers `name` as a skill or a tool (case-insensitive).
     public func offers(_ name: String) -> Bool {
@@ -107,20 +105,20 @@ public struct AgentView: Codable, Sendable, Equatable {
     /// When the agent signed its latest record, and when that record expires.
     public var announcedMs: Int64
     public var expiresMs: Int64?
-    /// The announce entry the record comes from.
-    public var entryID: EntryID
+    /// The id of the signed record (SHA-256 of its body): changes with every announcement.
+    public var recordID: EntryID
 
-    public init(agentID: AgentID, record: AgentRecord, presence: Presence, announcedMs: Int64, expiresMs: Int64?, entryID: EntryID) {
+    public init(agentID: AgentID, record: AgentRecord, presence: Presence, announcedMs: Int64, expiresMs: Int64?, recordID: EntryID) {
         self.agentID = agentID
         self.record = record
         self.presence = presence
         self.announcedMs = announcedMs
         self.expiresMs = expiresMs
-        self.entryID = entryID
+        self.recordID = recordID
     }
 
     enum CodingKeys: String, CodingKey {
-        case agentID = "agent_id", record, presence, announcedMs = "announced_ms", expiresMs = "expires_ms", entryID = "entry_id"
+        case agentID = "agent_id", record, presence, announcedMs = "announced_ms", expiresMs = "expires_ms", recordID = "record_id"
         case verifiedUser = "verified_user"
     }
 }

@@ -64,8 +64,9 @@ public struct SyncView: Sendable, Equatable, Codable {
     public var entriesSent: Int
     /// Feeds the neighbour asked for that are still being streamed to it.
     public var sending: Int
-    /// Feeds this node asked the neighbour for in the last round.
+    /// Feeds this node asked the neighbour for in the last round, and in all.
     public var requested: Int
+    public var wantsSent: Int
     /// Bytes the neighbour may still send us before we replenish its credit.
     public var creditGranted: Int
     /// Bytes we may still send the neighbour.
@@ -79,13 +80,14 @@ public struct SyncView: Sendable, Equatable, Codable {
         self.entriesSent = 0
         self.sending = 0
         self.requested = 0
+        self.wantsSent = 0
         self.creditGranted = 0
         self.creditAvailable = 0
     }
 
     enum CodingKeys: String, CodingKey {
         case peer, topic, rounds, lastRoundMs = "last_round_ms", entriesReceived = "entries_received"
-        case entriesSent = "entries_sent", sending, requested, creditGranted = "credit_granted"
+        case entriesSent = "entries_sent", sending, requested, wantsSent = "wants_sent", creditGranted = "credit_granted"
         case creditAvailable = "credit_available"
     }
 }

@@ -93,6 +93,65 @@ public nonisolated struct Plexus_EntryBody: Sendable {
   fileprivate var _expiresMs: UInt64? = nil
 }
 
+/// Signed soft state (PROTOCOL.md §9): a record its author replaces rather than appends.
+/// The newest per (author, kind, scope) wins and it lapses at expires_ms. It is not an
+/// entry: it takes no seq and is in no feed.
+public nonisolated struct Plexus_SoftRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the serialised SoftRecordBody, as signed
+  public var body: Data = Data()
+
+  /// Ed25519(author, "plexus/record/v1" || body)
+  public var signature: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Plexus_SoftRecordBody: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 32-byte Ed25519 public key
+  public var author: Data = Data()
+
+  /// "agent": a directory record
+  public var kind: String = String()
+
+  /// "" for the whole mesh
+  public var scope: String = String()
+
+  /// when the author signed it: a newer record replaces an older one
+  public var timeMs: Int64 = 0
+
+  /// after this the record is dropped
+  public var expiresMs: UInt64 = 0
+
+  /// UTF-8 JSON (for "agent": the agent record)
+  public var content: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Plexus_SoftRecordList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var records: [Plexus_SoftRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// Sent inside Noise handshake messages 2 (responder) and 3 (initiator). DESIGN §5 (normative).
 public nonisolated struct Plexus_HandshakePayload: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -292,7 +351,7 @@ public nonisolated struct Plexus_DhtStore: Sendable {
 
   public var key: Data = Data()
 
-  /// an encoded signed Entry of type announce
+  /// an encoded SoftRecord of kind "agent"
   public var value: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -585,6 +644,15 @@ public nonisolated struct Plexus_Gossip: Sendable {
     set {kind = .topicMembers(newValue)}
   }
 
+  /// signed soft state (agent records), in `mesh`
+  public var records: Plexus_SoftRecordList {
+    get {
+      if case .records(let v)? = kind {return v}
+      return Plexus_SoftRecordList()
+    }
+    set {kind = .records(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -617,6 +685,8 @@ public nonisolated struct Plexus_Gossip: Sendable {
     case topicQuery(Plexus_TopicQuery)
     /// members of `topic`, sent to the query's origin
     case topicMembers(Plexus_PeerList)
+    /// signed soft state (agent records), in `mesh`
+    case records(Plexus_SoftRecordList)
 
   }
 
@@ -702,8 +772,8 @@ public nonisolated struct Plexus_SyncRange: Sendable {
   public init() {}
 }
 
-/// What a node holds of one author in one topic: the highest seq and how many entries
-/// (held or tombstoned).
+/// What a node offers of one author in one topic: the highest seq it holds, how many
+/// entries it holds, and the lowest seq it holds (0 is read as 1). PROTOCOL.md §8.
 public nonisolated struct Plexus_SyncHead: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -714,6 +784,8 @@ public nonisolated struct Plexus_SyncHead: Sendable {
   public var seq: UInt64 = 0
 
   public var count: UInt64 = 0
+
+  public var from: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1046,6 +1118,126 @@ nonisolated extension Plexus_EntryBody: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs.refs != rhs.refs {return false}
     if lhs.content != rhs.content {return false}
     if lhs._expiresMs != rhs._expiresMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Plexus_SoftRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SoftRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}body\0\u{1}signature\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.body) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.signature) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.body.isEmpty {
+      try visitor.visitSingularBytesField(value: self.body, fieldNumber: 1)
+    }
+    if !self.signature.isEmpty {
+      try visitor.visitSingularBytesField(value: self.signature, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Plexus_SoftRecord, rhs: Plexus_SoftRecord) -> Bool {
+    if lhs.body != rhs.body {return false}
+    if lhs.signature != rhs.signature {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Plexus_SoftRecordBody: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SoftRecordBody"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}author\0\u{1}kind\0\u{1}scope\0\u{3}time_ms\0\u{3}expires_ms\0\u{1}content\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.author) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.scope) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.timeMs) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.expiresMs) }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.content) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.author.isEmpty {
+      try visitor.visitSingularBytesField(value: self.author, fieldNumber: 1)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
+    }
+    if !self.scope.isEmpty {
+      try visitor.visitSingularStringField(value: self.scope, fieldNumber: 3)
+    }
+    if self.timeMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.timeMs, fieldNumber: 4)
+    }
+    if self.expiresMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.expiresMs, fieldNumber: 5)
+    }
+    if !self.content.isEmpty {
+      try visitor.visitSingularBytesField(value: self.content, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Plexus_SoftRecordBody, rhs: Plexus_SoftRecordBody) -> Bool {
+    if lhs.author != rhs.author {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.scope != rhs.scope {return false}
+    if lhs.timeMs != rhs.timeMs {return false}
+    if lhs.expiresMs != rhs.expiresMs {return false}
+    if lhs.content != rhs.content {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Plexus_SoftRecordList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SoftRecordList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}records\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.records) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.records.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.records, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Plexus_SoftRecordList, rhs: Plexus_SoftRecordList) -> Bool {
+    if lhs.records != rhs.records {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1640,7 +1832,7 @@ nonisolated extension Plexus_TaskUpdate: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Plexus_Gossip: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Gossip"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}topic\0\u{1}join\0\u{3}forward_join\0\u{1}neighbor\0\u{3}neighbor_reply\0\u{1}disconnect\0\u{1}shuffle\0\u{3}shuffle_reply\0\u{1}push\0\u{1}ihave\0\u{1}graft\0\u{1}prune\0\u{1}subscriptions\0\u{1}sync\0\u{1}wants\0\u{1}batch\0\u{1}credit\0\u{3}topic_query\0\u{3}topic_members\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}topic\0\u{1}join\0\u{3}forward_join\0\u{1}neighbor\0\u{3}neighbor_reply\0\u{1}disconnect\0\u{1}shuffle\0\u{3}shuffle_reply\0\u{1}push\0\u{1}ihave\0\u{1}graft\0\u{1}prune\0\u{1}subscriptions\0\u{1}sync\0\u{1}wants\0\u{1}batch\0\u{1}credit\0\u{3}topic_query\0\u{3}topic_members\0\u{1}records\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1858,6 +2050,19 @@ nonisolated extension Plexus_Gossip: SwiftProtobuf.Message, SwiftProtobuf._Messa
           self.kind = .topicMembers(v)
         }
       }()
+      case 20: try {
+        var v: Plexus_SoftRecordList?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .records(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .records(v)
+        }
+      }()
       default: break
       }
     }
@@ -1943,6 +2148,10 @@ nonisolated extension Plexus_Gossip: SwiftProtobuf.Message, SwiftProtobuf._Messa
     case .topicMembers?: try {
       guard case .topicMembers(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+    }()
+    case .records?: try {
+      guard case .records(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
     }()
     case nil: break
     }
@@ -2118,7 +2327,7 @@ nonisolated extension Plexus_SyncRange: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Plexus_SyncHead: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SyncHead"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}author\0\u{1}seq\0\u{1}count\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}author\0\u{1}seq\0\u{1}count\0\u{1}from\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2129,6 +2338,7 @@ nonisolated extension Plexus_SyncHead: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 1: try { try decoder.decodeSingularBytesField(value: &self.author) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.seq) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.count) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.from) }()
       default: break
       }
     }
@@ -2144,6 +2354,9 @@ nonisolated extension Plexus_SyncHead: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if self.count != 0 {
       try visitor.visitSingularUInt64Field(value: self.count, fieldNumber: 3)
     }
+    if self.from != 0 {
+      try visitor.visitSingularUInt64Field(value: self.from, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2151,6 +2364,7 @@ nonisolated extension Plexus_SyncHead: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.author != rhs.author {return false}
     if lhs.seq != rhs.seq {return false}
     if lhs.count != rhs.count {return false}
+    if lhs.from != rhs.from {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -9,19 +9,23 @@ import PlexusCore
 /// differing ones are split or, when small, sent as explicit heads. Sans-IO: the caller
 /// carries `[Range]` messages between the two sides until one side has nothing to send.
 public enum HeadsReconciliation {
-    /// What one node holds of an author's feed (within one topic): the highest seq and
-    /// how many entries. Equal heads mean equal holdings for an honest feed; a larger
-    /// count at the same seq reveals entries the other side is missing below its top.
+    /// What one node offers of an author's feed within one topic (PROTOCOL.md §8): the
+    /// highest seq it holds, how many entries it holds, and the lowest seq it holds (its
+    /// low-water mark: below it, it offers nothing). Entries a node dropped (expired,
+    /// deleted) are not offered, so a node that dropped them and one that never had them
+    /// describe the same holdings, and their summaries converge.
     public struct Head: Sendable, Hashable, Comparable {
         public let author: AgentID
         public let seq: UInt64
         public let count: UInt64
+        public let from: UInt64
 
-        /// `count` defaults to `seq`: a feed held without gaps.
-        public init(author: AgentID, seq: UInt64, count: UInt64? = nil) {
+        /// `count` defaults to a feed held without gaps from `from` (default 1) to `seq`.
+        public init(author: AgentID, seq: UInt64, count: UInt64? = nil, from: UInt64 = 1) {
             self.author = author
             self.seq = seq
-            self.count = count ?? seq
+            self.from = max(from, 1)
+            self.count = count ?? (seq >= self.from ? seq - self.from + 1 : 0)
         }
 
         public static func < (lhs: Head, rhs: Head) -> Bool { lhs.author < rhs.author }
@@ -38,6 +42,8 @@ public enum HeadsReconciliation {
             var bytes = head.author.bytes
             withUnsafeBytes(of: head.seq.bigEndian) { bytes.append(contentsOf: $0) }
             withUnsafeBytes(of: head.count.bigEndian) { bytes.append(contentsOf: $0) }
+            // A feed offered from seq 1 hashes as before the mark existed.
+            if head.from > 1 { withUnsafeBytes(of: head.from.bigEndian) { bytes.append(contentsOf: $0) } }
             let digest = Array(SHA256.hash(data: bytes))
             high ^= digest[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
             low ^= digest[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
@@ -115,18 +121,6 @@ public enum HeadsReconciliation {
         }
         if !page.isEmpty { pages.append(page) }
         return pages
-    }
-
-    /// What to fetch: for each author the peer holds more of (a higher seq, or more
-    /// entries), our own head for it, which is what a want sends (`seq` and `count` 0
-    /// when we hold nothing of the author).
-    public static func wants(local: [Head], learned: [Head]) -> [Head] {
-        var mine: [AgentID: Head] = [:]
-        for head in local { mine[head.author] = head }
-        return learned.compactMap { head in
-            let have = mine[head.author] ?? Head(author: head.author, seq: 0, count: 0)
-            return head.seq > have.seq || head.count > have.count ? have : nil
-        }
     }
 
     static func fingerprint(_ heads: ArraySlice<Head>) -> Fingerprint {

@@ -1,0 +1,132 @@
+import PlexusCore
+import Testing
+@testable import PlexusProtocol
+
+/// The anti-entropy rules (`FeedSync`) driven over a model of nodes whose entries expire,
+/// are deleted or never arrived: rounds converge, and then go quiet.
+@Suite struct FeedSyncTests {
+    typealias Head = HeadsReconciliation.Head
+
+    /// One node's feeds of one topic: held seqs and tombstoned seqs per author.
+    struct Node {
+        var held: [AgentID: Set<UInt64>] = [:]
+        var tombstoned: [AgentID: Set<UInt64>] = [:]
+
+        /// What the node offers (PROTOCOL.md §8), sorted by author.
+        var heads: [Head] {
+            held.filter { !$0.value.isEmpty }.map { author, seqs in
+                Head(author: author, seq: seqs.max() ?? 0, count: UInt64(seqs.count), from: seqs.min() ?? 1)
+            }.sorted()
+        }
+
+        func accounting(for learned: Head) -> FeedSync.Accounting {
+            let accounted = (held[learned.author] ?? []).union(tombstoned[learned.author] ?? [])
+            let maxSeq = accounted.max() ?? 0
+            let range = FeedSync.measuredRange(of: learned, maxAccounted: maxSeq)
+            return FeedSync.Accounting(maxSeq: maxSeq, countInRange: UInt64(range.map { r in accounted.filter { r.contains($0) }.count } ?? 0))
+        }
+
+        /// Stores a streamed entry unless tombstoned here or expired everywhere.
+        mutating func receive(_ author: AgentID, _ seq: UInt64, expired: Set<UInt64>) -> Bool {
+            if tombstoned[author]?.contains(seq) == true || expired.contains(seq) { return false }
+            return held[author, default: []].insert(seq).inserted
+        }
+    }
+
+    /// One anti-entropy round from `a` to `b` and back; returns (wants, entries streamed).
+    static func round(_ a: inout Node, _ b: inout Node, expired: [AgentID: Set<UInt64>]) -> (wants: Int, streamed: Int) {
+        var messages: [(toB: Bool, ranges: [HeadsReconciliation.Range])] = [(true, HeadsReconciliation.start(local: a.heads))]
+        var learnedByA: [Head] = []
+        var learnedByB: [Head] = []
+        var steps = 0
+        while !messages.isEmpty, steps < 10_000 {
+            steps += 1
+            let (toB, ranges) = messages.removeFirst()
+            let (reply, learned) = HeadsReconciliation.respond(to: ranges, local: toB ? b.heads : a.heads)
+            if toB { learnedByB += learned } else { learnedByA += learned }
+            for page in HeadsReconciliation.pages(reply) { messages.append((!toB, page)) }
+        }
+        var wants = 0
+        var streamed = 0
+        for (asker, learned) in [(false, learnedByA), (true, learnedByB)] {
+            for head in learned {
+                let askerNode = asker ? b : a
+                guard let want = FeedSync.want(for: head, accounting: askerNode.accounting(for: head)) else { continue }
+                wants += 1
+                let holder = asker ? a : b
+                let offered = (holder.held[want.author] ?? []).filter { $0 >= want.from && $0 <= want.seq }
+                let after = FeedSync.streamAfter(want, offeredInRange: UInt64(offered.count))
+                for seq in (holder.held[want.author] ?? []).filter({ $0 > after }).sorted() {
+                    streamed += 1
+                    if asker { _ = b.receive(want.author, seq, expired: expired[want.author] ?? []) } else {
+                        _ = a.receive(want.author, seq, expired: expired[want.author] ?? [])
+                    }
+                }
+            }
+        }
+        return (wants, streamed)
+    }
+
+    @Test func feedsWithExpiredDeletedAndMissingEntriesConvergeAndGoQuiet() {
+        let authors = (0..<12).map { _ in AgentKey().id }
+        var random = SystemRandomNumberGenerator()
+        var expired: [AgentID: Set<UInt64>] = [:]
+        var holder = Node()   // held everything; its expired entries are tombstoned
+        var peer = Node()     // held everything too, and deleted some locally
+        var late = Node()     // joined after the expiry: never saw the expired entries
+        for author in authors {
+            let seqs = Set<UInt64>(1...30)
+            // A third of each feed expired, scattered through it.
+            let gone = Set(seqs.shuffled(using: &random).prefix(10))
+            expired[author] = gone
+            holder.held[author] = seqs.subtracting(gone)
+            holder.tombstoned[author] = gone
+            let deleted = Set(seqs.subtracting(gone).shuffled(using: &random).prefix(3))
+            peer.held[author] = seqs.subtracting(gone).subtracting(deleted)
+            peer.tombstoned[author] = gone.union(deleted)
+            // The late node got the newest few by broadcast.
+            late.held[author] = Set(seqs.subtracting(gone).sorted().suffix(2))
+        }
+        let pairs = [(0, 1), (0, 2), (1, 2)]
+        var nodes = [holder, peer, late]
+        var quietRound: Int?
+        for roundNumber in 1...10 {
+            var traffic = 0
+            for (i, j) in pairs {
+                var a = nodes[i]
+                var b = nodes[j]
+                let result = Self.round(&a, &b, expired: expired)
+                traffic += result.wants + result.streamed
+                nodes[i] = a
+                nodes[j] = b
+            }
+            if traffic == 0 {
+                quietRound = roundNumber
+                break
+            }
+        }
+        #expect(quietRound != nil && quietRound! <= 3, "sync went quiet in round \(String(describing: quietRound))")
+        for author in authors {
+            let live = Set<UInt64>(1...30).subtracting(expired[author] ?? [])
+            #expect(nodes[0].held[author] == live)
+            #expect(nodes[2].held[author] == live, "the late node holds every live entry")
+            // The peer's deletions stick: it never fetched them back.
+            #expect(nodes[1].held[author]?.isDisjoint(with: nodes[1].tombstoned[author] ?? []) == true)
+        }
+    }
+
+    @Test func aWantIsSentOnlyForSomethingUnaccountedFor() {
+        let author = AgentKey().id
+        // The holder offers 6...10; we hold 6...10 (1...5 expired before we joined).
+        #expect(FeedSync.want(for: Head(author: author, seq: 10, count: 5, from: 6), accounting: .init(maxSeq: 10, countInRange: 5)) == nil)
+        // It offers a newer entry: ask from our top.
+        let newer = FeedSync.want(for: Head(author: author, seq: 11, count: 6, from: 6), accounting: .init(maxSeq: 10, countInRange: 5))
+        #expect(newer == FeedSync.Want(author: author, from: 6, seq: 10, count: 5))
+        #expect(newer.map { FeedSync.streamAfter($0, offeredInRange: 5) } == 10)
+        // It offers one we lack below our top: it streams from its mark.
+        let gap = FeedSync.want(for: Head(author: author, seq: 10, count: 5, from: 6), accounting: .init(maxSeq: 10, countInRange: 4))
+        #expect(gap.map { FeedSync.streamAfter($0, offeredInRange: 5) } == 5)
+        // We deleted one of them here: accounted for, not asked for again.
+        #expect(FeedSync.want(for: Head(author: author, seq: 10, count: 5, from: 6), accounting: .init(maxSeq: 10, countInRange: 5)) == nil)
+    }
+}
