@@ -28,19 +28,8 @@ public actor ConnectionManager {
     private let group: any EventLoopGroup
     private let gate: ConnectionGate
     private let onPeerConnected: @Sendable (String, AgentID) -> Void
-    /// What happens on the mesh, for the layers above (gossip): peers coming and going,
-    /// and gossip frames. Bounded: when the consumer falls 4,096 events behind, further
-    /// events are dropped (gossip repairs such losses). `Message` frames have no consumer
-    /// yet and are dropped on arrival.
-    public nonisolated let events: AsyncStream<MeshEvent>
-    private let eventSink: AsyncStream<MeshEvent>.Continuation
-    /// Task frames from peers, for the task layer. Bounded like `events`: beyond 4,096
-    /// waiting, further task frames are dropped (their callers time out at the deadline).
-    public nonisolated let taskFrames: AsyncStream<(AgentID, Plexus_Task)>
-    private let taskSink: AsyncStream<(AgentID, Plexus_Task)>.Continuation
-    /// DHT frames from peers, bounded like `events`.
-    public nonisolated let dhtFrames: AsyncStream<(AgentID, Plexus_Dht)>
-    private let dhtSink: AsyncStream<(AgentID, Plexus_Dht)>.Continuation
+    /// Who consumes which frames (see `register`).
+    private nonisolated let channels = MeshChannels()
     private var serverChannel: (any Channel)?
     private var connections: [AgentID: PeerConnection] = [:] {
         didSet { routes.withLock { $0 = connections } }
@@ -67,9 +56,18 @@ public actor ConnectionManager {
         self.group = group
         self.gate = ConnectionGate(maxTotal: config.maxConnections, maxPerIP: config.maxConnectionsPerIP)
         self.onPeerConnected = onPeerConnected
-        (events, eventSink) = AsyncStream.makeStream(of: MeshEvent.self, bufferingPolicy: .bufferingOldest(4096))
-        (taskFrames, taskSink) = AsyncStream.makeStream(of: (AgentID, Plexus_Task).self, bufferingPolicy: .bufferingOldest(4096))
-        (dhtFrames, dhtSink) = AsyncStream.makeStream(of: (AgentID, Plexus_Dht).self, bufferingPolicy: .bufferingOldest(4096))
+    }
+
+    /// Registers a subsystem's frame channels (DESIGN §2): the frames on them, and with
+    /// `peerEvents` peers coming and going, arrive in order on the returned stream. Register
+    /// before `start`, so that no frame arrives before its consumer. Bounded: beyond
+    /// `bufferSize` waiting events, further ones are dropped (gossip repairs such losses,
+    /// task callers time out at their deadline). Frames on channels nobody registered are
+    /// dropped on arrival.
+    public nonisolated func register(
+        _ channels: Set<FrameChannel>, peerEvents: Bool = false, bufferSize: Int = 4096
+    ) -> AsyncStream<MeshEvent> {
+        self.channels.register(channels, peerEvents: peerEvents, bufferSize: bufferSize)
     }
 
     /// Starts listening (if configured); returns the bound `host:port`.
@@ -250,11 +248,7 @@ public actor ConnectionManager {
 
     /// Closes everything.
     public func shutdown() async {
-        defer {
-            eventSink.finish()
-            taskSink.finish()
-            dhtSink.finish()
-        }
+        defer { channels.finish() }
         shuttingDown = true
         for task in redialTasks.values { task.cancel() }
         redialTasks.removeAll()
@@ -312,13 +306,8 @@ public actor ConnectionManager {
             ByteToMessageHandler(FrameDecoder(maxFrameBytes: config.maxFrameBytes)),
             MessageToByteHandler(FrameEncoder()),
             IdleStateHandler(readTimeout: config.idleTimeout),
-            PeerFrameHandler(connection: connection, config: config, counters: counters, onFrame: { [eventSink, taskSink, dhtSink] peer, frame in
-                switch frame.kind {
-                case .gossip: eventSink.yield(.frame(peer, frame))
-                case .task(let task): taskSink.yield((peer, task))
-                case .dht(let dht): dhtSink.yield((peer, dht))
-                default: break
-                }
+            PeerFrameHandler(connection: connection, config: config, counters: counters, onFrame: { [channels] peer, frame in
+                if !channels.deliver(frame, from: peer) { counters.update { $0.framesUnconsumed += 1 } }
             }),
         ])
         return (connection, promise.futureResult)
@@ -341,7 +330,7 @@ public actor ConnectionManager {
             existing.close(MeshError.duplicateConnection.reason)
         }
         connections[peer.agentID] = connection
-        eventSink.yield(.peerUp(peer.agentID, ip: connection.ip))
+        channels.peerEvent(.peerUp(peer.agentID, ip: connection.ip))
         logger.info("mesh peer connected", metadata: [
             "peer": "\(peer.agentID.short)", "address": "\(connection.info.address)", "direction": "\(connection.info.direction.rawValue)",
         ])
@@ -355,7 +344,7 @@ public actor ConnectionManager {
     private func unregister(_ connection: PeerConnection) {
         if let peer = connection.agentID, connections[peer] === connection {
             connections.removeValue(forKey: peer)
-            eventSink.yield(.peerDown(peer))
+            channels.peerEvent(.peerDown(peer))
         }
     }
 

@@ -30,6 +30,8 @@ actor GossipEngine {
 
     let me: AgentID
     let mesh: ConnectionManager
+    /// The gossip channel's frames and peer events, in order.
+    private let inbound: AsyncStream<MeshEvent>
     let store: EntryStore
     let limits: Limits
     let logger: Logger
@@ -72,13 +74,14 @@ actor GossipEngine {
     var nextDiscovery: Duration = .zero
 
     init(
-        me: AgentKey, mesh: ConnectionManager, store: EntryStore, limits: Limits, syncInterval: Duration,
+        me: AgentKey, mesh: ConnectionManager, inbound: AsyncStream<MeshEvent>, store: EntryStore, limits: Limits, syncInterval: Duration,
         announceRate: Double = 5_000, announceBurst: Double = 20_000, logger: Logger, wallClock: @escaping @Sendable () -> Int64
     ) {
         self.announceRate = announceRate
         self.announceBurst = announceBurst
         self.me = me.id
         self.mesh = mesh
+        self.inbound = inbound
         self.store = store
         self.limits = limits
         self.syncInterval = syncInterval
@@ -107,7 +110,7 @@ actor GossipEngine {
         nextSyncRound = now + syncInterval
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await event in self.mesh.events { await self.handle(event) }
+                for await event in self.inbound { await self.handle(event) }
             }
             group.addTask {
                 while !Task.isCancelled {

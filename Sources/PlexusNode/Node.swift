@@ -29,6 +29,9 @@ public actor Node {
     nonisolated let localTasks: AsyncStream<(AgentID, Plexus_Task)>
     /// The Kademlia DHT over the mesh.
     nonisolated let dht: DHTService
+    /// Frames of the task and DHT channels, registered with the mesh before it starts.
+    nonisolated let taskInbound: AsyncStream<MeshEvent>
+    nonisolated let dhtInbound: AsyncStream<MeshEvent>
     /// The relay each remote caller's last relayed task came through: where replies go when
     /// the caller is not connected directly.
     nonisolated let relayPaths: RelayPaths
@@ -87,8 +90,10 @@ public actor Node {
             }
         }
         self.inbox = inbox
+        taskInbound = mesh.register([.task])
+        dhtInbound = mesh.register([.dht])
         let gossip = GossipEngine(
-            me: key, mesh: mesh, store: store, limits: config.limits,
+            me: key, mesh: mesh, inbound: mesh.register([.gossip], peerEvents: true), store: store, limits: config.limits,
             syncInterval: .milliseconds(Int64(config.mesh.syncIntervalMs)),
             announceRate: config.mesh.ihaveRate, announceBurst: config.mesh.ihaveBurst, logger: logger, wallClock: clock)
         self.gossip = gossip
@@ -377,7 +382,9 @@ extension Node {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.dht.run() }
             group.addTask {
-                for await (peer, message) in self.mesh.dhtFrames { await self.dht.receive(message, from: peer) }
+                for await case .frame(let peer, let frame) in self.dhtInbound {
+                    if case .dht(let message)? = frame.kind { await self.dht.receive(message, from: peer) }
+                }
             }
             await group.next()
             group.cancelAll()

@@ -60,7 +60,9 @@ extension Node {
     func runTasks() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await (peer, task) in self.mesh.taskFrames { await self.dispatch(task, from: peer) }
+                for await case .frame(let peer, let frame) in self.taskInbound {
+                    if case .task(let task)? = frame.kind { await self.dispatch(task, from: peer) }
+                }
             }
             group.addTask {
                 for await (peer, task) in self.localTasks { await self.dispatch(task, from: peer) }

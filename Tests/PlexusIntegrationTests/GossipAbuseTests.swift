@@ -14,9 +14,14 @@ import Testing
         let key = AgentKey()
         let manager: ConnectionManager
         let node: AgentID
+        /// What the node sends this peer on the gossip and task channels.
+        let gossip: AsyncStream<MeshEvent>
+        let tasks: AsyncStream<MeshEvent>
 
         init(dialling address: String) async throws {
             manager = ConnectionManager(identity: key, config: MeshConfig(listenHost: nil), logger: Logger(label: "adversary"))
+            gossip = manager.register([.gossip], peerEvents: true)
+            tasks = manager.register([.task])
             let target = try HostPort.parse(address, defaultHost: "127.0.0.1")
             node = try #require(try await manager.connect(host: target.host, port: target.port).agentID)
         }

@@ -149,7 +149,7 @@ import Testing
         _ = try await nodes[1].client.subscribe("research")
         let cID = try await nodes[1].client.identity().agentID
         let asker = try await GossipAbuseTests.Adversary(dialling: nodes[0].meshAddress)
-        let events = asker.manager.events
+        let events = asker.gossip
         let answer = Task { () -> Plexus_PeerList? in
             for await event in events {
                 if case .frame(_, let frame) = event, case .gossip(let gossip)? = frame.kind,

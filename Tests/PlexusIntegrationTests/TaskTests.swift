@@ -135,11 +135,13 @@ import Testing
         let frame = Plexus_Frame.with { $0.task = task }
         #expect(adversary.manager.send([frame], to: adversary.node))
         #expect(adversary.manager.send([frame], to: adversary.node))  // the same submit again
-        let frames = adversary.manager.taskFrames
+        let frames = adversary.tasks
         let reply = try #require(await withTaskGroup(of: (AgentID, Plexus_Task)?.self) { group in
             group.addTask {
-                var replies = frames.makeAsyncIterator()
-                return await replies.next()
+                for await case .frame(let peer, let frame) in frames {
+                    if case .task(let task)? = frame.kind { return (peer, task) }
+                }
+                return nil
             }
             group.addTask {
                 try? await Task.sleep(for: .seconds(20))

@@ -22,6 +22,27 @@ import Testing
         return (String(text[..<colon]), try #require(Int(text[text.index(after: colon)...])))
     }
 
+    /// The first `count` events of a stream, or fewer if they do not come within `within`.
+    static func first(_ count: Int, of stream: AsyncStream<MeshEvent>, within: Duration = .seconds(10)) async -> [MeshEvent] {
+        await withTaskGroup(of: [MeshEvent]?.self) { group in
+            group.addTask {
+                var events: [MeshEvent] = []
+                for await event in stream {
+                    events.append(event)
+                    if events.count == count { break }
+                }
+                return events
+            }
+            group.addTask {
+                try? await Task.sleep(for: within)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? []
+        }
+    }
+
     /// Waits for a condition with a deadline (the mesh is asynchronous; this is not a
     /// sleep hoping for timing but a bounded wait for a stated state).
     static func eventually(_ what: String, within: Duration = .seconds(10), _ condition: () async -> Bool) async throws {
@@ -45,6 +66,42 @@ import Testing
         #expect(info.direction == .outbound)
         try await Self.eventually("b registers a") { await b.peers().first?.agentID == aKey.id }
         #expect(await b.peers().first?.direction == .inbound)
+        await a.shutdown()
+        await b.shutdown()
+    }
+
+    /// Frames reach the subsystem that registered their channel, in order with peer events;
+    /// a frame on a channel nobody consumes is dropped and counted.
+    @Test func framesGoToTheChannelTheirConsumerRegistered() async throws {
+        let aKey = AgentKey()
+        let bKey = AgentKey()
+        let a = Self.manager(aKey)
+        let b = Self.manager(bKey)
+        let echoes = b.register([.message("echo")], peerEvents: true)
+        let tasks = b.register([.task])
+        let (host, port) = try Self.split(try await b.start())
+        try await a.connect(host: host, port: port, expectedPeer: bKey.id)
+        func message(_ channel: String, _ text: String) -> Plexus_Frame {
+            .with { $0.message = .with { $0.channel = channel; $0.payload = Data(text.utf8) } }
+        }
+        #expect(a.send([message("unheard", "lost"), message("echo", "one"), message("echo", "two")], to: bKey.id))
+        let seen = await Self.first(3, of: echoes).map { event in
+            switch event {
+            case .peerUp(let peer, _): "up \(peer == aKey.id)"
+            case .frame(_, let frame): String(decoding: frame.message.payload, as: UTF8.self)
+            case .peerDown: "down"
+            }
+        }
+        #expect(seen == ["up true", "one", "two"])
+        #expect(b.counters.snapshot.framesUnconsumed == 1)
+        // The task channel's consumer heard nothing of the messages: its first frame is the task.
+        #expect(a.send([.with { $0.task = .with { $0.id = Data(repeating: 1, count: 16); $0.cancel = true } }], to: bKey.id))
+        let task = await Self.first(1, of: tasks).first
+        guard case .frame(_, let frame)? = task else {
+            Issue.record("no task frame arrived")
+            return
+        }
+        #expect(frame.task.cancel)
         await a.shutdown()
         await b.shutdown()
     }

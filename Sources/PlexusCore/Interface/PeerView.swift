@@ -43,12 +43,16 @@ public struct MeshCounts: Sendable, Equatable, Codable {
     public var closed: [String: Int] = [:]
     public var framesIn = 0
     public var framesOut = 0
+    /// Frames dropped on arrival because no subsystem consumes their channel (a newer
+    /// peer's kinds, or `Message` channels this build does not know).
+    public var framesUnconsumed = 0
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case handshakesCompleted = "handshakes_completed", connectionsAccepted = "connections_accepted"
         case connectionsDialed = "connections_dialed", closed, framesIn = "frames_in", framesOut = "frames_out"
+        case framesUnconsumed = "frames_unconsumed"
     }
 }
 
