@@ -91,6 +91,12 @@ public actor ConnectionManager {
     /// Returns the connected peer, or throws `MeshError` / `HandshakeError`.
     @discardableResult
     public func connect(host: String, port: Int, expectedPeer: AgentID? = nil) async throws -> PeerView {
+        try await dial(host: host, port: port, expectedPeer: expectedPeer, bootstrap: false)
+    }
+
+    /// `bootstrap`: the dial keeps a configured or remembered peer connected (`keepConnected`);
+    /// the peer event says so, and gossip joins the overlay through such a peer.
+    private func dial(host: String, port: Int, expectedPeer: AgentID?, bootstrap isBootstrap: Bool) async throws -> PeerView {
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(config.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -113,7 +119,7 @@ public actor ConnectionManager {
             try self.setUpPipeline(channel, direction: .outbound, expectedPeer: expectedPeer)
         }.get()
         let peer = try await handshake.get()
-        let survivor = register(connection, peer: peer)
+        let survivor = register(connection, peer: peer, bootstrap: isBootstrap)
         onPeerConnected(HostPort(host: host, port: port).description, peer.agentID)
         return survivor.info
     }
@@ -128,7 +134,7 @@ public actor ConnectionManager {
             while !Task.isCancelled {
                 do {
                     // Returns the surviving connection, also when the peer's own dial won.
-                    let info = try await self.connect(host: host, port: port)
+                    let info = try await self.dial(host: host, port: port, expectedPeer: nil, bootstrap: true)
                     delay = config.redialInitial
                     if let peer = info.agentID { await self.waitUntilClosed(peer) }
                 } catch {
@@ -317,7 +323,7 @@ public actor ConnectionManager {
     /// peer. With two connections to one peer (both dialled at once), both sides keep the
     /// one dialled by the smaller agent id and close the other.
     @discardableResult
-    private func register(_ connection: PeerConnection, peer: PeerIdentity) -> PeerConnection {
+    private func register(_ connection: PeerConnection, peer: PeerIdentity, bootstrap: Bool = false) -> PeerConnection {
         connection.update { $0.agentID = peer.agentID }
         counters.update { $0.handshakesCompleted += 1 }
         if let existing = connections[peer.agentID], existing !== connection, existing.channel.isActive {
@@ -330,7 +336,7 @@ public actor ConnectionManager {
             existing.close(MeshError.duplicateConnection.reason)
         }
         connections[peer.agentID] = connection
-        channels.peerEvent(.peerUp(peer.agentID, ip: connection.ip))
+        channels.peerEvent(.peerUp(peer.agentID, ip: connection.ip, bootstrap: bootstrap))
         logger.info("mesh peer connected", metadata: [
             "peer": "\(peer.agentID.short)", "address": "\(connection.info.address)", "direction": "\(connection.info.direction.rawValue)",
         ])

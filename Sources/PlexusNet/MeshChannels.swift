@@ -3,8 +3,9 @@ import Synchronization
 
 /// Something that happened on the mesh, for a subsystem that registered for it.
 public enum MeshEvent: Sendable {
-    /// A peer completed its handshake; `ip` is the remote address of the connection.
-    case peerUp(AgentID, ip: String)
+    /// A peer completed its handshake; `ip` is the remote address of the connection, and
+    /// `bootstrap` says this node dialled it to keep a configured or remembered peer.
+    case peerUp(AgentID, ip: String, bootstrap: Bool)
     case peerDown(AgentID)
     /// A frame from a peer on one of the subsystem's channels.
     case frame(AgentID, Plexus_Frame)

@@ -97,14 +97,16 @@ extension GossipEngine {
         sessions.values.map(\.view).sorted { ($0.topic, $0.peer) < ($1.topic, $1.peer) }
     }
 
-    /// Periodic work: a reconciliation round with each topic neighbour every
-    /// `syncInterval`, and streams that stalled on a full connection resumed.
-    func antiEntropyTick(now time: Duration) async {
+    /// Periodic work (each tick): streams that stalled on a full connection resumed and,
+    /// once per `syncInterval`, lost credit granted afresh. Rounds are scheduled by the
+    /// state machine (`GossipState.Action.syncRound`).
+    func antiEntropyTick() async {
         for (key, session) in sessions where !session.pumping && session.pending > 0 && session.view.creditAvailable > 0 {
             startPump(key)
         }
-        guard time >= nextSyncRound else { return }
-        nextSyncRound = time + syncInterval
+        let time = elapsed
+        guard time >= nextCreditCheck else { return }
+        nextCreditCheck = time + syncInterval
         // Credit is lost if a batch is (the mesh sheds frames when this node falls far
         // behind). Credit unused for two intervals is granted afresh; the sender caps what
         // it holds at the window, so this never lets more than a window be in flight.
@@ -113,10 +115,16 @@ extension GossipEngine {
             sessions[key]?.view.creditGranted = 0
             await grantCredit(key)
         }
-        for (name, topic) in topics {
-            for peer in topic.membership.active where me < peer {
-                await startRound(with: peer, topic: name)
-            }
+    }
+
+    /// An anti-entropy message the state machine passed on (the node is in its topic).
+    func receiveAntiEntropy(_ gossip: Plexus_Gossip, from peer: AgentID) async {
+        switch gossip.kind {
+        case .sync(let ranges): await receiveRanges(ranges, from: peer, topic: gossip.topic)
+        case .wants(let wants): await receiveWants(wants, from: peer, topic: gossip.topic)
+        case .batch(let batch): receiveBatch(batch, from: peer, topic: gossip.topic)
+        case .credit(let bytes): await receiveCredit(Int(bytes), from: peer, topic: gossip.topic)
+        default: break
         }
     }
 
@@ -147,7 +155,7 @@ extension GossipEngine {
         for page in HeadsReconciliation.pages(reply) {
             await send(Self.gossip(topic) { $0.sync = Self.encode(page) }, to: peer)
         }
-        guard topics[topic] != nil else { return }
+        guard state.isIn(topic) else { return }
         let key = SyncKey(peer: peer, topic: topic)
         if reply.isEmpty {
             sessions[key, default: SyncSession(key)].view.rounds += 1
@@ -201,7 +209,7 @@ extension GossipEngine {
     // MARK: - Sending side
 
     func receiveWants(_ message: Plexus_SyncWants, from peer: AgentID, topic: String) async {
-        guard topics[topic] != nil else { return }
+        guard state.isIn(topic) else { return }
         guard message.wants.count <= Self.maxWantsPerMessage else {
             await misbehaved(peer, "asked for more than \(Self.maxWantsPerMessage) feeds at once")
             return
@@ -218,7 +226,7 @@ extension GossipEngine {
     }
 
     func receiveCredit(_ bytes: Int, from peer: AgentID, topic: String) async {
-        guard topics[topic] != nil else { return }
+        guard state.isIn(topic) else { return }
         let key = SyncKey(peer: peer, topic: topic)
         var session = sessions[key] ?? SyncSession(key)
         session.view.creditAvailable = min(session.view.creditAvailable + bytes, Self.creditWindow)
@@ -278,7 +286,7 @@ extension GossipEngine {
     // MARK: - Receiving side
 
     func receiveBatch(_ batch: Plexus_SyncBatch, from peer: AgentID, topic: String) {
-        guard topics[topic] != nil else { return }
+        guard state.isIn(topic) else { return }
         let key = SyncKey(peer: peer, topic: topic)
         var session = sessions[key] ?? SyncSession(key)
         let bytes = batch.entries.reduce(0) { $0 + $1.count }
@@ -289,7 +297,7 @@ extension GossipEngine {
         session.view.creditGranted -= bytes
         session.processingBytes += bytes
         session.batchesInFlight += 1
-        session.lastStreamed = now
+        session.lastStreamed = elapsed
         sessions[key] = session
         let limits = self.limits
         Task {
@@ -310,7 +318,7 @@ extension GossipEngine {
         }
         // Entries signed since this node joined the topic repair lost pushes (live); older
         // ones are history.
-        let joined = topics[key.topic]?.joinedMs ?? .max
+        let joined = state.joinedMs(key.topic) ?? .max
         let repaired = wanted.filter { $0.timeMs >= joined }
         let history = wanted.filter { $0.timeMs < joined }
         do {
@@ -333,7 +341,7 @@ extension GossipEngine {
         let grant = Self.creditWindow - session.view.creditGranted - session.processingBytes
         guard grant >= Self.creditWindow / 4 else { return }
         sessions[key]?.view.creditGranted += grant
-        sessions[key]?.lastStreamed = now
+        sessions[key]?.lastStreamed = elapsed
         await send(Self.gossip(key.topic) { $0.credit = UInt32(grant) }, to: key.peer)
     }
 

@@ -92,10 +92,14 @@ public actor Node {
         self.inbox = inbox
         taskInbound = mesh.register([.task])
         dhtInbound = mesh.register([.dht])
+        var gossipConfig = GossipState.Config(me: key.id)
+        gossipConfig.limits = config.limits
+        gossipConfig.syncInterval = .milliseconds(Int64(config.mesh.syncIntervalMs))
+        gossipConfig.announceRate = config.mesh.ihaveRate
+        gossipConfig.announceBurst = config.mesh.ihaveBurst
         let gossip = GossipEngine(
-            me: key, mesh: mesh, inbound: mesh.register([.gossip], peerEvents: true), store: store, limits: config.limits,
-            syncInterval: .milliseconds(Int64(config.mesh.syncIntervalMs)),
-            announceRate: config.mesh.ihaveRate, announceBurst: config.mesh.ihaveBurst, logger: logger, wallClock: clock)
+            me: key, mesh: mesh, inbound: mesh.register([.gossip], peerEvents: true), store: store, config: gossipConfig,
+            logger: logger, wallClock: clock)
         self.gossip = gossip
         self.taskRouter = TaskRouter(
             me: me, mesh: mesh, inbox: inbox, maxPayloadBytes: config.limits.maxBodyBytes, logger: logger,

@@ -87,7 +87,7 @@ import Testing
         #expect(a.send([message("unheard", "lost"), message("echo", "one"), message("echo", "two")], to: bKey.id))
         let seen = await Self.first(3, of: echoes).map { event in
             switch event {
-            case .peerUp(let peer, _): "up \(peer == aKey.id)"
+            case .peerUp(let peer, _, _): "up \(peer == aKey.id)"
             case .frame(_, let frame): String(decoding: frame.message.payload, as: UTF8.self)
             case .peerDown: "down"
             }
