@@ -22,7 +22,7 @@ extension Node {
         } catch {
             throw PlexusError(.internal, "cannot encode the agent record: \(error)")
         }
-        let now = clock()
+        let now = clock.nowMs
         let record = try SignedRecord(
             signing: content, kind: .agent, timeMs: now, expiresMs: now + Int64(settings.announceIntervalS) * 3000, with: key)
         await gossip.publishRecord(record)
@@ -39,21 +39,20 @@ extension Node {
     /// Agents whose latest record matches `query`, most recently announced first: the
     /// records held here, and with a capability, the providers the DHT knows.
     public nonisolated func agents(_ query: AgentQuery = AgentQuery()) async throws(PlexusError) -> [AgentView] {
-        await Self.agents(query, in: gossip, dht: dht)
+        await Self.agents(query, in: gossip, dht: dht, nowMs: clock.nowMs)
     }
 
     /// One agent's directory entry: held here, else looked up in the DHT; `notFound` when
     /// no unexpired record is found.
     public nonisolated func agent(_ id: AgentID) async throws(PlexusError) -> AgentView {
-        try await Self.agent(id, in: gossip, dht: dht)
+        try await Self.agent(id, in: gossip, dht: dht, nowMs: clock.nowMs)
     }
 
-    static func agents(_ query: AgentQuery, in gossip: GossipEngine, dht: DHTService) async -> [AgentView] {
-        let now = EntryStore.wallClockMs()
+    static func agents(_ query: AgentQuery, in gossip: GossipEngine, dht: DHTService, nowMs now: Int64) async -> [AgentView] {
         var latest = await gossip.records(of: .agent)
         if let capability = query.capability {
             let held = Set(latest.map(\.author))
-            let found = await dht.find(DHTService.key(ofCapability: capability)).compactMap { DHTService.validRecord($0) }
+            let found = await dht.find(DHTService.key(ofCapability: capability)).compactMap { dht.validRecord($0) }
             latest += Self.newestPerAuthor(found).filter { !held.contains($0.author) }
         }
         return latest.compactMap { Self.view(of: $0, nowMs: now) }.filter { view in
@@ -75,12 +74,11 @@ extension Node {
         }
     }
 
-    static func agent(_ id: AgentID, in gossip: GossipEngine, dht: DHTService) async throws(PlexusError) -> AgentView {
-        let now = EntryStore.wallClockMs()
+    static func agent(_ id: AgentID, in gossip: GossipEngine, dht: DHTService, nowMs now: Int64) async throws(PlexusError) -> AgentView {
         if let held = await gossip.record(of: id, kind: .agent), let view = Self.view(of: held, nowMs: now) {
             return view
         }
-        let found = await dht.find(DHTService.key(of: id)).compactMap { DHTService.validRecord($0) }
+        let found = await dht.find(DHTService.key(of: id)).compactMap { dht.validRecord($0) }
         guard let newest = Self.newestPerAuthor(found.filter { $0.author == id }).first, let view = Self.view(of: newest, nowMs: now) else {
             throw PlexusError(.notFound, "no current record of agent \(id) here or in the DHT (it has not announced itself, or its record expired)")
         }

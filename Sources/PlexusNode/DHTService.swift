@@ -33,6 +33,7 @@ actor DHTService {
     static let maxValuesPerKey = 20
 
     private let me: AgentID
+    private nonisolated let clock: NodeClock
     private let meKey: DHTKey
     private let mesh: ConnectionManager
     private let logger: Logger
@@ -44,8 +45,9 @@ actor DHTService {
     private var nextRequest: UInt64 = 1
     private var greeted: Set<AgentID> = []
 
-    init(me: AgentID, mesh: ConnectionManager, logger: Logger) {
+    init(me: AgentID, clock: NodeClock, mesh: ConnectionManager, logger: Logger) {
         self.me = me
+        self.clock = clock
         self.meKey = Self.key(of: me)
         self.mesh = mesh
         self.logger = logger
@@ -145,7 +147,7 @@ actor DHTService {
                     continue
                 }
                 let closer = learn(reply.closer)
-                let valid = reply.values.filter { Self.validRecord($0) != nil }
+                let valid = reply.values.filter { validRecord($0) != nil }
                 if !valid.isEmpty { found = valid }
                 lookup.answered(by: contact, closer: closer, value: valid.first.map { Array($0) })
             }
@@ -222,7 +224,7 @@ actor DHTService {
 
     /// Keeps a value if it is a valid, unexpired agent record (bounded per key and overall).
     private func keep(_ encoded: Data, under key: DHTKey) {
-        guard let record = Self.validRecord(encoded) else { return }
+        guard let record = validRecord(encoded) else { return }
         guard values[key] != nil || values.count < Self.maxKeys else { return }
         var held = values[key] ?? [:]
         if let old = held[record.author], !record.supersedes(old) { return }
@@ -234,14 +236,14 @@ actor DHTService {
     }
 
     private func liveValues(_ key: DHTKey) -> [Data] {
-        let now = EntryStore.wallClockMs()
+        let now = clock.nowMs
         return (values[key] ?? [:]).values.filter { $0.expiresMs > now }.map { $0.encoded() }
     }
 
     /// A signed, unexpired agent record, or nil.
-    static func validRecord(_ encoded: Data) -> SignedRecord? {
+    nonisolated func validRecord(_ encoded: Data) -> SignedRecord? {
         guard let record = try? SignedRecord(encoded: encoded), record.kind == .agent,
-              record.expiresMs > EntryStore.wallClockMs()
+              record.expiresMs > clock.nowMs
         else { return nil }
         return record
     }

@@ -43,13 +43,14 @@ public actor Node {
     /// `plexus_tasks_relayed_total`: task messages forwarded for other agents.
     nonisolated let relayedCounter = Counter(label: "plexus_tasks_relayed_total")
     let logger: Logger
-    let clock: @Sendable () -> Int64
+    /// The node's one clock: everything here that needs the time reads it.
+    let clock: NodeClock
     private let startedMs: Int64
 
     /// Opens a node over an already-unsealed key and an open store.
     public init(
         key: AgentKey, config: NodeConfig, store: EntryStore, keysEncrypted: Bool, logger: Logger,
-        clock: @escaping @Sendable () -> Int64 = EntryStore.wallClockMs
+        clock: NodeClock = .system
     ) {
         self.id = key.id
         self.key = key
@@ -58,7 +59,7 @@ public actor Node {
         self.keysEncrypted = keysEncrypted
         self.logger = logger
         self.clock = clock
-        self.startedMs = clock()
+        self.startedMs = clock.nowMs
         let peerBook = store.peers
         self.mesh = ConnectionManager(
             identity: key,
@@ -77,11 +78,11 @@ public actor Node {
         self.localTasks = localTasks
         let me = key.id
         let mesh = self.mesh
-        let dht = DHTService(me: me, mesh: mesh, logger: logger)
+        let dht = DHTService(me: me, clock: clock, mesh: mesh, logger: logger)
         self.dht = dht
         let relayPaths = RelayPaths()
         self.relayPaths = relayPaths
-        let inbox = TaskInbox(me: me, skills: config.agent.skills, logger: logger) { caller, task in
+        let inbox = TaskInbox(me: me, skills: config.agent.skills, clock: clock, logger: logger) { caller, task in
             if caller == me {
                 localSink.yield((me, task))
             } else if await !mesh.sendWaiting([Plexus_Frame.with { $0.task = task }], to: caller), let relay = relayPaths[caller] {
@@ -99,13 +100,13 @@ public actor Node {
         gossipConfig.announceBurst = config.mesh.ihaveBurst
         let gossip = GossipEngine(
             me: key, mesh: mesh, inbound: mesh.register([.gossip], peerEvents: true), store: store, config: gossipConfig,
-            logger: logger, wallClock: clock)
+            logger: logger, wallClock: { clock.nowMs })
         self.gossip = gossip
         self.taskRouter = TaskRouter(
-            me: me, mesh: mesh, inbox: inbox, maxPayloadBytes: config.limits.maxBodyBytes, logger: logger,
+            me: me, clock: clock, mesh: mesh, inbox: inbox, maxPayloadBytes: config.limits.maxBodyBytes, logger: logger,
             seal: { task, target in RelayedTask.seal(task, by: key, for: target) },
-            directory: { query in await Node.agents(query, in: gossip, dht: dht) },
-            lookup: { id throws(PlexusError) in try await Node.agent(id, in: gossip, dht: dht) })
+            directory: { query in await Node.agents(query, in: gossip, dht: dht, nowMs: clock.nowMs) },
+            lookup: { id throws(PlexusError) in try await Node.agent(id, in: gossip, dht: dht, nowMs: clock.nowMs) })
     }
 
     /// Opens the node of a data directory, creating the identity on first run (so a
@@ -120,20 +121,21 @@ public actor Node {
         }
         let sealed = try directory.sealedKey()
         let key = try sealed.open(passphrase: sealed.needsPassphrase ? try passphrase() : nil)
-        let store = try EntryStore(path: directory.databaseFile.path)
-        return Node(key: key, config: config, store: store, keysEncrypted: sealed.needsPassphrase, logger: logger)
+        let clock = NodeClock.system
+        let store = try EntryStore(path: directory.databaseFile.path, clock: { clock.nowMs })
+        return Node(key: key, config: config, store: store, keysEncrypted: sealed.needsPassphrase, logger: logger, clock: clock)
     }
 
     /// Signs `draft` as the next entry of this agent's feed and stores it. Returns once the
     /// entry is durable. Runs off the actor: everything but seq, prev and the signature is
     /// prepared on the caller's task, so concurrent publishes use every core.
     public nonisolated func publish(_ draft: EntryDraft) async throws(PlexusError) -> StoredEntry {
-        try await publish(draft, at: clock())
+        try await publish(draft, at: clock.nowMs)
     }
 
     /// Publishes a request; a `ttl_s` counts from the entry's own time (one clock reading).
     public nonisolated func publish(_ request: PublishRequest) async throws(PlexusError) -> StoredEntry {
-        let now = clock()
+        let now = clock.nowMs
         return try await publish(try request.draft(nowMs: now), at: now)
     }
 
@@ -206,7 +208,7 @@ public actor Node {
     public func status() async throws(PlexusError) -> NodeStatus {
         NodeStatus(
             agentID: id, version: PlexusVersion.current, dataDirectory: config.dataDirectory,
-            uptimeMs: clock() - startedMs, keysEncrypted: keysEncrypted, store: try await store.stats(),
+            uptimeMs: clock.nowMs - startedMs, keysEncrypted: keysEncrypted, store: try await store.stats(),
             mesh: MeshStatus(
                 listen: meshAddress, peers: await mesh.peers().count, counts: mesh.counters.snapshot,
                 gossipIn: await gossip.received, gossipOut: await gossip.sent, gossipDropped: await gossip.dropped))
@@ -234,7 +236,7 @@ public actor Node {
             }
             let mark = await store.arrivals.latest
             if let next = try? await store.nextExpiryMs() {
-                nextSweep = min(nextSweep, ContinuousClock.now + .milliseconds(max(0, next - clock() + 1)))
+                nextSweep = min(nextSweep, ContinuousClock.now + .milliseconds(max(0, next - clock.nowMs + 1)))
             }
             let remaining = nextSweep - ContinuousClock.now
             guard remaining > .zero else { continue }

@@ -1,4 +1,5 @@
 import PlexusCore
+import PlexusProtocol
 
 /// Tasks (DESIGN §8): what agents send each other to do, and the local worker side.
 extension Node {
@@ -31,7 +32,7 @@ extension Node {
             throw PlexusError(.invalidArgument, "capability must be 1 to 128 characters")
         }
         guard wait <= Node.maxFeedWait else { throw PlexusError(.invalidArgument, "wait_ms is at most 60000") }
-        guard TaskInbox.leaseRange.contains(lease) else { throw PlexusError(.invalidArgument, "lease_ms must be between 1000 and 600000") }
+        guard WorkerTasks.leaseRange.contains(lease) else { throw PlexusError(.invalidArgument, "lease_ms must be between 1000 and 600000") }
         return await inbox.next(capability: capability, wait: wait, lease: lease)
     }
 

@@ -2,24 +2,15 @@ import Foundation
 import Logging
 import PlexusCore
 import PlexusNet
-import PlexusStore
+import PlexusProtocol
 
-/// The caller side of tasks (DESIGN §8): sends a task to an agent, or to an agent offering
-/// a capability, and follows it to its end. Routing: a connected peer; else a dial to an
-/// address from the target's directory record (its id pinned); else `noRoute` at once.
-/// Updates are accepted only from the worker the task went to; the task fails with
-/// `timeout` at its deadline (and the worker is told to cancel).
+/// The caller side of tasks (DESIGN §8): chooses a worker and routes the task to it, and
+/// drives `CallerTasks` (PlexusProtocol), which follows each task to its end. Routing: a
+/// connected peer; else a dial to an address from the target's directory record (its id
+/// pinned); else a relay the record names; else `noRoute` at once.
 actor TaskRouter {
-    /// Tasks remembered (finished ones are forgotten first beyond this).
-    static let maxRemembered = 10_000
-
-    private struct Outgoing: TaskRecord {
-        var view: TaskView
-        /// The relay the task went through, if it did.
-        var relay: AgentID?
-    }
-
     private let me: AgentID
+    private let clock: NodeClock
     private let mesh: ConnectionManager
     private let inbox: TaskInbox
     private let directory: @Sendable (AgentQuery) async throws(PlexusError) -> [AgentView]
@@ -28,16 +19,18 @@ actor TaskRouter {
     private let seal: @Sendable (Plexus_Task, AgentID) -> Plexus_Task
     private let maxPayloadBytes: Int
     private let logger: Logger
-    private var tasks = RememberedTasks<Outgoing>(limit: TaskRouter.maxRemembered)
+    private var tasks: CallerTasks
     private var watchers = Waiters<TaskID>()
 
     init(
-        me: AgentID, mesh: ConnectionManager, inbox: TaskInbox, maxPayloadBytes: Int, logger: Logger,
+        me: AgentID, clock: NodeClock, mesh: ConnectionManager, inbox: TaskInbox, maxPayloadBytes: Int, logger: Logger,
         seal: @escaping @Sendable (Plexus_Task, AgentID) -> Plexus_Task,
         directory: @escaping @Sendable (AgentQuery) async throws(PlexusError) -> [AgentView],
         lookup: @escaping @Sendable (AgentID) async throws(PlexusError) -> AgentView
     ) {
         self.me = me
+        self.clock = clock
+        tasks = CallerTasks(me: me)
         self.mesh = mesh
         self.inbox = inbox
         self.maxPayloadBytes = maxPayloadBytes
@@ -71,10 +64,8 @@ actor TaskRouter {
         }
         let worker = try await chooseWorker(request)
         let id = TaskID.random()
-        let now = EntryStore.wallClockMs()
-        let view = TaskView(
-            id: id, role: .caller, caller: me, worker: worker, capability: request.capability, state: .submitted,
-            payload: request.payload, createdMs: now, deadlineMs: now + Int64(timeoutMs))
+        let view = tasks.start(
+            id, to: worker, capability: request.capability, payload: request.payload, timeoutMs: Int64(timeoutMs), nowMs: clock.nowMs)
         var frame = Plexus_Task()
         frame.id = Data(id.bytes)
         frame.submit = .with {
@@ -83,7 +74,6 @@ actor TaskRouter {
             $0.deadlineMs = UInt64(view.deadlineMs)
             $0.nonce = Data(TaskID.random().bytes)
         }
-        tasks.insert(Outgoing(view: view))
         if worker == me {
             await inbox.receive(id, submit: frame.submit, from: me)
         } else {
@@ -94,71 +84,52 @@ actor TaskRouter {
 
     /// A task this node sent; `wait` long-polls until it ends.
     func view(_ id: TaskID, waitingFor wait: Duration = .zero) async throws(PlexusError) -> TaskView {
-        guard let task = tasks[id] else { throw PlexusError(.notFound, "no task \(id) sent from here") }
-        if wait > .zero, !task.view.state.isTerminal {
+        guard let view = tasks.view(id) else { throw PlexusError(.notFound, "no task \(id) sent from here") }
+        if wait > .zero, !view.state.isTerminal {
             let deadline = ContinuousClock.now + wait
-            while ContinuousClock.now < deadline, tasks[id]?.view.state.isTerminal == false, !Task.isCancelled {
+            while ContinuousClock.now < deadline, tasks.view(id)?.state.isTerminal == false, !Task.isCancelled {
                 await withCheckedContinuation { watchers.add(id, until: deadline, $0) }
             }
         }
-        return tasks[id]?.view ?? task.view
+        return tasks.view(id) ?? view
     }
 
-    func has(_ id: TaskID) -> Bool { tasks[id] != nil }
+    func has(_ id: TaskID) -> Bool { tasks.view(id) != nil }
 
     /// Tasks this node sent, newest first.
     func list(limit: Int) -> [TaskView] {
-        tasks.newest(limit).map(\.view)
+        tasks.newest(limit)
     }
 
     /// Cancels a task: the worker is told, and the task ends as `canceled`.
     func cancel(_ id: TaskID) async throws(PlexusError) -> TaskView {
-        guard var task = tasks[id] else { throw PlexusError(.notFound, "no task \(id) sent from here") }
-        guard !task.view.state.isTerminal else { return task.view }
-        task.view.state = .canceled
-        task.view.updatedMs = EntryStore.wallClockMs()
-        tasks[id] = task
-        watchers.wakeAll(id)
-        if let worker = task.view.worker { await tell(worker, cancel: id, via: task.relay) }
-        return task.view
+        let (view, actions) = try tasks.cancel(id, nowMs: clock.nowMs)
+        await execute(actions)
+        return view
     }
 
     /// An update from `peer` about a task this node sent.
-    func receive(_ id: TaskID, update: Plexus_TaskUpdate, from peer: AgentID) {
-        guard var task = tasks[id] else { return }
-        guard task.view.worker == peer else {
+    func receive(_ id: TaskID, update: Plexus_TaskUpdate, from peer: AgentID) async {
+        let (outcome, actions) = tasks.receive(id, update: update, from: peer, nowMs: clock.nowMs)
+        if outcome == .wrongSender {
             logger.warning("task update from a peer the task was not sent to: ignored", metadata: ["task": "\(id)", "peer": "\(peer.short)"])
-            return
         }
-        guard !task.view.state.isTerminal, let state = TaskState(rawValue: update.state) else { return }
-        task.view.state = state
-        task.view.updatedMs = EntryStore.wallClockMs()
-        if !update.message.isEmpty { task.view.message = update.message }
-        switch state {
-        case .completed:
-            task.view.result = (try? JSONValue(parsing: update.result)) ?? .null
-        case .failed, .rejected:
-            task.view.error = .init(code: update.errorCode.isEmpty ? PlexusError.Code.dependencyError.rawValue : update.errorCode, message: update.message)
-        default:
-            break
-        }
-        tasks[id] = task
-        watchers.wakeAll(id)
+        await execute(actions)
     }
 
     /// Fails tasks past their deadline (telling their workers) and wakes expired waiters.
     func sweep() async {
-        let wall = EntryStore.wallClockMs()
-        for (id, task) in tasks.live() where task.view.deadlineMs <= wall {
-            var ended = task
-            ended.view.state = .failed
-            ended.view.error = .init(code: PlexusError.Code.timeout.rawValue, message: "no result before the deadline")
-            ended.view.updatedMs = wall
-            tasks[id] = ended
-            watchers.wakeAll(id)
-            if let worker = task.view.worker { await tell(worker, cancel: id, via: task.relay) }
-        }
+        await execute(tasks.sweep(nowMs: clock.nowMs))
         watchers.wakeExpired(now: .now)
+    }
+
+    private func execute(_ actions: [CallerTasks.Action]) async {
+        for action in actions {
+            switch action {
+            case .changed(let id): watchers.wakeAll(id)
+            case .cancel(let id, let worker, let relay): await tell(worker, cancel: id, via: relay)
+            }
+        }
     }
 
     // MARK: - Routing
@@ -187,10 +158,7 @@ actor TaskRouter {
             throw PlexusError(.noRoute, "no agent in the directory offers '\(request.capability)'\(condition)")
         }
         let connected = Set(await mesh.peers().compactMap(\.agentID))
-        var load: [AgentID: Int] = [:]
-        for (_, task) in tasks.live() {
-            if let worker = task.view.worker { load[worker, default: 0] += 1 }
-        }
+        let load = tasks.load()
         let ranked = candidates.sorted { lhs, rhs in
             func rank(_ agent: AgentView) -> (Int, Int, Int) {
                 (load[agent.agentID] ?? 0, connected.contains(agent.agentID) ? 0 : 1, agent.presence == .online ? 0 : 1)
@@ -219,7 +187,7 @@ actor TaskRouter {
         let sealed = Plexus_Frame.with { $0.task = seal(task, worker) }
         for relay in record?.relays ?? [] where relay != me {
             if await mesh.sendWaiting([sealed], to: relay) {
-                if let id = TaskID(bytes: task.id) { tasks[id]?.relay = relay }
+                if let id = TaskID(bytes: task.id) { tasks.relayed(id, via: relay) }
                 return
             }
         }
@@ -247,6 +215,6 @@ actor TaskRouter {
 
     private func forgetUnsent(_ id: TaskID?) {
         guard let id else { return }
-        tasks.remove(id)
+        tasks.forget(id)
     }
 }

@@ -1,7 +1,7 @@
 import PlexusCore
 
 /// What either side keeps of a task: at least its view.
-protocol TaskRecord {
+public protocol TaskRecord: Sendable {
     var view: TaskView { get }
 }
 
@@ -9,22 +9,22 @@ protocol TaskRecord {
 /// ended ones are forgotten, in batches (an eighth of the limit), so the scan is paid once
 /// per many tasks. Keeps apart those not known to have ended, which the periodic sweeps
 /// look at instead of every task.
-struct RememberedTasks<Record: TaskRecord> {
-    let limit: Int
+public struct RememberedTasks<Record: TaskRecord>: Sendable {
+    public let limit: Int
     private var records: [TaskID: Record] = [:]
     private var order: [TaskID] = []
     private var unended: Set<TaskID> = []
 
-    init(limit: Int) {
+    public init(limit: Int) {
         self.limit = limit
     }
 
-    subscript(id: TaskID) -> Record? {
+    public subscript(id: TaskID) -> Record? {
         get { records[id] }
         set { records[id] = newValue }
     }
 
-    mutating func insert(_ record: Record) {
+    public mutating func insert(_ record: Record) {
         let id = record.view.id
         records[id] = record
         order.append(id)
@@ -41,14 +41,14 @@ struct RememberedTasks<Record: TaskRecord> {
     }
 
     /// Forgets a task entirely.
-    mutating func remove(_ id: TaskID) {
+    public mutating func remove(_ id: TaskID) {
         records.removeValue(forKey: id)
         unended.remove(id)
         order.removeAll { $0 == id }
     }
 
     /// The tasks that have not ended (those found ended meanwhile are dropped from the set).
-    mutating func live() -> [(id: TaskID, record: Record)] {
+    public mutating func live() -> [(id: TaskID, record: Record)] {
         var live: [(id: TaskID, record: Record)] = []
         for id in unended {
             if let record = records[id], !record.view.state.isTerminal {
@@ -61,7 +61,7 @@ struct RememberedTasks<Record: TaskRecord> {
     }
 
     /// The newest `count` tasks, newest first.
-    func newest(_ count: Int) -> [Record] {
+    public func newest(_ count: Int) -> [Record] {
         order.suffix(count).reversed().compactMap { records[$0] }
     }
 }
