@@ -14,7 +14,7 @@ public struct NodeClient: NodeService {
     public let baseURL: String
     let token: String
     let http: HTTPClient
-    private let timeout: TimeAmount
+    let timeout: TimeAmount
 
     /// A client for the API at `address` (`host:port`) with `token`. Uses the shared
     /// HTTP client, so there is nothing to shut down.
@@ -77,160 +77,6 @@ public struct NodeClient: NodeService {
         try await send(.GET, "/v1/identity")
     }
 
-    public func publish(_ request: PublishRequest) async throws(PlexusError) -> EntryView {
-        try await send(.POST, "/v1/publish", body: request)
-    }
-
-    /// Reads the feed; see `GET /v1/feed` for the parameters. With `waitMs` (and `since`),
-    /// an empty page waits up to that long for entries to arrive.
-    public func feed(_ request: FeedRequest) async throws(PlexusError) -> EntryPage {
-        try await send(.GET, "/v1/feed", query: [
-            "author": request.author?.description, "topic": request.topic, "type": request.type, "tag": request.tag,
-            "ref": request.ref?.hex, "since": request.since.map(String.init), "before": request.before.map(String.init),
-            "limit": request.limit.map(String.init), "wait_ms": request.waitMs.map(String.init),
-        ], timeout: request.waitMs.map { max(timeout, .milliseconds(Int64($0)) + .seconds(10)) })
-    }
-
-    /// `feed(_:)` with the filters as text (as typed on a command line).
-    public func feed(
-        author: String? = nil, topic: String? = nil, type: String? = nil, tag: String? = nil, ref: String? = nil,
-        since: Int64? = nil, before: Int64? = nil, limit: Int? = nil, waitMs: Int? = nil
-    ) async throws(PlexusError) -> EntryPage {
-        try await feed(FeedRequest(
-            author: try author.map { text throws(PlexusError) in try AgentID.parse(text) }, topic: topic, type: type, tag: tag,
-            ref: try ref.map { text throws(PlexusError) in try EntryID.parse(text) },
-            since: since, before: before, limit: limit, waitMs: waitMs))
-    }
-
-    public func entry(_ id: EntryID) async throws(PlexusError) -> EntryView {
-        try await send(.GET, "/v1/entries/\(id.hex)")
-    }
-
-    public func thread(_ id: EntryID, limit: Int? = nil) async throws(PlexusError) -> EntryPage {
-        try await send(.GET, "/v1/entries/\(id.hex)/thread", query: ["limit": limit.map(String.init)])
-    }
-
-    public func search(_ request: SearchRequest) async throws(PlexusError) -> SearchResults {
-        try await send(.GET, "/v1/search", query: [
-            "q": request.text, "author": request.author?.description, "topic": request.topic, "type": request.type,
-            "tag": request.tag, "limit": request.limit.map(String.init), "offset": request.offset.map(String.init),
-        ])
-    }
-
-    /// `search(_:)` with the filters as text (as typed on a command line).
-    public func search(
-        _ text: String, author: String? = nil, topic: String? = nil, type: String? = nil, tag: String? = nil,
-        limit: Int? = nil, offset: Int? = nil
-    ) async throws(PlexusError) -> SearchResults {
-        try await search(SearchRequest(
-            text, author: try author.map { text throws(PlexusError) in try AgentID.parse(text) }, topic: topic, type: type,
-            tag: tag, limit: limit, offset: offset))
-    }
-
-    /// Submits an entry signed elsewhere (protobuf `Entry` bytes).
-    public func submit(entry: Data) async throws(PlexusError) -> SubmitEntryResult {
-        try await send(.POST, "/v1/entries", body: SubmitEntryRequest(entry: entry))
-    }
-
-    /// Proven forks, newest first.
-    public func forks(limit: Int? = nil) async throws(PlexusError) -> [ForkView] {
-        try await send(.GET, "/v1/forks", query: ["limit": limit.map(String.init)])
-    }
-
-    /// The connected mesh peers.
-    public func peers() async throws(PlexusError) -> [PeerView] {
-        try await send(.GET, "/v1/peers")
-    }
-
-    /// Asks the node to dial a peer (and keep it connected).
-    public func connect(_ request: ConnectRequest) async throws(PlexusError) -> PeerView {
-        try await send(.POST, "/v1/peers", body: request)
-    }
-
-    /// Disconnects a peer (agent id or `host:port`) and forgets its remembered addresses.
-    public func removePeer(_ peer: String) async throws(PlexusError) -> PeerRemoval {
-        try await send(.DELETE, "/v1/peers/\(Self.pathSegment(peer))")
-    }
-
-    /// The topics the node is in.
-    public func topics() async throws(PlexusError) -> [TopicView] {
-        try await send(.GET, "/v1/topics")
-    }
-
-    /// Joins a topic; returns the topics after.
-    public func subscribe(_ topic: String) async throws(PlexusError) -> [TopicView] {
-        try await send(.POST, "/v1/topics", body: SubscribeRequest(topic: topic))
-    }
-
-    /// Leaves a topic; returns the topics after.
-    public func unsubscribe(_ topic: String) async throws(PlexusError) -> [TopicView] {
-        try await send(.DELETE, "/v1/topics/\(Self.pathSegment(topic))")
-    }
-
-    /// The authors the node stores.
-    public func follows() async throws(PlexusError) -> FollowsView {
-        try await send(.GET, "/v1/follows")
-    }
-
-    public func follow(_ author: AgentID) async throws(PlexusError) -> FollowsView {
-        try await send(.POST, "/v1/follows", body: FollowRequest(author: author))
-    }
-
-    public func unfollow(_ author: AgentID) async throws(PlexusError) -> FollowsView {
-        try await send(.DELETE, "/v1/follows/\(Self.pathSegment(author.description))")
-    }
-
-    /// Anti-entropy per neighbour and topic.
-    public func sync() async throws(PlexusError) -> [SyncView] {
-        try await send(.GET, "/v1/sync")
-    }
-
-    /// Agents in the node's directory matching `query`.
-    public func agents(_ query: AgentQuery) async throws(PlexusError) -> [AgentView] {
-        try await send(.GET, "/v1/agents", query: ["capability": query.capability, "user": query.user, "label": query.label])
-    }
-
-    /// One agent's directory entry.
-    public func agent(_ id: AgentID) async throws(PlexusError) -> AgentView {
-        try await send(.GET, "/v1/agents/\(Self.pathSegment(id.description))")
-    }
-
-    public func sendTask(_ request: SendTaskRequest) async throws(PlexusError) -> TaskView {
-        try await send(.POST, "/v1/tasks", body: request, timeout: request.waitMs.map { max(timeout, .milliseconds(Int64($0)) + .seconds(10)) })
-    }
-
-    public func tasks(limit: Int) async throws(PlexusError) -> [TaskView] {
-        try await send(.GET, "/v1/tasks", query: ["limit": String(limit)])
-    }
-
-    public func task(_ id: TaskID, waitMs: Int) async throws(PlexusError) -> TaskView {
-        try await send(.GET, "/v1/tasks/\(id)", query: ["wait_ms": String(waitMs)], timeout: max(timeout, .milliseconds(Int64(waitMs)) + .seconds(10)))
-    }
-
-    public func cancelTask(_ id: TaskID) async throws(PlexusError) -> TaskView {
-        try await send(.POST, "/v1/tasks/\(id)/cancel", body: [String: String]())
-    }
-
-    public func nextTask(capability: String, waitMs: Int, leaseMs: Int) async throws(PlexusError) -> TaskView? {
-        let next: NextTask = try await send(
-            .GET, "/v1/tasks/next", query: ["capability": capability, "wait_ms": String(waitMs), "lease_ms": String(leaseMs)],
-            timeout: max(timeout, .milliseconds(Int64(waitMs)) + .seconds(10)))
-        return next.task
-    }
-
-    public func taskProgress(_ id: TaskID, message: String) async throws(PlexusError) -> TaskView {
-        try await send(.POST, "/v1/tasks/\(id)/progress", body: ["message": message])
-    }
-
-    public func finishTask(_ id: TaskID, with outcome: TaskResultRequest) async throws(PlexusError) -> TaskView {
-        try await send(.POST, "/v1/tasks/\(id)/result", body: outcome)
-    }
-
-    /// `data` of `GET /v1/tasks/next`: a task or null.
-    private struct NextTask: Decodable {
-        let task: TaskView?
-    }
-
     /// The Prometheus exposition of `GET /metrics` (text format 0.0.4).
     public func metrics() async throws(PlexusError) -> String {
         var request = HTTPClientRequest(url: baseURL + "/metrics")
@@ -263,13 +109,13 @@ public struct NodeClient: NodeService {
 
     private struct NoBody: Encodable {}
 
-    private func send<Payload: Decodable>(
+    func send<Payload: Decodable>(
         _ method: HTTPMethod, _ path: String, query: [String: String?] = [:], timeout: TimeAmount? = nil
     ) async throws(PlexusError) -> Payload {
         try await send(method, path, query: query, body: Optional<NoBody>.none, timeout: timeout)
     }
 
-    private func send<Payload: Decodable, Body: Encodable>(
+    func send<Payload: Decodable, Body: Encodable>(
         _ method: HTTPMethod, _ path: String, query: [String: String?] = [:], body: Body?, timeout: TimeAmount? = nil
     ) async throws(PlexusError) -> Payload {
         var components = URLComponents()
@@ -319,7 +165,7 @@ public struct NodeClient: NodeService {
     /// RFC 3986 unreserved characters and `:`: everything else in a path segment is escaped.
     private static let pathSegmentCharacters = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~:"))
 
-    private static func pathSegment(_ text: String) -> String {
+    static func pathSegment(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: pathSegmentCharacters) ?? text
     }
 }

@@ -1,0 +1,17 @@
+/// Tasks: work sent to other agents, and taken and answered by local workers.
+public protocol TaskService: Sendable {
+    /// Sends a task to an agent, or to one offering the capability.
+    func sendTask(_ request: SendTaskRequest) async throws(PlexusError) -> TaskView
+    /// Tasks sent from this node, newest first.
+    func tasks(limit: Int) async throws(PlexusError) -> [TaskView]
+    /// A task sent or received here; with `waitMs`, waits for it to end (sent) or change (received).
+    func task(_ id: TaskID, waitMs: Int) async throws(PlexusError) -> TaskView
+    /// Cancels a task sent from here.
+    func cancelTask(_ id: TaskID) async throws(PlexusError) -> TaskView
+    /// Leases the next task for `capability` to a local worker (nil when none came in time).
+    func nextTask(capability: String, waitMs: Int, leaseMs: Int) async throws(PlexusError) -> TaskView?
+    /// Progress on a leased task (renews the lease).
+    func taskProgress(_ id: TaskID, message: String) async throws(PlexusError) -> TaskView
+    /// The result or error of a leased task.
+    func finishTask(_ id: TaskID, with outcome: TaskResultRequest) async throws(PlexusError) -> TaskView
+}

@@ -1,0 +1,39 @@
+import PlexusCore
+import PlexusStore
+
+/// The task operations (`TaskService`) of `LocalNodeService`.
+extension LocalNodeService {
+    public func sendTask(_ request: SendTaskRequest) async throws(PlexusError) -> TaskView {
+        try await node.sendTask(request)
+    }
+
+    public func tasks(limit: Int) async throws(PlexusError) -> [TaskView] {
+        await node.sentTasks(limit: limit)
+    }
+
+    public func task(_ id: TaskID, waitMs: Int) async throws(PlexusError) -> TaskView {
+        guard (0...FeedRequest.maxWaitMs).contains(waitMs) else {
+            throw PlexusError(.invalidArgument, "wait_ms must be between 0 and \(FeedRequest.maxWaitMs)")
+        }
+        return try await node.task(id, wait: .milliseconds(waitMs))
+    }
+
+    public func cancelTask(_ id: TaskID) async throws(PlexusError) -> TaskView {
+        try await node.cancelTask(id)
+    }
+
+    public func nextTask(capability: String, waitMs: Int, leaseMs: Int) async throws(PlexusError) -> TaskView? {
+        guard (0...FeedRequest.maxWaitMs).contains(waitMs) else {
+            throw PlexusError(.invalidArgument, "wait_ms must be between 0 and \(FeedRequest.maxWaitMs)")
+        }
+        return try await node.nextTask(capability: capability, wait: .milliseconds(waitMs), lease: .milliseconds(leaseMs))
+    }
+
+    public func taskProgress(_ id: TaskID, message: String) async throws(PlexusError) -> TaskView {
+        try await node.taskProgress(id, message: message)
+    }
+
+    public func finishTask(_ id: TaskID, with outcome: TaskResultRequest) async throws(PlexusError) -> TaskView {
+        try await node.finishTask(id, with: outcome)
+    }
+}
