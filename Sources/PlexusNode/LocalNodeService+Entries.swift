@@ -8,14 +8,11 @@ extension LocalNodeService {
     }
 
     public func feed(_ request: FeedRequest) async throws(PlexusError) -> EntryPage {
-        let waitMs = request.waitMs ?? 0
-        guard (0...FeedRequest.maxWaitMs).contains(waitMs) else {
-            throw PlexusError(.invalidArgument, "wait_ms must be between 0 and \(FeedRequest.maxWaitMs)")
-        }
+        let wait = try WaitTime.duration(ms: request.waitMs)
         let query = FeedQuery(
             author: request.author, topic: request.topic, type: request.type, tag: request.tag, ref: request.ref,
             since: request.since, before: request.before, limit: request.limit ?? FeedQuery.defaultLimit)
-        let page = try await node.feed(query, wait: .milliseconds(waitMs))
+        let page = try await node.feed(query, wait: wait)
         return EntryPage(entries: page.entries.map(\.view), nextCursor: page.nextCursor, hasMore: page.hasMore)
     }
 

@@ -12,10 +12,7 @@ extension LocalNodeService {
     }
 
     public func task(_ id: TaskID, waitMs: Int) async throws(PlexusError) -> TaskView {
-        guard (0...FeedRequest.maxWaitMs).contains(waitMs) else {
-            throw PlexusError(.invalidArgument, "wait_ms must be between 0 and \(FeedRequest.maxWaitMs)")
-        }
-        return try await node.task(id, wait: .milliseconds(waitMs))
+        try await node.task(id, wait: try WaitTime.duration(ms: waitMs))
     }
 
     public func cancelTask(_ id: TaskID) async throws(PlexusError) -> TaskView {
@@ -23,10 +20,7 @@ extension LocalNodeService {
     }
 
     public func nextTask(capability: String, waitMs: Int, leaseMs: Int) async throws(PlexusError) -> TaskView? {
-        guard (0...FeedRequest.maxWaitMs).contains(waitMs) else {
-            throw PlexusError(.invalidArgument, "wait_ms must be between 0 and \(FeedRequest.maxWaitMs)")
-        }
-        return try await node.nextTask(capability: capability, wait: .milliseconds(waitMs), lease: .milliseconds(leaseMs))
+        try await node.nextTask(capability: capability, wait: try WaitTime.duration(ms: waitMs), lease: .milliseconds(leaseMs))
     }
 
     public func taskProgress(_ id: TaskID, message: String) async throws(PlexusError) -> TaskView {

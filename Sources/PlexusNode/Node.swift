@@ -166,16 +166,11 @@ public actor Node {
         return outcome
     }
 
-    /// Longest a feed read may wait for new entries.
-    public static let maxFeedWait = Duration.seconds(60)
-
     /// A page of entries. With `wait` and a `since` query, an empty page is not returned at
     /// once: the read waits up to `wait` for matching entries to arrive (a long-poll: what
     /// local listeners use to hear of entries as they are stored, published or replicated).
     public nonisolated func feed(_ query: FeedQuery, wait: Duration = .zero) async throws(PlexusError) -> FeedPage {
-        guard wait <= Self.maxFeedWait else {
-            throw PlexusError(.invalidArgument, "a feed read waits at most \(Self.maxFeedWait)")
-        }
+        try WaitTime.check(wait)
         guard wait > .zero else { return try await store.feed(query) }
         guard query.since != nil else {
             throw PlexusError(.invalidArgument, "waiting for entries needs 'since' (the cursor to wait beyond)")

@@ -11,7 +11,7 @@ extension Node {
     /// A task sent from here or received here; `wait` long-polls: a sent task until it ends,
     /// a received one until it changes.
     public nonisolated func task(_ id: TaskID, wait: Duration = .zero) async throws(PlexusError) -> TaskView {
-        guard wait <= Node.maxFeedWait else { throw PlexusError(.invalidArgument, "a task read waits at most \(Node.maxFeedWait)") }
+        try WaitTime.check(wait)
         if await taskRouter.has(id) { return try await taskRouter.view(id, waitingFor: wait) }
         return try await inbox.view(id, waitingFor: wait)
     }
@@ -31,7 +31,7 @@ extension Node {
         guard !capability.isEmpty, capability.count <= 128 else {
             throw PlexusError(.invalidArgument, "capability must be 1 to 128 characters")
         }
-        guard wait <= Node.maxFeedWait else { throw PlexusError(.invalidArgument, "wait_ms is at most 60000") }
+        try WaitTime.check(wait)
         guard WorkerTasks.leaseRange.contains(lease) else { throw PlexusError(.invalidArgument, "lease_ms must be between 1000 and 600000") }
         return await inbox.next(capability: capability, wait: wait, lease: lease)
     }

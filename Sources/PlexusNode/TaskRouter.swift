@@ -46,10 +46,7 @@ actor TaskRouter {
         guard (1...SendTaskRequest.maxTimeoutMs).contains(timeoutMs) else {
             throw PlexusError(.invalidArgument, "timeout_ms must be between 1 and \(SendTaskRequest.maxTimeoutMs)")
         }
-        let waitMs = request.waitMs ?? 0
-        guard (0...FeedRequest.maxWaitMs).contains(waitMs) else {
-            throw PlexusError(.invalidArgument, "wait_ms must be between 0 and \(FeedRequest.maxWaitMs)")
-        }
+        let wait = try WaitTime.duration(ms: request.waitMs)
         guard !request.capability.isEmpty, request.capability.count <= 128 else {
             throw PlexusError(.invalidArgument, "capability must be 1 to 128 characters")
         }
@@ -79,7 +76,7 @@ actor TaskRouter {
         } else {
             try await route(frame, to: worker)
         }
-        return try await self.view(id, waitingFor: .milliseconds(waitMs))
+        return try await self.view(id, waitingFor: wait)
     }
 
     /// A task this node sent; `wait` long-polls until it ends.

@@ -47,7 +47,7 @@ public struct FeedRequest: Sendable, Equatable {
     }
 
     /// Longest `waitMs` a feed read accepts.
-    public static let maxWaitMs = 60_000
+    public static let maxWaitMs = WaitTime.maxMs
 }
 
 /// A full-text search: the parameters of `GET /v1/search`.

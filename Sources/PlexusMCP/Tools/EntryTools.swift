@@ -35,7 +35,7 @@ extension ToolCatalog {
                     "since": integer("Entries stored after this cursor, oldest first.", minimum: 0),
                     "before": integer("Entries stored before this cursor, newest first (paging back).", minimum: 0),
                     "limit": integer("Most entries to return (1-1000, default 50).", minimum: 1, maximum: 1000),
-                    "wait_ms": integer("With 'since': wait up to this long for new entries (0-60000).", minimum: 0, maximum: 60_000),
+                    "wait_ms": integer("With 'since': wait up to this long for new entries (0-\(WaitTime.maxMs)).", minimum: 0, maximum: WaitTime.maxMs),
                 ],
                 readOnly: true),
             run: { arguments, node throws(PlexusError) in

@@ -14,7 +14,7 @@ extension ToolCatalog {
                     "capability": string("The skill asked for, e.g. summarize."),
                     "payload": ["description": "The work: any JSON (an object, a string, ...)."],
                     "timeout_ms": integer("Milliseconds until the task fails with timeout (default 60000).", minimum: 1, maximum: 3_600_000),
-                    "wait_ms": integer("Milliseconds to wait for the task to end before answering (0-60000).", minimum: 0, maximum: 60_000),
+                    "wait_ms": integer("Milliseconds to wait for the task to end before answering (0-\(WaitTime.maxMs)).", minimum: 0, maximum: WaitTime.maxMs),
                     "require": [
                         "type": "array", "items": ["type": "string"],
                         "description": "Conditions on the worker: cpu_cores>=N, ram_mb>=N, device=TYPE, TYPE.PROPERTY>=N (e.g. gpu.vram_gb>=24), TYPE.model~TEXT, skill=NAME, label.KEY=VALUE.",
@@ -39,7 +39,7 @@ extension ToolCatalog {
             definition: tool(
                 "get_task", "Get a task",
                 "Shows a task sent or received here by id: state, progress message, result or error. With 'wait_ms', waits for a sent task to end (or a received one to change).",
-                properties: ["id": string("The task id (32 hex characters)."), "wait_ms": integer("Milliseconds to wait (0-60000).", minimum: 0, maximum: 60_000)],
+                properties: ["id": string("The task id (32 hex characters)."), "wait_ms": integer("Milliseconds to wait (0-\(WaitTime.maxMs)).", minimum: 0, maximum: WaitTime.maxMs)],
                 required: ["id"], readOnly: true),
             run: { arguments, node throws(PlexusError) in
                 try encode(try await node.task(try TaskID.parse(try arguments.requiredString("id")), waitMs: try arguments.int("wait_ms") ?? 0))
@@ -50,7 +50,7 @@ extension ToolCatalog {
                 "As a worker: takes the next task sent to this agent for 'capability', with a lease; answer it with complete_task before the lease runs out or it is handed out again. Returns {\"task\": null} when none came within 'wait_ms'.",
                 properties: [
                     "capability": string("The capability to take tasks for."),
-                    "wait_ms": integer("Milliseconds to wait for one (0-60000).", minimum: 0, maximum: 60_000),
+                    "wait_ms": integer("Milliseconds to wait for one (0-\(WaitTime.maxMs)).", minimum: 0, maximum: WaitTime.maxMs),
                     "lease_ms": integer("Milliseconds the lease lasts (default 60000).", minimum: 1000, maximum: 600_000),
                 ],
                 required: ["capability"], readOnly: false),
