@@ -17,103 +17,92 @@ struct SyncKey: Hashable {
     let topic: String
 }
 
-/// Anti-entropy with one neighbour in one topic: the feeds it asked us to stream, the
-/// credit each side holds, and the counters `plexus sync` shows.
-struct SyncSession {
-    /// A feed the neighbour asked for, with what it accounts for of it.
-    struct Want {
-        let want: FeedSync.Want
-        /// Where streaming continues; nil until the starting point is worked out.
-        var after: UInt64?
-
-        var author: AgentID { want.author }
-    }
-
-    var view: SyncView
-    /// Wants in arrival order from `next` on (the consumed front is trimmed in batches).
-    private(set) var wants: [Want] = []
-    private var next = 0
-    private var queued: Set<AgentID> = []
-    var pumping = false
-    /// Bytes of received batches still being verified and stored.
-    var processingBytes = 0
-    var batchesInFlight = 0
-    /// When the neighbour last streamed to us or was granted credit.
-    var lastStreamed: Duration = .zero
-
-    init(_ key: SyncKey) {
-        view = SyncView(peer: key.peer, topic: key.topic)
-    }
-
-    var pending: Int { wants.count - next }
-    var front: Want? { next < wants.count ? wants[next] : nil }
-
-    /// Queues a want unless one for the author is queued already; false when full.
-    mutating func enqueue(_ want: Want, limit: Int) -> Bool {
-        guard pending < limit else { return false }
-        if queued.insert(want.author).inserted { wants.append(want) }
-        view.sending = pending
-        return true
-    }
-
-    mutating func advanceFront(to seq: UInt64) {
-        if next < wants.count { wants[next].after = seq }
-    }
-
-    mutating func popFront() {
-        guard next < wants.count else { return }
-        queued.remove(wants[next].author)
-        next += 1
-        if next >= 1024 && next * 2 >= wants.count {
-            wants.removeFirst(next)
-            next = 0
-        }
-        view.sending = pending
-    }
-}
-
-/// Anti-entropy (DESIGN §6, PROTOCOL.md §8): neighbours reconcile the feed heads they hold
-/// per topic with range-based set reconciliation, ask for the feeds where the other holds
-/// more, and stream them oldest first under byte credit that the receiver replenishes as
-/// it stores. Heads describe what a node offers; what to ask for and where to stream from
-/// are the pure rules of `FeedSync`, under which summaries converge after entries expired
-/// or were deleted: a node never asks for what it holds or has tombstoned.
+/// Anti-entropy's IO (DESIGN §6, PROTOCOL.md §8): neighbours reconcile the feed heads they
+/// hold per topic with range-based set reconciliation, ask for the feeds where the other
+/// offers more, and stream them oldest first under byte credit that the receiver
+/// replenishes as it stores. What to ask for and where to stream from are the pure rules of
+/// `FeedSync`; the streaming and the credit of each neighbour and topic are the sans-IO
+/// `FeedSyncSession`. This file reads the store, sends, verifies and stores for them.
 extension GossipEngine {
-    /// Bytes of entries a receiver lets one neighbour have in flight in one topic.
-    static let creditWindow = 4 << 20
-    /// Largest batch of streamed entries, in bytes and entries.
-    static let maxBatchBytes = 1 << 20
-    static let maxBatchEntries = 512
-    /// Most feeds queued for one neighbour and topic; more are asked for in a later round.
-    static let maxQueuedWants = 16_384
     static let maxWantsPerMessage = 1024
     static let maxRangesPerMessage = 256
     static let maxHeadsPerMessage = 4096
-    /// Most received batches being verified at once per neighbour and topic.
-    static let maxBatchesInFlight = 64
 
     /// Anti-entropy with every neighbour and topic, for `plexus sync`.
     func syncViews() -> [SyncView] {
         sessions.values.map(\.view).sorted { ($0.topic, $0.peer) < ($1.topic, $1.peer) }
     }
 
-    /// Periodic work (each tick): streams that stalled on a full connection resumed and,
-    /// once per `syncInterval`, lost credit granted afresh. Rounds are scheduled by the
-    /// state machine (`GossipState.Action.syncRound`).
+    /// Periodic work (each tick): streams that stalled on a full connection resume, and
+    /// credit that went unused is granted afresh. Rounds are scheduled by the gossip state
+    /// machine (`GossipState.Action.syncRound`).
     func antiEntropyTick() async {
-        for (key, session) in sessions where !session.pumping && session.pending > 0 && session.view.creditAvailable > 0 {
-            startPump(key)
+        let now = elapsed
+        for key in Array(sessions.keys) {
+            guard let actions = sessions[key]?.tick(now: now), !actions.isEmpty else { continue }
+            await execute(actions, for: key)
         }
-        let time = elapsed
-        guard time >= nextCreditCheck else { return }
-        nextCreditCheck = time + syncInterval
-        // Credit is lost if a batch is (the mesh sheds frames when this node falls far
-        // behind). Credit unused for two intervals is granted afresh; the sender caps what
-        // it holds at the window, so this never lets more than a window be in flight.
-        for (key, session) in sessions
-        where session.view.creditGranted > 0 && session.processingBytes == 0 && time - session.lastStreamed > syncInterval * 2 {
-            sessions[key]?.view.creditGranted = 0
-            await grantCredit(key)
+    }
+
+    /// The session with a neighbour in a topic, made on first use.
+    private func session(_ key: SyncKey) -> FeedSyncSession {
+        if let session = sessions[key] { return session }
+        var config = FeedSyncSession.Config()
+        config.regrantAfter = syncInterval * 2
+        let session = FeedSyncSession(peer: key.peer, topic: key.topic, config: config, now: elapsed)
+        sessions[key] = session
+        return session
+    }
+
+    /// Carries out what a session asks.
+    private func execute(_ actions: [FeedSyncSession.Action], for key: SyncKey) async {
+        for action in actions {
+            switch action {
+            case .read(let want, let after, let limit):
+                let store = self.store
+                Task {
+                    let result = await Self.read(want, after: after, limit: limit, topic: key.topic, from: store)
+                    await self.rowsRead(result, for: key)
+                }
+            case .sendBatch(let entries):
+                let frame = Plexus_Frame.with { $0.gossip = Self.gossip(key.topic) { $0.batch = .with { $0.entries = entries } } }
+                let sent = mesh.send([frame], to: key.peer)
+                if sent { EntriesSent.sync.increment(by: entries.count) }
+                guard let next = sessions[key]?.batchSent(sent) else { continue }
+                await execute(next, for: key)
+            case .grant(let bytes):
+                await send(Self.gossip(key.topic) { $0.credit = UInt32(clamping: bytes) }, to: key.peer)
+            }
+        }
+    }
+
+    /// Where streaming a want starts and the rows after it, or the store's error.
+    private static func read(
+        _ want: FeedSync.Want, after: UInt64?, limit: Int, topic: String, from store: EntryStore
+    ) async -> Result<(after: UInt64, rows: [(seq: UInt64, encoded: Data)]), PlexusError> {
+        do {
+            let start: UInt64
+            if let after {
+                start = after
+            } else {
+                let offered = try await store.offeredCount(author: want.author, topic: topic, from: want.from, through: want.seq)
+                start = FeedSync.streamAfter(want, offeredInRange: offered)
+            }
+            return .success((start, try await store.encodedEntries(author: want.author, topic: topic, after: start, limit: limit)))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func rowsRead(_ result: Result<(after: UInt64, rows: [(seq: UInt64, encoded: Data)]), PlexusError>, for key: SyncKey) async {
+        switch result {
+        case .success(let read):
+            guard let actions = sessions[key]?.rowsRead(after: read.after, rows: read.rows) else { return }
+            await execute(actions, for: key)
+        case .failure(let error):
+            // The next tick tries again.
+            logger.error("cannot read entries to stream", metadata: ["topic": "\(key.topic)", "error": "\(error)"])
+            sessions[key]?.readFailed()
         }
     }
 
@@ -122,7 +111,7 @@ extension GossipEngine {
         switch gossip.kind {
         case .sync(let ranges): await receiveRanges(ranges, from: peer, topic: gossip.topic)
         case .wants(let wants): await receiveWants(wants, from: peer, topic: gossip.topic)
-        case .batch(let batch): receiveBatch(batch, from: peer, topic: gossip.topic)
+        case .batch(let batch): await receiveBatch(batch, from: peer, topic: gossip.topic)
         case .credit(let bytes): await receiveCredit(Int(bytes), from: peer, topic: gossip.topic)
         default: break
         }
@@ -158,13 +147,11 @@ extension GossipEngine {
         guard state.isIn(topic) else { return }
         let key = SyncKey(peer: peer, topic: topic)
         if reply.isEmpty {
-            sessions[key, default: SyncSession(key)].view.rounds += 1
-            sessions[key]?.view.lastRoundMs = wallClock()
+            _ = session(key)
+            sessions[key]?.roundEnded(atMs: wallClock())
         }
         let wants = await wants(for: learned.filter { stores($0.author) }, topic: topic)
         guard !wants.isEmpty else { return }
-        sessions[key, default: SyncSession(key)].view.requested = wants.count
-        sessions[key]?.view.wantsSent += wants.count
         for start in stride(from: 0, to: wants.count, by: Self.maxWantsPerMessage) {
             let chunk = wants[start..<min(start + Self.maxWantsPerMessage, wants.count)]
             await send(Self.gossip(topic) { gossip in
@@ -175,7 +162,9 @@ extension GossipEngine {
                 }
             }, to: peer)
         }
-        await grantCredit(key)
+        _ = session(key)
+        guard let grant = sessions[key]?.wantsSent(wants.count, now: elapsed) else { return }
+        await execute(grant, for: key)
     }
 
     /// The wants for heads a neighbour revealed: only feeds where it offers something this
@@ -214,91 +203,34 @@ extension GossipEngine {
             await misbehaved(peer, "asked for more than \(Self.maxWantsPerMessage) feeds at once")
             return
         }
-        let key = SyncKey(peer: peer, topic: topic)
-        var session = sessions[key] ?? SyncSession(key)
-        for want in message.wants {
-            guard let author = AgentID(bytes: want.author) else { continue }
-            let wanted = FeedSync.Want(author: author, from: want.from, seq: want.seq, count: want.count)
-            guard session.enqueue(SyncSession.Want(want: wanted), limit: Self.maxQueuedWants) else { break }
+        let wants = message.wants.compactMap { want in
+            AgentID(bytes: want.author).map { FeedSync.Want(author: $0, from: want.from, seq: want.seq, count: want.count) }
         }
-        sessions[key] = session
-        startPump(key)
+        let key = SyncKey(peer: peer, topic: topic)
+        _ = session(key)
+        guard let (_, actions) = sessions[key]?.receiveWants(wants) else { return }
+        await execute(actions, for: key)
     }
 
     func receiveCredit(_ bytes: Int, from peer: AgentID, topic: String) async {
         guard state.isIn(topic) else { return }
         let key = SyncKey(peer: peer, topic: topic)
-        var session = sessions[key] ?? SyncSession(key)
-        session.view.creditAvailable = min(session.view.creditAvailable + bytes, Self.creditWindow)
-        sessions[key] = session
-        startPump(key)
-    }
-
-    private func startPump(_ key: SyncKey) {
-        guard let session = sessions[key], !session.pumping, session.pending > 0, session.view.creditAvailable > 0 else { return }
-        sessions[key]?.pumping = true
-        Task { await self.pump(key) }
-    }
-
-    /// Streams queued feeds while credit lasts. Stops when the connection will not take
-    /// more (the next tick resumes) or the neighbour is gone.
-    private func pump(_ key: SyncKey) async {
-        defer { sessions[key]?.pumping = false }
-        while let session = sessions[key], session.view.creditAvailable > 0, let want = session.front {
-            let after: UInt64
-            if let known = want.after {
-                after = known
-            } else {
-                let wanted = want.want
-                guard let offered = try? await store.offeredCount(author: wanted.author, topic: key.topic, from: wanted.from, through: wanted.seq)
-                else { return }
-                after = FeedSync.streamAfter(wanted, offeredInRange: offered)
-            }
-            guard let rows = try? await store.encodedEntries(
-                author: want.author, topic: key.topic, after: after, limit: Self.maxBatchEntries)
-            else { return }
-            guard let credit = sessions[key]?.view.creditAvailable else { return }
-            if rows.isEmpty {
-                sessions[key]?.popFront()
-                continue
-            }
-            var batch: [Data] = []
-            var bytes = 0
-            for row in rows {
-                if bytes + row.encoded.count > min(Self.maxBatchBytes, credit) { break }
-                batch.append(row.encoded)
-                bytes += row.encoded.count
-            }
-            guard !batch.isEmpty else { return }  // the next entry exceeds the credit left: wait for more
-            let frame = Plexus_Frame.with { $0.gossip = Self.gossip(key.topic) { $0.batch = .with { $0.entries = batch } } }
-            guard mesh.send([frame], to: key.peer) else { return }
-            sessions[key]?.view.creditAvailable -= bytes
-            sessions[key]?.view.entriesSent += batch.count
-            EntriesSent.sync.increment(by: batch.count)
-            if batch.count == rows.count && rows.count < Self.maxBatchEntries {
-                sessions[key]?.popFront()
-            } else {
-                sessions[key]?.advanceFront(to: rows[batch.count - 1].seq)
-            }
-        }
+        _ = session(key)
+        guard let actions = sessions[key]?.receiveCredit(bytes) else { return }
+        await execute(actions, for: key)
     }
 
     // MARK: - Receiving side
 
-    func receiveBatch(_ batch: Plexus_SyncBatch, from peer: AgentID, topic: String) {
+    func receiveBatch(_ batch: Plexus_SyncBatch, from peer: AgentID, topic: String) async {
         guard state.isIn(topic) else { return }
         let key = SyncKey(peer: peer, topic: topic)
-        var session = sessions[key] ?? SyncSession(key)
+        _ = session(key)
         let bytes = batch.entries.reduce(0) { $0 + $1.count }
-        guard bytes <= session.view.creditGranted, session.batchesInFlight < Self.maxBatchesInFlight else {
-            Task { await self.misbehaved(peer, "streamed entries beyond its credit") }
+        guard sessions[key]?.batchArrived(bytes: bytes, now: elapsed) == true else {
+            await misbehaved(peer, "streamed entries beyond its credit")
             return
         }
-        session.view.creditGranted -= bytes
-        session.processingBytes += bytes
-        session.batchesInFlight += 1
-        session.lastStreamed = elapsed
-        sessions[key] = session
         let limits = self.limits
         Task {
             let (entries, invalid) = await Self.verify(batch.entries, limits: limits)
@@ -327,22 +259,9 @@ extension GossipEngine {
         } catch {
             logger.warning("storing streamed entries failed", metadata: ["error": "\(error)"])
         }
-        sessions[key]?.processingBytes -= bytes
-        sessions[key]?.batchesInFlight -= 1
-        sessions[key]?.view.entriesReceived += wanted.count
         if invalid > 0 { await misbehaved(key.peer, "streamed \(invalid) invalid entries or entries of another topic") }
-        await grantCredit(key)
-    }
-
-    /// Tops the neighbour's credit up to the window, counting bytes still being stored, once
-    /// a quarter of the window has been used (so credit messages stay few).
-    private func grantCredit(_ key: SyncKey) async {
-        guard let session = sessions[key] else { return }
-        let grant = Self.creditWindow - session.view.creditGranted - session.processingBytes
-        guard grant >= Self.creditWindow / 4 else { return }
-        sessions[key]?.view.creditGranted += grant
-        sessions[key]?.lastStreamed = elapsed
-        await send(Self.gossip(key.topic) { $0.credit = UInt32(grant) }, to: key.peer)
+        guard let actions = sessions[key]?.batchStored(bytes: bytes, stored: wanted.count, now: elapsed) else { return }
+        await execute(actions, for: key)
     }
 
     /// Verifies streamed entries on every core.

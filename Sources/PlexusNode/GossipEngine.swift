@@ -31,9 +31,8 @@ actor GossipEngine {
     private(set) var sent: [String: Int] = [:]
     /// Entries delivered since the last tick, stored together at the next one.
     private var toStore: [SignedEntry] = []
-    /// Anti-entropy state per neighbour and topic, and when lost credit is next looked for.
-    var sessions: [SyncKey: SyncSession] = [:]
-    var nextCreditCheck: Duration = .zero
+    /// Anti-entropy with each neighbour and topic.
+    var sessions: [SyncKey: FeedSyncSession] = [:]
 
     init(
         me: AgentKey, mesh: ConnectionManager, inbound: AsyncStream<MeshEvent>, store: EntryStore, config: GossipState.Config,
