@@ -331,6 +331,8 @@ public actor ConnectionManager {
                 < Self.dialler(of: existing, peer: peer.agentID, me: identity)
             if !keepNew {
                 connection.close(MeshError.duplicateConnection.reason)
+                // The peer's own dial won; a bootstrap dial still counts as reaching it.
+                if bootstrap { channels.peerEvent(.peerUp(peer.agentID, ip: existing.ip, bootstrap: true)) }
                 return existing
             }
             existing.close(MeshError.duplicateConnection.reason)

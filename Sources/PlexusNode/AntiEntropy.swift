@@ -44,12 +44,16 @@ extension GossipEngine {
         }
     }
 
-    /// The session with a neighbour in a topic, made on first use.
-    private func session(_ key: SyncKey) -> FeedSyncSession {
+    /// The session with a neighbour in a topic, made on first use while this node is in
+    /// the topic (nil otherwise).
+    @discardableResult
+    private func session(_ key: SyncKey) -> FeedSyncSession? {
         if let session = sessions[key] { return session }
+        guard state.isIn(key.topic) else { return nil }
         var config = FeedSyncSession.Config()
         config.regrantAfter = syncInterval * 2
-        let session = FeedSyncSession(peer: key.peer, topic: key.topic, config: config, now: elapsed)
+        sessionEpoch += 1
+        let session = FeedSyncSession(peer: key.peer, topic: key.topic, config: config, epoch: sessionEpoch, now: elapsed)
         sessions[key] = session
         return session
     }
@@ -60,9 +64,10 @@ extension GossipEngine {
             switch action {
             case .read(let want, let after, let limit):
                 let store = self.store
+                guard let epoch = sessions[key]?.epoch else { continue }
                 Task {
                     let result = await Self.read(want, after: after, limit: limit, topic: key.topic, from: store)
-                    await self.rowsRead(result, for: key)
+                    await self.rowsRead(result, for: key, epoch: epoch)
                 }
             case .sendBatch(let entries):
                 let frame = Plexus_Frame.with { $0.gossip = Self.gossip(key.topic) { $0.batch = .with { $0.entries = entries } } }
@@ -94,7 +99,11 @@ extension GossipEngine {
         }
     }
 
-    private func rowsRead(_ result: Result<(after: UInt64, rows: [(seq: UInt64, encoded: Data)]), PlexusError>, for key: SyncKey) async {
+    private func rowsRead(
+        _ result: Result<(after: UInt64, rows: [(seq: UInt64, encoded: Data)]), PlexusError>, for key: SyncKey, epoch: UInt64
+    ) async {
+        // A session made since (the neighbour reconnected) is not this read's.
+        guard sessions[key]?.epoch == epoch else { return }
         switch result {
         case .success(let read):
             guard let actions = sessions[key]?.rowsRead(after: read.after, rows: read.rows) else { return }
@@ -147,7 +156,7 @@ extension GossipEngine {
         guard state.isIn(topic) else { return }
         let key = SyncKey(peer: peer, topic: topic)
         if reply.isEmpty {
-            _ = session(key)
+            session(key)
             sessions[key]?.roundEnded(atMs: wallClock())
         }
         let wants = await wants(for: learned.filter { stores($0.author) }, topic: topic)
@@ -162,7 +171,7 @@ extension GossipEngine {
                 }
             }, to: peer)
         }
-        _ = session(key)
+        session(key)
         guard let grant = sessions[key]?.wantsSent(wants.count, now: elapsed) else { return }
         await execute(grant, for: key)
     }
@@ -207,7 +216,7 @@ extension GossipEngine {
             AgentID(bytes: want.author).map { FeedSync.Want(author: $0, from: want.from, seq: want.seq, count: want.count) }
         }
         let key = SyncKey(peer: peer, topic: topic)
-        _ = session(key)
+        session(key)
         guard let (_, actions) = sessions[key]?.receiveWants(wants) else { return }
         await execute(actions, for: key)
     }
@@ -215,7 +224,7 @@ extension GossipEngine {
     func receiveCredit(_ bytes: Int, from peer: AgentID, topic: String) async {
         guard state.isIn(topic) else { return }
         let key = SyncKey(peer: peer, topic: topic)
-        _ = session(key)
+        session(key)
         guard let actions = sessions[key]?.receiveCredit(bytes) else { return }
         await execute(actions, for: key)
     }
@@ -225,20 +234,25 @@ extension GossipEngine {
     func receiveBatch(_ batch: Plexus_SyncBatch, from peer: AgentID, topic: String) async {
         guard state.isIn(topic) else { return }
         let key = SyncKey(peer: peer, topic: topic)
-        _ = session(key)
+        guard let epoch = session(key)?.epoch else { return }
         let bytes = batch.entries.reduce(0) { $0 + $1.count }
-        guard sessions[key]?.batchArrived(bytes: bytes, now: elapsed) == true else {
+        switch sessions[key]?.batchArrived(bytes: bytes, now: elapsed) {
+        case .accepted?:
+            break
+        case .overCredit?:
             await misbehaved(peer, "streamed entries beyond its credit")
+            return
+        case .busy?, nil:
             return
         }
         let limits = self.limits
         Task {
             let (entries, invalid) = await Self.verify(batch.entries, limits: limits)
-            await self.store(entries, invalid: invalid, bytes: bytes, for: key)
+            await self.store(entries, invalid: invalid, bytes: bytes, for: key, epoch: epoch)
         }
     }
 
-    private func store(_ entries: [SignedEntry], invalid: Int, bytes: Int, for key: SyncKey) async {
+    private func store(_ entries: [SignedEntry], invalid: Int, bytes: Int, for key: SyncKey, epoch: UInt64) async {
         var invalid = invalid
         var wanted: [SignedEntry] = []
         for entry in entries {
@@ -260,7 +274,9 @@ extension GossipEngine {
             logger.warning("storing streamed entries failed", metadata: ["error": "\(error)"])
         }
         if invalid > 0 { await misbehaved(key.peer, "streamed \(invalid) invalid entries or entries of another topic") }
-        guard let actions = sessions[key]?.batchStored(bytes: bytes, stored: wanted.count, now: elapsed) else { return }
+        guard sessions[key]?.epoch == epoch,
+              let actions = sessions[key]?.batchStored(bytes: bytes, stored: wanted.count, now: elapsed)
+        else { return }
         await execute(actions, for: key)
     }
 

@@ -31,8 +31,9 @@ actor GossipEngine {
     private(set) var sent: [String: Int] = [:]
     /// Entries delivered since the last tick, stored together at the next one.
     private var toStore: [SignedEntry] = []
-    /// Anti-entropy with each neighbour and topic.
+    /// Anti-entropy with each neighbour and topic, and the last session epoch handed out.
     var sessions: [SyncKey: FeedSyncSession] = [:]
+    var sessionEpoch: UInt64 = 0
 
     init(
         me: AgentKey, mesh: ConnectionManager, inbound: AsyncStream<MeshEvent>, store: EntryStore, config: GossipState.Config,
@@ -193,7 +194,9 @@ actor GossipEngine {
     }
 
     private func execute(_ actions: [GossipState.Action]) async {
-        // Messages to one peer go out together: one hop to its event loop, one flush.
+        // Messages to one peer go out together: one hop to its event loop, one flush. They
+        // go out, in order, before any action that awaits: while this actor waits, other
+        // events send too, and must not overtake what the state machine said first.
         var outgoing: [(peer: AgentID, messages: [Plexus_Gossip])] = []
         for action in actions {
             switch action {
@@ -211,21 +214,29 @@ actor GossipEngine {
                 toStore.append(entry)
                 if toStore.count >= EntryWriter.maxBatch { flushDeliveries() }
             case .disconnect(let peer):
+                await flush(&outgoing)
                 logger.warning("dropping a misbehaving peer", metadata: ["peer": "\(peer.short)"])
                 await mesh.disconnect(peer)
             case .strike(let peer, let what, let count):
                 logger.info("peer sent invalid gossip", metadata: ["peer": "\(peer.short)", "what": "\(what)", "strikes": "\(count)"])
             case .neighborUp(let peer, let topic):
+                await flush(&outgoing)
                 await neighborJoined(peer, topic: topic)
             case .syncRound(let peer, let topic):
+                await flush(&outgoing)
                 await startRound(with: peer, topic: topic)
             case .antiEntropy(let gossip, let peer):
+                await flush(&outgoing)
                 await receiveAntiEntropy(gossip, from: peer)
             }
         }
-        for (peer, messages) in outgoing {
-            await send(messages, to: peer)
-        }
+        await flush(&outgoing)
+    }
+
+    private func flush(_ outgoing: inout [(peer: AgentID, messages: [Plexus_Gossip])]) async {
+        let batch = outgoing
+        outgoing.removeAll()
+        for (peer, messages) in batch { await send(messages, to: peer) }
     }
 
     /// Sends over the existing connection; without one, the state machine decides (dial the

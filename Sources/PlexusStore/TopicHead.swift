@@ -11,8 +11,10 @@ public struct TopicHead: Sendable, Equatable {
     public let minSeq: UInt64
 }
 
-/// What the store accounts for of one author's feed in a topic (held or tombstoned):
-/// the highest such seq, and how many such seqs lie in the range asked about.
+/// What the store accounts for of one author's feed in a topic — held, or dropped here by
+/// choice (deleted; not expired: an expired entry is never offered by anyone, so counting
+/// it would hide an entry that is missing beside it): the highest such seq, and how many
+/// such seqs lie in the range asked about.
 public struct FeedAccounting: Sendable, Equatable {
     public let maxSeq: UInt64
     public let countInRange: UInt64
@@ -36,9 +38,9 @@ extension EntryStore {
     }
 
     /// For each `(author, from, seq)` (a head learned from a peer), what this node accounts
-    /// for of that feed in the replication topic: its highest held or tombstoned seq, and
-    /// how many held or tombstoned seqs lie in `from ... min(seq, that highest)`. Authors
-    /// whose feed forked here are left out: nothing more of theirs is accepted.
+    /// for of that feed in the replication topic (`FeedAccounting`): its highest such seq,
+    /// and how many lie in `from ... min(seq, that highest)`. Authors whose feed forked here
+    /// are left out: nothing more of theirs is accepted.
     public func accounting(topic: String, of heads: [(author: AgentID, from: UInt64, seq: UInt64)]) async throws(PlexusError) -> [AgentID: FeedAccounting] {
         guard !heads.isEmpty else { return [:] }
         let stored = Self.storedTopic(topic)
@@ -46,11 +48,12 @@ extension EntryStore {
             var result: [AgentID: FeedAccounting] = [:]
             let forked = try db.cachedStatement(sql: "SELECT 1 FROM authors WHERE author = ? AND forked_seq IS NOT NULL")
             let heldMax = try db.cachedStatement(sql: "SELECT max(seq) FROM entries WHERE author = ? AND topic IN (?, ?)")
-            let goneMax = try db.cachedStatement(sql: "SELECT max(seq) FROM tombstones WHERE author = ? AND topic IN (?, ?)")
+            let goneMax = try db.cachedStatement(
+                sql: "SELECT max(seq) FROM tombstones WHERE author = ? AND topic IN (?, ?) AND reason != 'expired'")
             let heldIn = try db.cachedStatement(
                 sql: "SELECT count(*) FROM entries WHERE author = ? AND topic IN (?, ?) AND seq BETWEEN ? AND ?")
             let goneIn = try db.cachedStatement(
-                sql: "SELECT count(DISTINCT seq) FROM tombstones WHERE author = ? AND topic IN (?, ?) AND seq BETWEEN ? AND ?")
+                sql: "SELECT count(DISTINCT seq) FROM tombstones WHERE author = ? AND topic IN (?, ?) AND reason != 'expired' AND seq BETWEEN ? AND ?")
             for head in heads {
                 let author = head.author.bytes.asData
                 if try Bool.fetchOne(forked, arguments: [author]) == true { continue }

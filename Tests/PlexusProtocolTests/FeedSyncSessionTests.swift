@@ -135,7 +135,7 @@ import Testing
                 case .batch(let entries):
                     let bytes = entries.reduce(0) { $0 + $1.count }
                     inFlightBytes -= bytes
-                    guard receiver.batchArrived(bytes: bytes, now: now) else {
+                    guard receiver.batchArrived(bytes: bytes, now: now) == .accepted else {
                         refused += 1
                         continue
                     }

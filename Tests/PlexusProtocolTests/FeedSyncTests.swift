@@ -7,10 +7,12 @@ import Testing
 @Suite struct FeedSyncTests {
     typealias Head = HeadsReconciliation.Head
 
-    /// One node's feeds of one topic: held seqs and tombstoned seqs per author.
+    /// One node's feeds of one topic: held seqs, and seqs dropped (tombstoned) per author:
+    /// deleted here by choice, or expired (which the rules do not count).
     struct Node {
         var held: [AgentID: Set<UInt64>] = [:]
-        var tombstoned: [AgentID: Set<UInt64>] = [:]
+        var deleted: [AgentID: Set<UInt64>] = [:]
+        var expired: [AgentID: Set<UInt64>] = [:]
 
         /// What the node offers (PROTOCOL.md §8), sorted by author.
         var heads: [Head] {
@@ -20,7 +22,7 @@ import Testing
         }
 
         func accounting(for learned: Head) -> FeedSync.Accounting {
-            let accounted = (held[learned.author] ?? []).union(tombstoned[learned.author] ?? [])
+            let accounted = (held[learned.author] ?? []).union(deleted[learned.author] ?? [])
             let maxSeq = accounted.max() ?? 0
             let range = FeedSync.measuredRange(of: learned, maxAccounted: maxSeq)
             return FeedSync.Accounting(maxSeq: maxSeq, countInRange: UInt64(range.map { r in accounted.filter { r.contains($0) }.count } ?? 0))
@@ -28,7 +30,7 @@ import Testing
 
         /// Stores a streamed entry unless tombstoned here or expired everywhere.
         mutating func receive(_ author: AgentID, _ seq: UInt64, expired: Set<UInt64>) -> Bool {
-            if tombstoned[author]?.contains(seq) == true || expired.contains(seq) { return false }
+            if deleted[author]?.contains(seq) == true || self.expired[author]?.contains(seq) == true || expired.contains(seq) { return false }
             return held[author, default: []].insert(seq).inserted
         }
     }
@@ -80,10 +82,11 @@ import Testing
             let gone = Set(seqs.shuffled(using: &random).prefix(10))
             expired[author] = gone
             holder.held[author] = seqs.subtracting(gone)
-            holder.tombstoned[author] = gone
+            holder.expired[author] = gone
             let deleted = Set(seqs.subtracting(gone).shuffled(using: &random).prefix(3))
             peer.held[author] = seqs.subtracting(gone).subtracting(deleted)
-            peer.tombstoned[author] = gone.union(deleted)
+            peer.expired[author] = gone
+            peer.deleted[author] = deleted
             // The late node got the newest few by broadcast.
             late.held[author] = Set(seqs.subtracting(gone).sorted().suffix(2))
         }
@@ -111,7 +114,7 @@ import Testing
             #expect(nodes[0].held[author] == live)
             #expect(nodes[2].held[author] == live, "the late node holds every live entry")
             // The peer's deletions stick: it never fetched them back.
-            #expect(nodes[1].held[author]?.isDisjoint(with: nodes[1].tombstoned[author] ?? []) == true)
+            #expect(nodes[1].held[author]?.isDisjoint(with: nodes[1].deleted[author] ?? []) == true)
         }
     }
 
@@ -128,5 +131,19 @@ import Testing
         #expect(gap.map { FeedSync.streamAfter($0, offeredInRange: 5) } == 5)
         // We deleted one of them here: accounted for, not asked for again.
         #expect(FeedSync.want(for: Head(author: author, seq: 10, count: 5, from: 6), accounting: .init(maxSeq: 10, countInRange: 5)) == nil)
+    }
+
+    /// The holder offers {1, 3, 4} (2 expired before it got it); we hold {1, 4}, lack 3
+    /// (a lost push), and 2 expired here. Expired seqs are not accounted for, so the count
+    /// shows the gap and 3 is fetched.
+    @Test func anExpiredEntryDoesNotHideAMissingOneBesideIt() {
+        let author = AgentKey().id
+        var asker = Node()
+        asker.held[author] = [1, 4]
+        asker.expired[author] = [2]
+        let offered = Head(author: author, seq: 4, count: 3, from: 1)
+        let want = FeedSync.want(for: offered, accounting: asker.accounting(for: offered))
+        #expect(want == FeedSync.Want(author: author, from: 1, seq: 4, count: 2))
+        #expect(want.map { FeedSync.streamAfter($0, offeredInRange: 3) } == 0, "streamed from the start: 3 comes")
     }
 }

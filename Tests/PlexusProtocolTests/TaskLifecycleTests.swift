@@ -51,7 +51,13 @@ import Testing
         #expect(second?.deliveries == 2)
         #expect(Self.notified(retaken).isEmpty, "the caller heard 'taken' once")
 
+        // The lease runs out again; the worker that held it posts its result after all.
+        now += 11_000
+        _ = tasks.sweep(nowMs: now)
+        #expect(tasks.view(id)?.state == .submitted)
         let (done, result) = try tasks.finish(id, with: TaskResultRequest(result: .string("ok")), nowMs: now)
+        #expect(tasks.lease("echo", for: .seconds(10), nowMs: now).0 == nil, "a finished task is not handed out again")
+        #expect(!tasks.isBusy)
         #expect(done.state == .completed && Self.notified(result) == ["completed"])
         #expect(try tasks.finish(id, with: TaskResultRequest(result: .string("ok")), nowMs: now).1.isEmpty, "the same result again is harmless")
         #expect(throws: PlexusError.self) { _ = try tasks.finish(id, with: TaskResultRequest(result: .string("other")), nowMs: now) }

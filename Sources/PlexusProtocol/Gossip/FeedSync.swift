@@ -4,8 +4,9 @@ import PlexusCore
 /// which feeds to ask for, and where the holder starts streaming. Pure, so they are
 /// unit-tested and simulated without sockets.
 ///
-/// A node *accounts for* a seq when it holds that entry or has tombstoned it (dropped it:
-/// expired, deleted): it never needs that entry again. It asks for a feed only when the
+/// A node *accounts for* a seq when it holds that entry or dropped it by choice (deleted
+/// it; it never wants it again). Expired entries are not counted: no honest node offers
+/// them, so counting them would let one hide an entry missing beside it. It asks for a feed only when the
 /// holder offers something it does not account for, and the holder streams so that every
 /// such entry is sent. Each want therefore brings the asker at least one entry it stores
 /// or refuses for good, and once nothing is missing no want is sent: summaries converge

@@ -50,7 +50,22 @@ public struct FeedSyncSession: Sendable {
         let completesFeed: Bool
     }
 
+    /// What became of a batch that arrived.
+    public enum BatchArrival: Sendable, Equatable {
+        /// Within credit: verify and store it, then call `batchStored`.
+        case accepted
+        /// Beyond the credit granted: dropped, and counted against the sender.
+        case overCredit
+        /// Too many batches are being stored already: dropped without blame (the sender
+        /// cannot know; the credit it used is granted afresh later).
+        case busy
+    }
+
     public let config: Config
+    /// Tells this session apart from an earlier one with the same neighbour and topic (a
+    /// reconnection): the driver applies a store read or a stored batch only to the session
+    /// it was made for.
+    public let epoch: UInt64
     /// The counters `plexus sync` shows.
     public private(set) var view: SyncView
     private var wants: [Queued] = []
@@ -64,9 +79,16 @@ public struct FeedSyncSession: Sendable {
     private var batchesInFlight = 0
     /// When the neighbour last streamed to us or was granted credit.
     private var lastStreamed: Duration
+    /// Bytes accepted beyond the credit after a re-grant: batches the neighbour had already
+    /// sent on the credit the re-grant replaced (at most one window).
+    private var regrantGrace = 0
+    /// Re-grants since a batch last arrived: after two with nothing arriving the neighbour
+    /// has nothing more for us, and credit stops being sent until we ask for feeds again.
+    private var idleRegrants = 0
 
-    public init(peer: AgentID, topic: String, config: Config = Config(), now: Duration) {
+    public init(peer: AgentID, topic: String, config: Config = Config(), epoch: UInt64 = 0, now: Duration) {
         self.config = config
+        self.epoch = epoch
         view = SyncView(peer: peer, topic: topic)
         lastStreamed = now
     }
@@ -145,10 +167,13 @@ public struct FeedSyncSession: Sendable {
     }
 
     /// Periodic work: resumes streaming that stalled, and grants credit afresh when it went
-    /// unused for `regrantAfter`.
+    /// unused for `regrantAfter` while we still expect feeds (a lost batch or credit message
+    /// loses credit with it).
     public mutating func tick(now: Duration) -> [Action] {
         var actions = pump()
-        if view.creditGranted > 0, processingBytes == 0, now - lastStreamed > config.regrantAfter {
+        if view.creditGranted > 0, processingBytes == 0, idleRegrants < 2, now - lastStreamed > config.regrantAfter {
+            idleRegrants += 1
+            regrantGrace = config.creditWindow
             view.creditGranted = 0
             actions += grantCredit(now: now)
         }
@@ -178,6 +203,7 @@ public struct FeedSyncSession: Sendable {
     public mutating func wantsSent(_ count: Int, now: Duration) -> [Action] {
         view.requested = count
         view.wantsSent += count
+        idleRegrants = 0
         return grantCredit(now: now)
     }
 
@@ -187,21 +213,27 @@ public struct FeedSyncSession: Sendable {
         view.lastRoundMs = wallMs
     }
 
-    /// A batch of `bytes` arrived. False when it exceeds the credit granted or too many are
-    /// being stored: the batch is dropped and counted against the neighbour.
-    public mutating func batchArrived(bytes: Int, now: Duration) -> Bool {
-        guard bytes <= view.creditGranted, batchesInFlight < config.maxBatchesInFlight else { return false }
-        view.creditGranted -= bytes
+    /// A batch of `bytes` arrived.
+    public mutating func batchArrived(bytes: Int, now: Duration) -> BatchArrival {
+        guard batchesInFlight < config.maxBatchesInFlight else { return .busy }
+        if bytes <= view.creditGranted {
+            view.creditGranted -= bytes
+        } else if bytes <= regrantGrace {
+            regrantGrace -= bytes
+        } else {
+            return .overCredit
+        }
         processingBytes += bytes
         batchesInFlight += 1
         lastStreamed = now
-        return true
+        idleRegrants = 0
+        return .accepted
     }
 
     /// An accepted batch was verified and stored (`stored` of its entries kept).
     public mutating func batchStored(bytes: Int, stored: Int, now: Duration) -> [Action] {
-        processingBytes -= bytes
-        batchesInFlight -= 1
+        processingBytes = max(0, processingBytes - bytes)
+        batchesInFlight = max(0, batchesInFlight - 1)
         view.entriesReceived += stored
         return grantCredit(now: now)
     }

@@ -37,9 +37,13 @@ public struct GossipState: Sendable {
         public var maxAddresses = 4096
         /// Messages held for a peer while it is being dialled.
         public var maxQueuedWhileDialing = 64
+        /// How long a `mesh` view may stay under-full with no passive peer before the node
+        /// joins again through a known address (an island of a few nodes merges back).
+        public var islandAfter: Duration = .seconds(10)
         /// Signed soft state held, records per message, and ids passed on unkept.
         public var maxRecords = 10_000
         public var maxRecordsPerMessage = 256
+        public var maxRecordBytesPerMessage = 256 << 10
         public var maxPassedOn = 4096
         public var membership = Membership.Config()
         /// Announcements every 50 ms; a missing entry is grafted after 150 ms, long enough
@@ -154,6 +158,8 @@ public struct GossipState: Sendable {
     private var nextDiscovery: Duration = .zero
     private var nextRecordSweep: Duration = .zero
     private var nextRejoin: Duration = .zero
+    /// Since when the `mesh` view has been under-full with no passive peer.
+    private var strandedSince: Duration?
 
     public init(config: Config, now: Now) {
         self.config = config
@@ -491,15 +497,27 @@ public struct GossipState: Sendable {
         return gossip
     }
 
-    /// A node whose mesh views are both empty (its neighbours and every peer it knew of
-    /// crashed) joins again through a peer it knows an address of, one a second, instead of
-    /// waiting for its bootstrap peers alone.
+    /// A node whose `mesh` views are both empty (its neighbours and every peer it knew of
+    /// crashed) joins again through a peer whose address it knows, once a second, instead
+    /// of waiting for its bootstrap peers alone. A node whose view stays under-full with no
+    /// passive peer to repair it from for `islandAfter` does the same: a few nodes that
+    /// lost every link outside their group (their shuffles then only name each other)
+    /// would otherwise stay an island for good.
     private mutating func rejoinIfIsolated(now: Now, into actions: inout [Action]) {
-        guard now.elapsed >= nextRejoin, let mesh = topics[TopicName.mesh]?.membership,
-              mesh.active.isEmpty, mesh.passive.isEmpty, dialing.isEmpty
-        else { return }
+        guard let mesh = topics[TopicName.mesh]?.membership else { return }
+        let stranded = mesh.passive.isEmpty && mesh.active.count < config.membership.activeCapacity
+        guard stranded else {
+            strandedSince = nil
+            return
+        }
+        let since = strandedSince ?? now.elapsed
+        strandedSince = since
+        guard mesh.active.isEmpty || now.elapsed - since >= config.islandAfter else { return }
+        guard now.elapsed >= nextRejoin, dialing.isEmpty else { return }
         nextRejoin = now.elapsed + config.membership.repairInterval
-        guard let peer = addresses.keys.sorted().randomElement(using: &random),
+        strandedSince = now.elapsed
+        let neighbors = Set(mesh.active)
+        guard let peer = addresses.keys.filter({ !neighbors.contains($0) }).sorted().randomElement(using: &random),
               let result = topics[TopicName.mesh]?.membership.join(via: peer)
         else { return }
         execute(result, topic: TopicName.mesh, now: now, into: &actions)
@@ -603,10 +621,13 @@ public struct GossipState: Sendable {
         var fresh: [SignedRecord] = []
         var invalid = 0
         for wire in list.records {
-            guard let record = try? SignedRecord(wire: wire), record.timeMs <= now.wallMs + SignedRecord.maxClockSkewMs else {
+            guard let record = try? SignedRecord(wire: wire) else {
                 invalid += 1
                 continue
             }
+            // Signed too far in this node's future: dropped, but not held against the peer
+            // that passed it on (the author's clock, or ours, is off).
+            guard record.timeMs <= now.wallMs + SignedRecord.maxClockSkewMs else { continue }
             if stores(record.author) {
                 if records.insert(record, nowMs: now.wallMs).isNew { fresh.append(record) }
             } else if record.expiresMs > now.wallMs, !passedOn.contains(record.id) {
@@ -615,7 +636,7 @@ public struct GossipState: Sendable {
                 fresh.append(record)
             }
         }
-        if invalid > 0 { misbehaved(peer, "sent \(invalid) invalid or future-dated records", into: &actions) }
+        if invalid > 0 { misbehaved(peer, "sent \(invalid) invalid records", into: &actions) }
         spreadRecords(fresh, except: peer, into: &actions)
     }
 
@@ -627,14 +648,27 @@ public struct GossipState: Sendable {
         }
     }
 
+    /// Sends records in messages of at most `maxRecordsPerMessage` records and
+    /// `maxRecordBytesPerMessage` bytes, so no message nears the frame limit.
     private func sendRecords(_ list: [SignedRecord], to peer: AgentID, into actions: inout [Action]) {
-        for start in stride(from: 0, to: list.count, by: config.maxRecordsPerMessage) {
-            let page = list[start..<min(start + config.maxRecordsPerMessage, list.count)]
+        var page: [Plexus_SoftRecord] = []
+        var bytes = 0
+        func emit() {
+            guard !page.isEmpty else { return }
             var message = Plexus_Gossip()
             message.topic = TopicName.mesh
-            message.records = .with { $0.records = page.map(\.wire) }
+            message.records = .with { $0.records = page }
             actions.append(.send(peer, message))
+            page.removeAll()
+            bytes = 0
         }
+        for record in list {
+            let size = record.body.count + record.signature.count + 8
+            if page.count >= config.maxRecordsPerMessage || bytes + size > config.maxRecordBytesPerMessage { emit() }
+            page.append(record.wire)
+            bytes += size
+        }
+        emit()
     }
 
     // MARK: - Peers

@@ -207,6 +207,9 @@ public struct WorkerTasks: Sendable {
             message.update.result = (try? JSONEncoder.compact.encode(task.view.result)) ?? Data("null".utf8)
             update = message
         }
+        // A result from a worker whose lease ran out while the task waited to be handed
+        // out again: it no longer waits.
+        dequeue(id, capability: task.view.capability.lowercased())
         task.view.updatedMs = nowMs
         task.leaseUntilMs = nil
         tasks[id] = task
