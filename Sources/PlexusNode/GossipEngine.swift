@@ -31,9 +31,11 @@ actor GossipEngine {
     private(set) var sent: [String: Int] = [:]
     /// Entries delivered since the last tick, stored together at the next one.
     private var toStore: [SignedEntry] = []
-    /// Anti-entropy with each neighbour and topic, and the last session epoch handed out.
+    /// Anti-entropy with each neighbour and topic, the last session epoch handed out, and
+    /// how many anti-entropy handlers run beside the gossip loop.
     var sessions: [SyncKey: FeedSyncSession] = [:]
     var sessionEpoch: UInt64 = 0
+    private var antiEntropyTasks = 0
 
     init(
         me: AgentKey, mesh: ConnectionManager, inbound: AsyncStream<MeshEvent>, store: EntryStore, config: GossipState.Config,
@@ -220,18 +222,39 @@ actor GossipEngine {
             case .strike(let peer, let what, let count):
                 logger.info("peer sent invalid gossip", metadata: ["peer": "\(peer.short)", "what": "\(what)", "strikes": "\(count)"])
             case .neighborUp(let peer, let topic):
-                await flush(&outgoing)
-                await neighborJoined(peer, topic: topic)
+                await runBesideLoop(&outgoing) { await $0.neighborJoined(peer, topic: topic) }
             case .syncRound(let peer, let topic):
-                await flush(&outgoing)
-                await startRound(with: peer, topic: topic)
+                await runBesideLoop(&outgoing) { await $0.startRound(with: peer, topic: topic) }
             case .antiEntropy(let gossip, let peer):
-                await flush(&outgoing)
-                await receiveAntiEntropy(gossip, from: peer)
+                await runBesideLoop(&outgoing) { await $0.receiveAntiEntropy(gossip, from: peer) }
             }
         }
         await flush(&outgoing)
     }
+
+    /// Anti-entropy work reads the store: it runs beside the gossip channel's loop, not in
+    /// it, so pushes and announcements are not held up behind store reads (at most
+    /// `maxAntiEntropyTasks` at once; beyond that it runs in line, which slows the loop
+    /// instead of letting work pile up).
+    private func runBesideLoop(
+        _ outgoing: inout [(peer: AgentID, messages: [Plexus_Gossip])], _ work: @escaping @Sendable (GossipEngine) async -> Void
+    ) async {
+        await flush(&outgoing)
+        guard antiEntropyTasks < Self.maxAntiEntropyTasks else {
+            await work(self)
+            return
+        }
+        antiEntropyTasks += 1
+        Task {
+            await work(self)
+            self.antiEntropyEnded()
+        }
+    }
+
+    private func antiEntropyEnded() { antiEntropyTasks -= 1 }
+
+    /// Anti-entropy messages and rounds being handled beside the gossip loop, at most.
+    static let maxAntiEntropyTasks = 256
 
     private func flush(_ outgoing: inout [(peer: AgentID, messages: [Plexus_Gossip])]) async {
         let batch = outgoing

@@ -89,7 +89,9 @@ import Testing
         let second = try record(alice, at: 200)
         #expect(table.insert(first, nowMs: 150) == .added)
         #expect(table.insert(first, nowMs: 150) == .known)
+        #expect(table.holds(first.id))
         #expect(table.insert(second, nowMs: 250) == .replaced)
+        #expect(table.holds(second.id) && !table.holds(first.id), "a replaced record is no longer held")
         #expect(table.insert(first, nowMs: 250) == .known, "an older record does not come back")
         #expect(table.record(SignedRecord.Slot(author: alice.id, kind: .agent), nowMs: 250) == second)
         #expect(table.insert(try record(bob, at: 0, lives: 10), nowMs: 50) == .expired)
@@ -104,5 +106,6 @@ import Testing
         #expect(Set(table.records(of: .agent, nowMs: 275).map(\.author)) == [alice.id, carol.id])
         #expect(table.expire(nowMs: 10_000) == 2)
         #expect(table.count == 0)
+        #expect(!table.holds(second.id))
     }
 }

@@ -25,6 +25,8 @@ public struct SoftStateTable: Sendable {
     /// Most records held; when full, the record closest to expiry makes room.
     public let capacity: Int
     private var records: [SignedRecord.Slot: SignedRecord] = [:]
+    /// The ids of the records held.
+    private var ids: Set<EntryID> = []
 
     public init(capacity: Int = 10_000) {
         self.capacity = max(1, capacity)
@@ -32,11 +34,19 @@ public struct SoftStateTable: Sendable {
 
     public var count: Int { records.count }
 
+    /// Whether this exact record (by id) is held: a copy is known without checking its
+    /// signature again.
+    public func holds(_ id: EntryID) -> Bool {
+        ids.contains(id)
+    }
+
     /// Adds a record unless a newer one of its slot is held or it has expired.
     public mutating func insert(_ record: SignedRecord, nowMs: Int64) -> Outcome {
         guard record.expiresMs > nowMs else { return .expired }
         if let held = records[record.slot] {
             if held.expiresMs > nowMs && !record.supersedes(held) { return .known }
+            ids.remove(held.id)
+            ids.insert(record.id)
             records[record.slot] = record
             return .replaced
         }
@@ -47,9 +57,11 @@ public struct SoftStateTable: Sendable {
                     return .full
                 }
                 records.removeValue(forKey: soonest.slot)
+                ids.remove(soonest.id)
             }
         }
         records[record.slot] = record
+        ids.insert(record.id)
         return .added
     }
 
@@ -58,6 +70,7 @@ public struct SoftStateTable: Sendable {
     public mutating func expire(nowMs: Int64) -> Int {
         let before = records.count
         records = records.filter { $0.value.expiresMs > nowMs }
+        if records.count != before { ids = Set(records.values.map(\.id)) }
         return before - records.count
     }
 

@@ -621,6 +621,9 @@ public struct GossipState: Sendable {
         var fresh: [SignedRecord] = []
         var invalid = 0
         for wire in list.records {
+            // A copy of a record held (or passed on) already: known without verifying it.
+            let id = EntryID(hashing: wire.body)
+            if records.holds(id) || passedOn.contains(id) { continue }
             guard let record = try? SignedRecord(wire: wire) else {
                 invalid += 1
                 continue
