@@ -1,0 +1,66 @@
+import Foundation
+import PlexusCore
+import Testing
+@testable import PlexusProtocol
+
+/// The node's gossip state machine driven by hand: what it sends for peers coming up, and
+/// how it treats messages for a peer it is still dialling.
+@Suite struct GossipStateTests {
+    static let now = GossipState.Now(elapsed: .seconds(1), wallMs: 1_767_225_600_000)
+
+    static func joins(_ actions: [GossipState.Action]) -> [AgentID] {
+        actions.compactMap { action in
+            if case .send(let peer, let message) = action, case .join? = message.kind { return peer }
+            return nil
+        }
+    }
+
+    @Test func aNodeJoinsThroughEachBootstrapPeerButNotThroughEveryConnection() {
+        var state = GossipState(config: .init(me: AgentKey().id), now: Self.now)
+        let inbound = AgentKey().id
+        let other = AgentKey().id
+        let bootstrap = AgentKey().id
+        // No neighbour yet: any connection is joined through.
+        #expect(Self.joins(state.handle(.peerUp(inbound, ip: "127.0.0.1", bootstrap: false), now: Self.now)) == [inbound])
+        // With a neighbour, an ordinary connection is not...
+        #expect(Self.joins(state.handle(.peerUp(other, ip: "127.0.0.1", bootstrap: false), now: Self.now)).isEmpty)
+        // ...but a bootstrap peer is, so nodes that joined through each other do not stay an island.
+        #expect(Self.joins(state.handle(.peerUp(bootstrap, ip: "127.0.0.1", bootstrap: true), now: Self.now)) == [bootstrap])
+        // Not again through a bootstrap peer that is already a neighbour.
+        #expect(Self.joins(state.handle(.peerUp(bootstrap, ip: "127.0.0.1", bootstrap: true), now: Self.now)).isEmpty)
+    }
+
+    @Test func messagesForAPeerBeingDialledWaitForTheDial() {
+        var state = GossipState(config: .init(me: AgentKey().id), now: Self.now)
+        let peer = AgentKey().id
+        // Learn the peer's address from a JOIN it sends through a connection of its own.
+        var join = Plexus_Gossip()
+        join.topic = TopicName.mesh
+        join.join = .with { $0.agent = peer.bytes.asData; $0.address = "127.0.0.1:20001" }
+        _ = state.handle(.peerUp(peer, ip: "127.0.0.1", bootstrap: false), now: Self.now)
+        _ = state.handle(.received(join, from: peer), now: Self.now)
+        _ = state.handle(.peerDown(peer), now: Self.now)
+
+        var first = Plexus_Gossip()
+        first.topic = TopicName.mesh
+        first.neighbor = true
+        let dial = state.handle(.unreachable(peer, [first]), now: Self.now)
+        guard case .dial(let dialled, let address, let messages)? = dial.first else {
+            Issue.record("no dial: \(dial)")
+            return
+        }
+        #expect(dialled == peer && address == "127.0.0.1:20001" && messages == [first])
+        // Meanwhile another message for it: held, not sent over a connection that may come
+        // up first, and the peer is not counted as failed.
+        var second = Plexus_Gossip()
+        second.topic = TopicName.mesh
+        second.disconnect = true
+        #expect(state.handle(.unreachable(peer, [second]), now: Self.now).isEmpty)
+        let after = state.handle(.dialed(peer, ok: true), now: Self.now)
+        let sent = after.compactMap { action -> Plexus_Gossip? in
+            if case .send(peer, let message) = action { return message }
+            return nil
+        }
+        #expect(sent == [second], "the held message goes out once the dial's own went")
+    }
+}
