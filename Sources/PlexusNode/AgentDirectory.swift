@@ -1,6 +1,5 @@
 import Foundation
 import PlexusCore
-import PlexusStore
 
 /// The agent directory (DESIGN §7): each agent signs a record (`SignedRecord` of kind
 /// agent, soft state: no seq, in no feed) at start and every announcement interval, living

@@ -3,7 +3,6 @@ import Logging
 import PlexusCore
 import PlexusNet
 import PlexusProtocol
-import PlexusStore
 
 /// A peer as the DHT knows it: an agent and where it listens (equal by agent).
 struct DHTPeer: Hashable, Sendable {

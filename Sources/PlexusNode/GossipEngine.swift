@@ -25,8 +25,14 @@ actor GossipEngine {
     private(set) var state: GossipState
     /// Gossip frames not sent because the peer's queue was full.
     private(set) var dropped = 0
-    /// Gossip messages received, by kind (for status).
-    private(set) var received: [String: Int] = [:]
+    /// Gossip messages received, by kind, and `duplicate` for pushes of entries already
+    /// received (for status).
+    var received: [String: Int] {
+        var counts = receivedByKind
+        if state.duplicatePushes > 0 { counts["duplicate"] = state.duplicatePushes }
+        return counts
+    }
+    private var receivedByKind: [String: Int] = [:]
     /// Gossip messages handed to the transport, by kind.
     private(set) var sent: [String: Int] = [:]
     /// Entries delivered since the last tick, stored together at the next one.
@@ -175,11 +181,7 @@ actor GossipEngine {
             await handle(.peerDown(peer))
         case .frame(let peer, let frame):
             guard case .gossip(let gossip)? = frame.kind, let kind = gossip.kind else { return }
-            received[Self.name(of: kind), default: 0] += 1
-            if case .push(let push) = kind, let id = SignedEntry.id(ofEncoded: push.entry),
-               state.hasReceived(id, in: gossip.topic) {
-                received["duplicate", default: 0] += 1
-            }
+            receivedByKind[Self.name(of: kind), default: 0] += 1
             await handle(.received(gossip, from: peer))
         }
     }

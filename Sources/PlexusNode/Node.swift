@@ -236,7 +236,8 @@ public actor Node {
             let remaining = nextSweep - ContinuousClock.now
             guard remaining > .zero else { continue }
             do {
-                try await store.arrivals.wait(after: mark, timeout: remaining)
+                // At most a second: each wait leaves a timer behind until its timeout.
+                try await store.arrivals.wait(after: mark, timeout: min(remaining, .seconds(1)))
             } catch {
                 // Too many readers waiting for arrivals: fall back to the timer.
                 try? await Task.sleep(for: min(remaining, .seconds(1)))

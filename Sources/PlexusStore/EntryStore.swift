@@ -49,9 +49,9 @@ public final class EntryStore: Sendable {
         self.interests = Interests(pool: pool, clock: clock)
     }
 
-    /// Milliseconds since the Unix epoch, from the wall clock.
+    /// Milliseconds since the Unix epoch, from the system's wall clock (`NodeClock.system`).
     @Sendable public static func wallClockMs() -> Int64 {
-        Int64(Date().timeIntervalSince1970 * 1000)
+        NodeClock.system.nowMs
     }
 
     /// Stores a verified entry from elsewhere (see `EntryWriter.ingest`). Its search text

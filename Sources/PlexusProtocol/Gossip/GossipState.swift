@@ -136,6 +136,8 @@ public struct GossipState: Sendable {
     }
 
     public let config: Config
+    /// Pushes of entries already received from a neighbour (for status).
+    public private(set) var duplicatePushes = 0
     private var random: GossipRandom
     private var topics: [String: Topic] = [:]
     /// Where peers accept connections, as they told us.
@@ -192,10 +194,6 @@ public struct GossipState: Sendable {
         follows.isEmpty || author == me || follows.contains(author)
     }
 
-    /// Whether an entry was already received in its topic (a copy is not verified again).
-    public func hasReceived(_ id: EntryID, in topic: String) -> Bool {
-        topics[topic]?.broadcast.hasReceived(id) == true
-    }
 
     /// The unexpired records of a kind held here, newest first.
     public func records(of kind: SignedRecord.Kind, nowMs: Int64) -> [SignedRecord] {
@@ -370,6 +368,7 @@ public struct GossipState: Sendable {
             // A copy of an entry already received is a duplicate whatever its signature
             // says: PlumTree only prunes the link, so it is not verified again.
             if let id = SignedEntry.id(ofEncoded: push.entry), topics[name]?.broadcast.hasReceived(id) == true {
+                duplicatePushes += 1
                 broadcast(.gossip(id: id, payload: push.entry, round: Int(push.round)), from: peer, topic: name, now: now, into: &actions)
                 return
             }
