@@ -11,7 +11,7 @@ import Testing
         let directory = try TempDirectory()
         try await PythonPeer.ensurePackages(home: directory.path)
         let (python, port, _) = try await PythonPeer.startResponder(networkKey: "stall", home: directory.path, mode: "stall")
-        defer { python.terminate() }
+        defer { kill(python.processIdentifier, SIGKILL) }  // SIGTERM may be blocked by an inherited mask
 
         let queueBytes = 1 << 20
         let manager = ConnectionManager(

@@ -44,7 +44,7 @@ import Testing
         try await PythonPeer.ensurePackages(home: directory.path)
         let node = try await ServeProcess(directory: directory, arguments: ["--network-key", "interop"])
         let (python, port, output) = try await PythonPeer.startResponder(networkKey: "interop", home: directory.path)
-        defer { if python.isRunning { python.terminate() } }
+        defer { if python.isRunning { kill(python.processIdentifier, SIGKILL) } }
         let connect = try await runPlexus(["connect", "--data", directory.path, "--json", "127.0.0.1:\(port)"], home: directory.path)
         #expect(connect.status == 0, "\(connect.stderr)")
         let python_id = try connect.json()["agent_id"] as? String

@@ -79,7 +79,7 @@ enum PythonPeer {
         }
         let json = (try? JSONSerialization.jsonObject(with: Data(line.split(separator: "\n").first.map(String.init)?.utf8 ?? "".utf8))) as? [String: Any]
         guard let port = json?["listening"] as? Int else {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             throw TestFailure("unexpected responder output: \(line)")
         }
         return (process, port, output)
