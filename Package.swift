@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML"]),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -90,6 +91,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -214,7 +216,10 @@ let package = Package(
         .testTarget(name: "PlexusNodeTests", dependencies: ["PlexusCore", "PlexusStore", "PlexusNode"]),
         .testTarget(
             name: "PlexusAPITests",
-            dependencies: ["PlexusCore", "PlexusAPI", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                "PlexusCore", "PlexusAPI", "PlexusNode", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Real `plexus serve` processes driven through the CLI and HTTP.
         .testTarget(

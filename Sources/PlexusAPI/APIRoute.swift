@@ -1,73 +1,69 @@
 import Hummingbird
 
-/// Every route of the HTTP API. The router is built from this list, so the list is also
-/// what tells "unknown path" (404) from "wrong method" (405) and what the OpenAPI
-/// document is checked against.
-struct APIRoute: Sendable {
-    let method: HTTPRequest.Method
-    /// Hummingbird path pattern, `{name}` for a parameter.
-    let path: String
-    /// Whether the bearer token is required.
-    let authenticated: Bool
+/// A feature's routes: the only place its paths are written.
+protocol APIRouteCollection {
+    func register(on router: Router<APIRequestContext>)
+}
 
-    static let all: [APIRoute] = [
-        APIRoute(method: .get, path: "/v1/health", authenticated: false),
-        APIRoute(method: .get, path: "/v1/status", authenticated: true),
-        APIRoute(method: .get, path: "/v1/identity", authenticated: true),
-        APIRoute(method: .post, path: "/v1/publish", authenticated: true),
-        APIRoute(method: .get, path: "/v1/feed", authenticated: true),
-        APIRoute(method: .get, path: "/v1/entries/{id}", authenticated: true),
-        APIRoute(method: .get, path: "/v1/entries/{id}/thread", authenticated: true),
-        APIRoute(method: .get, path: "/v1/search", authenticated: true),
-        APIRoute(method: .post, path: "/v1/entries", authenticated: true),
-        APIRoute(method: .get, path: "/v1/forks", authenticated: true),
-        APIRoute(method: .get, path: "/v1/peers", authenticated: true),
-        APIRoute(method: .post, path: "/v1/peers", authenticated: true),
-        APIRoute(method: .delete, path: "/v1/peers/{peer}", authenticated: true),
-        APIRoute(method: .get, path: "/v1/topics", authenticated: true),
-        APIRoute(method: .post, path: "/v1/topics", authenticated: true),
-        APIRoute(method: .delete, path: "/v1/topics/{topic}", authenticated: true),
-        APIRoute(method: .get, path: "/v1/follows", authenticated: true),
-        APIRoute(method: .post, path: "/v1/follows", authenticated: true),
-        APIRoute(method: .delete, path: "/v1/follows/{author}", authenticated: true),
-        APIRoute(method: .get, path: "/v1/sync", authenticated: true),
-        APIRoute(method: .get, path: "/v1/events", authenticated: true),
-        APIRoute(method: .get, path: "/v1/agents", authenticated: true),
-        APIRoute(method: .get, path: "/v1/agents/{id}", authenticated: true),
-        APIRoute(method: .post, path: "/v1/tasks", authenticated: true),
-        APIRoute(method: .get, path: "/v1/tasks", authenticated: true),
-        APIRoute(method: .get, path: "/v1/tasks/next", authenticated: true),
-        APIRoute(method: .get, path: "/v1/tasks/{id}", authenticated: true),
-        APIRoute(method: .post, path: "/v1/tasks/{id}/cancel", authenticated: true),
-        APIRoute(method: .post, path: "/v1/tasks/{id}/progress", authenticated: true),
-        APIRoute(method: .post, path: "/v1/tasks/{id}/result", authenticated: true),
-        APIRoute(method: .post, path: "/mcp", authenticated: true),
-        APIRoute(method: .get, path: "/mcp", authenticated: true),
-        APIRoute(method: .delete, path: "/mcp", authenticated: true),
-        APIRoute(method: .get, path: "/metrics", authenticated: true),
-        APIRoute(method: .get, path: "/openapi.json", authenticated: false),
-    ]
-
-    /// The methods allowed on a concrete request path, empty if no route has that shape.
-    static func methods(matching requestPath: String) -> [HTTPRequest.Method] {
-        let parts = requestPath.split(separator: "/")
-        return all.filter { $0.matches(parts) }.map(\.method)
+/// The API's routes as the router holds them once every collection is registered. The
+/// middlewares use it to tell "unknown path" (404) from "wrong method" (405), to label
+/// metrics by path pattern, and to know which routes are open without the token; the
+/// OpenAPI drift test checks the document against it.
+struct APIRouteTable: Sendable {
+    struct Route: Sendable {
+        let method: HTTPRequest.Method
+        /// Path pattern, `{name}` for a parameter.
+        let path: String
+        /// Whether the bearer token is required.
+        let authenticated: Bool
     }
 
-    /// The path pattern a concrete request path matches (`/v1/entries/{id}`), if any.
-    static func pattern(matching requestPath: String) -> String? {
+    /// The routes anyone on this machine may call without the token.
+    static let open: Set<String> = ["GET /v1/health", "GET /openapi.json"]
+
+    let routes: [Route]
+
+    /// The table of `collections`, read off a router they are registered on.
+    init(_ collections: [any APIRouteCollection]) {
+        let router = Router(context: APIRequestContext.self)
+        for collection in collections { collection.register(on: router) }
+        routes = router.routes.map { route in
+            let path = route.path.description
+            return Route(method: route.method, path: path, authenticated: !Self.open.contains("\(route.method) \(path)"))
+        }
+    }
+
+    /// The methods allowed on a concrete request path, empty if no route has that shape.
+    func methods(matching requestPath: String) -> [HTTPRequest.Method] {
         let parts = requestPath.split(separator: "/")
-        return all.first { $0.matches(parts) }?.path
+        var methods: [HTTPRequest.Method] = []
+        for route in routes where Self.matches(route.path, parts) && !methods.contains(route.method) {
+            methods.append(route.method)
+        }
+        return methods
+    }
+
+    /// The path pattern a concrete request path matches (`/v1/entries/{id}`), if any; the
+    /// most literal one when several do (`/v1/tasks/next` over `/v1/tasks/{id}`), as the
+    /// router chooses.
+    func pattern(matching requestPath: String) -> String? {
+        let parts = requestPath.split(separator: "/")
+        return routes.filter { Self.matches($0.path, parts) }
+            .max { Self.literals($0.path) < Self.literals($1.path) }?.path
+    }
+
+    private static func literals(_ path: String) -> Int {
+        path.split(separator: "/").filter { !$0.hasPrefix("{") }.count
     }
 
     /// Whether a request needs the token. Unknown paths do, so probing without a token
     /// learns nothing.
-    static func requiresToken(_ request: Request) -> Bool {
+    func requiresToken(_ request: Request) -> Bool {
         let parts = request.uri.path.split(separator: "/")
-        return !all.contains { !$0.authenticated && $0.method == request.method && $0.matches(parts) }
+        return !routes.contains { !$0.authenticated && $0.method == request.method && Self.matches($0.path, parts) }
     }
 
-    private func matches(_ parts: [Substring]) -> Bool {
+    private static func matches(_ path: String, _ parts: [Substring]) -> Bool {
         let pattern = path.split(separator: "/")
         return pattern.count == parts.count && zip(pattern, parts).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
     }

@@ -16,23 +16,13 @@ public enum APIServer {
         node: Node, token: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger,
         onBound: @escaping @Sendable (String) async -> Void
     ) -> some ApplicationProtocol {
+        let collections = routeCollections(node: node, registry: registry, logger: logger)
+        let routes = APIRouteTable(collections)
         let router = Router(context: APIRequestContext.self)
-        router.add(middleware: MetricsMiddleware())
-        router.add(middleware: ErrorMiddleware(logger: logger))
-        router.add(middleware: AccessMiddleware(token: token))
-        let service = LocalNodeService(node: node)
-        NodeRoutes(service: service).register(on: router)
-        EntryRoutes(service: service).register(on: router)
-        PeerRoutes(service: service).register(on: router)
-        ReplicationRoutes(service: service).register(on: router)
-        DirectoryRoutes(service: service).register(on: router)
-        TaskRoutes(service: service).register(on: router)
-        EventRoutes(node: node).register(on: router)
-        MetricsRoutes(node: node, registry: registry).register(on: router)
-        MCPRoutes(
-            sessions: MCPHTTPSessions(service: service, logger: logger),
-            bodyLimit: node.config.limits.maxBodyBytes * 2 + 16 * 1024
-        ).register(on: router)
+        router.add(middleware: MetricsMiddleware(routes: routes))
+        router.add(middleware: ErrorMiddleware(routes: routes, logger: logger))
+        router.add(middleware: AccessMiddleware(token: token, routes: routes))
+        for collection in collections { collection.register(on: router) }
         let address = node.config.api
         return Application(
             router: router,
@@ -42,5 +32,23 @@ public enum APIServer {
                 await onBound(HostPort(host: address.host, port: port).description)
             },
             logger: logger)
+    }
+
+    /// Every feature's routes.
+    static func routeCollections(node: Node, registry: PrometheusCollectorRegistry, logger: Logger) -> [any APIRouteCollection] {
+        let service = LocalNodeService(node: node)
+        return [
+            NodeRoutes(service: service),
+            EntryRoutes(service: service),
+            PeerRoutes(service: service),
+            ReplicationRoutes(service: service),
+            DirectoryRoutes(service: service),
+            TaskRoutes(service: service),
+            EventRoutes(node: node),
+            MetricsRoutes(node: node, registry: registry),
+            MCPRoutes(
+                sessions: MCPHTTPSessions(service: service, logger: logger),
+                bodyLimit: node.config.limits.maxBodyBytes * 2 + 16 * 1024),
+        ]
     }
 }

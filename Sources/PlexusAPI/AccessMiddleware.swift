@@ -8,16 +8,18 @@ import PlexusNode
 /// the node). The token comparison takes the same time whatever the input.
 struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
     private let tokenDigest: SHA256.Digest
+    private let routes: APIRouteTable
 
-    init(token: String) {
+    init(token: String, routes: APIRouteTable) {
         self.tokenDigest = SHA256.hash(data: Array(token.utf8))
+        self.routes = routes
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let origin = request.headers[.origin], !Self.isLoopbackOrigin(origin) {
             throw PlexusError(.forbidden, "requests from origin \(origin) are not allowed")
         }
-        if APIRoute.requiresToken(request) {
+        if routes.requiresToken(request) {
             guard let header = request.headers[.authorization] else {
                 throw PlexusError(.unauthorized, "missing 'Authorization: Bearer <token>' (the token is in api.token in the data directory)")
             }

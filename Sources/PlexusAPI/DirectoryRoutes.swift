@@ -3,7 +3,7 @@ import PlexusCore
 import PlexusNode
 
 /// The agent directory: who has announced itself, with what capabilities, and presence.
-struct DirectoryRoutes {
+struct DirectoryRoutes: APIRouteCollection {
     let service: LocalNodeService
 
     func register(on router: Router<APIRequestContext>) {

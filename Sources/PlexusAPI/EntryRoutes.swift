@@ -6,7 +6,7 @@ import PlexusNode
 import PlexusStore
 
 /// Publish, feed, entries, threads and search.
-struct EntryRoutes {
+struct EntryRoutes: APIRouteCollection {
     let service: LocalNodeService
     var node: Node { service.node }
 

@@ -7,6 +7,7 @@ import PlexusCore
 /// mistake becomes a 5xx and no stack trace leaks. Unknown paths are `notFound`; a known
 /// path with the wrong method is `methodNotAllowed` with an `Allow` header.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let routes: APIRouteTable
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -37,7 +38,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     private func translate(_ error: HTTPError, request: Request) -> (PlexusError, HTTPFields) {
         switch error.status {
         case .notFound:
-            let allowed = APIRoute.methods(matching: request.uri.path)
+            let allowed = routes.methods(matching: request.uri.path)
             if !allowed.isEmpty {
                 return (
                     PlexusError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(allowed.map(\.rawValue).joined(separator: ", "))"),

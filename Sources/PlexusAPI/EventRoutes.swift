@@ -16,7 +16,7 @@ import Synchronization
 /// gap, no duplicate. Filters as for the feed; a comment line every `heartbeat_ms` keeps
 /// idle connections alive; a client that stops reading has its connection closed after
 /// `writeTimeout` instead of being buffered for.
-struct EventRoutes {
+struct EventRoutes: APIRouteCollection {
     let node: Node
     /// Streams open at once; more get `overloaded`.
     static let maxStreams = 256

@@ -9,7 +9,7 @@ import ServiceLifecycle
 
 /// MCP over Streamable HTTP at `/mcp`, behind the same token and `Origin` check as the rest
 /// of the API: adapts Hummingbird requests and responses to the MCP session registry.
-struct MCPRoutes {
+struct MCPRoutes: APIRouteCollection {
     let sessions: MCPHTTPSessions
     /// Largest JSON-RPC message accepted.
     let bodyLimit: Int

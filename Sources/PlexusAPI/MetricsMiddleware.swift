@@ -5,10 +5,12 @@ import Metrics
 /// `plexus_api_request_duration_seconds{route,method}`: outermost, so it sees the final status.
 /// Routes are the API's path patterns, so the label set stays bounded.
 struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let routes: APIRouteTable
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let response = try await next(request, context)
-        let route = APIRoute.pattern(matching: request.uri.path) ?? "unmatched"
+        let route = routes.pattern(matching: request.uri.path) ?? "unmatched"
         let method = request.method.rawValue
         let elapsed = (ContinuousClock.now - start).components
         Metrics.Timer(label: "plexus_api_request_duration_seconds", dimensions: [("route", route), ("method", method)])

@@ -10,7 +10,7 @@ import Synchronization
 /// every route but health). Counters that the code increments as things happen (entries
 /// in and out, API requests and errors) live in the registry already; the node's own tallies
 /// (mesh frames, connections, gossip by kind, peers, store size) are read at scrape time.
-struct MetricsRoutes {
+struct MetricsRoutes: APIRouteCollection {
     let node: Node
     let registry: PrometheusCollectorRegistry
     private let tallies = ScrapedTallies()

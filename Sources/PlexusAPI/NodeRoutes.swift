@@ -3,7 +3,7 @@ import PlexusCore
 import PlexusNode
 
 /// Health, status, identity and the OpenAPI document.
-struct NodeRoutes {
+struct NodeRoutes: APIRouteCollection {
     let service: LocalNodeService
 
     func register(on router: Router<APIRequestContext>) {

@@ -3,7 +3,7 @@ import PlexusCore
 import PlexusNode
 
 /// Mesh peers: list, connect and remove.
-struct PeerRoutes {
+struct PeerRoutes: APIRouteCollection {
     let service: LocalNodeService
 
     func register(on router: Router<APIRequestContext>) {

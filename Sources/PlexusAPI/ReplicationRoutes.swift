@@ -3,7 +3,7 @@ import PlexusCore
 import PlexusNode
 
 /// Topics, follows and anti-entropy status.
-struct ReplicationRoutes {
+struct ReplicationRoutes: APIRouteCollection {
     let service: LocalNodeService
 
     func register(on router: Router<APIRequestContext>) {

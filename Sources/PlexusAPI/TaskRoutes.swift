@@ -5,7 +5,7 @@ import PlexusNode
 
 /// Tasks: send one and follow it (caller), and the pull API for local workers in any
 /// language (take a task with a lease, report progress, post the result).
-struct TaskRoutes {
+struct TaskRoutes: APIRouteCollection {
     let service: LocalNodeService
     var node: Node { service.node }
 

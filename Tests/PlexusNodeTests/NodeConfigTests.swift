@@ -39,6 +39,78 @@ import Testing
         #expect(fromFlags.logLevel == "error")
     }
 
+    @Test func everySectionKeyHasAnEnvironmentVariableAboveTheFile() throws {
+        let dir = try directory(config: "mesh:\n  sync_interval_ms: 300\n  frame_rate: 1000\nhooks:\n  concurrency: 2\n")
+        defer { try? FileManager.default.removeItem(at: dir.root) }
+        let fromFile = try NodeConfig.resolve(directory: dir, environment: [:])
+        #expect(fromFile.mesh.syncIntervalMs == 300)
+        #expect(fromFile.mesh.frameRate == 1000)
+        #expect(fromFile.mesh.idleTimeoutMs == MeshLimits().idleTimeoutMs)
+        #expect(fromFile.hooks.concurrency == 2)
+
+        let fromEnvironment = try NodeConfig.resolve(
+            directory: dir,
+            environment: [
+                "PLEXUS_MESH_SYNC_INTERVAL_MS": "250", "PLEXUS_HOOKS_CONCURRENCY": "3", "PLEXUS_AGENT_ANNOUNCE": "false",
+                "PLEXUS_PEERS": "127.0.0.1:9100, 127.0.0.1:9101", "MESH_SYNC_INTERVAL_MS": "999",
+            ])
+        #expect(fromEnvironment.mesh.syncIntervalMs == 250)
+        #expect(fromEnvironment.mesh.frameRate == 1000)
+        #expect(fromEnvironment.hooks.concurrency == 3)
+        #expect(fromEnvironment.agent.announce == false)
+        #expect(fromEnvironment.peers == [HostPort(host: "127.0.0.1", port: 9100), HostPort(host: "127.0.0.1", port: 9101)])
+    }
+
+    @Test func theShortHookVariablesStillWorkAndTheSystematicOnesWin() throws {
+        let dir = try directory(config: nil)
+        defer { try? FileManager.default.removeItem(at: dir.root) }
+        let short = try NodeConfig.resolve(
+            directory: dir,
+            environment: ["PLEXUS_WEBHOOK": "http://127.0.0.1:9/a", "PLEXUS_WEBHOOK_SECRET": "s", "PLEXUS_HOOK_ON_ENTRY": "cat"])
+        #expect(short.hooks.webhook == "http://127.0.0.1:9/a")
+        #expect(short.hooks.webhookSecret == "s")
+        #expect(short.hooks.onEntry == "cat")
+        let both = try NodeConfig.resolve(
+            directory: dir, environment: ["PLEXUS_WEBHOOK": "http://127.0.0.1:9/a", "PLEXUS_HOOKS_WEBHOOK": "http://127.0.0.1:9/b"])
+        #expect(both.hooks.webhook == "http://127.0.0.1:9/b")
+        let flag = try NodeConfig.resolve(
+            directory: dir, overrides: .init(webhook: "http://127.0.0.1:9/c"), environment: ["PLEXUS_HOOKS_WEBHOOK": "http://127.0.0.1:9/b"])
+        #expect(flag.hooks.webhook == "http://127.0.0.1:9/c")
+    }
+
+    @Test func agentLabelsDevicesAndAddedCapabilitiesAreRead() throws {
+        let dir = try directory(config: """
+            agent:
+              skills: [summarize]
+              labels: {region: eu, tier: gold}
+              devices:
+                - {type: gpu, model: "RTX 4090", properties: {vram_gb: 24}}
+              announce_interval_s: 60
+            """)
+        defer { try? FileManager.default.removeItem(at: dir.root) }
+        let config = try NodeConfig.resolve(
+            directory: dir, overrides: .init(capabilities: ["translate"]), environment: ["PLEXUS_CAPABILITIES": "ignored-under-the-flag"])
+        #expect(config.agent.skills == ["summarize", "translate"])
+        #expect(config.agent.labels == ["region": "eu", "tier": "gold"])
+        #expect(config.agent.devices.first?.model == "RTX 4090")
+        #expect(config.agent.devices.first?.properties["vram_gb"] == 24)
+        #expect(config.agent.announceIntervalS == 60)
+        let fromEnvironment = try NodeConfig.resolve(directory: dir, environment: ["PLEXUS_CAPABILITIES": "a, b"])
+        #expect(fromEnvironment.agent.skills == ["summarize", "a", "b"])
+    }
+
+    @Test(arguments: [
+        ("mesh:\n  idle_timeout_ms: soon\n", [:]), ("max_body_bytes: lots\n", [:]), ("hooks:\n  backfill: maybe\n", [:]),
+        ("agent:\n  labels: [a, b]\n", [:]), ("", ["PLEXUS_MAX_BODY_BYTES": "big"]),
+        ("", ["PLEXUS_MESH_SYNC_INTERVAL_MS": "5s"]), ("", ["PLEXUS_AGENT_RELAY": "perhaps"]),
+    ] as [(String, [String: String])])
+    func aValueThatIsNotItsTypeIsRefusedNotIgnored(text: String, environment: [String: String]) throws {
+        let dir = try directory(config: text)
+        defer { try? FileManager.default.removeItem(at: dir.root) }
+        let error = #expect(throws: PlexusError.self) { try NodeConfig.resolve(directory: dir, environment: environment) }
+        #expect(error?.code == .invalidConfig)
+    }
+
     @Test func theTemplateIsValidConfiguration() throws {
         let dir = try directory(config: NodeConfig.template)
         defer { try? FileManager.default.removeItem(at: dir.root) }

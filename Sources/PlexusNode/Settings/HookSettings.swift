@@ -1,9 +1,10 @@
+import Configuration
 import Foundation
 import PlexusCore
 
-/// What runs when an entry from another agent arrives (`hooks:` in `config.yaml`, or
-/// `--hook-on-entry` and `--webhook`).
-public struct HookSettings: Sendable, Equatable, Codable {
+/// What runs when an entry from another agent arrives (`hooks:` in `config.yaml`,
+/// `PLEXUS_HOOKS_*`, `--hook-on-entry` and `--webhook`).
+public struct HookSettings: Sendable, Equatable {
     /// A command run once per arriving entry, with the entry's JSON on stdin. Split into
     /// arguments like a shell would split words (quotes group), but never run by a shell.
     public var onEntry: String?
@@ -30,26 +31,20 @@ public struct HookSettings: Sendable, Equatable, Codable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
-        case onEntry = "on_entry", timeoutMs = "timeout_ms", concurrency
-        case perAuthorPerMinute = "per_author_per_minute", allowAuthorsFile = "allow_authors_file"
-        case webhook, webhookSecret = "webhook_secret", webhookTimeoutMs = "webhook_timeout_ms", webhookAttempts = "webhook_attempts"
-        case backfill
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
+    /// Reads the section from a reader scoped to `hooks`; each missing key keeps its default.
+    init(reading config: ConfigReader) throws(PlexusError) {
         let defaults = HookSettings()
-        onEntry = try container.decodeIfPresent(String.self, forKey: .onEntry)
-        timeoutMs = try container.decodeIfPresent(Int.self, forKey: .timeoutMs) ?? defaults.timeoutMs
-        concurrency = try container.decodeIfPresent(Int.self, forKey: .concurrency) ?? defaults.concurrency
-        perAuthorPerMinute = try container.decodeIfPresent(Int.self, forKey: .perAuthorPerMinute) ?? defaults.perAuthorPerMinute
-        allowAuthorsFile = try container.decodeIfPresent(String.self, forKey: .allowAuthorsFile)
-        webhook = try container.decodeIfPresent(String.self, forKey: .webhook)
-        webhookSecret = try container.decodeIfPresent(String.self, forKey: .webhookSecret)
-        webhookTimeoutMs = try container.decodeIfPresent(Int.self, forKey: .webhookTimeoutMs) ?? defaults.webhookTimeoutMs
-        webhookAttempts = try container.decodeIfPresent(Int.self, forKey: .webhookAttempts) ?? defaults.webhookAttempts
-        backfill = try container.decodeIfPresent(Bool.self, forKey: .backfill) ?? defaults.backfill
+        onEntry = config.string(forKey: "on_entry")
+        timeoutMs = config.int(forKey: "timeout_ms", default: defaults.timeoutMs)
+        concurrency = config.int(forKey: "concurrency", default: defaults.concurrency)
+        perAuthorPerMinute = config.int(forKey: "per_author_per_minute", default: defaults.perAuthorPerMinute)
+        allowAuthorsFile = config.string(forKey: "allow_authors_file")
+        webhook = config.string(forKey: "webhook")
+        webhookSecret = config.string(forKey: "webhook_secret", isSecret: true)
+        webhookTimeoutMs = config.int(forKey: "webhook_timeout_ms", default: defaults.webhookTimeoutMs)
+        webhookAttempts = config.int(forKey: "webhook_attempts", default: defaults.webhookAttempts)
+        backfill = config.bool(forKey: "backfill", default: defaults.backfill)
+        try validate()
     }
 
     func validate() throws(PlexusError) {
@@ -70,6 +65,29 @@ public struct HookSettings: Sendable, Equatable, Codable {
             }
         }
     }
+
+    /// The section's lines in the `config.yaml` template.
+    static let template = """
+        # A command run per entry arriving live from another agent, with the entry's JSON on stdin.
+        # Split into words like a shell would (quotes group) but never run by a shell.
+        # env: PLEXUS_HOOKS_<KEY>; PLEXUS_HOOK_ON_ENTRY, PLEXUS_WEBHOOK and PLEXUS_WEBHOOK_SECRET
+        # also work.   flags: --hook-on-entry, --webhook
+        # hooks:
+        #   on_entry: "python3 /path/to/react.py"
+        #   timeout_ms: 10000           # killed after this long
+        #   concurrency: 4              # commands running at once; at most 256 entries wait
+        #   per_author_per_minute: 60   # more entries of one author are skipped
+        #   allow_authors_file: /path   # agent ids, one per line: only their entries run it
+        #
+        # A URL each entry arriving from another agent is POSTed to (JSON), in order, retried
+        # with backoff on errors, 5xx and 429; at most 1024 entries wait (the oldest go first).
+        #   webhook: http://127.0.0.1:9000/plexus
+        #   webhook_secret: "..."       # adds X-Plexus-Signature-256: sha256=HMAC(body)
+        #   webhook_timeout_ms: 5000
+        #   webhook_attempts: 5
+        #   backfill: false             # true: history fetched when joining runs them too
+
+        """
 
     /// Splits a command line into arguments: whitespace separates, single and double
     /// quotes group, a backslash escapes the next character. Nothing else is special.

@@ -1,0 +1,199 @@
+import Configuration
+import Foundation
+import PlexusCore
+
+/// A node's settings. Each comes from, in order of precedence: a command-line flag, an
+/// environment variable (`PLEXUS_*`), the data directory's `config.yaml`, the default.
+/// Each section (`mesh`, `hooks`, `agent`) reads, validates and documents its own keys.
+public struct NodeConfig: Sendable, Equatable {
+    /// The data directory.
+    public var dataDirectory: String
+    /// Where the HTTP API listens. Loopback only; port 0 picks a free port.
+    public var api: HostPort
+    /// Entry limits (body size and field sizes).
+    public var limits: Limits
+    /// swift-log level name: trace, debug, info, notice, warning, error, critical.
+    public var logLevel: String
+    /// How often expired entries are removed, in seconds.
+    public var expiryIntervalSeconds: Int
+    /// Where the mesh listens; nil for dial-out only (a worker behind NAT).
+    public var listen: HostPort?
+    /// Bootstrap peers (`host:port`), dialled and kept connected.
+    public var peers: [HostPort]
+    /// Only nodes with the same network key can connect (DESIGN §5).
+    public var networkKey: String
+    /// Timeouts, caps and rates of the mesh transport (`mesh:` in config.yaml).
+    public var mesh: MeshLimits
+    /// The hook command run for arriving entries.
+    public var hooks: HookSettings
+    /// What this agent announces (skills, tools, labels, user, devices, interval).
+    public var agent: AgentSettings
+
+    public static let defaultAPIPort = 7464
+    public static let defaultMeshPort = 7465
+    public static let defaultNetworkKey = "plexus-main"
+
+    public init(
+        dataDirectory: String, api: HostPort = HostPort(host: "127.0.0.1", port: NodeConfig.defaultAPIPort),
+        limits: Limits = .standard, logLevel: String = "info", expiryIntervalSeconds: Int = 60,
+        listen: HostPort? = HostPort(host: "0.0.0.0", port: NodeConfig.defaultMeshPort), peers: [HostPort] = [],
+        networkKey: String = NodeConfig.defaultNetworkKey
+    ) {
+        self.dataDirectory = dataDirectory
+        self.api = api
+        self.limits = limits
+        self.logLevel = logLevel
+        self.expiryIntervalSeconds = expiryIntervalSeconds
+        self.listen = listen
+        self.peers = peers
+        self.networkKey = networkKey
+        self.mesh = MeshLimits()
+        self.hooks = HookSettings()
+        self.agent = AgentSettings()
+    }
+
+    /// Values given on the command line; nil means "not given".
+    public struct Overrides: Sendable {
+        public var api: String?
+        public var maxBodyBytes: Int?
+        public var logLevel: String?
+        /// `host:port`, or `off` to not listen.
+        public var listen: String?
+        public var peers: [String]?
+        public var networkKey: String?
+        public var hookOnEntry: String?
+        public var webhook: String?
+        /// Skills to announce, added to those in the file.
+        public var capabilities: [String]?
+        /// `false` turns announcements off.
+        public var announce: Bool?
+
+        public init(
+            api: String? = nil, maxBodyBytes: Int? = nil, logLevel: String? = nil, listen: String? = nil,
+            peers: [String]? = nil, networkKey: String? = nil, hookOnEntry: String? = nil, webhook: String? = nil,
+            capabilities: [String]? = nil, announce: Bool? = nil
+        ) {
+            self.capabilities = capabilities
+            self.announce = announce
+            self.hookOnEntry = hookOnEntry
+            self.webhook = webhook
+            self.api = api
+            self.maxBodyBytes = maxBodyBytes
+            self.logLevel = logLevel
+            self.listen = listen
+            self.peers = peers
+            self.networkKey = networkKey
+        }
+
+        /// The given flags as values of the settings keys they set.
+        var values: [AbsoluteConfigKey: ConfigValue] {
+            var values: [AbsoluteConfigKey: ConfigValue] = [:]
+            func set(_ key: String, _ content: ConfigContent?) {
+                if let content { values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(content, isSecret: false) }
+            }
+            set("api", api.map(ConfigContent.string))
+            set("max_body_bytes", maxBodyBytes.map(ConfigContent.int))
+            set("log_level", logLevel.map(ConfigContent.string))
+            set("listen", listen.map(ConfigContent.string))
+            set("peers", peers.map(ConfigContent.stringArray))
+            set("network_key", networkKey.map(ConfigContent.string))
+            set("hooks.on_entry", hookOnEntry.map(ConfigContent.string))
+            set("hooks.webhook", webhook.map(ConfigContent.string))
+            set("capabilities", capabilities.map(ConfigContent.stringArray))
+            set("agent.announce", announce.map(ConfigContent.bool))
+            return values
+        }
+    }
+
+    /// Resolves the configuration for `directory`: flags over environment over file over
+    /// defaults (see `SettingsSources`); `invalidConfig` names the first bad value.
+    public static func resolve(
+        directory: DataDirectory, overrides: Overrides = Overrides(),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(PlexusError) -> NodeConfig {
+        let sources = try SettingsSources(
+            flags: overrides.values, environment: environment, file: directory.configFile,
+            structuredKeys: AgentSettings.structuredKeys.map { "agent.\($0)" })
+        let settings = sources.reader
+        var config = NodeConfig(dataDirectory: directory.path)
+
+        if let text = settings.string(forKey: "api") {
+            config.api = try HostPort.parse(text, defaultHost: "127.0.0.1")
+        }
+        guard config.api.isLoopback else {
+            throw PlexusError(.invalidConfig, "the API must listen on loopback (127.0.0.1, ::1 or localhost), not \(config.api.host)")
+        }
+        if let maxBody = settings.int(forKey: "max_body_bytes") {
+            guard (1024...(16 << 20)).contains(maxBody) else {
+                throw PlexusError(.invalidConfig, "max_body_bytes must be between 1024 and 16777216")
+            }
+            config.limits.maxBodyBytes = maxBody
+        }
+        config.logLevel = settings.string(forKey: "log_level", default: config.logLevel)
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(config.logLevel) else {
+            throw PlexusError(.invalidConfig, "unknown log level '\(config.logLevel)'")
+        }
+        if let text = settings.string(forKey: "listen") {
+            config.listen = text == "off" ? nil : try HostPort.parse(text, defaultHost: "0.0.0.0")
+        }
+        config.peers = []
+        for text in settings.stringArray(forKey: "peers", default: []) {
+            let text = text.trimmingCharacters(in: .whitespaces)
+            if !text.isEmpty { config.peers.append(try HostPort.parse(text, defaultHost: "127.0.0.1")) }
+        }
+        config.networkKey = settings.string(forKey: "network_key", default: config.networkKey)
+        guard !config.networkKey.isEmpty, config.networkKey.utf8.count <= 256 else {
+            throw PlexusError(.invalidConfig, "the network key must be 1 to 256 bytes")
+        }
+        config.expiryIntervalSeconds = settings.int(forKey: "expiry_interval_s", default: config.expiryIntervalSeconds)
+        guard config.expiryIntervalSeconds >= 1 else { throw PlexusError(.invalidConfig, "expiry_interval_s must be at least 1") }
+        config.mesh = try MeshLimits(reading: settings.scoped(to: "mesh"))
+        config.hooks = try HookSettings(reading: settings.scoped(to: "hooks"))
+        let extraSkills = settings.stringArray(forKey: "capabilities", default: []).map { $0.trimmingCharacters(in: .whitespaces) }
+        config.agent = try AgentSettings(reading: settings.scoped(to: "agent"), structured: sources.structured, extraSkills: extraSkills)
+        try sources.checkReadable()
+        return config
+    }
+
+    /// The documented template `plexus init-config` writes: the top-level settings, then
+    /// each section's own lines.
+    public static let template = topLevelTemplate + MeshLimits.template + "\n" + HookSettings.template + "\n" + AgentSettings.template
+
+    private static let topLevelTemplate = """
+        # Plexus node configuration.
+        # Precedence: command-line flags, then PLEXUS_* environment variables, then this file.
+        # Every setting has an environment variable: PLEXUS_ and its path in capitals, dots
+        # as underscores (mesh: sync_interval_ms is PLEXUS_MESH_SYNC_INTERVAL_MS); lists are
+        # comma-separated.
+
+        # HTTP API address (loopback only). Port 0 picks a free port; the bound address is
+        # written to api.addr in the data directory.   env: PLEXUS_API   flag: --api
+        api: 127.0.0.1:7464
+
+        # Largest accepted entry body in bytes (1024 ... 16777216).
+        # env: PLEXUS_MAX_BODY_BYTES   flag: --max-body-bytes
+        max_body_bytes: 65536
+
+        # trace, debug, info, notice, warning, error or critical.
+        # env: PLEXUS_LOG_LEVEL   flag: --log-level
+        log_level: info
+
+        # Seconds between sweeps that delete expired entries (leaving tombstones).
+        # env: PLEXUS_EXPIRY_INTERVAL_S
+        expiry_interval_s: 60
+
+        # Mesh address to accept peers on, or "off" to only dial out (a worker behind NAT).
+        # env: PLEXUS_LISTEN   flag: --listen
+        listen: 0.0.0.0:7465
+
+        # Peers to connect to at start and keep connected (host:port).
+        # env: PLEXUS_PEERS (comma-separated)   flag: --peer (repeatable)
+        peers: []
+
+        # Nodes connect only to nodes with the same network key.
+        # env: PLEXUS_NETWORK_KEY   flag: --network-key
+        network_key: plexus-main
+
+
+        """
+}
