@@ -17,9 +17,7 @@ struct TaskRoutes: APIRouteCollection {
             return EnvelopeResponse.success(try await service.sendTask(body), status: .created)
         }
         router.get("/v1/tasks") { request, _ in
-            let limit = try QueryReader(request).int("limit", default: 100)
-            guard (1...1000).contains(limit) else { throw PlexusError(.invalidArgument, "limit must be between 1 and 1000") }
-            return EnvelopeResponse.success(try await service.tasks(limit: limit))
+            EnvelopeResponse.success(try await service.tasks(limit: try QueryReader(request).int("limit", default: 100)))
         }
         router.get("/v1/tasks/next") { request, _ in
             let reader = QueryReader(request)

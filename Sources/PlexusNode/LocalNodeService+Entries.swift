@@ -35,8 +35,7 @@ extension LocalNodeService {
     }
 
     public func forks(limit: Int?) async throws(PlexusError) -> [ForkView] {
-        let limit = limit ?? 100
-        guard (1...1000).contains(limit) else { throw PlexusError(.invalidArgument, "limit must be between 1 and 1000") }
+        let limit = try PageLimit.check(limit ?? 100)
         return try await node.store.forks(limit: limit).map { proof in
             ForkView(
                 author: proof.author, seq: proof.seq, heldID: proof.held.id, conflictingID: proof.conflicting.id,

@@ -8,7 +8,7 @@ extension LocalNodeService {
     }
 
     public func tasks(limit: Int) async throws(PlexusError) -> [TaskView] {
-        await node.sentTasks(limit: limit)
+        await node.sentTasks(limit: try PageLimit.check(limit))
     }
 
     public func task(_ id: TaskID, waitMs: Int) async throws(PlexusError) -> TaskView {

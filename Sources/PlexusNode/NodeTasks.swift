@@ -28,9 +28,7 @@ extension Node {
 
     /// For a local worker: leases the next task for `capability`, waiting up to `wait`.
     public nonisolated func nextTask(capability: String, wait: Duration, lease: Duration) async throws(PlexusError) -> TaskView? {
-        guard !capability.isEmpty, capability.count <= 128 else {
-            throw PlexusError(.invalidArgument, "capability must be 1 to 128 characters")
-        }
+        try Capability.check(capability)
         try WaitTime.check(wait)
         guard WorkerTasks.leaseRange.contains(lease) else { throw PlexusError(.invalidArgument, "lease_ms must be between 1000 and 600000") }
         return await inbox.next(capability: capability, wait: wait, lease: lease)
@@ -38,15 +36,13 @@ extension Node {
 
     /// For a local worker: progress on a task it holds.
     public nonisolated func taskProgress(_ id: TaskID, message: String) async throws(PlexusError) -> TaskView {
-        guard message.utf8.count <= 4096 else { throw PlexusError(.tooLarge, "a progress message is at most 4096 bytes") }
+        try TaskProgress.check(message)
         return try await inbox.progress(id, message: message)
     }
 
     /// For a local worker: the result or error of a task it holds.
     public nonisolated func finishTask(_ id: TaskID, with outcome: TaskResultRequest) async throws(PlexusError) -> TaskView {
-        guard outcome.result == nil || outcome.error == nil else {
-            throw PlexusError(.invalidArgument, "give a result or an error, not both")
-        }
+        try outcome.validate()
         return try await inbox.finish(id, with: outcome)
     }
 

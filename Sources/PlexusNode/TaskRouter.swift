@@ -42,14 +42,7 @@ actor TaskRouter {
 
     /// Sends a task; returns it as submitted (or as it is after `waitMs`).
     func send(_ request: SendTaskRequest) async throws(PlexusError) -> TaskView {
-        let timeoutMs = request.timeoutMs ?? SendTaskRequest.defaultTimeoutMs
-        guard (1...SendTaskRequest.maxTimeoutMs).contains(timeoutMs) else {
-            throw PlexusError(.invalidArgument, "timeout_ms must be between 1 and \(SendTaskRequest.maxTimeoutMs)")
-        }
-        let wait = try WaitTime.duration(ms: request.waitMs)
-        guard !request.capability.isEmpty, request.capability.count <= 128 else {
-            throw PlexusError(.invalidArgument, "capability must be 1 to 128 characters")
-        }
+        let (timeoutMs, wait) = try request.validated()
         let payload: Data
         do {
             payload = try JSONEncoder.compact.encode(request.payload)

@@ -131,9 +131,7 @@ public final class EntryStore: Sendable {
     /// A thread: `root` and every entry that references it directly or through replies,
     /// in receive order, at most `limit` entries.
     public func thread(_ root: EntryID, limit: Int = 200) async throws(PlexusError) -> [StoredEntry] {
-        guard (1...FeedQuery.maxLimit).contains(limit) else {
-            throw PlexusError(.invalidArgument, "limit must be between 1 and \(FeedQuery.maxLimit)")
-        }
+        try PageLimit.check(limit)
         let sql = """
             WITH RECURSIVE members(cursor, id, depth) AS (
                 SELECT cursor, id, 0 FROM entries WHERE id = ?

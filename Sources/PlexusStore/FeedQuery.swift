@@ -17,7 +17,7 @@ public struct FeedQuery: Sendable, Equatable {
     public var limit: Int
 
     /// Largest page a caller may ask for.
-    public static let maxLimit = 1000
+    public static let maxLimit = PageLimit.range.upperBound
     public static let defaultLimit = 50
 
     public init(
@@ -36,9 +36,7 @@ public struct FeedQuery: Sendable, Equatable {
 
     /// Rejects a limit outside 1...maxLimit and giving both `since` and `before`.
     public func validated() throws(PlexusError) -> FeedQuery {
-        guard (1...Self.maxLimit).contains(limit) else {
-            throw PlexusError(.invalidArgument, "limit must be between 1 and \(Self.maxLimit)")
-        }
+        try PageLimit.check(limit)
         guard since == nil || before == nil else {
             throw PlexusError(.invalidArgument, "give either since or before, not both")
         }

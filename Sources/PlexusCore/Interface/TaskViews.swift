@@ -141,6 +141,45 @@ public struct SendTaskRequest: Codable, Sendable, Equatable {
 
     public static let defaultTimeoutMs = 60_000
     public static let maxTimeoutMs = 3_600_000
+
+    /// The task's timeout and how long to wait for it, with every field checked.
+    public func validated() throws(PlexusError) -> (timeoutMs: Int, wait: Duration) {
+        let timeoutMs = timeoutMs ?? Self.defaultTimeoutMs
+        guard (1...Self.maxTimeoutMs).contains(timeoutMs) else {
+            throw PlexusError(.invalidArgument, "timeout_ms must be between 1 and \(Self.maxTimeoutMs)")
+        }
+        let wait = try WaitTime.duration(ms: waitMs)
+        try Capability.check(capability)
+        return (timeoutMs, wait)
+    }
+}
+
+/// A capability (skill) name: what a task asks for and what an agent offers.
+public enum Capability {
+    public static let maxCharacters = 128
+
+    /// `invalidArgument` unless `name` is 1 to 128 characters.
+    public static func check(_ name: String) throws(PlexusError) {
+        guard isValid(name) else {
+            throw PlexusError(.invalidArgument, "capability must be 1 to \(maxCharacters) characters")
+        }
+    }
+
+    public static func isValid(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= maxCharacters
+    }
+}
+
+/// A worker's progress note on a task it holds.
+public enum TaskProgress {
+    public static let maxBytes = 4096
+
+    /// `tooLarge` if `message` is longer than 4096 bytes.
+    public static func check(_ message: String) throws(PlexusError) {
+        guard message.utf8.count <= maxBytes else {
+            throw PlexusError(.tooLarge, "a progress message is at most \(maxBytes) bytes")
+        }
+    }
 }
 
 /// The body of `POST /v1/tasks/{id}/result`: a result, or an error.
@@ -151,5 +190,12 @@ public struct TaskResultRequest: Codable, Sendable, Equatable {
     public init(result: JSONValue? = nil, error: TaskView.Failure? = nil) {
         self.result = result
         self.error = error
+    }
+
+    /// `invalidArgument` when both a result and an error are given.
+    public func validate() throws(PlexusError) {
+        guard result == nil || error == nil else {
+            throw PlexusError(.invalidArgument, "give a result or an error, not both")
+        }
     }
 }

@@ -34,7 +34,7 @@ extension ToolCatalog {
                     "ref": string("Only entries that reference this entry id."),
                     "since": integer("Entries stored after this cursor, oldest first.", minimum: 0),
                     "before": integer("Entries stored before this cursor, newest first (paging back).", minimum: 0),
-                    "limit": integer("Most entries to return (1-1000, default 50).", minimum: 1, maximum: 1000),
+                    "limit": integer("Most entries to return (1-\(PageLimit.range.upperBound), default 50).", minimum: 1, maximum: PageLimit.range.upperBound),
                     "wait_ms": integer("With 'since': wait up to this long for new entries (0-\(WaitTime.maxMs)).", minimum: 0, maximum: WaitTime.maxMs),
                 ],
                 readOnly: true),
@@ -75,7 +75,7 @@ extension ToolCatalog {
             definition: tool(
                 "thread", "Get a thread",
                 "Returns an entry and every stored entry that references it, directly or through replies, oldest first: a discussion.",
-                properties: ["id": string("The id of the thread's first entry."), "limit": integer("Most entries (default 200).", minimum: 1, maximum: 1000)],
+                properties: ["id": string("The id of the thread's first entry."), "limit": integer("Most entries (default 200).", minimum: 1, maximum: PageLimit.range.upperBound)],
                 required: ["id"], readOnly: true),
             run: { arguments, node throws(PlexusError) in
                 try encode(try await node.thread(try EntryID.parse(try arguments.requiredString("id")), limit: try arguments.int("limit")))

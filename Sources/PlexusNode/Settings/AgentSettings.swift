@@ -54,7 +54,7 @@ public struct AgentSettings: Sendable, Equatable {
         guard (1...86_400).contains(announceIntervalS) else {
             throw PlexusError(.invalidConfig, "agent: announce_interval_s must be between 1 and 86400")
         }
-        for name in skills + tools where name.isEmpty || name.count > 128 {
+        for name in skills + tools where !Capability.isValid(name) {
             throw PlexusError(.invalidConfig, "agent: skill and tool names are 1 to 128 characters")
         }
         _ = try userCertificate()

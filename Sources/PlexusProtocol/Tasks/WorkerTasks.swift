@@ -101,7 +101,7 @@ public struct WorkerTasks: Sendable {
         if tasks[id] != nil || seenNonces[caller]?[Array(submit.nonce)] != nil {
             return refuse(.securityError, "task \(id) was seen before: replays are refused")
         }
-        guard submit.nonce.count == 16, !submit.capability.isEmpty, submit.capability.count <= 128 else {
+        guard submit.nonce.count == 16, Capability.isValid(submit.capability) else {
             return refuse(.contractViolation, "a task needs a capability (1-128 characters) and a 16-byte nonce")
         }
         guard Int64(clamping: submit.deadlineMs) > nowMs else {
