@@ -313,10 +313,21 @@ public actor ConnectionManager {
             MessageToByteHandler(FrameEncoder()),
             IdleStateHandler(readTimeout: config.idleTimeout),
             PeerFrameHandler(connection: connection, config: config, counters: counters, onFrame: { [channels] peer, frame in
-                if !channels.deliver(frame, from: peer) { counters.update { $0.framesUnconsumed += 1 } }
+                let held = connection.deliverInOrder(frame) { Self.hand($0, from: peer, to: channels, counters: counters) }
+                if !held { connection.close("too_many_frames_before_registration") }
             }),
         ])
         return (connection, promise.futureResult)
+    }
+
+    /// Gives a frame to the subscriber of its channel, or counts it unconsumed.
+    private static func hand(_ frame: Plexus_Frame, from peer: AgentID, to channels: MeshChannels, counters: MeshCounters) {
+        if !channels.deliver(frame, from: peer) { counters.update { $0.framesUnconsumed += 1 } }
+    }
+
+    /// Frames a connection held until its peer was announced go to their channels now.
+    private func release(_ connection: PeerConnection, peer: AgentID) {
+        connection.release { [channels, counters] in Self.hand($0, from: peer, to: channels, counters: counters) }
     }
 
     /// Records a connection whose handshake completed and returns the one kept for that
@@ -333,12 +344,15 @@ public actor ConnectionManager {
                 connection.close(MeshError.duplicateConnection.reason)
                 // The peer's own dial won; a bootstrap dial still counts as reaching it.
                 if bootstrap { channels.peerEvent(.peerUp(peer.agentID, ip: existing.ip, bootstrap: true)) }
+                // The peer may have sent on it before it saw the other connection.
+                release(connection, peer: peer.agentID)
                 return existing
             }
             existing.close(MeshError.duplicateConnection.reason)
         }
         connections[peer.agentID] = connection
         channels.peerEvent(.peerUp(peer.agentID, ip: connection.ip, bootstrap: bootstrap))
+        release(connection, peer: peer.agentID)
         logger.info("mesh peer connected", metadata: [
             "peer": "\(peer.agentID.short)", "address": "\(connection.info.address)", "direction": "\(connection.info.direction.rawValue)",
         ])

@@ -33,6 +33,38 @@ public final class PeerConnection: Sendable {
         state.withLock { if $0.closeReason == nil { $0.closeReason = reason } }
     }
 
+    /// Frames that arrived before the connection manager registered this connection (and
+    /// told subscribers the peer is up): held, so that no subscriber sees a peer's frame
+    /// before its `peerUp`. Nil once released.
+    private let heldFrames = Mutex<[Plexus_Frame]?>([])
+
+    /// Most frames held before registration; a peer that sends more is closed.
+    static let maxHeldFrames = 1024
+
+    /// Passes `frame` to `deliver` once the connection is released, holds it until then;
+    /// false when `maxHeldFrames` are already held.
+    func deliverInOrder(_ frame: Plexus_Frame, _ deliver: (Plexus_Frame) -> Void) -> Bool {
+        heldFrames.withLock { held in
+            guard var waiting = held else {
+                deliver(frame)
+                return true
+            }
+            guard waiting.count < Self.maxHeldFrames else { return false }
+            held = nil
+            waiting.append(frame)
+            held = waiting
+            return true
+        }
+    }
+
+    /// Ends holding: passes what was held to `deliver`, in order, before any later frame.
+    func release(_ deliver: (Plexus_Frame) -> Void) {
+        heldFrames.withLock { held in
+            for frame in held ?? [] { deliver(frame) }
+            held = nil
+        }
+    }
+
     /// Send batches handed to the event loop and not yet written. Together with the
     /// channel's writability this bounds what a peer that stops reading can make us hold.
     let queuedBatches = Atomic<Int>(0)
