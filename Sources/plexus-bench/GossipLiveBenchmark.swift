@@ -89,11 +89,15 @@ struct GossipLiveBenchmark: AsyncParsableCommand {
         var framesIn = 0
         var gossipIn: [String: Int] = [:]
         var dropped = 0
+        var closed: [String: Int] = [:]
+        var dialed = 0
         for client in clients {
             let mesh = try await client.status().mesh
             framesIn += mesh?.counts.framesIn ?? 0
             gossipIn.merge(mesh?.gossipIn ?? [:], uniquingKeysWith: +)
             dropped += mesh?.gossipDropped ?? 0
+            closed.merge(mesh?.counts.closed ?? [:], uniquingKeysWith: +)
+            dialed += mesh?.counts.connectionsDialed ?? 0
         }
         var latencies = LatencySamples()
         var delivered: [Int] = []
@@ -119,6 +123,7 @@ struct GossipLiveBenchmark: AsyncParsableCommand {
             "mesh_frames_received_per_delivery": Double(framesIn) / Double(max(1, count * (nodes - 1))),
             "gossip_received_by_kind": gossipIn,
             "gossip_frames_dropped_on_full_queues": dropped,
+            "connections": ["dialed": dialed, "closed_by_reason": closed],
             "delivery": [
                 "per_node": delivered, "min_fraction": Double(delivered.min() ?? 0) / Double(count),
                 "all_complete": delivered.allSatisfy { $0 == count },
