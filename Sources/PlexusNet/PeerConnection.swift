@@ -45,14 +45,12 @@ public final class PeerConnection: Sendable {
     /// false when `maxHeldFrames` are already held.
     func deliverInOrder(_ frame: Plexus_Frame, _ deliver: (Plexus_Frame) -> Void) -> Bool {
         heldFrames.withLock { held in
-            guard var waiting = held else {
+            guard let count = held?.count else {
                 deliver(frame)
                 return true
             }
-            guard waiting.count < Self.maxHeldFrames else { return false }
-            held = nil
-            waiting.append(frame)
-            held = waiting
+            guard count < Self.maxHeldFrames else { return false }
+            held?.append(frame)
             return true
         }
     }

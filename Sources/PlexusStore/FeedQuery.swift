@@ -16,8 +16,6 @@ public struct FeedQuery: Sendable, Equatable {
     public var before: Int64?
     public var limit: Int
 
-    /// Largest page a caller may ask for.
-    public static let maxLimit = PageLimit.range.upperBound
     public static let defaultLimit = 50
 
     public init(
@@ -34,7 +32,7 @@ public struct FeedQuery: Sendable, Equatable {
         self.limit = limit
     }
 
-    /// Rejects a limit outside 1...maxLimit and giving both `since` and `before`.
+    /// Rejects a limit outside `PageLimit.range` and giving both `since` and `before`.
     public func validated() throws(PlexusError) -> FeedQuery {
         try PageLimit.check(limit)
         guard since == nil || before == nil else {

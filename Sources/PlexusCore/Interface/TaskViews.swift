@@ -158,7 +158,7 @@ public struct SendTaskRequest: Codable, Sendable, Equatable {
 public enum Capability {
     public static let maxCharacters = 128
 
-    /// `invalidArgument` unless `name` is 1 to 128 characters.
+    /// `invalidArgument` unless `name` is 1 to `maxCharacters` characters.
     public static func check(_ name: String) throws(PlexusError) {
         guard isValid(name) else {
             throw PlexusError(.invalidArgument, "capability must be 1 to \(maxCharacters) characters")

@@ -55,7 +55,7 @@ public struct AgentSettings: Sendable, Equatable {
             throw PlexusError(.invalidConfig, "agent: announce_interval_s must be between 1 and 86400")
         }
         for name in skills + tools where !Capability.isValid(name) {
-            throw PlexusError(.invalidConfig, "agent: skill and tool names are 1 to 128 characters")
+            throw PlexusError(.invalidConfig, "agent: skill and tool names are 1 to \(Capability.maxCharacters) characters")
         }
         _ = try userCertificate()
     }

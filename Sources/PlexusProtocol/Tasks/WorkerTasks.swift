@@ -102,7 +102,7 @@ public struct WorkerTasks: Sendable {
             return refuse(.securityError, "task \(id) was seen before: replays are refused")
         }
         guard submit.nonce.count == 16, Capability.isValid(submit.capability) else {
-            return refuse(.contractViolation, "a task needs a capability (1-128 characters) and a 16-byte nonce")
+            return refuse(.contractViolation, "a task needs a capability (1-\(Capability.maxCharacters) characters) and a 16-byte nonce")
         }
         guard Int64(clamping: submit.deadlineMs) > nowMs else {
             return refuse(.timeout, "the task's deadline has already passed")
