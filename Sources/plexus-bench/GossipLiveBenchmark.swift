@@ -56,6 +56,10 @@ struct GossipLiveBenchmark: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(50))
         }
         let expected = count + warmup
+        var gossipBefore: [String: Int] = [:]
+        for client in clients {
+            gossipBefore.merge(try await client.status().mesh?.gossipIn ?? [:], uniquingKeysWith: +)
+        }
 
         // Publish on schedule: entry k at start + k / rate, from node k mod N.
         let start = ContinuousClock.now
@@ -122,6 +126,7 @@ struct GossipLiveBenchmark: AsyncParsableCommand {
             "publish_seconds": publishSeconds,
             "mesh_frames_received_per_delivery": Double(framesIn) / Double(max(1, count * (nodes - 1))),
             "gossip_received_by_kind": gossipIn,
+            "gossip_received_by_kind_before_the_measured_run": gossipBefore,
             "gossip_frames_dropped_on_full_queues": dropped,
             "connections": ["dialed": dialed, "closed_by_reason": closed],
             "delivery": [
