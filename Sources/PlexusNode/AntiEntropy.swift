@@ -247,12 +247,31 @@ extension GossipEngine {
         }
         let limits = self.limits
         Task {
-            let (entries, invalid) = await Self.verify(batch.entries, limits: limits)
-            await self.store(entries, invalid: invalid, bytes: bytes, for: key, epoch: epoch)
+            let (unheld, held) = await self.unheld(batch.entries)
+            let (entries, invalid) = await Self.verify(unheld, limits: limits)
+            await self.store(entries, invalid: invalid, held: held, bytes: bytes, for: key, epoch: epoch)
         }
     }
 
-    private func store(_ entries: [SignedEntry], invalid: Int, bytes: Int, for key: SyncKey, epoch: UInt64) async {
+    /// The streamed entries not held here yet, and how many were. Copies of held (or
+    /// tombstoned) entries are neither verified nor stored again: gossip often brings an
+    /// entry while a round that asked for it is under way, and several neighbours may
+    /// stream the same ones. If the store cannot say, every entry is verified.
+    private nonisolated func unheld(_ encoded: [Data]) async -> (unheld: [Data], held: Int) {
+        let ids = encoded.map(SignedEntry.id(ofEncoded:))
+        let known: Set<EntryID>
+        do {
+            known = try await store.known(ids.compactMap { $0 })
+        } catch {
+            logger.warning("reading which streamed entries are held failed", metadata: ["error": "\(error)"])
+            return (encoded, 0)
+        }
+        let unheld = zip(encoded, ids).filter { _, id in id.map { !known.contains($0) } ?? true }.map(\.0)
+        return (unheld, encoded.count - unheld.count)
+    }
+
+    /// `held` entries of the batch were skipped as held already; they count as received.
+    private func store(_ entries: [SignedEntry], invalid: Int, held: Int, bytes: Int, for key: SyncKey, epoch: UInt64) async {
         var invalid = invalid
         var wanted: [SignedEntry] = []
         for entry in entries {
@@ -275,7 +294,7 @@ extension GossipEngine {
         }
         if invalid > 0 { await misbehaved(key.peer, "streamed \(invalid) invalid entries or entries of another topic") }
         guard sessions[key]?.epoch == epoch,
-              let actions = sessions[key]?.batchStored(bytes: bytes, stored: wanted.count, now: elapsed)
+              let actions = sessions[key]?.batchStored(bytes: bytes, stored: wanted.count + held, now: elapsed)
         else { return }
         await execute(actions, for: key)
     }

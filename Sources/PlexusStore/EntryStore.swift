@@ -164,6 +164,24 @@ public final class EntryStore: Sendable {
         }
     }
 
+    /// Which of `ids` are held or tombstoned here: copies of them need no verifying or
+    /// storing again.
+    public func known(_ ids: [EntryID]) async throws(PlexusError) -> Set<EntryID> {
+        var known: Set<EntryID> = []
+        // In chunks, well under SQLite's limit on bound variables.
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let values = ids[start..<min(start + 500, ids.count)].map { $0.bytes.asData }
+            let found = try await read { db in
+                let marks = databaseQuestionMarks(count: values.count)
+                return try Data.fetchAll(
+                    db, sql: "SELECT id FROM entries WHERE id IN (\(marks)) UNION SELECT id FROM tombstones WHERE id IN (\(marks))",
+                    arguments: StatementArguments(values + values))
+            }
+            known.formUnion(found.compactMap { EntryID(bytes: $0) })
+        }
+        return known
+    }
+
     /// Whether an entry id is tombstoned (deleted or expired here).
     public func isTombstoned(_ id: EntryID) async throws(PlexusError) -> Bool {
         try await read { db in

@@ -157,6 +157,24 @@ import Testing
         #expect(try await reopened.entry(chain[4].id)?.entry.body == chain[4].body)
     }
 
+    @Test func knownIdsAreTheHeldAndTombstonedOnesAmongThoseAsked() async throws {
+        let fixture = try StoreFixture()
+        let author = TestAuthor()
+        let expiring = try author.entry(seq: 1, prev: nil, text: "short lived", expiresMs: UInt64(fixture.clock.now + 1000))
+        let held = try author.entry(seq: 2, prev: expiring.id, text: "held")
+        let unheld = try author.entry(seq: 3, prev: held.id, text: "not here")
+        _ = try await fixture.store.ingest(expiring)
+        _ = try await fixture.store.ingest(held)
+        fixture.clock.advance(byMs: 1001)
+        #expect(try await fixture.store.expire() == 1)
+        #expect(try await fixture.store.known([expiring.id, held.id, unheld.id]) == [expiring.id, held.id])
+        #expect(try await fixture.store.known([unheld.id]).isEmpty)
+        // More ids than one statement binds.
+        let many = try TestAuthor().chain(1200)
+        _ = try await fixture.store.ingest(contentsOf: many)
+        #expect(try await fixture.store.known(many.map(\.id) + [unheld.id]) == Set(many.map(\.id)))
+    }
+
     @Test func expiredEntriesBecomeTombstonesAndAreNeverAcceptedAgain() async throws {
         let fixture = try StoreFixture()
         let author = TestAuthor()
