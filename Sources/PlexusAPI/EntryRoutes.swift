@@ -77,14 +77,24 @@ struct EntryRoutes: APIRouteCollection {
     }
 }
 
-/// Typed access to query parameters, with `invalidArgument` for malformed values.
+/// Typed access to query parameters, with `invalidArgument` for malformed values. A text
+/// filter given empty is no filter; a typed parameter given empty is refused, as the
+/// OpenAPI document says (an empty string is not an integer or an id).
 struct QueryReader {
     let request: Request
 
     init(_ request: Request) { self.request = request }
 
+    /// A text parameter; nil when absent or empty.
     func string(_ name: String) -> String? {
         request.uri.queryParameters.get(name).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// A typed parameter's text: nil when absent, refused when empty.
+    private func typed(_ name: String, _ what: String) throws(PlexusError) -> String? {
+        guard let text = request.uri.queryParameters.get(name) else { return nil }
+        guard !text.isEmpty else { throw PlexusError(.invalidArgument, "'\(name)' is empty; give \(what) or leave it out") }
+        return String(text)
     }
 
     func int(_ name: String, default value: Int) throws(PlexusError) -> Int {
@@ -92,25 +102,36 @@ struct QueryReader {
     }
 
     func int(_ name: String) throws(PlexusError) -> Int? {
-        guard let text = string(name) else { return nil }
-        guard let number = Int(text) else { throw PlexusError(.invalidArgument, "'\(name)' must be an integer, got '\(text.prefix(40))'") }
-        return number
+        guard let text = try typed(name, "an integer") else { return nil }
+        guard let number = Self.decimal(text) else {
+            throw PlexusError(.invalidArgument, "'\(name)' must be an integer, got '\(text.prefix(40))'")
+        }
+        return Int(number)
     }
 
     func cursor(_ name: String) throws(PlexusError) -> Int64? {
-        guard let text = string(name) else { return nil }
-        guard let number = Int64(text), number >= 0 else {
+        guard let text = try typed(name, "a cursor") else { return nil }
+        guard let number = Self.decimal(text), number >= 0 else {
             throw PlexusError(.invalidArgument, "'\(name)' must be a cursor (a non-negative integer), got '\(text.prefix(40))'")
         }
         return number
     }
 
     func agentID(_ name: String) throws(PlexusError) -> AgentID? {
-        try string(name).map { text throws(PlexusError) in try AgentID.parse(text) }
+        try typed(name, "an agent id").map { text throws(PlexusError) in try AgentID.parse(text) }
     }
 
     func entryID(_ name: String) throws(PlexusError) -> EntryID? {
-        try string(name).map { text throws(PlexusError) in try EntryID.parse(text) }
+        try typed(name, "an entry id").map { text throws(PlexusError) in try EntryID.parse(text) }
+    }
+
+    /// A decimal integer: an optional `-` and 1 to 18 digits, nothing else (no `+`, no
+    /// spaces), so what the document calls an integer is exactly what is accepted.
+    static func decimal(_ text: some StringProtocol) -> Int64? {
+        let digits = text.hasPrefix("-") ? text.dropFirst() : text[...]
+        guard (1...18).contains(digits.utf8.count), digits.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+        else { return nil }
+        return Int64(text)
     }
 }
 

@@ -57,13 +57,13 @@ extension PlexusError.Code {
         case .tooLarge: .contentTooLarge
         case .unauthorized, .wrongPassphrase: .unauthorized
         case .forbidden: .forbidden
-        case .notFound: .notFound
+        case .notFound, .noRoute: .notFound
         case .methodNotAllowed: .methodNotAllowed
         case .unsupportedMediaType: .unsupportedMediaType
         case .forkDetected, .authorForked, .identityExists: .conflict
         case .tombstoned: .gone
         case .nodeNotRunning, .overloaded, .resourceExhausted: .serviceUnavailable
-        case .peerUnreachable, .handshakeFailed, .noRoute, .dependencyError: .badGateway
+        case .peerUnreachable, .handshakeFailed, .dependencyError: .badGateway
         case .timeout: .gatewayTimeout
         case .rejected, .contractViolation: .conflict
         case .securityError: .forbidden

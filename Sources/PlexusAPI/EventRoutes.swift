@@ -45,12 +45,14 @@ struct EventRoutes: APIRouteCollection {
         var query = FeedQuery(
             author: try reader.agentID("author"), topic: reader.string("topic"), type: reader.string("type"),
             tag: reader.string("tag"), limit: Self.pageSize)
+        // Read even when Last-Event-ID wins, so a malformed one is refused either way.
+        let since = try reader.cursor("since")
         if let lastEventID = request.headers[.lastEventID] {
-            guard let cursor = Int64(lastEventID), cursor >= 0 else {
+            guard let cursor = QueryReader.decimal(lastEventID), cursor >= 0 else {
                 throw PlexusError(.invalidArgument, "Last-Event-ID must be an event id this node sent (a cursor)")
             }
             query.since = cursor
-        } else if let since = try reader.cursor("since") {
+        } else if let since {
             query.since = since
         } else {
             query.since = try await node.status().store.latestCursor  // from now on

@@ -7,8 +7,9 @@ import NIOFoundationCompat
 import PlexusCore
 
 /// A client for a node's local HTTP API, used by the CLI, tests and benchmarks.
-/// Every failure is a `PlexusError`: the node's own error code, or `nodeNotRunning` when
-/// nothing answers at the address.
+/// Every failure is a `PlexusError`: the node's own error code; `nodeNotRunning` when
+/// nothing answers at the address; `timeout` when the node took the request but did not
+/// answer within the client's timeout.
 public struct NodeClient: NodeService {
     /// `http://host:port` of the API.
     public let baseURL: String
@@ -137,7 +138,10 @@ public struct NodeClient: NodeService {
             let response = try await http.execute(request, timeout: timeout ?? self.timeout)
             data = Data(buffer: try await response.body.collect(upTo: 64 << 20))
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw PlexusError(.nodeNotRunning, "the node at \(baseURL) did not answer in time")
+            // It accepted the request, so it runs: it is busy, or the request waits longer
+            // than this client does.
+            let seconds = Double((timeout ?? self.timeout).nanoseconds) / 1e9
+            throw PlexusError(.timeout, "the node at \(baseURL) did not answer within \(seconds) s")
         } catch {
             throw PlexusError(.nodeNotRunning, "cannot reach the node at \(baseURL): is 'plexus serve' running? (\(error))")
         }

@@ -10,7 +10,8 @@ public struct HostPort: Sendable, Equatable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Parses `host:port`, `[v6]:port` or a bare `port`.
+    /// Parses `host:port`, `[v6]:port` or a bare `port`; `invalidArgument` otherwise (a
+    /// setting that does not parse is reported as `invalidConfig` by the settings reader).
     public static func parse(_ text: String, defaultHost: String) throws(PlexusError) -> HostPort {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         var host = defaultHost
@@ -23,7 +24,7 @@ public struct HostPort: Sendable, Equatable, CustomStringConvertible {
             portText = String(trimmed[trimmed.index(after: colon)...])
         }
         guard let port = Int(portText), (0...65535).contains(port), !host.isEmpty else {
-            throw PlexusError(.invalidConfig, "not a host:port address: '\(text)'")
+            throw PlexusError(.invalidArgument, "not a host:port address: '\(text.prefix(300))'")
         }
         return HostPort(host: host, port: port)
     }

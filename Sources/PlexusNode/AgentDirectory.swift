@@ -14,7 +14,8 @@ extension Node {
         let relays = await mesh.peers().compactMap(\.agentID).prefix(Self.maxRelaysAnnounced)
         let status = await inbox.isBusy ? "busy" : "online"
         let agentRecord = settings.record(
-            addresses: meshAddress.map { [$0] } ?? [], relays: Array(relays), status: status, certificate: try settings.userCertificate())
+            addresses: meshAddress.map { [$0] } ?? [], relays: Array(relays), status: status, certificate: try settings.userCertificate(),
+            served: await inbox.servedCapabilities())
         let content: Data
         do {
             content = try JSONEncoder.compact.encode(agentRecord)
@@ -26,7 +27,8 @@ extension Node {
             signing: content, kind: .agent, timeMs: now, expiresMs: now + Int64(settings.announceIntervalS) * 3000, with: key)
         await gossip.publishRecord(record)
         // Also into the DHT, under the agent and each capability, for nodes gossip missed.
-        let keys = [DHTService.key(of: id)] + (settings.skills + settings.tools).map { DHTService.key(ofCapability: $0) }
+        let capabilities = agentRecord.capabilities.skills + agentRecord.capabilities.tools
+        let keys = [DHTService.key(of: id)] + capabilities.map { DHTService.key(ofCapability: $0) }
         let encoded = record.encoded()
         Task { await dht.publish(encoded, under: keys) }
         guard let view = Self.view(of: record, nowMs: now) else {
@@ -94,9 +96,11 @@ extension Node {
     /// Connected peers named as relays in a record.
     static let maxRelaysAnnounced = 8
 
-    /// Announces now and then every interval (and when the agent turns busy or idle), until
-    /// cancelled. A failed announcement is logged and tried again at the next interval. A node with bootstrap peers waits (up to
-    /// 5 s) for the first connection, so its first record can name relays.
+    /// Announces now and then every interval, and within a second when the agent turns busy
+    /// or idle or a capability comes or goes (a local worker polls for a new one, or none
+    /// has polled for one for `WorkerTasks.pollerMemoryMs`), until cancelled. A failed
+    /// announcement is logged and tried again at the next interval. A node with bootstrap
+    /// peers waits (up to 5 s) for the first connection, so its first record can name relays.
     func runAnnouncements() async {
         let interval = Duration.seconds(config.agent.announceIntervalS)
         if !config.peers.isEmpty {
@@ -105,17 +109,16 @@ extension Node {
                 try? await Task.sleep(for: .milliseconds(20))
             }
         }
-        // Checked every few seconds: a change between online and busy is announced then,
-        // rather than at the next interval.
-        let check = min(interval, .seconds(5))
-        var announcedBusy: Bool?
+        // Checked every second: a change is announced then, rather than at the next interval.
+        let check = min(interval, .seconds(1))
+        var announced: (busy: Bool, served: [String])?
         var next = ContinuousClock.now
         while !Task.isCancelled {
-            let busy = await inbox.isBusy
-            if ContinuousClock.now >= next || busy != announcedBusy {
+            let current = (busy: await inbox.isBusy, served: await inbox.servedCapabilities())
+            if ContinuousClock.now >= next || current.busy != announced?.busy || current.served != announced?.served {
                 do {
                     try await announce()
-                    announcedBusy = busy
+                    announced = current
                 } catch {
                     logger.warning("announcement failed", metadata: ["error": "\(error)"])
                 }

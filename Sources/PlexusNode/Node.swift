@@ -141,7 +141,8 @@ public actor Node {
 
     private nonisolated func publish(_ draft: EntryDraft, at now: Int64) async throws(PlexusError) -> StoredEntry {
         if let expires = draft.expiresMs, Int64(clamping: expires) <= now {
-            throw PlexusError(.invalidArgument, "expires_ms \(expires) is already in the past")
+            // Well-formed but refused for what it says: 422, like a signature that does not verify.
+            throw PlexusError(.invalidContent, "expires_ms \(expires) is already in the past")
         }
         let template = try draft.template(timeMs: now)
         let searchText = IndexedEntry.searchText(of: draft.content)

@@ -37,6 +37,11 @@ actor TaskInbox {
         state.offers(capability, nowMs: clock.nowMs)
     }
 
+    /// Capabilities taken here beyond the configured skills (handlers, polling workers).
+    func servedCapabilities() -> [String] {
+        state.servedCapabilities(nowMs: clock.nowMs)
+    }
+
     // MARK: - From callers
 
     /// A task submitted by `caller`.

@@ -129,7 +129,7 @@ actor TaskRouter {
     /// or, among the agents in the directory offering it and meeting every requirement, the
     /// one with the fewest tasks from here in flight, connected and online ones first.
     private func chooseWorker(_ request: SendTaskRequest) async throws(PlexusError) -> AgentID {
-        let requirements = try (request.require ?? []).map { text throws(PlexusError) in try Requirement.parse(text) }
+        let requirements = try request.requirements()
         if let to = request.to {
             if !requirements.isEmpty {
                 let record = try? await lookup(to).record
@@ -182,8 +182,11 @@ actor TaskRouter {
             }
         }
         forgetUnsent(TaskID(bytes: task.id))
+        guard record != nil else {
+            throw PlexusError(.noRoute, "agent \(worker) is not connected and in no record here, in the directory or the DHT")
+        }
         throw PlexusError(
-            .noRoute, "agent \(worker) is not connected, cannot be dialled"
+            .peerUnreachable, "agent \(worker) is not connected, cannot be dialled"
                 + (addresses.isEmpty ? " (it announces no address)" : " at \(addresses.joined(separator: ", "))")
                 + " and no relay it names is connected here")
     }

@@ -88,7 +88,8 @@ public final class EntryStore: Sendable {
         if let since = query.since {
             conditions.append("e.cursor > ?")
             _ = arguments.append(contentsOf: [since])
-        } else if let before = query.before {
+        }
+        if let before = query.before {
             conditions.append("e.cursor < ?")
             _ = arguments.append(contentsOf: [before])
         }
@@ -105,7 +106,7 @@ public final class EntryStore: Sendable {
 
     /// Entries matching a full-text query, best first (BM25 over type, tags and content strings).
     public func search(_ query: SearchQuery) async throws(PlexusError) -> [SearchHit] {
-        let match = try query.matchExpression()
+        guard let match = try query.matchExpression() else { return [] }
         var conditions = ["entry_fts MATCH ?"]
         var arguments: StatementArguments = [match]
         Self.addFilters(author: query.author, topic: query.topic, type: query.type, tag: query.tag, ref: nil,

@@ -3,8 +3,9 @@ import PlexusCore
 /// Filters and a page position for reading entries.
 ///
 /// Paging is by `cursor`, the local receive order. With `since`, entries received after
-/// that cursor come oldest first ("what is new since I last looked"); otherwise entries
-/// come newest first, starting below `before` when it is given.
+/// that cursor come oldest first ("what is new since I last looked"), and with `before`
+/// too, only those below it (a window); otherwise entries come newest first, starting
+/// below `before` when it is given.
 public struct FeedQuery: Sendable, Equatable {
     public var author: AgentID?
     public var topic: String?
@@ -32,12 +33,9 @@ public struct FeedQuery: Sendable, Equatable {
         self.limit = limit
     }
 
-    /// Rejects a limit outside `PageLimit.range` and giving both `since` and `before`.
+    /// Rejects a limit outside `PageLimit.range`.
     public func validated() throws(PlexusError) -> FeedQuery {
         try PageLimit.check(limit)
-        guard since == nil || before == nil else {
-            throw PlexusError(.invalidArgument, "give either since or before, not both")
-        }
         return self
     }
 }

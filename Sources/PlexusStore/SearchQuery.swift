@@ -30,8 +30,9 @@ public struct SearchQuery: Sendable, Equatable {
         self.offset = offset
     }
 
-    /// The FTS5 MATCH expression for `text`.
-    func matchExpression() throws(PlexusError) -> String {
+    /// The FTS5 MATCH expression for `text`; nil when it has no word (only spaces, `*`, `"`
+    /// or `OR`), which matches nothing.
+    func matchExpression() throws(PlexusError) -> String? {
         guard text.utf8.count <= Self.maxTextBytes else {
             throw PlexusError(.tooLarge, "search text is longer than \(Self.maxTextBytes) bytes")
         }
@@ -53,10 +54,7 @@ public struct SearchQuery: Sendable, Equatable {
             terms.append("\"\(bare)\"" + (isPrefix ? "*" : ""))
         }
         while terms.last == "OR" { terms.removeLast() }
-        guard !terms.isEmpty else {
-            throw PlexusError(.invalidArgument, "search needs at least one word")
-        }
-        return terms.joined(separator: " ")
+        return terms.isEmpty ? nil : terms.joined(separator: " ")
     }
 }
 

@@ -25,6 +25,9 @@ struct PublishCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Expire after this many seconds.")
     var ttl: UInt64?
 
+    @Option(name: .customLong("expires-at"), help: "Expire at this ISO 8601 / RFC 3339 date-time, e.g. 2026-12-31T23:59:59Z.")
+    var expiresAt: String?
+
     @Argument(help: "JSON object, e.g. '{\"text\": \"hello\"}', or '-' for stdin.")
     var content: String
 
@@ -42,7 +45,7 @@ struct PublishCommand: AsyncParsableCommand {
             for item in ref { refs.append(try EntryID.parse(item)) }
             let request = PublishRequest(
                 type: type, topic: topic, tags: tag.isEmpty ? nil : tag, refs: refs.isEmpty ? nil : refs,
-                content: json, ttlSeconds: ttl)
+                content: json, expiresAt: expiresAt, ttlSeconds: ttl)
             let entry = try await global.client().publish(request)
             if global.json { Output.printJSON(entry) } else { print("published \(entry.id) (seq \(entry.seq))") }
         }

@@ -28,6 +28,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    @Option(name: .long, help: "Log format: text (default) or json (one JSON object per line).")
+    var logFormat: String?
+
+    @Option(name: .long, help: "Also append logs to this file (created 0600).")
+    var logFile: String?
+
+    @Option(name: .customLong("config"), help: "Read settings from this file instead of config.yaml in the data directory.")
+    var configFile: String?
+
     @Option(name: .long, help: "Mesh address to accept peers on (default 0.0.0.0:7465; port 0 picks one; 'off' to only dial out).")
     var listen: String?
 
@@ -57,9 +66,11 @@ struct ServeCommand: AsyncParsableCommand {
                 overrides: .init(
                     api: api, maxBodyBytes: maxBodyBytes, logLevel: logLevel, listen: listen,
                     peers: peer.isEmpty ? nil : peer, networkKey: networkKey, hookOnEntry: hookOnEntry, webhook: webhook,
-                    capabilities: capability.isEmpty ? nil : capability, announce: noAnnounce ? false : nil))
+                    capabilities: capability.isEmpty ? nil : capability, announce: noAnnounce ? false : nil, logFormat: logFormat,
+                    logFile: logFile, configFile: configFile))
+            let factory = try LogOutput.factory(for: config)
             let logger = {
-                var logger = Logger(label: "plexus", factory: { StreamLogHandler.standardError(label: $0) })
+                var logger = Logger(label: "plexus", factory: factory)
                 logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
                 return logger
             }()

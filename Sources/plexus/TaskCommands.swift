@@ -35,7 +35,8 @@ struct TaskCommand: AsyncParsableCommand {
 
 struct TaskSendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "send", abstract: "Send a task to an agent (--to) or to one offering --capability; prints it (and its result with --wait).")
+        commandName: "send",
+        abstract: "Send a task to an agent (--to) or to one offering --capability; waits for it to end and prints the outcome (--no-wait: only submits).")
 
     @OptionGroup var global: GlobalOptions
 
@@ -51,8 +52,10 @@ struct TaskSendCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A condition on the worker (repeatable): cpu_cores>=N, ram_mb>=N, device=TYPE, TYPE.PROP>=N, TYPE.model~TEXT, skill=NAME, label.KEY=VALUE.")
     var require: [String] = []
 
-    @Flag(name: .long, help: "Wait for the task to end (up to --timeout) and print the outcome; exit 1 unless completed.")
-    var wait = false
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Wait for the task to end (up to --timeout) and print the outcome, exiting 1 unless it completed (the default); --no-wait prints the submitted task and exits.")
+    var wait = true
 
     @Argument(help: "The payload: JSON, or text (sent as a JSON string); - reads stdin.")
     var payload: String

@@ -38,3 +38,22 @@ import Testing
         #expect(error?.code == .invalidArgument)
     }
 }
+
+@Suite struct PublishExpiryTests {
+    @Test func anExpiryIsGivenOneWayAsMillisecondsADateTimeOrSeconds() throws {
+        let now: Int64 = 1_700_000_000_000
+        let at = try PublishRequest(json: .object(["content": .object([:]), "expires_at": .string("2026-12-31T23:59:59Z")]))
+        #expect(try at.draft(nowMs: now).expiresMs == 1_798_761_599_000)
+        let ttl = try PublishRequest(json: .object(["content": .object([:]), "ttl_s": .integer(60)]))
+        #expect(try ttl.draft(nowMs: now).expiresMs == UInt64(now) + 60_000)
+        let plain = try PublishRequest(json: .object(["content": .object([:]), "expires_at": .null]))
+        #expect(try plain.draft(nowMs: now).expiresMs == nil)
+
+        let both = try PublishRequest(json: .object(["content": .object([:]), "expires_at": .string("2026-12-31T23:59:59Z"), "ttl_s": .integer(5)]))
+        #expect(throws: PlexusError.self) { try both.draft(nowMs: now) }
+        let malformed = try PublishRequest(json: .object(["content": .object([:]), "expires_at": .string("next tuesday")]))
+        let error = #expect(throws: PlexusError.self) { try malformed.draft(nowMs: now) }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.message.contains("RFC 3339") == true)
+    }
+}

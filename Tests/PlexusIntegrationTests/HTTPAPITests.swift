@@ -63,12 +63,21 @@ import Testing
                             body: #"{"content":{"t":""# + String(repeating: "x", count: 400_000) + #""}}"#), 413, "tooLarge"),
             (try await call(.GET, "/v1/status", token: token, headers: [("Origin", "https://evil.example")]), 403, "forbidden"),
             (try await call(.GET, "/v1/feed?limit=0", token: token), 400, "invalidArgument"),
-            (try await call(.GET, "/v1/feed?since=1&before=2", token: token), 400, "invalidArgument"),
+            (try await call(.GET, "/v1/feed?since=1&before=x", token: token), 400, "invalidArgument"),
+            (try await call(.GET, "/v1/feed?limit=", token: token), 400, "invalidArgument"),
+            (try await call(.GET, "/v1/feed?since=%2B1", token: token), 400, "invalidArgument"),
             (try await call(.GET, "/v1/feed?author=nobody", token: token), 400, "invalidArgument"),
             (try await call(.GET, "/v1/entries/xyz", token: token), 400, "invalidArgument"),
             (try await call(.GET, "/v1/entries/" + String(repeating: "0", count: 64), token: token), 404, "notFound"),
             (try await call(.GET, "/v1/search", token: token), 400, "invalidArgument"),
-            (try await call(.POST, "/v1/publish", token: token, body: #"{"content":{},"expires_ms":5}"#), 400, "invalidArgument"),
+            (try await call(.GET, "/v1/search?q=", token: token), 400, "invalidArgument"),
+            (try await call(.POST, "/v1/publish", token: token, body: #"{"content":{},"expires_ms":5}"#), 422, "invalidContent"),
+            (try await call(.POST, "/v1/peers", token: token, body: #"{"address":""}"#), 400, "invalidArgument"),
+            (try await call(.POST, "/v1/tasks", token: token, body: #"{"capability":"juggling","payload":null}"#), 404, "noRoute"),
+            (try await call(.POST, "/v1/tasks", token: token, body: #"{"capability":"x","payload":null,"require":["cpu_cores>0"]}"#),
+             400, "invalidArgument"),
+            (try await call(.POST, "/v1/topics", token: token, body: #"{"topic":""# + String(repeating: "é", count: 100) + #""}"#),
+             413, "tooLarge"),
         ]
         for (reply, status, code) in cases {
             #expect(reply.status == status)
@@ -101,6 +110,11 @@ import Testing
         #expect(secondPage.nextCursor == nil)
         let seqs = (firstPage.entries + secondPage.entries).map(\.seq)
         #expect(seqs == [12, 10, 8, 6, 4, 2])
+        // `since` and `before` together: the window between them, oldest first.
+        let all = try await node.client.feed(since: 0, limit: 100).entries.map(\.cursor)
+        #expect(all.count == 12)
+        let window = try await node.client.feed(since: all[2], before: all[6], limit: 100)
+        #expect(window.entries.map(\.cursor) == Array(all[3..<6]))
         _ = try await node.stop()
     }
 

@@ -9,8 +9,8 @@ import Testing
 @Suite(.serialized) struct MCPInteropTests {
     static let script = PythonPeer.interopScript("mcp_client.py")
     static let expectedTools: Set<String> = [
-        "status", "publish", "query", "search", "get", "thread", "peers", "add_peer", "follow", "unfollow",
-        "subscribe", "unsubscribe", "find_agents", "send_task", "get_task", "next_task", "complete_task",
+        "status", "identity", "publish", "query", "search", "get", "thread", "peers", "add_peer", "follows", "follow",
+        "unfollow", "topics", "subscribe", "unsubscribe", "find_agents", "send_task", "get_task", "next_task", "complete_task",
     ]
 
     /// What every transport must show: the tools, a publish that is stored, a search that

@@ -132,6 +132,38 @@ import Testing
         _ = try await node.stop()
     }
 
+    /// `--log-format json --log-file F`: standard error and the file both get one JSON object
+    /// per line; `--config PATH` reads settings from that file; a bad value or a missing
+    /// file stops the node before it starts.
+    @Test func logsAsJSONLinesToAFileAndSettingsFromAnotherFile() async throws {
+        let directory = try TempDirectory()
+        let settings = directory.file("elsewhere.yaml")
+        try "log_level: debug\n".write(to: settings, atomically: true, encoding: .utf8)
+        let logFile = directory.file("node.log")
+        let node = try await ServeProcess(
+            directory: directory, arguments: ["--log-format", "json", "--log-file", logFile.path, "--config", settings.path])
+        _ = try await node.client.publish(PublishRequest(content: .object(["text": .string("logged")])))
+        #expect(try await node.stop() == 0)
+        for text in [node.log, try String(contentsOf: logFile, encoding: .utf8)] {
+            let lines = text.split(separator: "\n").filter { $0.hasPrefix("{") }
+            let events = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(events.count == lines.count && !events.isEmpty)
+            #expect(events.contains { $0["message"] as? String == "API listening" && $0["level"] as? String == "notice" })
+            // The file's log level came from --config: debug events are there.
+            #expect(events.contains { $0["level"] as? String == "debug" })
+            #expect(events.allSatisfy { ($0["time"] as? String).flatMap(InternetTime.milliseconds) != nil })
+        }
+        let attributes = try FileManager.default.attributesOfItem(atPath: logFile.path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+        for arguments in [["--log-format", "xml"], ["--config", directory.file("missing.yaml").path]] {
+            let refused = try await runPlexus(
+                ["serve", "--data", directory.path, "--api", "127.0.0.1:0", "--listen", "127.0.0.1:0"] + arguments, home: directory.path)
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("invalidConfig"), "\(refused.stderr)")
+        }
+    }
+
     @Test func apiRefusesNonLoopbackAddresses() async throws {
         let directory = try TempDirectory()
         let result = try await runPlexus(["serve", "--data", directory.path, "--api", "0.0.0.0:0", "--listen", "127.0.0.1:0"], home: directory.path)

@@ -212,6 +212,41 @@ import Testing
         for node in [caller, worker] { _ = try await node.stop() }
     }
 
+    /// A node started with no capability, whose local `plexus worker` polls for one, is found
+    /// by that capability within seconds, and `plexus task send` (waiting by default) prints
+    /// the worker's answer; before the worker polls, nobody offers it.
+    @Test func aWorkerStartedAloneIsFoundByCapabilityAndAnswersTheCLI() async throws {
+        let worker = try await ServeProcess(directory: try MeshTests.directory(), announce: true)
+        let caller = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", worker.meshAddress])
+        let workerID = try await worker.client.identity().agentID
+        try await MeshTests.eventually("the caller has the worker's record") { (try? await caller.client.agent(workerID)) != nil }
+        let before = try await runPlexus(
+            ["task", "send", "--data", caller.directory.path, "--json", "--capability", "upper", "--timeout", "30", "early"],
+            home: caller.directory.path, timeout: .seconds(60))
+        #expect(before.status != 0)
+        #expect(before.stdout.contains("noRoute") || before.stderr.contains("noRoute"), "\(before.stdout) \(before.stderr)")
+
+        let workerDirectory = worker.directory.path
+        let lane = Task {
+            try await runPlexus(
+                ["worker", "--data", workerDirectory, "--capability", "upper", "--exec", "tr a-z A-Z", "--count", "1", "--concurrency", "1"],
+                home: workerDirectory, timeout: .seconds(60))
+        }
+        try await MeshTests.eventually("the caller finds the worker by capability") {
+            try await caller.client.agents(AgentQuery(capability: "upper")).map(\.agentID) == [workerID]
+        }
+        let sent = try await runPlexus(
+            ["task", "send", "--data", caller.directory.path, "--json", "--capability", "upper", "--timeout", "30", #""shout this""#],
+            home: caller.directory.path, timeout: .seconds(60))
+        #expect(sent.status == 0, "\(sent.stderr)")
+        let view = try JSONDecoder().decode(TaskView.self, from: Data(sent.stdout.utf8))
+        #expect(view.state == .completed)
+        #expect(view.worker == workerID)
+        #expect(view.result == .string("SHOUT THIS"))
+        #expect(try await lane.value.status == 0)
+        for node in [caller, worker] { _ = try await node.stop() }
+    }
+
     /// A worker that accepts no connections (`--listen off`, as behind NAT) is reached by a
     /// caller that cannot accept any either, through the peer both dialled, which the worker
     /// names as its relay in its record; relayed messages must carry their writer's signature.

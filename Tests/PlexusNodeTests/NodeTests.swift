@@ -52,7 +52,7 @@ import Testing
         let error = await #expect(throws: PlexusError.self) {
             try await node.publish(EntryDraft(content: .object([:]), expiresMs: 1))
         }
-        #expect(error?.code == .invalidArgument)
+        #expect(error?.code == .invalidContent)
     }
 
     @Test func theDataDirectoryLockAdmitsOneNode() throws {

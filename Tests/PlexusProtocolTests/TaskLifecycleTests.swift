@@ -84,11 +84,19 @@ import Testing
         var tasks = WorkerTasks(me: worker, skills: ["echo"])
         let now: Int64 = 1_000_000
         #expect(Self.notified(tasks.receive(TaskID.random(), submit: submit("translate", deadlineMs: now + 60_000), from: caller, nowMs: now)) == ["rejected:rejected"])
-        _ = tasks.lease("translate", for: .seconds(30), nowMs: now)  // a worker polls
-        #expect(tasks.offers("translate", nowMs: now + 59_000))
-        #expect(!tasks.offers("translate", nowMs: now + 61_000))
+        #expect(tasks.servedCapabilities(nowMs: now).isEmpty)
+        _ = tasks.lease("Translate", for: .seconds(30), nowMs: now)  // a worker polls
+        #expect(tasks.offers("translate", nowMs: now + WorkerTasks.pollerMemoryMs - 1))
+        #expect(tasks.servedCapabilities(nowMs: now + WorkerTasks.pollerMemoryMs - 1) == ["translate"])
+        // No poll for a while: no longer offered, and no longer announced.
+        #expect(!tasks.offers("translate", nowMs: now + WorkerTasks.pollerMemoryMs))
+        #expect(tasks.servedCapabilities(nowMs: now + WorkerTasks.pollerMemoryMs).isEmpty)
+        // A configured skill is announced as configured, not again as served.
+        _ = tasks.lease("echo", for: .seconds(30), nowMs: now)
+        #expect(tasks.servedCapabilities(nowMs: now).contains("echo") == false)
 
         tasks.registerHandler("Summarize")
+        #expect(tasks.servedCapabilities(nowMs: now + 10 * WorkerTasks.pollerMemoryMs) == ["summarize"])
         let id = TaskID.random()
         let started = tasks.receive(id, submit: submit("summarize", deadlineMs: now + 60_000), from: caller, nowMs: now)
         guard case .run(let view)? = started.first else {

@@ -57,7 +57,7 @@ import Testing
 
     @Test func invalidPagingArgumentsAreRefused() async throws {
         let fixture = try StoreFixture()
-        for query in [FeedQuery(limit: 0), FeedQuery(limit: 5000), FeedQuery(since: 1, before: 5)] {
+        for query in [FeedQuery(limit: 0), FeedQuery(limit: 5000), FeedQuery(limit: -1)] {
             let error = await #expect(throws: PlexusError.self) { try await fixture.store.feed(query) }
             #expect(error?.code == .invalidArgument)
         }
@@ -120,8 +120,8 @@ import Testing
             // FTS5 syntax in user text is quoted away: each finds something or nothing.
             _ = try await fixture.store.search(SearchQuery(text))
         }
-        let empty = await #expect(throws: PlexusError.self) { try await fixture.store.search(SearchQuery("  \" * ")) }
-        #expect(empty?.code == .invalidArgument)
+        // Text without a word matches nothing (it is not an error: the API's `q` is any text).
+        #expect(try await fixture.store.search(SearchQuery("  \" * OR ")).isEmpty)
         #expect(try await fixture.store.search(SearchQuery("\"plain")).count == 1)
     }
 }

@@ -10,10 +10,13 @@ public enum TopicName {
         topic.isEmpty ? mesh : topic
     }
 
-    /// Checks a name given to subscribe to: 1–128 bytes of UTF-8 without control characters.
+    /// Checks a name given to subscribe to: 1–128 bytes of UTF-8 without control characters
+    /// (`tooLarge` beyond 128 bytes: a limit in bytes, which a schema's length in characters
+    /// cannot state exactly).
     public static func validated(_ name: String) throws(PlexusError) -> String {
-        guard !name.isEmpty, name.utf8.count <= maxBytes else {
-            throw PlexusError(.invalidArgument, "a topic name is 1 to \(maxBytes) bytes")
+        guard !name.isEmpty else { throw PlexusError(.invalidArgument, "a topic name is not empty") }
+        guard name.utf8.count <= maxBytes else {
+            throw PlexusError(.tooLarge, "a topic name is at most \(maxBytes) bytes of UTF-8")
         }
         guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw PlexusError(.invalidArgument, "a topic name has no control characters")

@@ -44,13 +44,16 @@ public struct PlexusError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidConfig
         /// The local node is not running or not reachable.
         case nodeNotRunning
-        /// A mesh peer could not be reached (refused, unreachable, timed out).
+        /// A mesh peer could not be reached (refused, unreachable, timed out), also a task's
+        /// worker whose record is known but whose addresses and relays all failed.
         case peerUnreachable
         /// A mesh peer was reached but the handshake failed (network key, identity).
         case handshakeFailed
         /// The node is at a capacity limit (a queue is full); retry shortly.
         case overloaded
-        /// No way to reach the task's target: not connected, no known address, no relay.
+        /// Nothing known can take the task: no agent offers the capability (or meets the
+        /// requirements), or the agent id is in no record here, the directory or the DHT.
+        /// A named thing that does not exist: the caller's to fix (404).
         case noRoute
         /// A task's deadline passed before it finished.
         case timeout

@@ -1,5 +1,6 @@
 /// The body of `POST /v1/publish`. Only `content` is required; it must be a JSON object.
-/// `ttl_s` is a convenience for `expires_ms` relative to now; give at most one of them.
+/// The expiry is given at most one way: `expires_ms` (ms since the epoch), `expires_at` (an
+/// RFC 3339 / ISO 8601 date-time with its offset) or `ttl_s` (seconds from now).
 public struct PublishRequest: Codable, Sendable, Equatable {
     public var type: String?
     public var topic: String?
@@ -7,11 +8,12 @@ public struct PublishRequest: Codable, Sendable, Equatable {
     public var refs: [EntryID]?
     public var content: JSONValue
     public var expiresMs: UInt64?
+    public var expiresAt: String?
     public var ttlSeconds: UInt64?
 
     public init(
         type: String? = nil, topic: String? = nil, tags: [String]? = nil, refs: [EntryID]? = nil,
-        content: JSONValue, expiresMs: UInt64? = nil, ttlSeconds: UInt64? = nil
+        content: JSONValue, expiresMs: UInt64? = nil, expiresAt: String? = nil, ttlSeconds: UInt64? = nil
     ) {
         self.type = type
         self.topic = topic
@@ -19,11 +21,12 @@ public struct PublishRequest: Codable, Sendable, Equatable {
         self.refs = refs
         self.content = content
         self.expiresMs = expiresMs
+        self.expiresAt = expiresAt
         self.ttlSeconds = ttlSeconds
     }
 
     enum CodingKeys: String, CodingKey {
-        case type, topic, tags, refs, content, expiresMs = "expires_ms", ttlSeconds = "ttl_s"
+        case type, topic, tags, refs, content, expiresMs = "expires_ms", expiresAt = "expires_at", ttlSeconds = "ttl_s"
     }
 
     /// Longest accepted `ttl_s`.
@@ -31,13 +34,21 @@ public struct PublishRequest: Codable, Sendable, Equatable {
 
     /// The draft to publish, given the current time for `ttl_s`.
     public func draft(nowMs: Int64) throws(PlexusError) -> EntryDraft {
-        if expiresMs != nil && ttlSeconds != nil {
-            throw PlexusError(.invalidArgument, "give expires_ms or ttl_s, not both")
+        guard [expiresMs != nil, expiresAt != nil, ttlSeconds != nil].filter({ $0 }).count <= 1 else {
+            throw PlexusError(.invalidArgument, "give one of expires_ms, expires_at and ttl_s")
         }
         if let ttlSeconds, ttlSeconds == 0 || ttlSeconds > Self.maxTTLSeconds {
             throw PlexusError(.invalidArgument, "ttl_s must be between 1 and \(Self.maxTTLSeconds) (100 years)")
         }
-        let expires = expiresMs ?? ttlSeconds.map { UInt64(max(nowMs, 0)) + $0 * 1000 }
+        var at: UInt64?
+        if let expiresAt {
+            guard let milliseconds = InternetTime.milliseconds(expiresAt) else {
+                throw PlexusError(
+                    .invalidArgument, "expires_at must be an RFC 3339 date-time such as 2026-12-31T23:59:59Z, got '\(expiresAt.prefix(60))'")
+            }
+            at = UInt64(max(milliseconds, 0))  // before 1970: in the past, refused as such
+        }
+        let expires = expiresMs ?? at ?? ttlSeconds.map { UInt64(max(nowMs, 0)) + $0 * 1000 }
         return EntryDraft(
             type: type ?? "insight", topic: topic ?? "", tags: tags ?? [], refs: refs ?? [],
             content: content, expiresMs: expires)
@@ -47,7 +58,7 @@ public struct PublishRequest: Codable, Sendable, Equatable {
 extension PublishRequest {
     /// The accepted top-level keys; any other key is refused, so a typo (`tag` for `tags`)
     /// is reported instead of silently dropped.
-    public static let keys: Set<String> = ["type", "topic", "tags", "refs", "content", "expires_ms", "ttl_s"]
+    public static let keys: Set<String> = ["type", "topic", "tags", "refs", "content", "expires_ms", "expires_at", "ttl_s"]
 
     /// Reads a request from parsed JSON with a precise message for each wrong field.
     public init(json: JSONValue) throws(PlexusError) {
@@ -96,6 +107,6 @@ extension PublishRequest {
         }
         self.init(
             type: try string("type"), topic: try string("topic"), tags: try strings("tags"), refs: refs,
-            content: content, expiresMs: try count("expires_ms"), ttlSeconds: try count("ttl_s"))
+            content: content, expiresMs: try count("expires_ms"), expiresAt: try string("expires_at"), ttlSeconds: try count("ttl_s"))
     }
 }

@@ -150,15 +150,29 @@ public struct SendTaskRequest: Codable, Sendable, Equatable {
         }
         let wait = try WaitTime.duration(ms: waitMs)
         try Capability.check(capability)
+        _ = try requirements()
         return (timeoutMs, wait)
+    }
+
+    /// Most conditions on one task.
+    public static let maxRequirements = 32
+
+    /// `require`, read (`invalidArgument` for one that does not parse, or too many).
+    public func requirements() throws(PlexusError) -> [Requirement] {
+        let texts = require ?? []
+        guard texts.count <= Self.maxRequirements else {
+            throw PlexusError(.invalidArgument, "a task has at most \(Self.maxRequirements) requirements")
+        }
+        return try texts.map { text throws(PlexusError) in try Requirement.parse(text) }
     }
 }
 
 /// A capability (skill) name: what a task asks for and what an agent offers.
 public enum Capability {
+    /// Longest name, in Unicode scalars (what JSON Schema's `maxLength` counts).
     public static let maxCharacters = 128
 
-    /// `invalidArgument` unless `name` is 1 to `maxCharacters` characters.
+    /// `invalidArgument` unless `name` is 1 to `maxCharacters` Unicode scalars.
     public static func check(_ name: String) throws(PlexusError) {
         guard isValid(name) else {
             throw PlexusError(.invalidArgument, "capability must be 1 to \(maxCharacters) characters")
@@ -166,7 +180,7 @@ public enum Capability {
     }
 
     public static func isValid(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= maxCharacters
+        !name.isEmpty && name.unicodeScalars.count <= maxCharacters
     }
 }
 

@@ -17,6 +17,7 @@ extension ToolCatalog {
                     "refs": ["type": "array", "items": ["type": "string"], "description": "Ids (64 hex) of entries this one answers or cites; makes it part of their thread."],
                     "ttl_s": integer("Seconds until the entry expires and is removed everywhere.", minimum: 1),
                     "expires_ms": integer("Absolute expiry time in ms since the epoch (instead of ttl_s).", minimum: 1),
+                    "expires_at": string("Absolute expiry as an ISO 8601 / RFC 3339 date-time, e.g. 2026-12-31T23:59:59Z (instead of ttl_s)."),
                 ],
                 required: ["content"], readOnly: false),
             run: { arguments, node throws(PlexusError) in

@@ -3,7 +3,8 @@ import MCP
 import PlexusCore
 
 extension ToolCatalog {
-    /// Replication: `peers`, `add_peer`, `remove_peer`, `follow`, `unfollow`, `subscribe`, `unsubscribe`.
+    /// Replication: `peers`, `add_peer`, `remove_peer`, `follows`, `follow`, `unfollow`, `topics`, `subscribe`,
+    /// `unsubscribe`.
     static let replication: [PlexusTool] = [
         PlexusTool(
             definition: tool(
@@ -27,6 +28,12 @@ extension ToolCatalog {
             run: { arguments, node throws(PlexusError) in try encode(try await node.removePeer(try arguments.requiredString("peer"))) }),
         PlexusTool(
             definition: tool(
+                "follows", "List followed authors",
+                "Lists the authors this node follows. Empty: it stores every author's entries.",
+                properties: [:], readOnly: true),
+            run: { _, node throws(PlexusError) in try encode(try await node.follows()) }),
+        PlexusTool(
+            definition: tool(
                 "follow", "Follow an author",
                 "Stores this author's entries. Once any author is followed, only followed authors (and this agent) are stored; entries of others are still passed on.",
                 properties: ["author": string("The agent id to follow.")], required: ["author"], readOnly: false),
@@ -41,6 +48,12 @@ extension ToolCatalog {
             run: { arguments, node throws(PlexusError) in
                 try encode(try await node.unfollow(try AgentID.parse(try arguments.requiredString("author"))))
             }),
+        PlexusTool(
+            definition: tool(
+                "topics", "List topics",
+                "Lists the topics this node is in, with each topic's overlay neighbours, the members held in reserve and the entries stored.",
+                properties: [:], readOnly: true),
+            run: { _, node throws(PlexusError) in try encode(["topics": try await node.topics()]) }),
         PlexusTool(
             definition: tool(
                 "subscribe", "Join a topic",

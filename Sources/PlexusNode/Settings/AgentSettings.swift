@@ -91,11 +91,15 @@ public struct AgentSettings: Sendable, Equatable {
     }
 
     /// The record to announce, with the machine's cores and memory and the mesh address.
-    func record(addresses: [String], relays: [AgentID], status: String, certificate: UserCertificate?) -> AgentRecord {
+    /// The record to sign: these settings, plus `served`, capabilities local workers take.
+    func record(
+        addresses: [String], relays: [AgentID], status: String, certificate: UserCertificate?, served: [String] = []
+    ) -> AgentRecord {
+        let configured = Set(skills.map { $0.lowercased() })
         var record = AgentRecord(
             addresses: addresses,
             capabilities: Capabilities(
-                skills: skills, tools: tools,
+                skills: skills + served.filter { !configured.contains($0.lowercased()) }, tools: tools,
                 resources: Resources(
                     cpuCores: ProcessInfo.processInfo.activeProcessorCount,
                     ramMB: Int(ProcessInfo.processInfo.physicalMemory / (1 << 20)), devices: devices)),

@@ -14,6 +14,10 @@ public struct NodeConfig: Sendable, Equatable {
     public var limits: Limits
     /// swift-log level name: trace, debug, info, notice, warning, error, critical.
     public var logLevel: String
+    /// `text` (one line per event) or `json` (one JSON object per line).
+    public var logFormat: String = "text"
+    /// Where logs go besides standard error: a file they are appended to (0600), or nil.
+    public var logFile: String?
     /// How often expired entries are removed, in seconds.
     public var expiryIntervalSeconds: Int
     /// Where the mesh listens; nil for dial-out only (a worker behind NAT).
@@ -57,6 +61,10 @@ public struct NodeConfig: Sendable, Equatable {
         public var api: String?
         public var maxBodyBytes: Int?
         public var logLevel: String?
+        public var logFormat: String?
+        public var logFile: String?
+        /// A configuration file to read instead of `config.yaml` in the data directory.
+        public var configFile: String?
         /// `host:port`, or `off` to not listen.
         public var listen: String?
         public var peers: [String]?
@@ -71,8 +79,12 @@ public struct NodeConfig: Sendable, Equatable {
         public init(
             api: String? = nil, maxBodyBytes: Int? = nil, logLevel: String? = nil, listen: String? = nil,
             peers: [String]? = nil, networkKey: String? = nil, hookOnEntry: String? = nil, webhook: String? = nil,
-            capabilities: [String]? = nil, announce: Bool? = nil
+            capabilities: [String]? = nil, announce: Bool? = nil, logFormat: String? = nil, logFile: String? = nil,
+            configFile: String? = nil
         ) {
+            self.logFormat = logFormat
+            self.logFile = logFile
+            self.configFile = configFile
             self.capabilities = capabilities
             self.announce = announce
             self.hookOnEntry = hookOnEntry
@@ -94,6 +106,8 @@ public struct NodeConfig: Sendable, Equatable {
             set("api", api.map(ConfigContent.string))
             set("max_body_bytes", maxBodyBytes.map(ConfigContent.int))
             set("log_level", logLevel.map(ConfigContent.string))
+            set("log_format", logFormat.map(ConfigContent.string))
+            set("log_file", logFile.map(ConfigContent.string))
             set("listen", listen.map(ConfigContent.string))
             set("peers", peers.map(ConfigContent.stringArray))
             set("network_key", networkKey.map(ConfigContent.string))
@@ -111,14 +125,21 @@ public struct NodeConfig: Sendable, Equatable {
         directory: DataDirectory, overrides: Overrides = Overrides(),
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(PlexusError) -> NodeConfig {
+        var file = directory.configFile
+        if let path = overrides.configFile {
+            file = URL(fileURLWithPath: path)
+            guard FileManager.default.isReadableFile(atPath: file.path) else {
+                throw PlexusError(.invalidConfig, "--config: cannot read \(path)")
+            }
+        }
         let sources = try SettingsSources(
-            flags: overrides.values, environment: environment, file: directory.configFile,
+            flags: overrides.values, environment: environment, file: file,
             structuredKeys: AgentSettings.structuredKeys.map { "agent.\($0)" })
         let settings = sources.reader
         var config = NodeConfig(dataDirectory: directory.path)
 
         if let text = settings.string(forKey: "api") {
-            config.api = try HostPort.parse(text, defaultHost: "127.0.0.1")
+            config.api = try setting("api", HostPort.parse(text, defaultHost: "127.0.0.1"))
         }
         guard config.api.isLoopback else {
             throw PlexusError(.invalidConfig, "the API must listen on loopback (127.0.0.1, ::1 or localhost), not \(config.api.host)")
@@ -133,13 +154,18 @@ public struct NodeConfig: Sendable, Equatable {
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(config.logLevel) else {
             throw PlexusError(.invalidConfig, "unknown log level '\(config.logLevel)'")
         }
+        config.logFormat = settings.string(forKey: "log_format", default: config.logFormat)
+        guard ["text", "json"].contains(config.logFormat) else {
+            throw PlexusError(.invalidConfig, "log_format is text or json, not '\(config.logFormat)'")
+        }
+        config.logFile = settings.string(forKey: "log_file").flatMap { $0.isEmpty ? nil : $0 }
         if let text = settings.string(forKey: "listen") {
-            config.listen = text == "off" ? nil : try HostPort.parse(text, defaultHost: "0.0.0.0")
+            config.listen = text == "off" ? nil : try setting("listen", HostPort.parse(text, defaultHost: "0.0.0.0"))
         }
         config.peers = []
         for text in settings.stringArray(forKey: "peers", default: []) {
             let text = text.trimmingCharacters(in: .whitespaces)
-            if !text.isEmpty { config.peers.append(try HostPort.parse(text, defaultHost: "127.0.0.1")) }
+            if !text.isEmpty { config.peers.append(try setting("peers", HostPort.parse(text, defaultHost: "127.0.0.1"))) }
         }
         config.networkKey = settings.string(forKey: "network_key", default: config.networkKey)
         guard !config.networkKey.isEmpty, config.networkKey.utf8.count <= 256 else {
@@ -153,6 +179,13 @@ public struct NodeConfig: Sendable, Equatable {
         config.agent = try AgentSettings(reading: settings.scoped(to: "agent"), structured: sources.structured, extraSkills: extraSkills)
         try sources.checkReadable()
         return config
+    }
+
+    /// A setting's value read with `parse`; a value it refuses is `invalidConfig`, naming the key.
+    private static func setting<Value>(
+        _ key: String, _ parse: @autoclosure () throws(PlexusError) -> Value
+    ) throws(PlexusError) -> Value {
+        do { return try parse() } catch { throw PlexusError(.invalidConfig, "\(key): \(error.message)") }
     }
 
     /// The documented template `plexus init-config` writes: the top-level settings, then
@@ -177,6 +210,14 @@ public struct NodeConfig: Sendable, Equatable {
         # trace, debug, info, notice, warning, error or critical.
         # env: PLEXUS_LOG_LEVEL   flag: --log-level
         log_level: info
+
+        # text (one line per event) or json (one JSON object per line, for log shippers).
+        # env: PLEXUS_LOG_FORMAT   flag: --log-format
+        log_format: text
+
+        # A file logs are also appended to (created 0600); empty: standard error only.
+        # env: PLEXUS_LOG_FILE   flag: --log-file
+        log_file: ""
 
         # Seconds between sweeps that delete expired entries (leaving tombstones).
         # env: PLEXUS_EXPIRY_INTERVAL_S

@@ -38,8 +38,11 @@ public struct WorkerTasks: Sendable {
     public static let maxQueued = 10_000
     /// Tasks remembered (for status, idempotent results and replay refusal).
     public static let maxRemembered = 100_000
-    /// How long a worker that polled for a capability counts as offering it.
-    public static let pollerMemoryMs: Int64 = 60_000
+    /// How long a worker that polled for a capability counts as offering it: longer than
+    /// the longest poll (60 s), so a worker that polls again at once is never dropped.
+    public static let pollerMemoryMs: Int64 = 90_000
+    /// Capabilities remembered as polled for, at most (stale ones go first).
+    public static let maxPolledCapabilities = 1024
     /// Lease lengths a worker may ask for.
     public static let leaseRange = Duration.seconds(1)...Duration.seconds(600)
     /// Tasks waiting for a worker at which this agent calls itself busy.
@@ -75,6 +78,14 @@ public struct WorkerTasks: Sendable {
         if skills.contains(name) || handled.contains(name) { return true }
         guard let last = polledAtMs[name] else { return false }
         return nowMs - last < Self.pollerMemoryMs
+    }
+
+    /// Capabilities (lowercased) this agent takes beyond its configured skills: served by an
+    /// in-process handler, or asked for by a local worker within `pollerMemoryMs`. They go
+    /// into the agent's record, so a worker started alone is found by capability.
+    public func servedCapabilities(nowMs: Int64) -> [String] {
+        let polled = polledAtMs.filter { nowMs - $0.value < Self.pollerMemoryMs }.keys
+        return handled.union(polled).subtracting(skills).sorted()
     }
 
     /// A task as this worker sees it.
@@ -149,6 +160,12 @@ public struct WorkerTasks: Sendable {
     /// the oldest waiting one, leased for `lease`, or nil when none waits.
     public mutating func lease(_ capability: String, for lease: Duration, nowMs: Int64) -> (TaskView?, [Action]) {
         let name = capability.lowercased()
+        if polledAtMs[name] == nil, polledAtMs.count >= Self.maxPolledCapabilities {
+            polledAtMs = polledAtMs.filter { nowMs - $0.value < Self.pollerMemoryMs }
+            if polledAtMs.count >= Self.maxPolledCapabilities, let oldest = polledAtMs.min(by: { $0.value < $1.value })?.key {
+                polledAtMs.removeValue(forKey: oldest)
+            }
+        }
         polledAtMs[name] = nowMs
         while var ids = queues[name], !ids.isEmpty {
             let id = ids.removeFirst()
