@@ -8,9 +8,14 @@ import PlexusCore
 
 /// The replication operations (`ReplicationService`) of `NodeClient`.
 extension NodeClient {
-    /// The connected mesh peers.
+    /// The mesh peers: connections, and remembered addresses not connected now.
     public func peers() async throws(PlexusError) -> [PeerView] {
         try await send(.GET, "/v1/peers")
+    }
+
+    /// The peers connected now.
+    public func connectedPeers() async throws(PlexusError) -> [PeerView] {
+        try await peers().filter { $0.state == .connected }
     }
 
     /// Asks the node to dial a peer (and keep it connected).

@@ -37,6 +37,7 @@ public actor ConnectionManager {
     /// A copy of `connections` that sending reads without entering the actor.
     private nonisolated let routes = Mutex<[AgentID: PeerConnection]>([:])
     private var redialTasks: [String: Task<Void, Never>] = [:]
+    private var redials: [String: Redial] = [:]
     private var shuttingDown = false
     private var pingCounter: UInt64 = 0
 
@@ -129,19 +130,30 @@ public actor ConnectionManager {
     public func keepConnected(host: String, port: Int) {
         let address = HostPort(host: host, port: port).description
         guard redialTasks[address] == nil, !shuttingDown else { return }
+        redials[address] = Redial()
         redialTasks[address] = Task { [config, logger] in
             var delay = config.redialInitial
             while !Task.isCancelled {
+                self.noteRedial(address) { $0.dialling = true; $0.nextDialMs = nil }
                 do {
                     // Returns the surviving connection, also when the peer's own dial won.
                     let info = try await self.dial(host: host, port: port, expectedPeer: nil, bootstrap: true)
                     delay = config.redialInitial
+                    self.noteRedial(address) { $0 = Redial() }
                     if let peer = info.agentID { await self.waitUntilClosed(peer) }
                 } catch {
                     logger.debug("redial failed", metadata: ["address": "\(address)", "error": "\(error)"])
+                    self.noteRedial(address) { redial in
+                        redial.dialling = false
+                        redial.failures += 1
+                        redial.lastError = String("\(error)".prefix(200))
+                    }
                 }
-                let jitter = Double.random(in: 0.5...1.5)
-                try? await Task.sleep(for: .nanoseconds(Int64(Double(delay.nanoseconds) * jitter)))
+                let pause = Duration.nanoseconds(Int64(Double(delay.nanoseconds) * Double.random(in: 0.5...1.5)))
+                let (seconds, attoseconds) = pause.components
+                let wakeMs = Int64(Date().timeIntervalSince1970 * 1000) + seconds * 1000 + attoseconds / 1_000_000_000_000_000
+                self.noteRedial(address) { $0.dialling = false; $0.nextDialMs = wakeMs }
+                try? await Task.sleep(for: pause)
                 delay = .nanoseconds(min(delay.nanoseconds * 2, config.redialMax.nanoseconds))
             }
         }
@@ -150,6 +162,26 @@ public actor ConnectionManager {
     /// Stops redialling `host:port` (a live connection there stays until it closes).
     public func stopKeeping(_ address: String) {
         redialTasks.removeValue(forKey: address)?.cancel()
+        redials.removeValue(forKey: address)
+    }
+
+    /// Where the redialling of a kept address stands (for the peer list).
+    public struct Redial: Sendable, Equatable {
+        /// A dial is under way.
+        public var dialling = false
+        /// Dials in a row that failed, and why the last one did.
+        public var failures = 0
+        public var lastError: String?
+        /// When the next dial starts (ms since the epoch), while waiting for it.
+        public var nextDialMs: Int64?
+    }
+
+    /// The kept addresses and their redialling.
+    public func redialStates() -> [String: Redial] { redials }
+
+    private func noteRedial(_ address: String, _ change: (inout Redial) -> Void) {
+        guard redials[address] != nil else { return }  // no longer kept
+        change(&redials[address, default: Redial()])
     }
 
     /// Closes the connection to `peer`, if there is one, and waits until it is closed.
@@ -161,7 +193,7 @@ public actor ConnectionManager {
 
     /// The connected peers.
     public func peers() -> [PeerView] {
-        connections.values.map(\.info).sorted { $0.connectedMs < $1.connectedMs }
+        connections.values.map(\.info).sorted { ($0.connectedMs ?? 0) < ($1.connectedMs ?? 0) }
     }
 
     /// Most send batches queued to one connection's event loop and not yet written.
@@ -258,6 +290,7 @@ public actor ConnectionManager {
         shuttingDown = true
         for task in redialTasks.values { task.cancel() }
         redialTasks.removeAll()
+        redials.removeAll()
         try? await serverChannel?.close()
         for connection in connections.values { connection.close("shutdown") }
         connections.removeAll()

@@ -4,7 +4,7 @@ import PlexusStore
 /// The replication operations (`ReplicationService`) of `LocalNodeService`.
 extension LocalNodeService {
     public func peers() async throws(PlexusError) -> [PeerView] {
-        await node.peers()
+        try await node.peers()
     }
 
     public func connect(_ request: ConnectRequest) async throws(PlexusError) -> PeerView {

@@ -251,8 +251,37 @@ public actor Node {
 
 extension Node {
     /// The connected mesh peers.
-    public func peers() async -> [PeerView] {
-        await mesh.peers()
+    /// The connections, and the remembered addresses (`--peer`, `POST /v1/peers`) with no
+    /// connection now: whether a dial is under way, when the next one is, and why the last
+    /// failed. A connection to a remembered address or agent is marked `remembered`.
+    public func peers() async throws(PlexusError) -> [PeerView] {
+        let remembered = try await store.peers.all()
+        let redials = await mesh.redialStates()
+        var connected = await mesh.peers()
+        var covered: Set<String> = []
+        for index in connected.indices {
+            let peer = connected[index]
+            let match = remembered.first { book in
+                (peer.direction == .outbound && book.address == peer.address) || (book.agentID != nil && book.agentID == peer.agentID)
+            }
+            guard let match else { continue }
+            connected[index].remembered = true
+            connected[index].lastConnectedMs = match.lastConnectedMs
+            covered.insert(match.address)
+        }
+        let waiting = remembered.filter { !covered.contains($0.address) }.map { book in
+            var view = PeerView(address: book.address, direction: .outbound, connectedMs: nil)
+            let redial = redials[book.address]
+            view.agentID = book.agentID
+            view.state = redial?.dialling == true ? .dialling : .waiting
+            view.remembered = true
+            view.lastConnectedMs = book.lastConnectedMs
+            view.nextDialMs = redial?.nextDialMs
+            view.failedDials = redial?.failures
+            view.lastError = redial?.lastError
+            return view
+        }
+        return connected + waiting
     }
 
     /// Dials a peer now, and remembers it so it is redialled when it drops and after a

@@ -40,7 +40,7 @@ struct SyncBenchmark: AsyncParsableCommand {
         var held = 0
         let deadline = spawned + .seconds(timeout)
         while done == nil, ContinuousClock.now < deadline {
-            if connected == nil, !(try await client.peers().isEmpty) { connected = .now }
+            if connected == nil, !(try await client.connectedPeers().isEmpty) { connected = .now }
             held = try await client.status().store.entries
             if held >= entries { done = .now } else { try await Task.sleep(for: .milliseconds(20)) }
         }

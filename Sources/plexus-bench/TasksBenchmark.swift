@@ -133,7 +133,7 @@ struct TasksBenchmark: AsyncParsableCommand {
             var connected = false
             while !connected, ContinuousClock.now < deadline {
                 if let client = try? NodeClient(dataDirectory: directory.path, timeout: .seconds(2)),
-                   let peers = try? await client.peers(), !peers.isEmpty {
+                   let peers = try? await client.connectedPeers(), !peers.isEmpty {
                     connected = true
                 } else {
                     try await Task.sleep(for: .milliseconds(1))

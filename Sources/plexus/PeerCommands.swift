@@ -6,7 +6,8 @@ import PlexusNode
 
 struct PeersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "peers", abstract: "List connected mesh peers: id, address, direction, RTT, traffic.")
+        commandName: "peers",
+        abstract: "List mesh peers: connected ones (id, address, direction, RTT, traffic) and remembered ones not connected now (next redial, failures).")
 
     @OptionGroup var global: GlobalOptions
 
@@ -18,9 +19,19 @@ struct PeersCommand: AsyncParsableCommand {
                 return
             }
             if peers.isEmpty { print("(no peers)") }
+            let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
             for peer in peers {
+                let id = peer.agentID?.short ?? "?"
+                guard peer.state == .connected else {
+                    var line = "\(id)  \(peer.address)  \(peer.state.rawValue)"
+                    if let next = peer.nextDialMs { line += String(format: "  next dial in %.1f s", Double(max(0, next - nowMs)) / 1000) }
+                    if let failed = peer.failedDials, failed > 0 { line += "  \(failed) failed: \(peer.lastError ?? "?")" }
+                    print(line)
+                    continue
+                }
                 let rtt = peer.rttMs.map { String(format: "%.2f ms", $0) } ?? "-"
-                print("\(peer.agentID?.short ?? "?")  \(peer.address)  \(peer.direction.rawValue)  rtt \(rtt)  in \(peer.bytesIn) B  out \(peer.bytesOut) B")
+                let kept = peer.remembered ? "  remembered" : ""
+                print("\(id)  \(peer.address)  \(peer.direction.rawValue)  rtt \(rtt)  in \(peer.bytesIn) B  out \(peer.bytesOut) B\(kept)")
             }
         }
     }

@@ -102,7 +102,7 @@ import Testing
             }
         }
         try await MeshTests.eventually("the flooding peer is disconnected") {
-            try await !target.client.peers().contains { $0.agentID == adversary.key.id }
+            try await !target.client.connectedPeers().contains { $0.agentID == adversary.key.id }
         }
 
         // Replication between the honest nodes goes on, both ways.

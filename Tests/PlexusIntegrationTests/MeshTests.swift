@@ -71,8 +71,8 @@ import Testing
         _ = try await c.client.connect(ConnectRequest(address: b.meshAddress))
 
         try await Self.eventually("every node sees the other two, with RTT measured") {
-            let aPeers = try await a.client.peers()
-            let cPeers = try await c.client.peers()
+            let aPeers = try await a.client.connectedPeers()
+            let cPeers = try await c.client.connectedPeers()
             return Set(aPeers.compactMap(\.agentID)) == [bID, cID] && Set(cPeers.compactMap(\.agentID)) == [aID, bID]
                 && aPeers.allSatisfy { $0.rttMs != nil && $0.bytesIn > 0 && $0.bytesOut > 0 }
         }
@@ -97,9 +97,22 @@ import Testing
         #expect(try await b.stop() == 0)
 
         b = try await ServeProcess(directory: bDirectory)  // no --peer: the address is remembered
-        try await Self.eventually("b reconnects to a") { try await b.client.peers().contains { $0.agentID == aID } }
-        _ = try await b.stop()
+        try await Self.eventually("b reconnects to a") { try await b.client.connectedPeers().contains { $0.agentID == aID } }
+        let kept = try #require(try await b.client.peers().first { $0.agentID == aID })
+        #expect(kept.state == .connected && kept.remembered && kept.connectedMs != nil && kept.nextDialMs == nil)
+
+        // a goes away: b still lists it, as remembered and not connected, with its redialling.
+        let address = a.meshAddress
         _ = try await a.stop()
+        try await Self.eventually("b shows a waiting for a redial after a failed one") {
+            guard let peer = try await b.client.peers().first(where: { $0.address == address }) else { return false }
+            return peer.state == .waiting && peer.agentID == aID && (peer.failedDials ?? 0) >= 1 && peer.lastError != nil
+                && (peer.nextDialMs ?? 0) > 0 && peer.connectedMs == nil && peer.lastConnectedMs != nil
+        }
+        #expect(try await b.client.connectedPeers().isEmpty)
+        let listed = try await runPlexus(["peers", "--data", bDirectory.path], home: bDirectory.path)
+        #expect(listed.stdout.contains("\(address)  waiting  next dial in") && listed.stdout.contains("failed:"), "\(listed.stdout)")
+        _ = try await b.stop()
     }
 
     @Test func aRemovedPeerIsDisconnectedAndForgottenAcrossARestart() async throws {

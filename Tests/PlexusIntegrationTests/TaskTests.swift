@@ -82,7 +82,7 @@ import Testing
         let worker = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--capability", "slow"])
         let caller = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", worker.meshAddress])
         let workerID = try await worker.client.identity().agentID
-        try await MeshTests.eventually("connected") { !(try await caller.client.peers().isEmpty) }
+        try await MeshTests.eventually("connected") { !(try await caller.client.connectedPeers().isEmpty) }
 
         let sent = try await caller.client.sendTask(SendTaskRequest(to: workerID, capability: "slow", payload: .null))
         let leased = try #require(try await worker.client.nextTask(capability: "slow", waitMs: 10_000, leaseMs: 30_000))
@@ -108,7 +108,7 @@ import Testing
         let worker = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--capability", "flaky"])
         let caller = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", worker.meshAddress])
         let workerID = try await worker.client.identity().agentID
-        try await MeshTests.eventually("connected") { !(try await caller.client.peers().isEmpty) }
+        try await MeshTests.eventually("connected") { !(try await caller.client.connectedPeers().isEmpty) }
         let sent = try await caller.client.sendTask(SendTaskRequest(to: workerID, capability: "flaky", payload: .null))
         let first = try #require(try await worker.client.nextTask(capability: "flaky", waitMs: 10_000, leaseMs: 1_000))
         #expect(first.deliveries == 1)
@@ -163,7 +163,7 @@ import Testing
         let worker = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--capability", "echo"])
         let caller = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", worker.meshAddress])
         let workerID = try await worker.client.identity().agentID
-        try await MeshTests.eventually("connected") { !(try await caller.client.peers().isEmpty) }
+        try await MeshTests.eventually("connected") { !(try await caller.client.connectedPeers().isEmpty) }
         let workerClient = worker.client
         let callerClient = caller.client
         let workers = (0..<10).map { _ in
@@ -191,7 +191,7 @@ import Testing
         let worker = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--capability", "upper"])
         let caller = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", worker.meshAddress])
         let workerID = try await worker.client.identity().agentID
-        try await MeshTests.eventually("connected") { !(try await caller.client.peers().isEmpty) }
+        try await MeshTests.eventually("connected") { !(try await caller.client.connectedPeers().isEmpty) }
         let workerDirectory = worker.directory.path
         let lane = Task {
             try await runPlexus(
@@ -269,7 +269,7 @@ import Testing
         #expect(done.state == .completed)
         #expect(done.result == .object(["echo": .string("via relay")]))
         _ = try await working.value
-        #expect(!(try await caller.client.peers().contains { $0.agentID == workerID }))  // never connected directly
+        #expect(!(try await caller.client.connectedPeers().contains { $0.agentID == workerID }))  // never connected directly
         #expect((try await MetricsTests.scrape(relay)["plexus_tasks_relayed_total"] ?? 0) >= 2)
 
         // Through the same relay: a message whose signature does not match is dropped, the
@@ -367,7 +367,7 @@ import Testing
         let worker = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--capability", "echo"])
         let caller = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", worker.meshAddress])
         let workerID = try await worker.client.identity().agentID
-        try await MeshTests.eventually("connected") { !(try await caller.client.peers().isEmpty) }
+        try await MeshTests.eventually("connected") { !(try await caller.client.connectedPeers().isEmpty) }
         let sent = try await caller.client.sendTask(SendTaskRequest(to: workerID, capability: "echo", payload: .string("real work")))
 
         let adversary = try await GossipAbuseTests.Adversary(dialling: caller.meshAddress)

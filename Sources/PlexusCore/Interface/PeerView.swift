@@ -1,15 +1,29 @@
-/// A connected mesh peer as `plexus peers` and `GET /v1/peers` show it.
+/// A mesh peer as `plexus peers` and `GET /v1/peers` show it: a connection, or a
+/// remembered address (`--peer`, `POST /v1/peers`) that is not connected now.
 public struct PeerView: Sendable, Equatable, Codable {
     /// Who dialled: this node (`outbound`) or the peer (`inbound`).
     public enum Direction: String, Sendable, Codable { case inbound, outbound }
 
-    /// Known once the handshake completed.
+    /// `connected`; a remembered peer without a connection is `dialling` (a dial is under
+    /// way) or `waiting` (for its next redial, at `next_dial_ms`).
+    public enum State: String, Sendable, Codable { case connected, dialling, waiting }
+
+    /// Known once a handshake completed (for a remembered peer: who answered there last).
     public var agentID: AgentID?
-    /// The remote `host:port` of the TCP connection.
+    /// The remote `host:port` of the TCP connection, or the remembered address.
     public var address: String
     public var direction: Direction
-    /// When the connection was made (ms since the epoch, local clock).
-    public var connectedMs: Int64
+    public var state: State = .connected
+    /// Redialled when the connection drops and after a restart.
+    public var remembered = false
+    /// When the connection was made (ms since the epoch, local clock); nil when not connected.
+    public var connectedMs: Int64?
+    /// A remembered peer: when it was last connected, when it is dialled next, how many
+    /// dials in a row failed and why the last one did.
+    public var lastConnectedMs: Int64?
+    public var nextDialMs: Int64?
+    public var failedDials: Int?
+    public var lastError: String?
     /// Round-trip time of the latest keepalive ping.
     public var rttMs: Double?
     public var bytesIn: Int
@@ -17,7 +31,7 @@ public struct PeerView: Sendable, Equatable, Codable {
     public var framesIn: Int
     public var framesOut: Int
 
-    public init(address: String, direction: Direction, connectedMs: Int64) {
+    public init(address: String, direction: Direction, connectedMs: Int64?) {
         self.address = address
         self.direction = direction
         self.connectedMs = connectedMs
@@ -28,8 +42,9 @@ public struct PeerView: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case agentID = "agent_id", address, direction, connectedMs = "connected_ms", rttMs = "rtt_ms"
+        case agentID = "agent_id", address, direction, state, remembered, connectedMs = "connected_ms", rttMs = "rtt_ms"
         case bytesIn = "bytes_in", bytesOut = "bytes_out", framesIn = "frames_in", framesOut = "frames_out"
+        case lastConnectedMs = "last_connected_ms", nextDialMs = "next_dial_ms", failedDials = "failed_dials", lastError = "last_error"
     }
 }
 
