@@ -255,8 +255,9 @@ public actor ConnectionManager {
         trySend(frames, to: peer) == .sent
     }
 
-    /// Pings a connected peer and waits for its pong (frames are answered in order, so the
-    /// pong also means every earlier frame was processed). Returns the round-trip time.
+    /// Pings a connected peer and waits for its pong (answered on receipt, in order: every
+    /// earlier frame reached the peer's consumers, which may not have acted on it yet).
+    /// Returns the round-trip time.
     public func ping(_ peer: AgentID, timeout: Duration = .seconds(10)) async throws -> Duration {
         guard let connection = connections[peer] else { throw MeshError.notConnected }
         pingCounter &+= 1

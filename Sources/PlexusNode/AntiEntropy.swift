@@ -135,7 +135,7 @@ extension GossipEngine {
     func startRound(with peer: AgentID, topic: String) async {
         guard let local = await localHeads(topic) else { return }
         let ranges = HeadsReconciliation.start(local: local)
-        await send(Self.gossip(topic) { $0.sync = Self.encode(ranges) }, to: peer)
+        await send(Self.gossip(topic) { $0.sync = HeadsReconciliation.wire(ranges) }, to: peer)
     }
 
     // MARK: - Reconciliation
@@ -143,7 +143,7 @@ extension GossipEngine {
     func receiveRanges(_ message: Plexus_SyncRanges, from peer: AgentID, topic: String) async {
         guard message.ranges.count <= Self.maxRangesPerMessage,
               message.ranges.reduce(0, { $0 + $1.heads.count }) <= Self.maxHeadsPerMessage,
-              let ranges = Self.decode(message)
+              let ranges = HeadsReconciliation.ranges(from: message)
         else {
             await misbehaved(peer, "sent a malformed reconciliation message")
             return
@@ -151,7 +151,7 @@ extension GossipEngine {
         guard let local = await localHeads(topic) else { return }
         let (reply, learned) = HeadsReconciliation.respond(to: ranges, local: local)
         for page in HeadsReconciliation.pages(reply) {
-            await send(Self.gossip(topic) { $0.sync = Self.encode(page) }, to: peer)
+            await send(Self.gossip(topic) { $0.sync = HeadsReconciliation.wire(page) }, to: peer)
         }
         guard state.isIn(topic) else { return }
         let key = SyncKey(peer: peer, topic: topic)
@@ -323,66 +323,5 @@ extension GossipEngine {
         gossip.topic = topic
         fill(&gossip)
         return gossip
-    }
-
-    static func encode(_ ranges: [HeadsReconciliation.Range]) -> Plexus_SyncRanges {
-        .with { message in
-            message.ranges = ranges.map { range in
-                var wire = Plexus_SyncRange()
-                switch range {
-                case .fingerprint(let lower, let upper, let fingerprint, let count):
-                    wire.lower = lower?.bytes.asData ?? Data()
-                    wire.upper = upper?.bytes.asData ?? Data()
-                    var bytes = Data()
-                    withUnsafeBytes(of: fingerprint.high.bigEndian) { bytes.append(contentsOf: $0) }
-                    withUnsafeBytes(of: fingerprint.low.bigEndian) { bytes.append(contentsOf: $0) }
-                    wire.fingerprint = bytes
-                    wire.count = UInt64(count)
-                case .heads(let lower, let upper, let heads, let reply):
-                    wire.lower = lower?.bytes.asData ?? Data()
-                    wire.upper = upper?.bytes.asData ?? Data()
-                    wire.explicit = true
-                    wire.reply = reply
-                    wire.heads = heads.map { head in
-                        .with {
-                            $0.author = head.author.bytes.asData; $0.seq = head.seq; $0.count = head.count
-                            $0.from = head.from > 1 ? head.from : 0
-                        }
-                    }
-                }
-                return wire
-            }
-        }
-    }
-
-    /// The ranges of a message, or nil when any part is malformed.
-    static func decode(_ message: Plexus_SyncRanges) -> [HeadsReconciliation.Range]? {
-        var ranges: [HeadsReconciliation.Range] = []
-        for wire in message.ranges {
-            guard let lower = bound(wire.lower), let upper = bound(wire.upper) else { return nil }
-            if wire.explicit {
-                var heads: [HeadsReconciliation.Head] = []
-                for head in wire.heads {
-                    guard let author = AgentID(bytes: head.author) else { return nil }
-                    heads.append(HeadsReconciliation.Head(author: author, seq: head.seq, count: head.count, from: head.from))
-                }
-                ranges.append(.heads(lower: lower, upper: upper, heads: heads, reply: wire.reply))
-            } else {
-                guard wire.fingerprint.count == 16, wire.count <= UInt64(Int.max) else { return nil }
-                var fingerprint = HeadsReconciliation.Fingerprint()
-                let bytes = Array(wire.fingerprint)
-                fingerprint.high = bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
-                fingerprint.low = bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
-                ranges.append(.fingerprint(lower: lower, upper: upper, fingerprint: fingerprint, count: Int(wire.count)))
-            }
-        }
-        return ranges
-    }
-
-    /// A range bound: `.some(nil)` for none (empty), nil when malformed.
-    private static func bound(_ bytes: Data) -> AgentID?? {
-        if bytes.isEmpty { return .some(nil) }
-        guard let id = AgentID(bytes: bytes) else { return nil }
-        return .some(id)
     }
 }

@@ -30,6 +30,43 @@ import Testing
         #expect(Self.joins(state.handle(.peerUp(bootstrap, ip: "127.0.0.1", bootstrap: true), now: Self.now)).isEmpty)
     }
 
+    /// Broadcast and membership requests from a peer that is not a neighbour in the topic
+    /// (or in a topic this node is not in) are answered so the sender drops the link; from
+    /// a neighbour, a push is delivered.
+    @Test func aPeerThatIsNotANeighbourIsToldSoAndANeighboursPushIsDelivered() throws {
+        var state = GossipState(config: .init(me: AgentKey().id), now: Self.now)
+        let neighbour = AgentKey().id
+        let stranger = AgentKey().id
+        _ = state.handle(.peerUp(neighbour, ip: "127.0.0.1", bootstrap: false), now: Self.now)  // joined through
+        _ = state.handle(.peerUp(stranger, ip: "127.0.0.1", bootstrap: false), now: Self.now)
+        #expect(state.neighbors(in: TopicName.mesh) == [neighbour])
+
+        let author = AgentKey()
+        let entry = try SignedEntry(signing: try EntryDraft(content: .object([:])).body(seq: 1, prev: nil, timeMs: 1), with: author)
+        func push(_ topic: String) -> Plexus_Gossip {
+            .with { $0.topic = topic; $0.push = .with { $0.entry = entry.encoded(); $0.round = 1 } }
+        }
+        func replies(_ actions: [GossipState.Action], to peer: AgentID) -> [Plexus_Gossip.OneOf_Kind?] {
+            actions.compactMap { action in
+                if case .send(let to, let message) = action, to == peer { return message.kind }
+                return nil
+            }
+        }
+        let fromStranger = state.handle(.received(push(TopicName.mesh), from: stranger), now: Self.now)
+        #expect(replies(fromStranger, to: stranger) == [.disconnect(true)])
+        #expect(!fromStranger.contains { if case .deliver = $0 { true } else { false } })
+        let elsewhere = state.handle(.received(.with { $0.topic = "elsewhere"; $0.join = .with { $0.agent = stranger.bytes.asData } }, from: stranger), now: Self.now)
+        #expect(replies(elsewhere, to: stranger) == [.disconnect(true)])
+        let asked = state.handle(.received(.with { $0.topic = "elsewhere"; $0.neighbor = true }, from: stranger), now: Self.now)
+        #expect(replies(asked, to: stranger) == [.neighborReply(false)])
+        // A PRUNE or a topic list is not answered.
+        #expect(state.handle(.received(.with { $0.topic = "elsewhere"; $0.prune = true }, from: stranger), now: Self.now).isEmpty)
+
+        let fromNeighbour = state.handle(.received(push(TopicName.mesh), from: neighbour), now: Self.now)
+        #expect(fromNeighbour.contains { if case .deliver(let delivered) = $0 { delivered.id == entry.id } else { false } })
+        #expect(!replies(fromNeighbour, to: neighbour).contains(.disconnect(true)))
+    }
+
     @Test func messagesForAPeerBeingDialledWaitForTheDial() {
         var state = GossipState(config: .init(me: AgentKey().id), now: Self.now)
         let peer = AgentKey().id

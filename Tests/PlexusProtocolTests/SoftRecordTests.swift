@@ -12,7 +12,7 @@ import Testing
         let time_ms, expires_ms: Int64
     }
 
-    static let vectorURL = Bundle.module.resourceURL?.appendingPathComponent("Vectors/soft-record.json")
+    static let vectorURL: URL? = ProtocolVectorTests.directory.appendingPathComponent("soft-record.json")
 
     static func bytes(_ hex: String) -> Data { Data(Hex.decode(hex) ?? []) }
 
@@ -31,21 +31,6 @@ import Testing
         #expect(decoded == record && decoded.author == key.id && decoded.expiresMs == vector.expires_ms)
     }
 
-    /// The same vector, derived by hand-written protobuf and `cryptography`'s Ed25519.
-    @Test func anIndependentPythonDerivationAgrees() throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("interop/soft_record_vector.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, try #require(Self.vectorURL).path]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        process.waitUntilExit()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(printed)")
-        #expect(printed.contains(#""ok": true"#))
-    }
 
     @Test func tamperedForeignAndOverlongRecordsAreRefused() throws {
         let key = AgentKey()

@@ -341,7 +341,12 @@ public struct GossipState: Sendable {
         default:
             break
         }
-        guard let isNeighbor = topics[name]?.membership.active.contains(peer) else { return }
+        guard let isNeighbor = topics[name]?.membership.active.contains(peer) else {
+            // Not in this topic: a peer that takes this node for its neighbour here is told
+            // to drop the link, rather than pushing into nothing.
+            notNeighbor(kind, from: peer, topic: name, into: &actions)
+            return
+        }
         switch kind {
         case .join(let ref):
             remember(ref, sender: peer)
@@ -364,7 +369,7 @@ public struct GossipState: Sendable {
             membership(.shuffleReply(peers: peers), from: peer, topic: name, now: now, into: &actions)
         case .push(let push):
             // Broadcast traffic only from neighbours, and only verified entries go further.
-            guard isNeighbor else { return }
+            guard isNeighbor else { return notNeighbor(kind, from: peer, topic: name, into: &actions) }
             // A copy of an entry already received is a duplicate whatever its signature
             // says: PlumTree only prunes the link, so it is not verified again.
             if let id = SignedEntry.id(ofEncoded: push.entry), topics[name]?.broadcast.hasReceived(id) == true {
@@ -382,7 +387,7 @@ public struct GossipState: Sendable {
                 .gossip(id: entry.id, payload: push.entry, round: Int(push.round)), from: peer, topic: name, now: now,
                 verified: entry, into: &actions)
         case .ihave(let ihave):
-            guard isNeighbor else { return }
+            guard isNeighbor else { return notNeighbor(kind, from: peer, topic: name, into: &actions) }
             let allowed = spendAnnounceBudget(of: peer, count: ihave.items.count, now: now.elapsed)
             if allowed < ihave.items.count {
                 misbehaved(peer, "announced more entries than its IHAVE budget", into: &actions)
@@ -393,7 +398,7 @@ public struct GossipState: Sendable {
             guard !items.isEmpty else { return }
             broadcast(.ihave(items), from: peer, topic: name, now: now, into: &actions)
         case .graft(let graft):
-            guard isNeighbor else { return }
+            guard isNeighbor else { return notNeighbor(kind, from: peer, topic: name, into: &actions) }
             broadcast(.graft(id: EntryID(bytes: graft.id), round: Int(graft.round)), from: peer, topic: name, now: now, into: &actions)
         case .prune:
             broadcast(.prune, from: peer, topic: name, now: now, into: &actions)
@@ -401,6 +406,21 @@ public struct GossipState: Sendable {
             actions.append(.antiEntropy(gossip, from: peer))
         case .subscriptions, .topicQuery, .topicMembers, .records:
             break  // handled above
+        }
+    }
+
+    /// JOIN, NEIGHBOR or broadcast from a peer that is not this node's neighbour in `topic`
+    /// (or in a topic this node is not in): DISCONNECT, or a refused NEIGHBOR, so its view
+    /// matches ours (PROTOCOL.md §7). Other kinds are ignored.
+    private func notNeighbor(_ kind: Plexus_Gossip.OneOf_Kind, from peer: AgentID, topic: String, into actions: inout [Action]) {
+        guard topic.utf8.count <= TopicName.maxBytes else { return }
+        switch kind {
+        case .join, .push, .ihave, .graft:
+            actions.append(.send(peer, membershipMessage(.disconnect, topic: topic)))
+        case .neighbor:
+            actions.append(.send(peer, membershipMessage(.neighborReply(accepted: false), topic: topic)))
+        default:
+            break
         }
     }
 

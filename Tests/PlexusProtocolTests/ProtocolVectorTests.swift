@@ -1,0 +1,119 @@
+import Crypto
+import Foundation
+import PlexusCore
+import Testing
+@testable import PlexusProtocol
+
+/// The published test vectors (`vectors/`, PROTOCOL.md §12): entries, the handshake
+/// payload, reconciliation fingerprints and their messages, a soft record. This
+/// implementation reproduces each byte for byte, and an independent derivation in Python
+/// (`Tests/interop/vectors.py`: protobuf by hand, `cryptography`, hashlib) agrees.
+@Suite struct ProtocolVectorTests {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("vectors")
+
+    static func load<T: Decodable>(_ name: String, as type: T.Type) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(contentsOf: directory.appendingPathComponent(name)))
+    }
+
+    static func bytes(_ hex: String) -> Data { Data(Hex.decode(hex) ?? []) }
+
+    struct EntryVector: Decodable {
+        let seed, type, topic, content, author, prev, body, signature, id, encoded: String
+        let seq: UInt64
+        let time_ms: Int64
+        let tags, refs: [String]
+        let expires_ms: UInt64?
+        let unknown_fields: String
+    }
+
+    @Test func entriesVerifyAndSigningTheSameFieldsGivesTheSameBytes() throws {
+        let vectors = try Self.load("entries.json", as: [EntryVector].self)
+        #expect(vectors.count == 3)
+        for vector in vectors {
+            let entry = try SignedEntry(encoded: Self.bytes(vector.encoded))
+            #expect(entry.id.hex == vector.id && Hex.encode(entry.author.bytes) == vector.author)
+            #expect(Hex.encode(entry.body) == vector.body && Hex.encode(entry.signature) == vector.signature)
+            #expect(entry.seq == vector.seq && entry.type == vector.type && entry.topic == vector.topic && entry.tags == vector.tags)
+            #expect(entry.refs.map(\.hex) == vector.refs && (entry.prev?.hex ?? "") == vector.prev && entry.expiresMs == vector.expires_ms)
+            #expect(entry.encoded() == Self.bytes(vector.encoded))
+            guard vector.unknown_fields.isEmpty else {
+                // A field this version does not know is kept: re-encoding changes nothing.
+                #expect(!entry.fields.unknownFields.data.isEmpty)
+                continue
+            }
+            let key = try AgentKey(seed: Self.bytes(vector.seed))
+            let draft = EntryDraft(
+                type: vector.type, topic: vector.topic, tags: vector.tags, refs: try vector.refs.map { text throws(PlexusError) in try EntryID.parse(text) },
+                content: try JSONValue(parsing: Data(vector.content.utf8)), expiresMs: vector.expires_ms)
+            let prev = vector.prev.isEmpty ? nil : try EntryID.parse(vector.prev)
+            let signed = try SignedEntry(signing: try draft.body(seq: vector.seq, prev: prev, timeMs: vector.time_ms), with: key)
+            #expect(Hex.encode(signed.body) == vector.body)
+            #expect(Hex.encode(signed.signature) == vector.signature)
+        }
+    }
+
+    struct HandshakeVector: Decodable {
+        let network_key, identity_seed, noise_static_private, prologue, identity_key, noise_static_public, identity_sig, payload: String
+        let features: [String]
+    }
+
+    @Test func theHandshakePayloadAndPrologueAreReproduced() throws {
+        for vector in try Self.load("handshake.json", as: [HandshakeVector].self) {
+            #expect(Hex.encode(PlexusHandshake.prologue(networkKey: vector.network_key)) == vector.prologue)
+            let identity = try AgentKey(seed: Self.bytes(vector.identity_seed))
+            let noise = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: Self.bytes(vector.noise_static_private))
+            #expect(Hex.encode(noise.publicKey.rawRepresentation) == vector.noise_static_public)
+            let payload = PlexusHandshake.makePayload(identity: identity, noiseStatic: noise, features: vector.features)
+            #expect(Hex.encode(payload) == vector.payload)
+            let decoded = try Plexus_HandshakePayload(serializedBytes: Self.bytes(vector.payload))
+            #expect(Hex.encode(decoded.identityKey) == vector.identity_key && Hex.encode(decoded.identitySig) == vector.identity_sig)
+        }
+    }
+
+    struct FingerprintVector: Decodable {
+        struct Head: Decodable {
+            let author: String
+            let seq, count, from: UInt64
+        }
+        let heads: [Head]
+        let fingerprint, opening_message, explicit_message: String
+        let count: Int
+    }
+
+    @Test func fingerprintsAndReconciliationMessagesAreReproduced() throws {
+        let vectors = try Self.load("fingerprints.json", as: [FingerprintVector].self)
+        #expect(vectors.first?.fingerprint == String(repeating: "0", count: 32))
+        for vector in vectors {
+            let heads = try vector.heads.map { head in
+                HeadsReconciliation.Head(
+                    author: try #require(AgentID(bytes: Self.bytes(head.author))), seq: head.seq, count: head.count, from: head.from)
+            }
+            let fingerprint = HeadsReconciliation.Fingerprint.of(heads)
+            #expect(Hex.encode(fingerprint.bytes) == vector.fingerprint)
+            // The opening message is what `start` produces for these heads.
+            let opening = HeadsReconciliation.wire(HeadsReconciliation.start(local: heads))
+            #expect(Hex.encode(try opening.serializedBytes() as Data) == vector.opening_message)
+            let explicit = HeadsReconciliation.wire([.heads(lower: nil, upper: nil, heads: heads, reply: true)])
+            #expect(Hex.encode(try explicit.serializedBytes() as Data) == vector.explicit_message)
+            // And both read back to what they carry.
+            let read = try #require(HeadsReconciliation.ranges(from: try Plexus_SyncRanges(serializedBytes: Self.bytes(vector.opening_message))))
+            #expect(read == [.fingerprint(lower: nil, upper: nil, fingerprint: fingerprint, count: vector.count)])
+        }
+    }
+
+    @Test func anIndependentPythonDerivationAgrees() throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("interop/vectors.py")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path, Self.directory.path]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        process.waitUntilExit()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(printed)")
+        #expect(printed.contains(#""ok": true"#) && printed.contains("entries.json") && printed.contains("fingerprints.json"))
+    }
+}

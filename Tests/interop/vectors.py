@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""The protocol test vectors in vectors/ (PROTOCOL.md section 12), derived independently of
+the Swift code: protobuf encoded by hand (the helpers of mesh_peer.py), Ed25519 and X25519
+from `cryptography`, SHA-256 from hashlib.
+
+    vectors.py DIR            recomputes every vector in DIR, prints {"ok": true, ...}
+    vectors.py --write DIR    writes them
+"""
+import hashlib
+import json
+import os
+import sys
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from mesh_peer import field_bytes, field_varint, prologue
+
+RAW = (Encoding.Raw, PublicFormat.Raw)
+
+
+def signing_key(seed):
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    return key, key.public_key().public_bytes(*RAW)
+
+
+# --- entries (section 2) ----------------------------------------------------------------
+
+def entry_body(author, seq, prev, time_ms, type_, topic, tags, refs, content, expires_ms, unknown):
+    # proto3: fields at their default value are not written; `expires_ms` is `optional`,
+    # written whenever present. `unknown` is appended as is (a field from a newer version).
+    out = field_bytes(1, author) + field_varint(2, seq)
+    if prev:
+        out += field_bytes(3, prev)
+    if time_ms:
+        out += field_varint(4, time_ms & 0xFFFFFFFFFFFFFFFF)
+    if type_:
+        out += field_bytes(5, type_.encode())
+    if topic:
+        out += field_bytes(6, topic.encode())
+    for tag in tags:
+        out += field_bytes(7, tag.encode())
+    for ref in refs:
+        out += field_bytes(8, ref)
+    if content:
+        out += field_bytes(9, content.encode())
+    if expires_ms is not None:
+        out += field_varint(10, expires_ms)
+    return out + unknown
+
+
+def derive_entry(case, previous_ids):
+    key, author = signing_key(bytes.fromhex(case["seed"]))
+    prev = previous_ids[-1] if case["seq"] > 1 else b""
+    refs = [previous_ids[index] for index in case["ref_indices"]]
+    body = entry_body(author, case["seq"], prev, case["time_ms"], case["type"], case["topic"], case["tags"], refs,
+                      case["content"], case["expires_ms"], bytes.fromhex(case["unknown_fields"]))
+    signature = key.sign(b"plexus/entry/v1" + body)
+    entry_id = hashlib.sha256(body).digest()
+    derived = dict(case)
+    derived.update({
+        "author": author.hex(), "prev": prev.hex(), "refs": [ref.hex() for ref in refs], "body": body.hex(),
+        "signature": signature.hex(), "id": entry_id.hex(),
+        "encoded": (field_bytes(1, body) + field_bytes(2, signature)).hex(),
+    })
+    return derived, entry_id
+
+
+ENTRY_CASES = [
+    {"comment": "seq 1: no prev, empty topic (replicates in `mesh`), no expiry",
+     "seed": bytes(range(32)).hex(), "seq": 1, "time_ms": 1767225600000, "type": "insight", "topic": "", "tags": [],
+     "ref_indices": [], "content": '{"text":"hello"}', "expires_ms": None, "unknown_fields": ""},
+    {"comment": "seq 2: prev, topic, tags, a ref to seq 1, an expiry",
+     "seed": bytes(range(32)).hex(), "seq": 2, "time_ms": 1767225601000, "type": "response", "topic": "research",
+     "tags": ["sqlite", "wal"], "ref_indices": [0], "content": '{"text":"Readers never block the writer"}',
+     "expires_ms": 1767312000000, "unknown_fields": ""},
+    {"comment": "seq 3: a field this version does not know (15, a string) is signed and hashed with the rest",
+     "seed": bytes(range(32)).hex(), "seq": 3, "time_ms": 1767225602000, "type": "insight", "topic": "", "tags": [],
+     "ref_indices": [], "content": '{"text":"from the future"}', "expires_ms": None,
+     "unknown_fields": field_bytes(15, b"future").hex()},
+]
+
+
+def derive_entries(cases):
+    ids, out = [], []
+    for case in cases:
+        derived, entry_id = derive_entry(case, ids)
+        ids.append(entry_id)
+        out.append(derived)
+    return out
+
+
+# --- handshake (section 6.1) ------------------------------------------------------------
+
+def derive_handshake(case):
+    key, identity = signing_key(bytes.fromhex(case["identity_seed"]))
+    noise_static = X25519PrivateKey.from_private_bytes(bytes.fromhex(case["noise_static_private"]))
+    noise_public = noise_static.public_key().public_bytes(*RAW)
+    signature = key.sign(b"plexus-noise-static:" + noise_public)
+    payload = field_bytes(1, identity) + field_bytes(2, signature)
+    for feature in case["features"]:
+        payload += field_bytes(3, feature.encode())
+    derived = dict(case)
+    derived.update({
+        "prologue": prologue(case["network_key"]).hex(), "identity_key": identity.hex(),
+        "noise_static_public": noise_public.hex(), "identity_sig": signature.hex(), "payload": payload.hex(),
+    })
+    return derived
+
+
+HANDSHAKE_CASES = [
+    {"comment": "message 2 or 3 payload of the default network",
+     "network_key": "plexus-main", "identity_seed": bytes(range(32)).hex(),
+     "noise_static_private": bytes(range(32, 64)).hex(), "features": ["frames/1"]},
+]
+
+
+# --- reconciliation (section 8) ---------------------------------------------------------
+
+def head_hash(head):
+    data = bytes.fromhex(head["author"]) + head["seq"].to_bytes(8, "big") + head["count"].to_bytes(8, "big")
+    if head["from"] > 1:
+        data += head["from"].to_bytes(8, "big")
+    return hashlib.sha256(data).digest()[:16]
+
+
+def fingerprint(heads):
+    out = bytes(16)
+    for head in heads:
+        out = bytes(a ^ b for a, b in zip(out, head_hash(head)))
+    return out
+
+
+def sync_head(head):
+    out = field_bytes(1, bytes.fromhex(head["author"])) + field_varint(2, head["seq"])
+    if head["count"]:
+        out += field_varint(3, head["count"])
+    if head["from"] > 1:
+        out += field_varint(4, head["from"])
+    return out
+
+
+def derive_fingerprint(case):
+    heads = case["heads"]
+    print_ = fingerprint(heads)
+    # The opening message: one fingerprint range over everything (no bounds).
+    # 16 bytes even when all zero (proto3 leaves out only an empty `bytes`).
+    fingerprint_range = field_bytes(4, print_)
+    if heads:
+        fingerprint_range += field_varint(5, len(heads))
+    # The same heads sent explicitly, asking for the receiver's.
+    explicit_range = field_varint(3, 1)
+    for head in heads:
+        explicit_range += field_bytes(6, sync_head(head))
+    explicit_range += field_varint(7, 1)
+    derived = dict(case)
+    derived.update({
+        "fingerprint": print_.hex(), "count": len(heads),
+        "opening_message": field_bytes(1, fingerprint_range).hex(),
+        "explicit_message": field_bytes(1, explicit_range).hex(),
+    })
+    return derived
+
+
+def author(name):
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+FINGERPRINT_CASES = [
+    {"comment": "no heads: 16 zero bytes, count 0", "heads": []},
+    {"comment": "one feed held from seq 1 without gaps (from is not hashed when it is 1)",
+     "heads": [{"author": author("alice"), "seq": 5, "count": 5, "from": 1}]},
+    {"comment": "a feed offered from seq 6 (its low-water mark is hashed)",
+     "heads": [{"author": author("bob"), "seq": 9, "count": 4, "from": 6}]},
+    {"comment": "three feeds, sorted by author bytes; the fingerprint is the XOR of their hashes",
+     "heads": sorted([{"author": author("alice"), "seq": 5, "count": 5, "from": 1},
+                      {"author": author("bob"), "seq": 9, "count": 4, "from": 6},
+                      {"author": author("carol"), "seq": 3, "count": 2, "from": 1}], key=lambda h: h["author"])},
+]
+
+
+# --- soft records (section 9) -----------------------------------------------------------
+
+def record_body(author, kind, scope, time_ms, expires_ms, content):
+    out = field_bytes(1, author) + field_bytes(2, kind.encode())
+    if scope:
+        out += field_bytes(3, scope.encode())
+    if time_ms:
+        out += field_varint(4, time_ms & 0xFFFFFFFFFFFFFFFF)
+    if expires_ms:
+        out += field_varint(5, expires_ms)
+    if content:
+        out += field_bytes(6, content)
+    return out
+
+
+def derive_record(case):
+    key, author_key = signing_key(bytes.fromhex(case["seed"]))
+    signed = record_body(author_key, case["kind"], case["scope"], case["time_ms"], case["expires_ms"],
+                         case["content"].encode())
+    signature = key.sign(b"plexus/record/v1" + signed)
+    derived = dict(case)
+    derived.update({
+        "author": author_key.hex(), "body": signed.hex(), "signature": signature.hex(),
+        "id": hashlib.sha256(signed).hexdigest(), "encoded": (field_bytes(1, signed) + field_bytes(2, signature)).hex(),
+    })
+    return derived
+
+
+RECORD_CASE = {
+    "seed": bytes(range(32)).hex(), "kind": "agent", "scope": "", "time_ms": 1767225600000,
+    "expires_ms": 1767226500000,
+    "content": '{"addresses":["192.0.2.7:7465"],"capabilities":{"skills":["echo"],"tools":[],'
+               '"resources":{"devices":[]}},"labels":{},"status":"online","interval_s":300}',
+}
+
+
+def derive_all(inputs):
+    return {
+        "entries.json": derive_entries(inputs["entries.json"]),
+        "handshake.json": [derive_handshake(case) for case in inputs["handshake.json"]],
+        "fingerprints.json": [derive_fingerprint(case) for case in inputs["fingerprints.json"]],
+        "soft-record.json": derive_record(inputs["soft-record.json"]),
+    }
+
+
+INPUT_KEYS = {
+    "entries.json": list(ENTRY_CASES[0].keys()),
+    "handshake.json": list(HANDSHAKE_CASES[0].keys()),
+    "fingerprints.json": ["comment", "heads"],
+    "soft-record.json": list(RECORD_CASE.keys()),
+}
+
+
+def inputs_of(vectors):
+    """The inputs recorded in the vectors (everything else is derived from them)."""
+    def pick(case, name):
+        return {key: case[key] for key in INPUT_KEYS[name]}
+    return {name: [pick(case, name) for case in value] if isinstance(value, list) else pick(value, name)
+            for name, value in vectors.items()}
+
+
+def main():
+    write = sys.argv[1] == "--write"
+    directory = sys.argv[-1]
+    if write:
+        derived = derive_all({"entries.json": ENTRY_CASES, "handshake.json": HANDSHAKE_CASES,
+                              "fingerprints.json": FINGERPRINT_CASES, "soft-record.json": RECORD_CASE})
+        for name, value in derived.items():
+            with open(os.path.join(directory, name), "w") as out:
+                json.dump(value, out, indent=2)
+                out.write("\n")
+    stored = {}
+    for name in INPUT_KEYS:
+        with open(os.path.join(directory, name)) as source:
+            stored[name] = json.load(source)
+    again = derive_all(inputs_of(stored))
+    mismatched = [name for name in stored if again[name] != stored[name]]
+    print(json.dumps({"ok": not mismatched, "mismatched": mismatched, "files": sorted(stored)}))
+
+
+if __name__ == "__main__":
+    main()
