@@ -127,9 +127,12 @@ final class ServeProcess {
 
     /// Starts a node and waits until its API answers (at most `timeout`). Unless `announce`,
     /// the node does not announce itself, so its feed holds only what a test publishes.
+    /// The bound is generous: the suite starts about twenty nodes at once, and under
+    /// `stress-ng --cpu 2` debug-built nodes took over 30 s to answer (a run where 16 tests
+    /// failed only on that); the wait ends as soon as the API answers or the process exits.
     init(
         directory: TempDirectory, arguments: [String] = [], environment: [String: String] = [:], announce: Bool = false,
-        timeout: Duration = .seconds(30)
+        timeout: Duration = .seconds(120)
     ) async throws {
         self.directory = directory
         logURL = directory.file("serve.log")
