@@ -180,8 +180,9 @@ public actor ConnectionManager {
     public func redialStates() -> [String: Redial] { redials }
 
     private func noteRedial(_ address: String, _ change: (inout Redial) -> Void) {
-        guard redials[address] != nil else { return }  // no longer kept
-        change(&redials[address, default: Redial()])
+        guard var redial = redials[address] else { return }  // no longer kept
+        change(&redial)
+        redials[address] = redial
     }
 
     /// Closes the connection to `peer`, if there is one, and waits until it is closed.

@@ -91,15 +91,15 @@ public struct AgentSettings: Sendable, Equatable {
     }
 
     /// The record to announce, with the machine's cores and memory and the mesh address.
-    /// The record to sign: these settings, plus `served`, capabilities local workers take.
+    /// The record to sign: these settings, plus `served`, the capabilities local workers and
+    /// handlers take beyond the configured skills (`WorkerTasks.servedCapabilities`).
     func record(
         addresses: [String], relays: [AgentID], status: String, certificate: UserCertificate?, served: [String] = []
     ) -> AgentRecord {
-        let configured = Set(skills.map { $0.lowercased() })
         var record = AgentRecord(
             addresses: addresses,
             capabilities: Capabilities(
-                skills: skills + served.filter { !configured.contains($0.lowercased()) }, tools: tools,
+                skills: skills + served, tools: tools,
                 resources: Resources(
                     cpuCores: ProcessInfo.processInfo.activeProcessorCount,
                     ramMB: Int(ProcessInfo.processInfo.physicalMemory / (1 << 20)), devices: devices)),

@@ -38,6 +38,13 @@ public enum HeadsReconciliation {
 
         public init() {}
 
+        /// The fingerprint of `heads` (order does not matter: XOR).
+        public static func of(_ heads: some Sequence<Head>) -> Fingerprint {
+            var result = Fingerprint()
+            for head in heads { result.add(head) }
+            return result
+        }
+
         mutating func add(_ head: Head) {
             var bytes = head.author.bytes
             withUnsafeBytes(of: head.seq.bigEndian) { bytes.append(contentsOf: $0) }
@@ -68,7 +75,7 @@ public enum HeadsReconciliation {
 
     /// The opening message: one fingerprint over everything `local` holds (sorted by author).
     public static func start(local: [Head]) -> [Range] {
-        [.fingerprint(lower: nil, upper: nil, fingerprint: fingerprint(local[...]), count: local.count)]
+        [.fingerprint(lower: nil, upper: nil, fingerprint: .of(local), count: local.count)]
     }
 
     /// Answers a message: returns the ranges to send back (empty when done) and the heads
@@ -80,7 +87,7 @@ public enum HeadsReconciliation {
             switch range {
             case .fingerprint(let lower, let upper, let theirs, let count):
                 let mine = slice(local, lower: lower, upper: upper)
-                if fingerprint(mine) == theirs && mine.count == count { continue }
+                if Fingerprint.of(mine) == theirs && mine.count == count { continue }
                 if mine.count <= config.explicitThreshold {
                     reply.append(.heads(lower: lower, upper: upper, heads: Array(mine), reply: true))
                 } else {
@@ -123,12 +130,6 @@ public enum HeadsReconciliation {
         return pages
     }
 
-    static func fingerprint(_ heads: ArraySlice<Head>) -> Fingerprint {
-        var result = Fingerprint()
-        for head in heads { result.add(head) }
-        return result
-    }
-
     static func slice(_ heads: [Head], lower: AgentID?, upper: AgentID?) -> ArraySlice<Head> {
         let start = lower.map { bound in heads.partitioningIndex { !($0.author < bound) } } ?? heads.startIndex
         let end = upper.map { bound in heads.partitioningIndex { !($0.author < bound) } } ?? heads.endIndex
@@ -146,7 +147,7 @@ public enum HeadsReconciliation {
             let end = min(start + size, heads.endIndex)
             let rangeUpper = end < heads.endIndex ? heads[end].author : upper
             let part = heads[start..<end]
-            ranges.append(.fingerprint(lower: rangeLower, upper: rangeUpper, fingerprint: fingerprint(part), count: part.count))
+            ranges.append(.fingerprint(lower: rangeLower, upper: rangeUpper, fingerprint: .of(part), count: part.count))
             rangeLower = rangeUpper
             start = end
         }

@@ -78,11 +78,4 @@ extension HeadsReconciliation.Fingerprint {
         high = bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
         low = bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
     }
-
-    /// The fingerprint of `heads` (order does not matter: XOR).
-    public static func of(_ heads: [HeadsReconciliation.Head]) -> Self {
-        var result = Self()
-        for head in heads { result.add(head) }
-        return result
-    }
 }
