@@ -107,7 +107,7 @@ public actor ConnectionManager {
             channel = try await bootstrap.connect(host: host, port: port).get()
         } catch {
             counters.closed(MeshError.dialFailed("").reason)
-            throw MeshError.dialFailed("\(host):\(port): \(error)")
+            throw MeshError.dialFailed(Self.dialFailure(error, timeout: config.connectTimeout))
         }
         let ip = channel.remoteAddress?.ipAddress ?? host
         guard gate.admit(ip: ip) else {
@@ -408,5 +408,21 @@ public actor ConnectionManager {
     private func waitUntilClosed(_ peer: AgentID) async {
         guard let connection = connections[peer] else { return }
         try? await connection.channel.closeFuture.get()
+    }
+}
+
+extension ConnectionManager {
+    /// Why a TCP connect failed, in words a person reads: "connection refused", "timed out
+    /// after 5 s", "cannot resolve the host" — not NIO's nested error values.
+    static func dialFailure(_ error: any Error, timeout: TimeAmount) -> String {
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first { return dialFailure(first.error, timeout: timeout) }
+            return "cannot resolve the host"
+        }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        if case ChannelError.connectTimeout = error {
+            return "no answer within \(timeout.nanoseconds / 1_000_000) ms"
+        }
+        return "\(error)"
     }
 }

@@ -135,6 +135,9 @@ extension GossipEngine {
     func startRound(with peer: AgentID, topic: String) async {
         guard let local = await localHeads(topic) else { return }
         let ranges = HeadsReconciliation.start(local: local)
+        let key = SyncKey(peer: peer, topic: topic)
+        session(key)
+        sessions[key]?.roundOpened(atMs: wallClock())
         await send(Self.gossip(topic) { $0.sync = HeadsReconciliation.wire(ranges) }, to: peer)
     }
 
@@ -155,9 +158,9 @@ extension GossipEngine {
         }
         guard state.isIn(topic) else { return }
         let key = SyncKey(peer: peer, topic: topic)
-        if reply.isEmpty {
+        if HeadsReconciliation.opensRound(ranges) {
             session(key)
-            sessions[key]?.roundEnded(atMs: wallClock())
+            sessions[key]?.roundOpened(atMs: wallClock())
         }
         let wants = await wants(for: learned.filter { stores($0.author) }, topic: topic)
         guard !wants.isEmpty else { return }

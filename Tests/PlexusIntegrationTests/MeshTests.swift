@@ -144,6 +144,9 @@ import Testing
         let result = try await runPlexus(["connect", "--data", node.directory.path, "127.0.0.1:1"], home: node.directory.path)
         #expect(result.status == 1)
         #expect(result.stderr.contains("peerUnreachable"))
+        // Said in words, not as NIO's nested error values.
+        #expect(result.stderr.contains("cannot connect to 127.0.0.1:1: dial failed: connection refused [peerUnreachable]"),
+                "\(result.stderr)")
         _ = try await node.stop()
     }
 

@@ -55,9 +55,9 @@ public struct FollowRequest: Sendable, Equatable, Codable {
 public struct SyncView: Sendable, Equatable, Codable {
     public var peer: AgentID
     public var topic: String
-    /// Reconciliation rounds finished with this neighbour.
+    /// Reconciliation rounds with this neighbour, opened by either side.
     public var rounds: Int
-    /// When the last round finished (ms since the epoch, local clock).
+    /// When the last round opened (ms since the epoch, local clock).
     public var lastRoundMs: Int64?
     /// Entries received from / sent to this neighbour by anti-entropy.
     public var entriesReceived: Int

@@ -207,8 +207,9 @@ public struct FeedSyncSession: Sendable {
         return grantCredit(now: now)
     }
 
-    /// A reconciliation round with the neighbour ended.
-    public mutating func roundEnded(atMs wallMs: Int64) {
+    /// A reconciliation round with the neighbour opened (this node sent or received its
+    /// first message).
+    public mutating func roundOpened(atMs wallMs: Int64) {
         view.rounds += 1
         view.lastRoundMs = wallMs
     }

@@ -78,6 +78,13 @@ public enum HeadsReconciliation {
         [.fingerprint(lower: nil, upper: nil, fingerprint: .of(local), count: local.count)]
     }
 
+    /// Whether `message` opens a round: one fingerprint over the whole key space, which is
+    /// what `start` sends and no later step of a round does.
+    public static func opensRound(_ message: [Range]) -> Bool {
+        guard message.count == 1, case .fingerprint(nil, nil, _, _) = message[0] else { return false }
+        return true
+    }
+
     /// Answers a message: returns the ranges to send back (empty when done) and the heads
     /// the peer revealed.
     public static func respond(to message: [Range], local: [Head], config: Config = Config()) -> (reply: [Range], learned: [Head]) {
