@@ -111,4 +111,33 @@ import Testing
         _ = view.handle(.neighborReply(accepted: true), from: asked[0], now: .seconds(1))
         #expect(view.active == [asked[0]])
     }
+
+    @Test func anUnderFullViewWhosePassivePeersAllRefusedAsksAtHighPriority() {
+        var view = View(me: 0, seed: 4)
+        for peer in 1...3 { _ = view.join(via: peer) }
+        _ = view.handle(.shuffleReply(peers: [7, 8]), from: 1, now: .zero)
+        func requests(_ actions: [View.Action]) -> [(Int, Bool)] {
+            actions.compactMap { if case .send(let to, .neighbor(let high)) = $0 { return (to, high) } else { return nil } }
+        }
+        // Under-full with neighbours: each passive peer is asked at low priority in turn.
+        var asked: [Int] = []
+        var now = Duration.seconds(1)
+        for _ in 0..<2 {
+            let sent = requests(view.tick(now: now))
+            #expect(sent.count == 1 && sent[0].1 == false)
+            asked += sent.map(\.0)
+            _ = view.handle(.neighborReply(accepted: false), from: sent[0].0, now: now)
+            now += .seconds(1)
+        }
+        #expect(Set(asked) == [7, 8])
+        // Both refused: the next request makes room.
+        let escalated = requests(view.tick(now: now))
+        #expect(escalated.count == 1 && escalated[0].1 == true && [7, 8].contains(escalated[0].0))
+        _ = view.handle(.neighborReply(accepted: true), from: escalated[0].0, now: now)
+        #expect(view.active.count == 4)
+        // After that the remaining passive peer is asked at low priority again.
+        now += .seconds(1)
+        let next = requests(view.tick(now: now))
+        #expect(next.count == 1 && next[0].1 == false)
+    }
 }

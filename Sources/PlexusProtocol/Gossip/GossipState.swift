@@ -40,7 +40,8 @@ public struct GossipState: Sendable {
         /// How long a `mesh` view may stay under-full with no passive peer before the node
         /// joins again through a known address (an island of a few nodes merges back). 3 s:
         /// with 10 s, a 5-node island formed while 1,000 simulated nodes joined was still
-        /// apart when measuring began in 2 of 5 runs; with 3 s, in 1 of 6.
+        /// apart when measuring began in 2 of 5 runs. (An island node that holds passive
+        /// peers escalates its NEIGHBOR requests instead: `HyParView.repair`.)
         public var islandAfter: Duration = .seconds(3)
         /// Signed soft state held, records per message, and ids passed on unkept.
         public var maxRecords = 10_000

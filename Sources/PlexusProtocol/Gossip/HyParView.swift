@@ -43,6 +43,9 @@ public struct HyParView<Peer: Hashable & Sendable>: Sendable {
     public private(set) var active: [Peer] = []
     public private(set) var passive: [Peer] = []
     private var pendingNeighbor: Set<Peer> = []
+    /// Passive peers that refused a low-priority NEIGHBOR since the active view was last
+    /// full. Once every passive peer has refused, the next request is high priority.
+    private var refused: Set<Peer> = []
     private var random: GossipRandom
     private var nextShuffle: Duration
     private var nextRepair: Duration = .zero
@@ -104,6 +107,7 @@ public struct HyParView<Peer: Hashable & Sendable>: Sendable {
             if accepted {
                 if asked && !active.contains(from) { actions += addActive(from) }
             } else {
+                if asked { refused.insert(from) }
                 // The next candidate is asked at the next repair interval, not at once: in an
                 // overlay whose views are all full, immediate retries never stop.
                 actions += repair(now: now, force: false, excluding: [from])
@@ -168,6 +172,7 @@ public struct HyParView<Peer: Hashable & Sendable>: Sendable {
         passive.removeAll { $0 == peer }
         pendingNeighbor.remove(peer)
         active.append(peer)
+        if active.count >= config.activeCapacity { refused.removeAll() }
         actions.append(.neighborUp(peer))
         return actions
     }
@@ -181,15 +186,22 @@ public struct HyParView<Peer: Hashable & Sendable>: Sendable {
         }
     }
 
-    /// Asks a passive peer to become a neighbour when the active view is not full.
+    /// Asks a passive peer to become a neighbour when the active view is not full: at low
+    /// priority (a full peer refuses) while some passive peer has not refused yet, else at
+    /// high priority (the peer makes room). Without the escalation a few nodes whose
+    /// views hold each other and whose passive peers are all full stay an island for good.
     private mutating func repair(now: Duration, force: Bool, excluding: Set<Peer>) -> [Action] {
         guard active.count + pendingNeighbor.count < config.activeCapacity else { return [] }
         guard force || now >= nextRepair else { return [] }
         nextRepair = now + config.repairInterval
+        refused.formIntersection(passive)
         let candidates = passive.filter { !excluding.contains($0) && !pendingNeighbor.contains($0) }
-        guard let candidate = candidates.randomElement(using: &random) else { return [] }
+        let unasked = candidates.filter { !refused.contains($0) }
+        let highPriority = active.isEmpty || unasked.isEmpty
+        guard let candidate = (unasked.isEmpty ? candidates : unasked).randomElement(using: &random) else { return [] }
+        if unasked.isEmpty { refused.removeAll() }
         pendingNeighbor.insert(candidate)
-        return [.send(to: candidate, .neighbor(highPriority: active.isEmpty))]
+        return [.send(to: candidate, .neighbor(highPriority: highPriority))]
     }
 
     private mutating func randomActive(excluding: Set<Peer>) -> Peer? {
