@@ -119,25 +119,27 @@ import Testing
         func requests(_ actions: [View.Action]) -> [(Int, Bool)] {
             actions.compactMap { if case .send(let to, .neighbor(let high)) = $0 { return (to, high) } else { return nil } }
         }
-        // Under-full with neighbours: each passive peer is asked at low priority in turn.
-        var asked: [Int] = []
+        // Under-full with neighbours: the passive peers are asked at low priority, once a
+        // second, and refuse; only after `escalateAfter` is a request high priority.
+        var low: Set<Int> = []
+        var escalated: (at: Duration, peer: Int)?
         var now = Duration.seconds(1)
-        for _ in 0..<2 {
+        while escalated == nil && now <= .seconds(20) {
             let sent = requests(view.tick(now: now))
-            #expect(sent.count == 1 && sent[0].1 == false)
-            asked += sent.map(\.0)
-            _ = view.handle(.neighborReply(accepted: false), from: sent[0].0, now: now)
+            #expect(sent.count == 1)
+            if let (peer, high) = sent.first {
+                if high { escalated = (now, peer) } else { low.insert(peer) }
+                if !high { _ = view.handle(.neighborReply(accepted: false), from: peer, now: now) }
+            }
             now += .seconds(1)
         }
-        #expect(Set(asked) == [7, 8])
-        // Both refused: the next request makes room.
-        let escalated = requests(view.tick(now: now))
-        #expect(escalated.count == 1 && escalated[0].1 == true && [7, 8].contains(escalated[0].0))
-        _ = view.handle(.neighborReply(accepted: true), from: escalated[0].0, now: now)
+        #expect(low == [7, 8])
+        #expect(escalated?.at == view.config.escalateAfter + .seconds(1))
+        guard let escalated else { return }
+        _ = view.handle(.neighborReply(accepted: true), from: escalated.peer, now: escalated.at)
         #expect(view.active.count == 4)
         // After that the remaining passive peer is asked at low priority again.
-        now += .seconds(1)
-        let next = requests(view.tick(now: now))
+        let next = requests(view.tick(now: escalated.at + .seconds(1)))
         #expect(next.count == 1 && next[0].1 == false)
     }
 }

@@ -15,6 +15,11 @@ public struct HyParView<Peer: Hashable & Sendable>: Sendable {
         public var shufflePassiveCount = 4
         /// How often an under-full active view asks a passive peer to become a neighbour.
         public var repairInterval: Duration = .seconds(1)
+        /// How long the active view must have been under-full, every passive peer having
+        /// refused, before a request is high priority (see `repair`). Long enough that in a
+        /// healthy overlay, where a few views are always one short, the evictions it causes
+        /// are rare; short enough that an island merges within a simulated warm-up.
+        public var escalateAfter: Duration = .seconds(10)
 
         public init() {}
     }
@@ -46,6 +51,8 @@ public struct HyParView<Peer: Hashable & Sendable>: Sendable {
     /// Passive peers that refused a low-priority NEIGHBOR since the active view was last
     /// full. Once every passive peer has refused, the next request is high priority.
     private var refused: Set<Peer> = []
+    /// Since when the active view has been under-full (nil while full).
+    private var underFullSince: Duration?
     private var random: GossipRandom
     private var nextShuffle: Duration
     private var nextRepair: Duration = .zero
@@ -172,7 +179,10 @@ public struct HyParView<Peer: Hashable & Sendable>: Sendable {
         passive.removeAll { $0 == peer }
         pendingNeighbor.remove(peer)
         active.append(peer)
-        if active.count >= config.activeCapacity { refused.removeAll() }
+        if active.count >= config.activeCapacity {
+            refused.removeAll()
+            underFullSince = nil
+        }
         actions.append(.neighborUp(peer))
         return actions
     }
@@ -187,19 +197,32 @@ public struct HyParView<Peer: Hashable & Sendable>: Sendable {
     }
 
     /// Asks a passive peer to become a neighbour when the active view is not full: at low
-    /// priority (a full peer refuses) while some passive peer has not refused yet, else at
-    /// high priority (the peer makes room). Without the escalation a few nodes whose
-    /// views hold each other and whose passive peers are all full stay an island for good.
+    /// priority (a full peer refuses), and at high priority (the peer makes room) once
+    /// every passive peer has refused and the view has been under-full for
+    /// `escalateAfter`. Without the escalation a few nodes whose views hold each other and
+    /// whose passive peers are all full stay an island for good; escalating sooner evicts
+    /// often in a healthy overlay, and every eviction rebuilds broadcast trees.
     private mutating func repair(now: Duration, force: Bool, excluding: Set<Peer>) -> [Action] {
         guard active.count + pendingNeighbor.count < config.activeCapacity else { return [] }
+        let since = underFullSince ?? now
+        underFullSince = since
         guard force || now >= nextRepair else { return [] }
         nextRepair = now + config.repairInterval
         refused.formIntersection(passive)
         let candidates = passive.filter { !excluding.contains($0) && !pendingNeighbor.contains($0) }
-        let unasked = candidates.filter { !refused.contains($0) }
-        let highPriority = active.isEmpty || unasked.isEmpty
-        guard let candidate = (unasked.isEmpty ? candidates : unasked).randomElement(using: &random) else { return [] }
-        if unasked.isEmpty { refused.removeAll() }
+        var unasked = candidates.filter { !refused.contains($0) }
+        let escalate = unasked.isEmpty && now - since >= config.escalateAfter
+        if unasked.isEmpty && !escalate {
+            // Every passive peer refused, but not for long enough: ask them again, low.
+            refused.removeAll()
+            unasked = candidates
+        }
+        let highPriority = active.isEmpty || escalate
+        guard let candidate = (escalate ? candidates : unasked).randomElement(using: &random) else { return [] }
+        if escalate {
+            refused.removeAll()
+            underFullSince = now
+        }
         pendingNeighbor.insert(candidate)
         return [.send(to: candidate, .neighbor(highPriority: highPriority))]
     }
