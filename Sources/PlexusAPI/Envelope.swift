@@ -53,7 +53,7 @@ extension PlexusError.Code {
     var httpStatus: HTTPResponse.Status {
         switch self {
         case .invalidArgument, .invalidJSON: .badRequest
-        case .invalidContent, .malformedEntry, .badSignature: .unprocessableContent
+        case .invalidContent, .malformedEntry, .badSignature, .malformedEnvelope: .unprocessableContent
         case .tooLarge: .contentTooLarge
         case .unauthorized, .wrongPassphrase: .unauthorized
         case .forbidden: .forbidden

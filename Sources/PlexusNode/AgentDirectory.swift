@@ -13,9 +13,10 @@ extension Node {
         let settings = config.agent
         let relays = await mesh.peers().compactMap(\.agentID).prefix(Self.maxRelaysAnnounced)
         let status = await inbox.isBusy ? "busy" : "online"
-        let agentRecord = settings.record(
+        var agentRecord = settings.record(
             addresses: meshAddress.map { [$0] } ?? [], relays: Array(relays), status: status, certificate: try settings.userCertificate(),
             served: await inbox.servedCapabilities())
+        agentRecord.exchangeKey = ExchangeKeyView(ExchangeKey.binding(of: key))
         let content: Data
         do {
             content = try JSONEncoder.compact.encode(agentRecord)

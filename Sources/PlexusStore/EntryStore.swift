@@ -16,6 +16,8 @@ public final class EntryStore: Sendable {
     public let peers: PeerBook
     /// The topics and authors this node follows.
     public let interests: Interests
+    /// The private groups this node is in, and their sealed epoch keys.
+    public let groups: GroupStore
     /// Wakes readers waiting for new entries.
     public let arrivals: ArrivalSignal
     let pool: DatabasePool
@@ -47,6 +49,7 @@ public final class EntryStore: Sendable {
         self.writer = EntryWriter(pool: pool, clock: clock, arrivals: arrivals)
         self.peers = PeerBook(pool: pool, clock: clock)
         self.interests = Interests(pool: pool, clock: clock)
+        self.groups = GroupStore(pool: pool)
     }
 
     /// Milliseconds since the Unix epoch, from the system's wall clock (`NodeClock.system`).
@@ -145,6 +148,17 @@ public final class EntryStore: Sendable {
             """
         return try await read { db in
             try Row.fetchAll(db, sql: sql, arguments: [root.bytes.asData]).map(StoredRows.stored)
+        }
+    }
+
+    /// Entries of one topic stored after `cursor`, in receive order, at most `limit`: how a
+    /// group's log is read back when the node starts.
+    public func entries(inTopic topic: String, after cursor: Int64 = 0, limit: Int = 1000) async throws(PlexusError) -> [StoredEntry] {
+        try await read { db in
+            try Row.fetchAll(
+                db, sql: Self.selectEntries + " WHERE e.topic = ? AND e.cursor > ? ORDER BY e.cursor LIMIT ?",
+                arguments: [topic, cursor, limit]
+            ).map(StoredRows.stored)
         }
     }
 

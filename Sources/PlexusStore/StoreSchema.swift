@@ -138,6 +138,24 @@ enum StoreSchema {
             // stored before this was recorded count as submitted.
             try db.execute(sql: "ALTER TABLE entries ADD COLUMN arrival INTEGER NOT NULL DEFAULT 1")
         }
+        migrator.registerMigration("v6-groups") { db in
+            // The private groups this node is in (PROTOCOL.md §13), and the epoch keys it
+            // opened, each sealed under the node's key (never in plaintext).
+            try db.execute(sql: """
+                CREATE TABLE groups (
+                    id BLOB PRIMARY KEY,
+                    topic TEXT NOT NULL UNIQUE,
+                    name TEXT NOT NULL,
+                    added_ms INTEGER NOT NULL
+                );
+                CREATE TABLE group_keys (
+                    group_id BLOB NOT NULL,
+                    epoch BLOB NOT NULL,
+                    sealed BLOB NOT NULL,
+                    PRIMARY KEY (group_id, epoch)
+                );
+                """)
+        }
         return migrator
     }
 }

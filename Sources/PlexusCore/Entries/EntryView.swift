@@ -25,11 +25,14 @@ public struct EntryView: Codable, Sendable, Equatable {
     public var linked: Bool
     /// When this node stored it (ms since the epoch, this node's clock).
     public var receivedMs: Int64
+    /// For an opened group entry: the group. Its `type`, `tags`, `refs` and `content` are
+    /// then what the envelope sealed (PROTOCOL.md §13.4).
+    public var group: EntryID?
 
     enum CodingKeys: String, CodingKey {
         case id, author, seq, prev, timeMs = "time_ms", type, topic, tags, refs, content
         case contentBase64 = "content_base64", expiresMs = "expires_ms", signature, cursor, linked
-        case receivedMs = "received_ms"
+        case receivedMs = "received_ms", group
     }
 
     public init(_ entry: SignedEntry, cursor: Int64, linked: Bool, receivedMs: Int64) {

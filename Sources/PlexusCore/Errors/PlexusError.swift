@@ -26,6 +26,8 @@ public struct PlexusError: Error, Sendable, Equatable, CustomStringConvertible {
         case malformedEntry
         /// An entry's signature does not verify.
         case badSignature
+        /// A group envelope or a sealed epoch key does not open: not for this key, or altered.
+        case malformedEnvelope
         /// The author signed two different entries at one seq: the entry is kept as proof.
         case forkDetected
         /// The author is known to have forked its feed; its later entries are refused.

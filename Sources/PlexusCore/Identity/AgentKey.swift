@@ -55,6 +55,8 @@ public enum SigningDomain: Sendable {
     case userCertificate
     /// `plexus/record/v1`: signed soft state such as agent records (PROTOCOL.md §9).
     case record
+    /// `plexus/x25519/v1`: an agent's X25519 key, bound to the agent (`ExchangeKey`).
+    case exchangeKey
 
     public var prefix: String {
         switch self {
@@ -63,6 +65,7 @@ public enum SigningDomain: Sendable {
         case .task: "plexus/task/v1"
         case .userCertificate: "plexus/user-cert/v1"
         case .record: "plexus/record/v1"
+        case .exchangeKey: "plexus/x25519/v1"
         }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What an agent says about itself: the content of its signed agent record (DESIGN §7,
 /// soft state, `SignedRecord` of kind agent), so it is the agent's own word; it expires
 /// with the record.
@@ -18,6 +20,9 @@ public struct AgentRecord: Codable, Sendable, Equatable {
     /// Agents connected to this one that relay tasks to it: how to reach an agent that
     /// accepts no connections (behind NAT, or `listen: off`).
     public var relays: [AgentID]?
+    /// The agent's X25519 key, signed by it: what group keys are sealed to (PROTOCOL.md
+    /// §13.3). Absent in records of older nodes.
+    public var exchangeKey: ExchangeKeyView?
 
     public init(
         addresses: [String] = [], capabilities: Capabilities = .init(), labels: [String: String] = [:], user: String? = nil,
@@ -34,13 +39,38 @@ public struct AgentRecord: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case addresses, capabilities, labels, user, status, relays, intervalS = "interval_s"
-        case userCertificate = "user_certificate"
+        case userCertificate = "user_certificate", exchangeKey = "exchange_key"
     }
 
     /// Whether the agent offers `name` as a skill or a tool (case-insensitive).
     public func offers(_ name: String) -> Bool {
         let wanted = name.lowercased()
         return (capabilities.skills + capabilities.tools).contains { $0.lowercased() == wanted }
+    }
+}
+
+/// An agent's X25519 public key and its Ed25519 signature over
+/// `plexus/x25519/v1` ‖ key, in base64 (PROTOCOL.md §13.3).
+public struct ExchangeKeyView: Codable, Sendable, Equatable {
+    public var publicKey: Data
+    public var signature: Data
+
+    public init(publicKey: Data, signature: Data) {
+        self.publicKey = publicKey
+        self.signature = signature
+    }
+
+    public init(_ binding: ExchangeKeyBinding) {
+        self.init(publicKey: binding.publicKey, signature: binding.signature)
+    }
+
+    /// The binding this view states for `agent` (check it with `verifiedKey()`).
+    public func binding(of agent: AgentID) -> ExchangeKeyBinding {
+        ExchangeKeyBinding(agent: agent, publicKey: publicKey, signature: signature)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case publicKey = "public_key", signature
     }
 }
 

@@ -1,0 +1,99 @@
+import Crypto
+import Foundation
+import PlexusCore
+
+/// What a member's group entry says once opened (PROTOCOL.md §13.4): the type, tags, refs
+/// and JSON content its envelope hides.
+public struct GroupInner: Sendable, Equatable {
+    public var type: String
+    public var tags: [String]
+    public var refs: [EntryID]
+    public var content: JSONValue
+
+    public init(type: String, tags: [String] = [], refs: [EntryID] = [], content: JSONValue) {
+        self.type = type
+        self.tags = tags
+        self.refs = refs
+        self.content = content
+    }
+
+    /// The inner body as the envelope seals it; refuses a draft that would not be a valid
+    /// entry (the limits of PROTOCOL.md §2.2 apply inside too).
+    public func serialized() throws(PlexusError) -> Data {
+        guard case .object = content else {
+            throw PlexusError(.invalidContent, "content must be a JSON object (e.g. {\"text\": \"...\"}), not \(content.kindName)")
+        }
+        guard !type.isEmpty, type.utf8.count <= 64 else { throw PlexusError(.invalidArgument, "entry type must be 1–64 bytes") }
+        guard tags.count <= 32, tags.allSatisfy({ $0.utf8.count <= 64 }) else {
+            throw PlexusError(.tooLarge, "at most 32 tags of at most 64 bytes each")
+        }
+        guard refs.count <= 64 else { throw PlexusError(.tooLarge, "at most 64 refs") }
+        var inner = Plexus_GroupInner()
+        inner.type = type
+        inner.tags = tags
+        inner.refs = refs.map { $0.bytes.asData }
+        inner.content = content.canonicalData()
+        do {
+            return try inner.serializedBytes()
+        } catch {
+            throw PlexusError(.internal, "could not serialise a group entry: \(error)")
+        }
+    }
+
+    /// Parses an opened inner body; `malformedEnvelope` when it is not one.
+    public init(serialized data: Data) throws(PlexusError) {
+        guard let inner = try? Plexus_GroupInner(serializedBytes: data),
+              inner.refs.allSatisfy({ $0.count == 32 }),
+              let content = try? JSONValue(parsing: inner.content), case .object = content
+        else {
+            throw PlexusError(.malformedEnvelope, "the opened group entry is not a GroupInner with a JSON object")
+        }
+        self.init(type: inner.type, tags: inner.tags, refs: inner.refs.compactMap { EntryID(bytes: $0) }, content: content)
+    }
+}
+
+/// The envelope of a member's group entry (PROTOCOL.md §13.4): builds the content of a
+/// `group.sealed` entry and opens it.
+public enum SealedEntry {
+    /// The `GroupEnvelope` content for `author`'s entry `seq` in `group` under `epoch`.
+    public static func seal(
+        _ inner: Data, group: EntryID, epoch: EntryID, epochKey: SymmetricKey, author: AgentID, seq: UInt64,
+        salt: Data = Data((0..<GroupEnvelopeCipher.saltBytes).map { _ in UInt8.random(in: 0...255) })
+    ) throws(PlexusError) -> Data {
+        var envelope = Plexus_GroupEnvelope()
+        envelope.epoch = epoch.bytes.asData
+        envelope.salt = salt
+        envelope.ciphertext = try GroupEnvelopeCipher.seal(
+            inner, epochKey: epochKey, epoch: epoch, group: group, author: author, seq: seq, salt: salt)
+        do {
+            return try envelope.serializedBytes()
+        } catch {
+            throw PlexusError(.internal, "could not serialise a group envelope: \(error)")
+        }
+    }
+
+    /// The epoch a sealed entry names, or `malformedEnvelope`.
+    public static func epoch(of entry: SignedEntry) throws(PlexusError) -> EntryID {
+        try envelope(of: entry).epoch
+    }
+
+    /// Opens a `group.sealed` entry of `group` with `epochKey`.
+    public static func open(_ entry: SignedEntry, group: EntryID, epochKey: SymmetricKey) throws(PlexusError) -> GroupInner {
+        let (epoch, envelope) = try envelope(of: entry)
+        let inner = try GroupEnvelopeCipher.open(
+            envelope.ciphertext, epochKey: epochKey, epoch: epoch, group: group, author: entry.author, seq: entry.seq,
+            salt: envelope.salt)
+        return try GroupInner(serialized: inner)
+    }
+
+    private static func envelope(of entry: SignedEntry) throws(PlexusError) -> (epoch: EntryID, Plexus_GroupEnvelope) {
+        guard entry.type == GroupEntryType.sealed, entry.fields.tags.isEmpty, entry.fields.refs.isEmpty,
+              let envelope = try? Plexus_GroupEnvelope(serializedBytes: entry.content),
+              let epoch = EntryID(bytes: envelope.epoch), envelope.salt.count == GroupEnvelopeCipher.saltBytes,
+              envelope.ciphertext.count >= 16
+        else {
+            throw PlexusError(.malformedEnvelope, "entry \(entry.id.hex.prefix(12)) is not a group envelope (type group.sealed, no tags or refs, epoch, 16-byte salt, ciphertext)")
+        }
+        return (epoch, envelope)
+    }
+}

@@ -1,0 +1,163 @@
+import Crypto
+import Foundation
+import PlexusCore
+import Testing
+@testable import PlexusProtocol
+
+/// Signed control entries and sealed entries as they travel: decoding, refusal of
+/// malformed ones, the key ring opening what was sealed to an agent (and the history
+/// wrapped under it), and a removed member locked out of the next epoch.
+@Suite struct GroupEntriesTests {
+    let owner = AgentKey()
+    let bob = AgentKey()
+    let carol = AgentKey()
+    let topic = "group/00112233445566778899aabbccddeeff"
+
+    /// Signs a control entry of `author` at `seq`.
+    func sign(_ type: String, _ message: Plexus_GroupControl, by author: AgentKey, seq: UInt64, parents: [EntryID] = []) throws -> SignedEntry {
+        var body = Plexus_EntryBody()
+        body.author = author.id.bytes.asData
+        body.seq = seq
+        if seq > 1 { body.prev = Data(EntryID(hashing: Data("seq \(seq - 1)".utf8)).bytes) }
+        body.timeMs = 1_000
+        body.type = type
+        body.topic = topic
+        body.refs = parents.map { $0.bytes.asData }
+        body.content = try message.serializedBytes()
+        return try SignedEntry(signing: body, with: author)
+    }
+
+    func create(key: SymmetricKey) throws -> ControlEntry {
+        var message = Plexus_GroupControl()
+        var create = Plexus_GroupCreate()
+        create.name = "research"
+        create.creatorKey = Self.wire(ExchangeKey.binding(of: owner))
+        create.epoch = try GroupKeyRing.epochKeys(key, to: [ExchangeKey.binding(of: owner)], wrapping: [])
+        message.create = create
+        return try ControlEntry(try sign(GroupEntryType.create, message, by: owner, seq: 1))
+    }
+
+    static func wire(_ binding: ExchangeKeyBinding) -> Plexus_ExchangeKey {
+        var key = Plexus_ExchangeKey()
+        key.publicKey = binding.publicKey
+        key.signature = binding.signature
+        return key
+    }
+
+    func add(_ member: AgentKey, group: EntryID, parents: [EntryID], sharing epochs: [(EntryID, SymmetricKey)], seq: UInt64) throws -> ControlEntry {
+        var add = Plexus_GroupAdd()
+        add.member = member.id.bytes.asData
+        add.role = "member"
+        add.memberKey = Self.wire(ExchangeKey.binding(of: member))
+        for (epoch, key) in epochs {
+            var share = Plexus_EpochShare()
+            share.epoch = epoch.bytes.asData
+            share.sealed = try GroupKeyRing.sealed(key, to: ExchangeKey.binding(of: member))
+            add.shares.append(share)
+        }
+        var message = Plexus_GroupControl()
+        message.group = group.bytes.asData
+        message.add = add
+        return try ControlEntry(try sign(GroupEntryType.add, message, by: owner, seq: seq, parents: parents))
+    }
+
+    @Test func membersOpenWhatWasSealedToThemAndARemovedMemberNotTheNextEpoch() throws {
+        let first = GroupKeyRing.freshKey()
+        let created = try create(key: first)
+        let group = created.group
+        #expect(group == created.entry.id)
+        let addBob = try add(bob, group: group, parents: [group], sharing: [(group, first)], seq: 2)
+        let addCarol = try add(carol, group: group, parents: [addBob.entry.id], sharing: [(group, first)], seq: 3)
+
+        // Bob writes under the first epoch; Carol opens it.
+        let inner = try GroupInner(type: "claim", tags: ["lab"], content: .object(["text": .string("the sky is blue")])).serialized()
+        var body = Plexus_EntryBody()
+        body.author = bob.id.bytes.asData
+        body.seq = 1
+        body.timeMs = 2_000
+        body.type = GroupEntryType.sealed
+        body.topic = topic
+        body.content = try SealedEntry.seal(inner, group: group, epoch: group, epochKey: first, author: bob.id, seq: 1)
+        let sealed = try SignedEntry(signing: body, with: bob)
+        #expect(!sealed.content.contains(Data("sky".utf8)) && !sealed.content.contains(Data("claim".utf8)))
+
+        var carolsRing = GroupKeyRing()
+        carolsRing.absorb([created, addBob, addCarol], me: carol.id, exchangeKey: ExchangeKey(agent: carol))
+        let key = try #require(carolsRing[group])
+        let opened = try SealedEntry.open(sealed, group: group, epochKey: key)
+        #expect(opened.type == "claim" && opened.tags == ["lab"] && opened.content == .object(["text": .string("the sky is blue")]))
+
+        // The owner removes Bob and rekeys to itself and Carol, wrapping the first key.
+        let second = GroupKeyRing.freshKey()
+        var remove = Plexus_GroupRemove()
+        remove.member = bob.id.bytes.asData
+        remove.cutoff = 1
+        remove.rekey = try GroupKeyRing.epochKeys(
+            second, to: [ExchangeKey.binding(of: owner), ExchangeKey.binding(of: carol)], wrapping: [(group, first)])
+        var message = Plexus_GroupControl()
+        message.group = group.bytes.asData
+        message.remove = remove
+        let removal = try ControlEntry(try sign(GroupEntryType.remove, message, by: owner, seq: 4, parents: [addCarol.entry.id]))
+        let controls = [created, addBob, addCarol, removal]
+        let roster = GroupRoster.fold(group: group, controls: controls.map(\.control))
+        #expect(roster.members.keys.sorted() == [owner.id, carol.id].sorted())
+        #expect(roster.sendingEpoch == removal.entry.id && !roster.needsRekey)
+        #expect(roster.accepts(author: bob.id, seq: 1) && !roster.accepts(author: bob.id, seq: 2))
+
+        var bobsRing = GroupKeyRing()
+        bobsRing.absorb(controls, me: bob.id, exchangeKey: ExchangeKey(agent: bob))
+        #expect(bobsRing[group] != nil && bobsRing[removal.entry.id] == nil)
+
+        // A newcomer given only the second key reads the first epoch through the wrap.
+        let dave = AgentKey()
+        let addDave = try add(dave, group: group, parents: [removal.entry.id], sharing: [(removal.entry.id, second)], seq: 5)
+        var davesRing = GroupKeyRing()
+        let newlyOpened = davesRing.absorb(controls + [addDave], me: dave.id, exchangeKey: ExchangeKey(agent: dave))
+        #expect(Set(newlyOpened) == [group, removal.entry.id])
+        #expect(try SealedEntry.open(sealed, group: group, epochKey: #require(davesRing[group])) == opened)
+    }
+
+    @Test func malformedControlEntriesAndEnvelopesAreRefusedWithTypedErrors() throws {
+        let created = try create(key: GroupKeyRing.freshKey())
+        // An add whose member key is signed by someone else.
+        var add = Plexus_GroupAdd()
+        add.member = bob.id.bytes.asData
+        add.role = "member"
+        add.memberKey = Self.wire(ExchangeKey.binding(of: carol))
+        var message = Plexus_GroupControl()
+        message.group = created.group.bytes.asData
+        message.add = add
+        let forged = try sign(GroupEntryType.add, message, by: owner, seq: 2, parents: [created.group])
+        #expect(throws: PlexusError.self) { try ControlEntry(forged) }
+        // The same add with Bob's own key decodes; with an unknown role, or without
+        // parents, or with content that is not a GroupControl, it does not.
+        add.memberKey = Self.wire(ExchangeKey.binding(of: bob))
+        message.add = add
+        _ = try ControlEntry(try sign(GroupEntryType.add, message, by: owner, seq: 2, parents: [created.group]))
+        #expect(throws: PlexusError.self) { try ControlEntry(try sign(GroupEntryType.add, message, by: owner, seq: 2)) }
+        add.role = "king"
+        message.add = add
+        #expect(throws: PlexusError.self) { try ControlEntry(try sign(GroupEntryType.add, message, by: owner, seq: 2, parents: [created.group])) }
+        var junk = Plexus_EntryBody()
+        junk.author = owner.id.bytes.asData
+        junk.seq = 2
+        junk.prev = Data(created.group.bytes)
+        junk.type = GroupEntryType.add
+        junk.topic = topic
+        junk.content = Data("{\"member\": \"bob\"}".utf8)
+        do {
+            _ = try ControlEntry(try SignedEntry(signing: junk, with: owner))
+            Issue.record("a JSON add was accepted")
+        } catch {
+            #expect(error.code == .malformedEnvelope)
+        }
+        // A sealed entry with tags outside, or content that is no envelope, is refused.
+        junk.type = GroupEntryType.sealed
+        do {
+            _ = try SealedEntry.epoch(of: try SignedEntry(signing: junk, with: owner))
+            Issue.record("JSON content was taken for an envelope")
+        } catch {
+            #expect(error.code == .malformedEnvelope)
+        }
+    }
+}
