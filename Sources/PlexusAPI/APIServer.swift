@@ -44,6 +44,7 @@ public enum APIServer {
             ReplicationRoutes(service: service),
             DirectoryRoutes(service: service),
             TaskRoutes(service: service),
+            GroupRoutes(service: service),
             EventRoutes(node: node),
             MetricsRoutes(node: node, registry: registry),
             MCPRoutes(

@@ -56,7 +56,7 @@ extension PlexusError.Code {
         case .invalidContent, .malformedEntry, .badSignature, .malformedEnvelope: .unprocessableContent
         case .tooLarge: .contentTooLarge
         case .unauthorized, .wrongPassphrase: .unauthorized
-        case .forbidden: .forbidden
+        case .forbidden, .notMember: .forbidden
         case .notFound, .noRoute: .notFound
         case .methodNotAllowed: .methodNotAllowed
         case .unsupportedMediaType: .unsupportedMediaType

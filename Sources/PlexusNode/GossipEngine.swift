@@ -150,6 +150,11 @@ actor GossipEngine {
         state.stores(author)
     }
 
+    /// Lets only `members` take part in a topic's overlay here (nil: anyone).
+    func restrict(_ topic: String, to members: Set<AgentID>?) async {
+        await handle(.restrict(topic, members: members))
+    }
+
     /// Keeps this node's own record and sends it to every mesh neighbour (PROTOCOL.md §9).
     func publishRecord(_ record: SignedRecord) async {
         await handle(.publishRecord(record))

@@ -22,6 +22,8 @@ public actor Node {
     /// The mesh transport.
     nonisolated let mesh: ConnectionManager
     nonisolated let gossip: GossipEngine
+    /// The private groups this node is in.
+    nonisolated let groups: PrivateGroups
     /// Tasks sent from here, and tasks that arrived for this agent.
     nonisolated let taskRouter: TaskRouter
     nonisolated let inbox: TaskInbox
@@ -102,6 +104,11 @@ public actor Node {
             me: key, mesh: mesh, inbound: mesh.register([.gossip], peerEvents: true), store: store, config: gossipConfig,
             logger: logger, wallClock: { clock.nowMs })
         self.gossip = gossip
+        let groups = PrivateGroups(
+            key: key, store: store, gossip: gossip, clock: clock, logger: logger, limits: config.limits,
+            lookup: { id throws(PlexusError) in try await Node.agent(id, in: gossip, dht: dht, nowMs: clock.nowMs) })
+        self.groups = groups
+        store.setPolicy(groups)
         self.taskRouter = TaskRouter(
             me: me, clock: clock, mesh: mesh, inbox: inbox, maxPayloadBytes: config.limits.maxBodyBytes, logger: logger,
             seal: { task, target in RelayedTask.seal(task, by: key, for: target) },
@@ -436,6 +443,7 @@ extension Node: Service {
                 if self.config.agent.announce { group.addTask { await self.runAnnouncements() } }
                 group.addTask { await self.runTasks() }
                 group.addTask { await self.runDHT(advertising: advertised) }
+                group.addTask { await self.groups.run() }
                 await group.next()
                 group.cancelAll()
             }

@@ -1,6 +1,16 @@
 import Foundation
 import GRDB
 import PlexusCore
+import Synchronization
+
+/// The policy stage of the ingest pipeline (DESIGN §2): who may write what where, beyond
+/// the feed rules. Private groups are one (PROTOCOL.md §13.5).
+public protocol IngestPolicy: Sendable {
+    /// The topics it governs: those whose names start with this.
+    var topicPrefix: String { get }
+    /// For each entry, why it may not be stored (nil: it may).
+    func admit(_ entries: [SignedEntry]) async -> [PlexusError?]
+}
 
 /// A node's durable entry store: SQLite in WAL mode through GRDB, with FTS5 search.
 ///
@@ -22,6 +32,7 @@ public final class EntryStore: Sendable {
     public let arrivals: ArrivalSignal
     let pool: DatabasePool
     let clock: @Sendable () -> Int64
+    private let policy = Mutex<(any IngestPolicy)?>(nil)
 
     /// Opens (creating if needed) the store at `path` and migrates it.
     /// - Parameter clock: milliseconds since the epoch; injected so tests control expiry.
@@ -57,17 +68,36 @@ public final class EntryStore: Sendable {
         NodeClock.system.nowMs
     }
 
+    /// Sets the policy stage of ingest (DESIGN §2): asked about every arriving entry of
+    /// the topics it governs before the feed rules.
+    public func setPolicy(_ policy: any IngestPolicy) {
+        self.policy.withLock { $0 = policy }
+    }
+
     /// Stores a verified entry from elsewhere (see `EntryWriter.ingest`). Its search text
     /// is extracted here, on the caller's task.
     public func ingest(_ entry: SignedEntry, arrival: Arrival = .submitted) async throws(PlexusError) -> IngestOutcome {
-        let outcome = try await writer.ingest(IndexedEntry(entry), arrival: arrival)
-        IngestCounters.count(outcome)
-        return outcome
+        try await ingest(contentsOf: [entry], arrival: arrival)[0]
     }
 
-    /// Stores many verified entries together; outcomes in the same order.
+    /// Stores many verified entries together; outcomes in the same order. Entries the
+    /// policy refuses are not written and come back `.refused`.
     public func ingest(contentsOf entries: [SignedEntry], arrival: Arrival = .submitted) async throws(PlexusError) -> [IngestOutcome] {
-        let outcomes = try await writer.ingest(contentsOf: entries.map(IndexedEntry.init), arrival: arrival)
+        var refusals: [PlexusError?] = []
+        if let policy = policy.withLock({ $0 }), entries.contains(where: { $0.topic.hasPrefix(policy.topicPrefix) }) {
+            refusals = await policy.admit(entries)
+        }
+        let admitted = entries.indices.filter { refusals.isEmpty || refusals[$0] == nil }
+        var stored = try await writer.ingest(contentsOf: admitted.map { IndexedEntry(entries[$0]) }, arrival: arrival)[...]
+        var outcomes: [IngestOutcome] = []
+        outcomes.reserveCapacity(entries.count)
+        for index in entries.indices {
+            if !refusals.isEmpty, let refusal = refusals[index] {
+                outcomes.append(.refused(refusal))
+            } else {
+                outcomes.append(stored.removeFirst())
+            }
+        }
         for outcome in outcomes { IngestCounters.count(outcome) }
         return outcomes
     }
@@ -151,14 +181,21 @@ public final class EntryStore: Sendable {
         }
     }
 
-    /// Entries of one topic stored after `cursor`, in receive order, at most `limit`: how a
-    /// group's log is read back when the node starts.
-    public func entries(inTopic topic: String, after cursor: Int64 = 0, limit: Int = 1000) async throws(PlexusError) -> [StoredEntry] {
+    /// Entries of the topics whose names start with `prefix`, stored after `cursor`, in
+    /// receive order, at most `limit`: how the groups' logs are read.
+    public func entries(inTopicsWithPrefix prefix: String, after cursor: Int64 = 0, limit: Int = 1000) async throws(PlexusError) -> [StoredEntry] {
         try await read { db in
             try Row.fetchAll(
-                db, sql: Self.selectEntries + " WHERE e.topic = ? AND e.cursor > ? ORDER BY e.cursor LIMIT ?",
-                arguments: [topic, cursor, limit]
+                db, sql: Self.selectEntries + " WHERE e.cursor > ? AND substr(e.topic, 1, ?) = ? ORDER BY e.cursor LIMIT ?",
+                arguments: [cursor, prefix.count, prefix, limit]
             ).map(StoredRows.stored)
+        }
+    }
+
+    /// The highest seq of `author`'s feed held here, gaps or not (0 when none).
+    public func maxSeq(of author: AgentID) async throws(PlexusError) -> UInt64 {
+        try await read { db in
+            UInt64(try Int64.fetchOne(db, sql: "SELECT max_seq FROM authors WHERE author = ?", arguments: [author.bytes.asData]) ?? 0)
         }
     }
 

@@ -12,12 +12,15 @@ public struct GroupStore: Sendable {
         public let topic: String
         public let name: String
         public let addedMs: Int64
+        /// The agent whose welcome brought this node in (nil for the creator).
+        public let welcomedBy: AgentID?
 
-        public init(id: EntryID, topic: String, name: String, addedMs: Int64) {
+        public init(id: EntryID, topic: String, name: String, addedMs: Int64, welcomedBy: AgentID? = nil) {
             self.id = id
             self.topic = topic
             self.name = name
             self.addedMs = addedMs
+            self.welcomedBy = welcomedBy
         }
     }
 
@@ -30,9 +33,11 @@ public struct GroupStore: Sendable {
     /// Every group, oldest first.
     public func groups() async throws(PlexusError) -> [Membership] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT id, topic, name, added_ms FROM groups ORDER BY added_ms, id").compactMap { row in
+            try Row.fetchAll(db, sql: "SELECT id, topic, name, added_ms, welcomed_by FROM groups ORDER BY added_ms, id").compactMap { row in
                 EntryID(bytes: row["id"] as Data).map {
-                    Membership(id: $0, topic: row["topic"], name: row["name"], addedMs: row["added_ms"])
+                    Membership(
+                        id: $0, topic: row["topic"], name: row["name"], addedMs: row["added_ms"],
+                        welcomedBy: (row["welcomed_by"] as Data?).flatMap { AgentID(bytes: $0) })
                 }
             }
         }
@@ -43,10 +48,10 @@ public struct GroupStore: Sendable {
         try await write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO groups (id, topic, name, added_ms) VALUES (?, ?, ?, ?)
+                    INSERT INTO groups (id, topic, name, added_ms, welcomed_by) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET name = excluded.name
                     """,
-                arguments: [group.id.bytes.asData, group.topic, group.name, group.addedMs])
+                arguments: [group.id.bytes.asData, group.topic, group.name, group.addedMs, group.welcomedBy?.bytes.asData])
         }
     }
 

@@ -146,7 +146,8 @@ enum StoreSchema {
                     id BLOB PRIMARY KEY,
                     topic TEXT NOT NULL UNIQUE,
                     name TEXT NOT NULL,
-                    added_ms INTEGER NOT NULL
+                    added_ms INTEGER NOT NULL,
+                    welcomed_by BLOB
                 );
                 CREATE TABLE group_keys (
                     group_id BLOB NOT NULL,

@@ -28,6 +28,9 @@ public struct PlexusError: Error, Sendable, Equatable, CustomStringConvertible {
         case badSignature
         /// A group envelope or a sealed epoch key does not open: not for this key, or altered.
         case malformedEnvelope
+        /// An entry of a group from an agent that may not write there: not a member, a
+        /// reader, or past its cutoff.
+        case notMember
         /// The author signed two different entries at one seq: the entry is kept as proof.
         case forkDetected
         /// The author is known to have forked its feed; its later entries are refused.

@@ -122,3 +122,12 @@ public struct VoidControlView: Codable, Sendable, Equatable {
         self.reason = reason
     }
 }
+
+/// The body of `PUT /v1/groups/{group}/members/{agent}/role`.
+public struct GroupRoleRequest: Codable, Sendable, Equatable {
+    public var role: GroupRole
+
+    public init(role: GroupRole) {
+        self.role = role
+    }
+}

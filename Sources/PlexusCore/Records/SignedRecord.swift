@@ -11,6 +11,8 @@ public struct SignedRecord: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable {
         /// An agent's directory record (`AgentRecord` JSON).
         case agent
+        /// A group invitation sealed to the agent named by the scope (PROTOCOL.md §13.7).
+        case groupWelcome = "group.welcome"
     }
 
     /// The exact serialised `SoftRecordBody` the author signed.

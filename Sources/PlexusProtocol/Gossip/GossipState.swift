@@ -109,6 +109,9 @@ public struct GossipState: Sendable {
         case publishRecord(SignedRecord)
         /// Where this node accepts connections (empty: it does not listen).
         case setAdvertised(String)
+        /// Only these peers may take part in a topic's overlay (a private group's members,
+        /// PROTOCOL.md §13.6); nil lifts the restriction.
+        case restrict(String, members: Set<AgentID>?)
     }
 
     /// What the driver does for the state machine.
@@ -155,6 +158,8 @@ public struct GossipState: Sendable {
     /// The topics each connected peer said it is in.
     private var peerTopics: [AgentID: Set<String>] = [:]
     private var follows: Set<AgentID> = []
+    /// Topics only some peers may take part in, and those peers.
+    private var restricted: [String: Set<AgentID>] = [:]
     private var strikes: [AgentID: Int] = [:]
     private var announceBudget: [AgentID: (tokens: Double, at: Duration)] = [:]
     private var records: SoftStateTable
@@ -192,6 +197,11 @@ public struct GossipState: Sendable {
     /// When this node joined a topic (wall clock ms), nil when not in it.
     public func joinedMs(_ topic: String) -> Int64? { topics[topic]?.joinedMs }
 
+    /// Whether `peer` may take part in `topic` here (PROTOCOL.md §13.6).
+    public func admits(_ peer: AgentID, in topic: String) -> Bool {
+        restricted[topic]?.contains(peer) ?? true
+    }
+
     /// Whether this node stores entries of `author`.
     public func stores(_ author: AgentID) -> Bool {
         follows.isEmpty || author == me || follows.contains(author)
@@ -217,7 +227,7 @@ public struct GossipState: Sendable {
             tick(now: now, into: &actions)
         case .peerUp(let peer, let ip, let bootstrap):
             peerIPs[peer] = ip
-            actions.append(.send(peer, subscriptionsMessage()))
+            actions.append(.send(peer, subscriptionsMessage(for: peer)))
             // A node joins the mesh overlay through a peer while it has no neighbour, and
             // through each bootstrap peer it (re)connects to, unless already its neighbour:
             // a node that others joined through before its own bootstrap dial completed
@@ -284,6 +294,8 @@ public struct GossipState: Sendable {
             spreadRecords([record], except: nil, into: &actions)
         case .setAdvertised(let address):
             advertised = address
+        case .restrict(let name, let members):
+            restrict(name, to: members, now: now, into: &actions)
         }
         return holdWhileDialing(actions)
     }
@@ -344,6 +356,9 @@ public struct GossipState: Sendable {
         default:
             break
         }
+        // A private topic's traffic from a peer that is not a member is ignored, without a
+        // strike: it may have been removed a moment ago (PROTOCOL.md §13.6).
+        guard admits(peer, in: name) else { return }
         guard let isNeighbor = topics[name]?.membership.active.contains(peer) else {
             // Not in this topic: a peer that takes this node for its neighbour here is told
             // to drop the link, rather than pushing into nothing.
@@ -448,7 +463,7 @@ public struct GossipState: Sendable {
     /// it. Once in, the overlay fills and repairs its views itself; joining through every
     /// new connection would set off a cascade of forward-joins and evictions each time.
     private mutating func join(_ name: String, via peer: AgentID, now: Now, into actions: inout [Action]) {
-        guard topics[name]?.membership.active.isEmpty == true, let result = topics[name]?.membership.join(via: peer) else { return }
+        guard admits(peer, in: name), topics[name]?.membership.active.isEmpty == true, let result = topics[name]?.membership.join(via: peer) else { return }
         execute(result, topic: name, now: now, into: &actions)
     }
 
@@ -463,6 +478,7 @@ public struct GossipState: Sendable {
         for action in membership {
             switch action {
             case .send(let peer, let message):
+                guard admits(peer, in: topic) else { continue }
                 actions.append(.send(peer, membershipMessage(message, topic: topic)))
             case .neighborUp(let peer):
                 topics[topic]?.broadcast.neighborUp(peer)
@@ -479,6 +495,7 @@ public struct GossipState: Sendable {
         for action in broadcast {
             switch action {
             case .send(let peer, let message):
+                guard admits(peer, in: topic) else { continue }
                 var gossip = Plexus_Gossip()
                 gossip.topic = topic
                 switch message {
@@ -556,14 +573,37 @@ public struct GossipState: Sendable {
         }
     }
 
-    /// Tells every connected peer which topics this node is in.
+    /// Tells every connected peer which topics this node is in (private topics only to
+    /// their members).
     private func announceTopics(into actions: inout [Action]) {
-        let message = subscriptionsMessage()
-        for peer in peerIPs.keys.sorted() { actions.append(.send(peer, message)) }
+        for peer in peerIPs.keys.sorted() { actions.append(.send(peer, subscriptionsMessage(for: peer))) }
     }
 
-    private func subscriptionsMessage() -> Plexus_Gossip {
-        .with { $0.subscriptions = .with { $0.topics = topics.keys.sorted() } }
+    private func subscriptionsMessage(for peer: AgentID) -> Plexus_Gossip {
+        .with { $0.subscriptions = .with { $0.topics = topics.keys.filter { admits(peer, in: $0) }.sorted() } }
+    }
+
+    /// Restricts a topic to `members` (nil: lifts it): neighbours and passive peers that
+    /// are not members are dropped from its views, told so, and no longer told of it.
+    private mutating func restrict(_ name: String, to members: Set<AgentID>?, now: Now, into actions: inout [Action]) {
+        guard restricted[name] != members else { return }
+        restricted[name] = members
+        if let members, let topic = topics[name] {
+            let outsiders = Set(topic.membership.active + topic.membership.passive).subtracting(members)
+            for peer in outsiders.sorted() {
+                if topic.membership.active.contains(peer) {
+                    actions.append(.send(peer, membershipMessage(.disconnect, topic: name)))
+                }
+                guard let result = topics[name]?.membership.peerFailed(peer, now: now.elapsed) else { continue }
+                execute(result, topic: name, now: now, into: &actions)
+            }
+        }
+        announceTopics(into: &actions)
+        if topics[name]?.membership.active.isEmpty == true {
+            for (peer, theirs) in peerTopics.sorted(by: { $0.key < $1.key }) where theirs.contains(name) {
+                join(name, via: peer, now: now, into: &actions)
+            }
+        }
     }
 
     // MARK: - Topic discovery (PROTOCOL.md §7)
@@ -594,6 +634,8 @@ public struct GossipState: Sendable {
         guard name.utf8.count <= TopicName.maxBytes, name != TopicName.mesh,
               let origin = remember(query.origin), origin != me, !query.origin.address.isEmpty
         else { return }
+        // Who is in a private topic is told only to its members.
+        guard admits(origin, in: name) else { return }
         let members = knownMembers(of: name, excluding: origin)
         if !members.isEmpty {
             var answer = Plexus_Gossip()
@@ -614,7 +656,7 @@ public struct GossipState: Sendable {
 
     private mutating func receiveTopicMembers(_ list: Plexus_PeerList, topic name: String, now: Now, into actions: inout [Action]) {
         guard topics[name]?.membership.active.isEmpty == true else { return }
-        for member in list.peers.prefix(config.maxMembersPerAnswer).compactMap({ remember($0) }) where member != me {
+        for member in list.peers.prefix(config.maxMembersPerAnswer).compactMap({ remember($0) }) where member != me && admits(member, in: name) {
             // Joining sends JOIN to the member, dialling it at the address just learned.
             join(name, via: member, now: now, into: &actions)
             if topics[name]?.membership.active.isEmpty == false { return }

@@ -144,6 +144,13 @@ public struct GroupRoster: Sendable {
         return !Set(members.keys).isSubset(of: epoch.recipients)
     }
 
+    /// Whether a control entry of `author` with `action`, built on the current heads, would
+    /// count (its author holds the role it needs and it names a fitting member).
+    public func permits(_ action: GroupControl.Action, by author: AgentID) -> Bool {
+        let probe = GroupControl(id: group, author: author, parents: heads, action: action)
+        return ControlGraph.neededRole(probe, in: members) != nil
+    }
+
     /// Whether the group accepts an entry of `author`'s feed at `seq`.
     public func accepts(author: AgentID, seq: UInt64) -> Bool {
         intervals[author]?.contains { $0.contains(seq) } ?? false

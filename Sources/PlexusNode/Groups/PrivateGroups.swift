@@ -1,0 +1,627 @@
+import Crypto
+import Foundation
+import Logging
+import PlexusCore
+import PlexusProtocol
+import PlexusStore
+
+/// The private groups this node is in (DESIGN §9, PROTOCOL.md §13): each group's control
+/// entries folded into its roster, the epoch keys this agent opened, and the group's
+/// entries opened in memory. Ciphertext is what the store holds; plaintext lives only here
+/// and is rebuilt from the store when the node starts.
+///
+/// It is the ingest pipeline's policy for group topics (`admit`), reads what was stored
+/// (`catchUp`), writes control and sealed entries through the store's writer, and sends
+/// and receives welcomes as signed soft records.
+actor PrivateGroups: IngestPolicy {
+    nonisolated let topicPrefix = GroupEntryType.topicPrefix
+
+    /// A group entry this node opened.
+    struct Opened: Sendable {
+        let stored: StoredEntry
+        let inner: GroupInner
+    }
+
+    /// One group as this node holds it.
+    struct Group: Sendable {
+        var membership: GroupStore.Membership
+        var controls: [EntryID: ControlEntry] = [:]
+        var roster: GroupRoster
+        var ring = GroupKeyRing()
+        /// Opened entries in receive order.
+        var opened: [Opened] = []
+        var openedIDs: Set<EntryID> = []
+        /// Sealed entries whose epoch key this node does not hold (yet).
+        var unopened: [EntryID: StoredEntry] = [:]
+        /// The control heads when this node last rekeyed by itself: once per roster state.
+        var rekeyedAt: [EntryID]?
+        /// Who may take part in the group's topic here, as last told to the gossip.
+        var admitted: Set<AgentID>?
+
+        init(membership: GroupStore.Membership) {
+            self.membership = membership
+            self.roster = GroupRoster(group: membership.id)
+        }
+    }
+
+    /// How long a welcome lives, and most groups a node is in.
+    static let welcomeLifetimeMs: Int64 = 86_400_000
+    static let maxGroups = 128
+    /// Most sealed entries kept waiting for a key per group.
+    static let maxUnopened = 10_000
+
+    private let key: AgentKey
+    private let exchangeKey: ExchangeKey
+    private let vault: EpochKeyVault
+    private let store: EntryStore
+    private let gossip: GossipEngine
+    private let clock: NodeClock
+    private let logger: Logger
+    private let limits: Limits
+    /// The exchange key an agent published in its directory record.
+    private let lookup: @Sendable (AgentID) async throws(PlexusError) -> AgentView
+
+    private var groups: [EntryID: Group] = [:]
+    private var byTopic: [String: EntryID] = [:]
+    /// Highest store cursor read by `catchUp`.
+    private var cursor: Int64 = 0
+    private var welcomesSeen: Set<EntryID> = []
+    private var loaded = false
+
+    init(
+        key: AgentKey, store: EntryStore, gossip: GossipEngine, clock: NodeClock, logger: Logger, limits: Limits,
+        lookup: @escaping @Sendable (AgentID) async throws(PlexusError) -> AgentView
+    ) {
+        self.key = key
+        self.exchangeKey = ExchangeKey(agent: key)
+        self.vault = EpochKeyVault(agent: key)
+        self.store = store
+        self.gossip = gossip
+        self.clock = clock
+        self.logger = logger
+        self.limits = limits
+        self.lookup = lookup
+    }
+
+    // MARK: - Running
+
+    /// Loads the groups, then follows the store and the welcomes until cancelled.
+    func run() async {
+        await load()
+        while !Task.isCancelled {
+            try? await store.arrivals.wait(after: cursor, timeout: .seconds(1))
+            await catchUp()
+            await receiveWelcomes()
+            await rekeyWhereDue()
+        }
+    }
+
+    /// Reads the groups, their keys and their logs back from the store.
+    func load() async {
+        guard !loaded else { return }
+        loaded = true
+        do {
+            for membership in try await store.groups.groups() {
+                var group = Group(membership: membership)
+                for (epoch, sealed) in try await store.groups.sealedKeys(of: membership.id) {
+                    group.ring.insert(try vault.open(sealed, group: membership.id, epoch: epoch), epoch: epoch)
+                }
+                groups[membership.id] = group
+                byTopic[membership.topic] = membership.id
+                await admitMembers(of: membership.id)
+            }
+        } catch {
+            logger.error("could not load the groups", metadata: ["error": "\(error)"])
+        }
+        await catchUp()
+        for group in groups.values where group.roster.name == nil || group.roster.members[key.id] != nil {
+            _ = try? await gossip.subscribe(group.membership.topic)
+        }
+    }
+
+    /// Takes in every group entry stored since the last call.
+    func catchUp() async {
+        while true {
+            guard let batch = try? await store.entries(inTopicsWithPrefix: GroupEntryType.topicPrefix, after: cursor, limit: 1000),
+                  !batch.isEmpty
+            else { return }
+            cursor = batch.last?.cursor ?? cursor
+            var touched: Set<EntryID> = []
+            for stored in batch {
+                guard let id = byTopic[stored.entry.topic] else { continue }
+                touched.insert(id)
+                if GroupEntryType.control.contains(stored.entry.type) {
+                    if let control = try? ControlEntry(stored.entry), control.group == id, groups[id]?.controls[control.entry.id] == nil {
+                        groups[id]?.controls[control.entry.id] = control
+                    }
+                } else if stored.entry.type == GroupEntryType.sealed {
+                    groups[id]?.unopened[stored.entry.id] = stored
+                }
+            }
+            for id in touched { await settle(id) }
+        }
+    }
+
+    /// Refolds a group's roster, opens the keys and entries it can, and keeps new keys.
+    private func settle(_ id: EntryID) async {
+        guard var group = groups[id] else { return }
+        let controls = Array(group.controls.values)
+        group.roster = GroupRoster.fold(group: id, controls: controls.map(\.control))
+        if let name = group.roster.name, name != group.membership.name {
+            group.membership = GroupStore.Membership(
+                id: id, topic: group.membership.topic, name: name, addedMs: group.membership.addedMs, welcomedBy: group.membership.welcomedBy)
+            try? await store.groups.save(group.membership)
+        }
+        let newKeys = group.ring.absorb(controls, me: key.id, exchangeKey: exchangeKey)
+        var sealed: [EntryID: Data] = [:]
+        for epoch in newKeys {
+            if let epochKey = group.ring[epoch] { sealed[epoch] = try? vault.seal(epochKey, group: id, epoch: epoch) }
+        }
+        for (entryID, stored) in group.unopened {
+            guard let epoch = try? SealedEntry.epoch(of: stored.entry), let epochKey = group.ring[epoch] else { continue }
+            group.unopened.removeValue(forKey: entryID)
+            guard !group.openedIDs.contains(entryID),
+                  let inner = try? SealedEntry.open(stored.entry, group: id, epochKey: epochKey)
+            else { continue }
+            group.openedIDs.insert(entryID)
+            let index = group.opened.firstIndex { $0.stored.cursor > stored.cursor } ?? group.opened.endIndex
+            group.opened.insert(Opened(stored: stored, inner: inner), at: index)
+        }
+        if group.unopened.count > Self.maxUnopened {
+            for entryID in group.unopened.keys.prefix(group.unopened.count - Self.maxUnopened) { group.unopened.removeValue(forKey: entryID) }
+        }
+        groups[id] = group
+        try? await store.groups.saveSealedKeys(sealed, of: id)
+        await admitMembers(of: id)
+    }
+
+    /// Tells the gossip who may take part in the group's topic: the roster's members, or
+    /// until this node holds the create, the agent that welcomed it. A node removed from
+    /// the group leaves the topic (what it opened stays readable here).
+    private func admitMembers(of id: EntryID) async {
+        guard let group = groups[id] else { return }
+        let roster = group.roster
+        var members = Set(roster.members.keys)
+        if roster.name == nil, let welcomer = group.membership.welcomedBy { members.insert(welcomer) }
+        members.insert(key.id)
+        if members != group.admitted {
+            groups[id]?.admitted = members
+            await gossip.restrict(group.membership.topic, to: members)
+        }
+        if roster.name != nil, roster.members[key.id] == nil {
+            _ = try? await gossip.unsubscribe(group.membership.topic)
+        }
+    }
+
+    // MARK: - Policy (PROTOCOL.md §13.5)
+
+    /// Why each entry may not be stored (nil: it may). Control entries of a group this
+    /// node is in are taken in at once, so sealed entries in the same batch are judged by
+    /// the roster they build.
+    func admit(_ entries: [SignedEntry]) async -> [PlexusError?] {
+        var touched: Set<EntryID> = []
+        var verdicts: [PlexusError?] = Array(repeating: nil, count: entries.count)
+        for (index, entry) in entries.enumerated() where GroupEntryType.control.contains(entry.type) {
+            guard let id = byTopic[entry.topic] else {
+                verdicts[index] = PlexusError(.notMember, "this node is not in the group of topic \(entry.topic.prefix(40))")
+                continue
+            }
+            let control: ControlEntry
+            do {
+                control = try ControlEntry(entry)
+            } catch {
+                verdicts[index] = error
+                continue
+            }
+            guard control.group == id else {
+                verdicts[index] = PlexusError(.malformedEnvelope, "control entry \(entry.id.hex.prefix(12)) names another group than its topic's")
+                continue
+            }
+            if groups[id]?.controls[entry.id] == nil {
+                groups[id]?.controls[entry.id] = control
+                touched.insert(id)
+            }
+        }
+        for id in touched { await settle(id) }
+        for (index, entry) in entries.enumerated() where GroupEntryType.isGroupTopic(entry.topic) && !GroupEntryType.control.contains(entry.type) {
+            guard let id = byTopic[entry.topic], let group = groups[id] else {
+                verdicts[index] = PlexusError(.notMember, "this node is not in the group of topic \(entry.topic.prefix(40))")
+                continue
+            }
+            guard entry.type == GroupEntryType.sealed else {
+                verdicts[index] = PlexusError(.malformedEnvelope, "a group topic carries control entries and group.sealed entries only, not \(entry.type.prefix(64))")
+                continue
+            }
+            if !group.roster.accepts(author: entry.author, seq: entry.seq) {
+                verdicts[index] = PlexusError(
+                    .notMember, "\(entry.author.short) may not write entry \(entry.seq) in group \(group.membership.name)")
+            }
+        }
+        return verdicts
+    }
+
+    // MARK: - Reading
+
+    func views() -> [GroupView] {
+        groups.values.sorted { ($0.membership.addedMs, $0.membership.id.hex) < ($1.membership.addedMs, $1.membership.id.hex) }.map(view)
+    }
+
+    func view(of reference: String) throws(PlexusError) -> GroupView {
+        view(try resolve(reference))
+    }
+
+    private func view(_ group: Group) -> GroupView {
+        let roster = group.roster
+        return GroupView(
+            id: group.membership.id, name: group.membership.name, topic: group.membership.topic, role: roster.members[key.id],
+            members: roster.members.map { GroupMemberView(agent: $0.key, role: $0.value) }.sorted { $0.agent < $1.agent },
+            epoch: roster.sendingEpoch.flatMap { group.ring[$0] == nil ? nil : $0 }, needsRekey: roster.needsRekey,
+            entries: group.opened.count, pendingControls: roster.pending.count,
+            voidControls: roster.void.map { VoidControlView(id: $0.key, reason: $0.value.rawValue) }.sorted { $0.id.hex < $1.id.hex })
+    }
+
+    /// The group a reference names: an id, or the name of exactly one group.
+    private func resolve(_ reference: String) throws(PlexusError) -> Group {
+        if let id = EntryID(reference), let group = groups[id] { return group }
+        let named = groups.values.filter { $0.membership.name == reference }
+        switch named.count {
+        case 1: return named[0]
+        case 0: throw PlexusError(.notFound, "no group '\(reference.prefix(64))' on this node (give its id or name)")
+        default: throw PlexusError(.invalidArgument, "\(named.count) groups are named '\(reference.prefix(64))'; give the id")
+        }
+    }
+
+    /// A page of the group's opened entries.
+    func feed(_ reference: String, _ request: FeedRequest) throws(PlexusError) -> EntryPage {
+        let group = try resolve(reference)
+        let limit = try PageLimit.check(request.limit ?? 50)
+        let matching = group.opened.filter { opened in
+            (request.author.map { opened.stored.entry.author == $0 } ?? true)
+                && (request.type.map { opened.inner.type == $0 } ?? true)
+                && (request.tag.map { opened.inner.tags.contains($0) } ?? true)
+                && (request.ref.map { opened.inner.refs.contains($0) } ?? true)
+        }
+        let page: [Opened]
+        let hasMore: Bool
+        if let since = request.since {
+            let after = matching.filter { $0.stored.cursor > since }
+            page = Array(after.prefix(limit))
+            hasMore = after.count > limit
+        } else {
+            let before = matching.filter { opened in request.before.map { opened.stored.cursor < $0 } ?? true }
+            page = Array(before.suffix(limit).reversed())
+            hasMore = before.count > limit
+        }
+        let views = page.map { Self.entryView($0, group: group.membership.id) }
+        let next = request.since != nil ? (page.last?.stored.cursor ?? request.since) : page.last?.stored.cursor
+        return EntryPage(entries: views, nextCursor: next, hasMore: hasMore)
+    }
+
+    static func entryView(_ opened: Opened, group: EntryID) -> EntryView {
+        var view = opened.stored.view
+        view.type = opened.inner.type
+        view.tags = opened.inner.tags
+        view.refs = opened.inner.refs
+        view.content = opened.inner.content
+        view.contentBase64 = nil
+        view.group = group
+        return view
+    }
+
+    // MARK: - Writing
+
+    /// Creates a group owned by this agent.
+    func create(_ request: GroupCreateRequest) async throws(PlexusError) -> GroupView {
+        let request = try request.validated()
+        guard groups.count < Self.maxGroups else { throw PlexusError(.invalidArgument, "a node is in at most \(Self.maxGroups) groups") }
+        let topic = GroupEntryType.topicPrefix + Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
+        let epochKey = GroupKeyRing.freshKey()
+        var create = Plexus_GroupCreate()
+        create.name = request.name
+        create.creatorKey = Self.wire(ExchangeKey.binding(of: key))
+        create.epoch = try GroupKeyRing.epochKeys(epochKey, to: [ExchangeKey.binding(of: key)], wrapping: [])
+        var message = Plexus_GroupControl()
+        message.create = create
+        // Join the topic first, so the create is spread and the admission knows the group.
+        let stored = try await appendControl(GroupEntryType.create, message, topic: topic, parents: [])
+        let id = stored.entry.id
+        let membership = GroupStore.Membership(id: id, topic: topic, name: request.name, addedMs: clock.nowMs)
+        try await store.groups.save(membership)
+        var group = Group(membership: membership)
+        group.ring.insert(epochKey, epoch: id)
+        try await store.groups.saveSealedKeys([id: try vault.seal(epochKey, group: id, epoch: id)], of: id)
+        groups[id] = group
+        byTopic[topic] = id
+        await admitMembers(of: id)
+        _ = try await gossip.subscribe(topic)
+        try await took(stored, into: id)
+        return try view(of: id.hex)
+    }
+
+    /// Adds `request.agent` with its role, shares the current keys with it, and welcomes it.
+    func add(_ reference: String, _ request: GroupMemberRequest) async throws(PlexusError) -> GroupView {
+        let group = try resolve(reference)
+        let role = request.role ?? .member
+        guard group.roster.members[request.agent] == nil else {
+            throw PlexusError(.invalidArgument, "\(request.agent.short) is already a member of \(group.membership.name)")
+        }
+        try permit(.add(member: request.agent, role: role, fromSeq: 0, shares: []), in: group)
+        let binding = try await exchangeBinding(of: request.agent)
+        var add = Plexus_GroupAdd()
+        add.member = request.agent.bytes.asData
+        add.role = role.rawValue
+        add.fromSeq = try await store.maxSeq(of: request.agent) + 1
+        add.memberKey = Self.wire(binding)
+        for epoch in group.roster.epochHeads {
+            guard let epochKey = group.ring[epoch] else { continue }
+            var share = Plexus_EpochShare()
+            share.epoch = epoch.bytes.asData
+            share.sealed = try GroupKeyRing.sealed(epochKey, to: binding)
+            add.shares.append(share)
+        }
+        var message = Plexus_GroupControl()
+        message.group = group.membership.id.bytes.asData
+        message.add = add
+        let stored = try await appendControl(GroupEntryType.add, message, topic: group.membership.topic, parents: group.roster.heads)
+        try await took(stored, into: group.membership.id)
+        try await welcome(request.agent, binding: binding, to: group.membership)
+        return try view(of: group.membership.id.hex)
+    }
+
+    /// Removes an agent (or this agent: leaving), rekeying to the rest when this agent manages.
+    func remove(_ reference: String, agent: AgentID) async throws(PlexusError) -> GroupView {
+        let group = try resolve(reference)
+        guard group.roster.members[agent] != nil else {
+            throw PlexusError(.notFound, "\(agent.short) is not a member of \(group.membership.name)")
+        }
+        let manages = (group.roster.members[key.id] ?? .reader) >= .manager
+        var remove = Plexus_GroupRemove()
+        remove.member = agent.bytes.asData
+        remove.cutoff = agent == key.id ? try await store.maxSeq(of: key.id) : try await store.maxSeq(of: agent)
+        if manages {
+            let remaining = group.roster.members.keys.filter { $0 != agent }
+            remove.rekey = try newEpoch(for: Array(remaining), in: group)
+        }
+        try permit(.remove(member: agent, cutoff: remove.cutoff, rekeyedTo: remove.hasRekey ? RecipientSet([]) : nil), in: group)
+        var message = Plexus_GroupControl()
+        message.group = group.membership.id.bytes.asData
+        message.remove = remove
+        let stored = try await appendControl(GroupEntryType.remove, message, topic: group.membership.topic, parents: group.roster.heads)
+        try await took(stored, into: group.membership.id)
+        return try view(of: group.membership.id.hex)
+    }
+
+    func setRole(_ reference: String, agent: AgentID, role: GroupRole) async throws(PlexusError) -> GroupView {
+        let group = try resolve(reference)
+        guard let current = group.roster.members[agent] else {
+            throw PlexusError(.notFound, "\(agent.short) is not a member of \(group.membership.name)")
+        }
+        guard current != role else { throw PlexusError(.invalidArgument, "\(agent.short) is already \(role.rawValue)") }
+        var change = Plexus_GroupRole()
+        change.member = agent.bytes.asData
+        change.role = role.rawValue
+        change.atSeq = try await store.maxSeq(of: agent)
+        try permit(.setRole(member: agent, role: role, atSeq: change.atSeq), in: group)
+        var message = Plexus_GroupControl()
+        message.group = group.membership.id.bytes.asData
+        message.role = change
+        let stored = try await appendControl(GroupEntryType.role, message, topic: group.membership.topic, parents: group.roster.heads)
+        try await took(stored, into: group.membership.id)
+        return try view(of: group.membership.id.hex)
+    }
+
+    /// Starts an epoch sealed to every current member.
+    func rekey(_ reference: String) async throws(PlexusError) -> GroupView {
+        let group = try resolve(reference)
+        try permit(.rekey(recipients: []), in: group)
+        var message = Plexus_GroupControl()
+        message.group = group.membership.id.bytes.asData
+        message.rekey = try newEpoch(for: Array(group.roster.members.keys), in: group)
+        let stored = try await appendControl(GroupEntryType.rekey, message, topic: group.membership.topic, parents: group.roster.heads)
+        try await took(stored, into: group.membership.id)
+        return try view(of: group.membership.id.hex)
+    }
+
+    /// Seals `request` under the group's sending epoch and publishes it.
+    func publish(_ reference: String, _ request: PublishRequest) async throws(PlexusError) -> StoredEntry {
+        guard request.topic == nil else { throw PlexusError(.invalidArgument, "a group entry takes the group's topic; give no topic") }
+        let group = try resolve(reference)
+        guard (group.roster.members[key.id] ?? .reader) >= .member else {
+            throw PlexusError(.forbidden, "this agent may not write in \(group.membership.name) (role: \(group.roster.members[key.id]?.rawValue ?? "none"))")
+        }
+        guard let epoch = group.roster.sendingEpoch, let epochKey = group.ring[epoch] else {
+            throw PlexusError(.rejected, "this node holds no key of \(group.membership.name)'s current epoch yet; a manager must rekey")
+        }
+        let now = clock.nowMs
+        let draft = try request.draft(nowMs: now)
+        if let expires = draft.expiresMs, Int64(clamping: expires) <= now {
+            throw PlexusError(.invalidContent, "expires_ms \(expires) is already in the past")
+        }
+        let inner = try GroupInner(type: draft.type, tags: draft.tags, refs: draft.refs, content: draft.content).serialized()
+        var template = Plexus_EntryBody()
+        template.timeMs = now
+        template.type = GroupEntryType.sealed
+        template.topic = group.membership.topic
+        if let expires = draft.expiresMs { template.expiresMs = expires }
+        let (key, limits, id, me) = (self.key, self.limits, group.membership.id, self.key.id)
+        let stored = try await store.writer.append(as: me, searchText: "") { head throws(PlexusError) in
+            let seq = (head?.seq ?? 0) + 1
+            var body = template.linked(seq: seq, prev: head?.id)
+            body.content = try SealedEntry.seal(inner, group: id, epoch: epoch, epochKey: epochKey, author: me, seq: seq)
+            return try SignedEntry(signing: body, with: key, limits: limits)
+        }
+        await gossip.publish(stored.entry)
+        try await took(stored, into: id)
+        return stored
+    }
+
+    /// The opened view of an entry this node just wrote.
+    func opened(_ id: EntryID, in group: EntryID) -> EntryView? {
+        groups[group]?.opened.last { $0.stored.entry.id == id }.map { Self.entryView($0, group: group) }
+    }
+
+    // MARK: - Helpers
+
+    /// Refuses an act the roster would not count, before it is signed.
+    private func permit(_ action: GroupControl.Action, in group: Group) throws(PlexusError) {
+        guard group.roster.permits(action, by: key.id) else {
+            let role = group.roster.members[key.id]?.rawValue ?? "not a member"
+            throw PlexusError(.forbidden, "this agent (\(role)) may not do that in \(group.membership.name)")
+        }
+    }
+
+    /// A new epoch key sealed to `members` (by the exchange keys their adds carried), with
+    /// the keys of the current epoch heads wrapped under it.
+    private func newEpoch(for members: [AgentID], in group: Group) throws(PlexusError) -> Plexus_EpochKeys {
+        var bindings: [ExchangeKeyBinding] = []
+        for member in members {
+            guard let binding = Self.binding(of: member, in: group) else {
+                throw PlexusError(.internal, "no exchange key of member \(member.short) in the group's control entries")
+            }
+            bindings.append(binding)
+        }
+        let previous = group.roster.epochHeads.compactMap { epoch in group.ring[epoch].map { (epoch: epoch, key: $0) } }
+        return try GroupKeyRing.epochKeys(GroupKeyRing.freshKey(), to: bindings, wrapping: previous)
+    }
+
+    /// The exchange key a member's add (or the create) carried: the latest counted one.
+    private static func binding(of member: AgentID, in group: Group) -> ExchangeKeyBinding? {
+        for id in group.roster.applied.reversed() {
+            guard let control = group.controls[id], let binding = control.exchangeKey, binding.agent == member else { continue }
+            return binding
+        }
+        return nil
+    }
+
+    private func exchangeBinding(of agent: AgentID) async throws(PlexusError) -> ExchangeKeyBinding {
+        if agent == key.id { return ExchangeKey.binding(of: key) }
+        let view = try await lookup(agent)
+        guard let binding = view.record.exchangeKey?.binding(of: agent), binding.verifiedKey() != nil else {
+            throw PlexusError(.invalidArgument, "\(agent.short) publishes no signed exchange key; it cannot be added to a group")
+        }
+        return binding
+    }
+
+    private func appendControl(
+        _ type: String, _ message: Plexus_GroupControl, topic: String, parents: [EntryID]
+    ) async throws(PlexusError) -> StoredEntry {
+        var template = Plexus_EntryBody()
+        template.timeMs = clock.nowMs
+        template.type = type
+        template.topic = topic
+        template.refs = parents.map { $0.bytes.asData }
+        do {
+            template.content = try message.serializedBytes()
+        } catch {
+            throw PlexusError(.internal, "could not serialise a control entry: \(error)")
+        }
+        let (key, limits) = (self.key, self.limits)
+        let stored = try await store.writer.append(as: key.id, searchText: "") { head throws(PlexusError) in
+            try SignedEntry(signing: template.linked(seq: (head?.seq ?? 0) + 1, prev: head?.id), with: key, limits: limits)
+        }
+        if byTopic[topic] != nil { await gossip.publish(stored.entry) }
+        return stored
+    }
+
+    /// Takes an entry this node wrote into its group at once (without waiting for `catchUp`).
+    private func took(_ stored: StoredEntry, into id: EntryID) async throws(PlexusError) {
+        if GroupEntryType.control.contains(stored.entry.type) {
+            groups[id]?.controls[stored.entry.id] = try ControlEntry(stored.entry)
+        } else {
+            groups[id]?.unopened[stored.entry.id] = stored
+        }
+        await settle(id)
+        if stored.entry.type == GroupEntryType.create { await gossip.spread(stored.entry) }
+    }
+
+    static func wire(_ binding: ExchangeKeyBinding) -> Plexus_ExchangeKey {
+        var key = Plexus_ExchangeKey()
+        key.publicKey = binding.publicKey
+        key.signature = binding.signature
+        return key
+    }
+
+    // MARK: - Rekeying by itself
+
+    /// Where a rekey is due and this agent is the manager with the lowest id, starts one
+    /// (once per roster state).
+    private func rekeyWhereDue() async {
+        for (id, group) in groups where group.roster.needsRekey && group.rekeyedAt != group.roster.heads {
+            let managers = group.roster.members.filter { $0.value >= .manager }.keys.sorted()
+            guard managers.first == key.id else { continue }
+            groups[id]?.rekeyedAt = group.roster.heads
+            do {
+                _ = try await rekey(id.hex)
+                logger.info("rekeyed a group", metadata: ["group": "\(group.membership.name)"])
+            } catch {
+                logger.warning("could not rekey a group", metadata: ["group": "\(group.membership.name)", "error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: - Welcomes (PROTOCOL.md §13.7)
+
+    private struct Welcome: Codable {
+        let group: EntryID
+        let topic: String
+        let name: String
+    }
+
+    private static let welcomeInfo = Data("plexus/group-welcome/v1".utf8)
+
+    /// Tells `agent` it was added, sealed to its exchange key.
+    private func welcome(_ agent: AgentID, binding: ExchangeKeyBinding, to membership: GroupStore.Membership) async throws(PlexusError) {
+        guard agent != key.id, let recipientKey = binding.verifiedKey() else { return }
+        let plaintext: Data
+        do {
+            plaintext = try JSONEncoder.compact.encode(Welcome(group: membership.id, topic: membership.topic, name: membership.name))
+            var sender = try HPKE.Sender(recipientKey: recipientKey, ciphersuite: .Curve25519_SHA256_ChachaPoly, info: Self.welcomeInfo)
+            let ciphertext = try sender.seal(plaintext, authenticating: Data(agent.bytes))
+            let now = clock.nowMs
+            let record = try SignedRecord(
+                signing: sender.encapsulatedKey + ciphertext, kind: .groupWelcome, scope: agent.hex, timeMs: now,
+                expiresMs: now + Self.welcomeLifetimeMs, with: key)
+            await gossip.publishRecord(record)
+        } catch let error as PlexusError {
+            throw error
+        } catch {
+            throw PlexusError(.internal, "could not seal a welcome: \(error)")
+        }
+    }
+
+    /// A welcome's plaintext, when it was sealed to this agent.
+    private func openWelcome(_ content: Data) -> Data? {
+        guard var recipient = try? HPKE.Recipient(
+            privateKey: exchangeKey.privateKey, ciphersuite: .Curve25519_SHA256_ChachaPoly, info: Self.welcomeInfo,
+            encapsulatedKey: content.prefix(32))
+        else { return nil }
+        return try? recipient.open(content.dropFirst(32), authenticating: Data(key.id.bytes))
+    }
+
+    /// Joins the groups this agent was welcomed to.
+    private func receiveWelcomes() async {
+        let mine = key.id.hex
+        for record in await gossip.records(of: .groupWelcome) where record.scope == mine && !welcomesSeen.contains(record.id) {
+            welcomesSeen.insert(record.id)
+            guard record.content.count > 32,
+                  let plaintext = openWelcome(record.content),
+                  let welcome = try? JSONDecoder().decode(Welcome.self, from: plaintext),
+                  GroupEntryType.isGroupTopic(welcome.topic), welcome.topic.utf8.count <= TopicName.maxBytes,
+                  groups[welcome.group] == nil, groups.count < Self.maxGroups
+            else { continue }
+            let membership = GroupStore.Membership(
+                id: welcome.group, topic: welcome.topic, name: String(welcome.name.prefix(128)), addedMs: clock.nowMs,
+                welcomedBy: record.author)
+            do {
+                try await store.groups.save(membership)
+                groups[welcome.group] = Group(membership: membership)
+                byTopic[welcome.topic] = welcome.group
+                await admitMembers(of: welcome.group)
+                _ = try await gossip.subscribe(welcome.topic)
+                logger.notice("joined a group", metadata: ["group": "\(membership.name)", "by": "\(record.author.short)"])
+            } catch {
+                logger.warning("could not join a group", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
