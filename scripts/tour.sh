@@ -59,3 +59,15 @@ for _ in $(seq 100); do plexus find --data /tmp/tn/b --capability echo >/dev/nul
 run plexus find --data /tmp/tn/b --capability echo
 run "plexus task send --data /tmp/tn/b --capability echo '{\"text\":\"hello\"}'"
 echo "\$ plexus task send --data /tmp/tn/b --capability translate 'hola'; echo \"exit \$?\""; plexus task send --data /tmp/tn/b --capability translate 'hola' 2>&1; echo "exit $?"
+echo -----
+run plexus group create --data /tmp/tn/a lab
+B=$(plexus id --data /tmp/tn/b)
+echo "\$ plexus group add --data /tmp/tn/a lab \$(plexus id --data /tmp/tn/b)"; plexus group add --data /tmp/tn/a lab $B; echo
+run "plexus publish --data /tmp/tn/a --group lab --type claim --tag sqlite '{\"text\":\"WAL readers never block the writer\"}'"
+for _ in $(seq 100); do plexus feed --data /tmp/tn/b --group lab 2>/dev/null | grep -q WAL && break; sleep 0.1; done
+run plexus feed --data /tmp/tn/b --group lab
+G=$(plexus groups --data /tmp/tn/b --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["topic"])')
+echo "\$ plexus feed --data /tmp/tn/b --topic $G --json | grep -E '\"(type|content_base64)\"'"
+plexus feed --data /tmp/tn/b --topic $G --type group.sealed --json | python3 -c 'import json,sys; e=json.load(sys.stdin)["entries"][0]; print(json.dumps({"type": e["type"], "tags": e["tags"], "content_base64": e["content_base64"][:40] + "…"}))'
+echo
+echo "\$ grep -rl 'WAL readers' /tmp/tn/b; echo \"exit \$?\""; grep -rl 'WAL readers' /tmp/tn/b; echo "exit $?"

@@ -43,6 +43,9 @@ struct GroupRoutes: APIRouteCollection {
         router.post("/v1/groups/{group}/entries") { request, context in
             try JSONBody.requireJSONContentType(request)
             let json = try await JSONBody.read(request, limit: node.config.limits.maxBodyBytes * 2 + 16 * 1024)
+            if case .object(let fields) = json, fields["topic"] != nil {
+                throw PlexusError(.invalidArgument, "unknown field 'topic': a group entry takes the group's topic")
+            }
             let body = try PublishRequest(json: json)
             return EnvelopeResponse.success(try await service.publish(group: context.pathParameter("group"), body), status: .created)
         }

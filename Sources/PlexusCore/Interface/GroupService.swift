@@ -36,9 +36,9 @@ public struct GroupCreateRequest: Codable, Sendable, Equatable {
     public static let maxNameBytes = 128
 
     public func validated() throws(PlexusError) -> GroupCreateRequest {
-        let name = name.trimmingCharacters(in: .whitespaces)
-        guard !name.isEmpty, name.utf8.count <= Self.maxNameBytes else {
-            throw PlexusError(.invalidArgument, "a group name is 1–\(Self.maxNameBytes) bytes")
+        guard !name.isEmpty else { throw PlexusError(.invalidArgument, "a group name is not empty") }
+        guard name.utf8.count <= Self.maxNameBytes else {
+            throw PlexusError(.tooLarge, "a group name is at most \(Self.maxNameBytes) bytes of UTF-8")
         }
         guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw PlexusError(.invalidArgument, "a group name has no control characters")

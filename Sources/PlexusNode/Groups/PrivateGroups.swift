@@ -267,7 +267,7 @@ actor PrivateGroups: IngestPolicy {
         switch named.count {
         case 1: return named[0]
         case 0: throw PlexusError(.notFound, "no group '\(reference.prefix(64))' on this node (give its id or name)")
-        default: throw PlexusError(.invalidArgument, "\(named.count) groups are named '\(reference.prefix(64))'; give the id")
+        default: throw PlexusError(.rejected, "\(named.count) groups are named '\(reference.prefix(64))'; give the id")
         }
     }
 
@@ -343,7 +343,7 @@ actor PrivateGroups: IngestPolicy {
         let group = try resolve(reference)
         let role = request.role ?? .member
         guard group.roster.members[request.agent] == nil else {
-            throw PlexusError(.invalidArgument, "\(request.agent.short) is already a member of \(group.membership.name)")
+            throw PlexusError(.rejected, "\(request.agent.short) is already a member of \(group.membership.name); change its role with group role")
         }
         try permit(.add(member: request.agent, role: role, fromSeq: 0, shares: []), in: group)
         let binding = try await exchangeBinding(of: request.agent)
@@ -396,7 +396,7 @@ actor PrivateGroups: IngestPolicy {
         guard let current = group.roster.members[agent] else {
             throw PlexusError(.notFound, "\(agent.short) is not a member of \(group.membership.name)")
         }
-        guard current != role else { throw PlexusError(.invalidArgument, "\(agent.short) is already \(role.rawValue)") }
+        guard current != role else { throw PlexusError(.rejected, "\(agent.short) is already \(role.rawValue)") }
         var change = Plexus_GroupRole()
         change.member = agent.bytes.asData
         change.role = role.rawValue
@@ -424,7 +424,6 @@ actor PrivateGroups: IngestPolicy {
 
     /// Seals `request` under the group's sending epoch and publishes it.
     func publish(_ reference: String, _ request: PublishRequest) async throws(PlexusError) -> StoredEntry {
-        guard request.topic == nil else { throw PlexusError(.invalidArgument, "a group entry takes the group's topic; give no topic") }
         let group = try resolve(reference)
         guard (group.roster.members[key.id] ?? .reader) >= .member else {
             throw PlexusError(.forbidden, "this agent may not write in \(group.membership.name) (role: \(group.roster.members[key.id]?.rawValue ?? "none"))")
@@ -495,9 +494,15 @@ actor PrivateGroups: IngestPolicy {
 
     private func exchangeBinding(of agent: AgentID) async throws(PlexusError) -> ExchangeKeyBinding {
         if agent == key.id { return ExchangeKey.binding(of: key) }
-        let view = try await lookup(agent)
+        // 409 either way: the request is fine, but this node cannot seal to the agent yet.
+        let view: AgentView
+        do {
+            view = try await lookup(agent)
+        } catch where error.code == .notFound {
+            throw PlexusError(.rejected, "\(agent.short) is not in this node's directory (it has not announced itself here); its exchange key is needed to add it")
+        }
         guard let binding = view.record.exchangeKey?.binding(of: agent), binding.verifiedKey() != nil else {
-            throw PlexusError(.invalidArgument, "\(agent.short) publishes no signed exchange key; it cannot be added to a group")
+            throw PlexusError(.rejected, "\(agent.short) publishes no signed exchange key; it cannot be added to a group")
         }
         return binding
     }

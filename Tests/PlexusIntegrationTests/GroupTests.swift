@@ -1,0 +1,186 @@
+import Foundation
+import PlexusClient
+import PlexusCore
+import PlexusNode
+import PlexusProtocol
+import Testing
+
+/// Private groups on real `plexus serve` processes: three members and an outsider on one
+/// mesh; add, publish, remove, rekey, publish again, restart every node; and each threat of
+/// issue 13 tried for real (an outsider subscribed to the topic, a removed member writing,
+/// forking and replaying, a member overstepping its role, files on disk).
+@Suite(.serialized) struct GroupTests {
+    static func start(_ peer: ServeProcess? = nil, directory: TempDirectory? = nil) async throws -> ServeProcess {
+        try await ServeProcess(
+            directory: directory ?? ReplicationTests.directory(), arguments: peer.map { ["--peer", $0.meshAddress] } ?? [],
+            announce: true)
+    }
+
+    /// Whether `node` holds `agent`'s directory record with its exchange key.
+    static func knows(_ node: ServeProcess, _ agent: AgentID) async -> Bool {
+        (try? await node.client.agent(agent))?.record.exchangeKey != nil
+    }
+
+    static func texts(_ node: ServeProcess, group: String) async throws -> Set<String> {
+        let page = try await node.client.groupFeed(group: group, FeedRequest(limit: 1000))
+        return Set(page.entries.compactMap { entry -> String? in
+            if case .string(let text)? = entry.content?.objectValue?["text"] { return text }
+            return nil
+        })
+    }
+
+    static func refusal(_ body: () async throws -> Void) async -> PlexusError.Code? {
+        do {
+            try await body()
+            return nil
+        } catch let error as PlexusError {
+            return error.code
+        } catch {
+            return .internal
+        }
+    }
+
+    @Test func membersShareAGroupThatOutsidersAndRemovedMembersCannotReadOrWrite() async throws {
+        let owner = try await Self.start()
+        let bob = try await Self.start(owner)
+        let carol = try await Self.start(owner)
+        let outsider = try await Self.start(owner)
+        let bobID = try await bob.client.identity().agentID
+        let carolID = try await carol.client.identity().agentID
+        try await MeshTests.eventually("the owner knows Bob's and Carol's exchange keys", within: .seconds(60)) {
+            let knowsBob = await Self.knows(owner, bobID)
+            let knowsCarol = await Self.knows(owner, carolID)
+            return knowsBob && knowsCarol
+        }
+
+        let created = try await owner.client.createGroup(GroupCreateRequest(name: "lab"))
+        let group = created.id.hex
+        #expect(created.role == .owner && created.topic.hasPrefix("group/") && created.epoch == created.id)
+        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: bobID))
+        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: carolID))
+        // The outsider learns the topic and subscribes to it.
+        _ = try await outsider.client.subscribe(created.topic)
+
+        let first = try await owner.client.publish(
+            group: group, PublishRequest(type: "claim", tags: ["salt"], content: .object(["text": .string("the secret is salt")])))
+        #expect(first.group == created.id && first.type == "claim" && first.tags == ["salt"])
+        try await MeshTests.eventually("Bob and Carol were welcomed and read the owner's claim", within: .seconds(60)) {
+            let bobReads = try await Self.texts(bob, group: group).contains("the secret is salt")
+            let carolReads = try await Self.texts(carol, group: "lab").contains("the secret is salt")
+            return bobReads && carolReads
+        }
+        let bobsEntry = try await bob.client.publish(group: group, PublishRequest(content: .object(["text": .string("bob was here")])))
+        try await MeshTests.eventually("Carol reads Bob's entry", within: .seconds(60)) {
+            try await Self.texts(carol, group: group).contains("bob was here")
+        }
+        // On the wire and in every store the entry is sealed: type, tags and content hidden.
+        let raw = try await carol.client.entry(first.id)
+        #expect(raw.type == GroupEntryType.sealed && raw.tags.isEmpty && raw.content == nil && raw.group == nil)
+
+        // A member may not add, remove or rekey.
+        #expect(await Self.refusal { _ = try await carol.client.addMember(group: group, GroupMemberRequest(agent: outsider.client.identity().agentID)) } == .forbidden)
+        #expect(await Self.refusal { _ = try await carol.client.removeMember(group: group, agent: bobID) } == .forbidden)
+        #expect(await Self.refusal { _ = try await carol.client.rekey(group: group) } == .forbidden)
+
+        // The owner removes Bob: the group is rekeyed to the owner and Carol.
+        let afterRemoval = try await owner.client.removeMember(group: group, agent: bobID)
+        #expect(Set(afterRemoval.members.map(\.agent)) == [try await owner.client.identity().agentID, carolID])
+        #expect(afterRemoval.epoch != created.id && !afterRemoval.needsRekey)
+        _ = try await owner.client.publish(group: group, PublishRequest(content: .object(["text": .string("after bob left")])))
+        try await MeshTests.eventually("Carol reads what came after the removal", within: .seconds(60)) {
+            try await Self.texts(carol, group: group).contains("after bob left")
+        }
+        try await MeshTests.eventually("Bob's node sees its removal", within: .seconds(60)) {
+            try await bob.client.group(group).role == nil
+        }
+        #expect(await Self.refusal { _ = try await bob.client.publish(group: group, PublishRequest(content: .object(["text": .string("x")]))) } == .forbidden)
+
+        // Bob, with his own key, forges entries past his cutoff and forks below it: every
+        // member refuses them. Replaying his old add changes nothing.
+        let bobKey = try DataDirectory(bob.directory.path).sealedKey().open(passphrase: nil)
+        let bobHead = try await bob.client.feed(author: bobID.description, limit: 1).entries.first
+        var late = Plexus_EntryBody()
+        late.author = bobID.bytes.asData
+        late.seq = (bobHead?.seq ?? 0) + 1
+        late.prev = bobHead.map { Data($0.id.bytes) } ?? Data()
+        late.timeMs = 1
+        late.type = GroupEntryType.sealed
+        late.topic = created.topic
+        late.content = try SealedEntry.seal(Data("x".utf8), group: created.id, epoch: created.id, epochKey: .init(size: .bits256), author: bobID, seq: late.seq)
+        let forged = try SignedEntry(signing: late, with: bobKey).encoded()
+        for member in [owner, carol] {
+            #expect(await Self.refusal { _ = try await member.client.submit(entry: forged) } == .notMember)
+        }
+        var fork = late
+        fork.seq = bobsEntry.seq
+        fork.prev = bobsEntry.prev.map { Data($0.bytes) } ?? Data()
+        let forkedEntry = try SignedEntry(signing: fork, with: bobKey).encoded()
+        #expect(await Self.refusal { _ = try await owner.client.submit(entry: forkedEntry) } == .forkDetected)
+        let addBob = try await owner.client.feed(author: try await owner.client.identity().agentID.description, type: GroupEntryType.add, limit: 10)
+        for add in addBob.entries {
+            let replay = try await owner.client.submit(entry: try await Self.encoded(add.id, from: owner))
+            #expect(!replay.created)
+        }
+        #expect(try await owner.client.group(group).members.map(\.agent).contains(bobID) == false)
+        // Bob never reads what came after his removal.
+        #expect(try await Self.texts(bob, group: group).contains("after bob left") == false)
+
+        // The outsider subscribed to the topic got nothing and is nobody's neighbour there.
+        let outsiderTopic = try await outsider.client.topics().first { $0.name == created.topic }
+        #expect(outsiderTopic?.entries == 0 && outsiderTopic?.neighbors.isEmpty == true)
+        #expect(await Self.refusal { _ = try await outsider.client.groupFeed(group: group, FeedRequest()) } == .notFound)
+
+        // No plaintext of the group in any member's data directory.
+        for node in [owner, bob, carol] {
+            for secret in ["the secret is salt", "bob was here", "after bob left", "salt"] {
+                #expect(try Self.directoryContains(node.directory.url, Data(secret.utf8)) == false, "\(secret)")
+            }
+        }
+
+        // Restarted, every node has the same roster, the same readable history and the
+        // same refusals.
+        let rosterBefore = try await owner.client.group(group).members
+        let carolBefore = try await Self.texts(carol, group: group)
+        var restarted: [ServeProcess] = []
+        for node in [owner, bob, carol] {
+            _ = try await node.stop()
+            restarted.append(try await Self.start(directory: node.directory))
+        }
+        for node in restarted {
+            #expect(try await node.client.group(group).members == rosterBefore)
+        }
+        #expect(try await Self.texts(restarted[2], group: group) == carolBefore)
+        #expect(try await Self.texts(restarted[1], group: group).contains("after bob left") == false)
+        #expect(await Self.refusal { _ = try await restarted[0].client.submit(entry: forged) } == .notMember)
+    }
+
+    /// The protobuf bytes of an entry a node holds (as `POST /v1/entries` takes them).
+    static func encoded(_ id: EntryID, from node: ServeProcess) async throws -> Data {
+        let view = try await node.client.entry(id)
+        var body = Plexus_EntryBody()
+        body.author = view.author.bytes.asData
+        body.seq = view.seq
+        body.prev = view.prev.map { Data($0.bytes) } ?? Data()
+        body.timeMs = view.timeMs
+        body.type = view.type
+        body.topic = view.topic
+        body.tags = view.tags
+        body.refs = view.refs.map { Data($0.bytes) }
+        body.content = view.contentBase64.flatMap { Data(base64Encoded: $0) } ?? Data()
+        if let expires = view.expiresMs { body.expiresMs = expires }
+        var entry = Plexus_Entry()
+        entry.body = try body.serializedBytes()
+        entry.signature = Data(Hex.decode(view.signature) ?? [])
+        return try entry.serializedBytes()
+    }
+
+    /// Whether any file under `url` contains `needle`.
+    static func directoryContains(_ url: URL, _ needle: Data) throws -> Bool {
+        let files = FileManager.default.enumerator(at: url, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+        return try files.contains { file in
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory), !isDirectory.boolValue else { return false }
+            return try Data(contentsOf: file).range(of: needle) != nil
+        }
+    }
+}
