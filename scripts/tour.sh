@@ -64,10 +64,8 @@ run plexus group create --data /tmp/tn/a lab
 B=$(plexus id --data /tmp/tn/b)
 echo "\$ plexus group add --data /tmp/tn/a lab \$(plexus id --data /tmp/tn/b)"; plexus group add --data /tmp/tn/a lab $B; echo
 run "plexus publish --data /tmp/tn/a --group lab --type claim --tag sqlite '{\"text\":\"WAL readers never block the writer\"}'"
-for _ in $(seq 100); do plexus feed --data /tmp/tn/b --group lab 2>/dev/null | grep -q WAL && break; sleep 0.1; done
+for _ in $(seq 100); do plexus feed --data /tmp/tn/b --group lab 2>/dev/null | grep WAL | grep -vq unlinked && break; sleep 0.1; done
 run plexus feed --data /tmp/tn/b --group lab
-G=$(plexus groups --data /tmp/tn/b --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["topic"])')
-echo "\$ plexus feed --data /tmp/tn/b --topic $G --json | grep -E '\"(type|content_base64)\"'"
-plexus feed --data /tmp/tn/b --topic $G --type group.sealed --json | python3 -c 'import json,sys; e=json.load(sys.stdin)["entries"][0]; print(json.dumps({"type": e["type"], "tags": e["tags"], "content_base64": e["content_base64"][:40] + "…"}))'
-echo
+ID=$(plexus feed --data /tmp/tn/b --group lab --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][0]["id"])')
+run plexus get --data /tmp/tn/b $ID
 echo "\$ grep -rl 'WAL readers' /tmp/tn/b; echo \"exit \$?\""; grep -rl 'WAL readers' /tmp/tn/b; echo "exit $?"

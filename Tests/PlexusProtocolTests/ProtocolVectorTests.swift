@@ -102,6 +102,42 @@ import Testing
         }
     }
 
+    struct GroupVector: Decodable {
+        let author_seed, recipient_seed, group, epoch, epoch_key, salt, type, content, previous_epoch, previous_key: String
+        let sealed_encapsulated_key, sealed_ciphertext, author, exchange_public, exchange_signature, recipient: String
+        let inner, ciphertext, envelope, wrapped_previous: String
+        let seq: UInt64
+        let tags, refs: [String]
+    }
+
+    @Test func groupKeysEnvelopeWrapAndSealMatchTheVector() throws {
+        let vector = try Self.load("groups.json", as: GroupVector.self)
+        let author = try AgentKey(seed: Self.bytes(vector.author_seed))
+        #expect(author.id.hex == vector.author)
+        let binding = ExchangeKey.binding(of: author)
+        #expect(Hex.encode(binding.publicKey) == vector.exchange_public && Hex.encode(binding.signature) == vector.exchange_signature)
+        let group = try EntryID.parse(vector.group), epoch = try EntryID.parse(vector.epoch)
+        let epochKey = SymmetricKey(data: Self.bytes(vector.epoch_key))
+        let inner = try GroupInner(
+            type: vector.type, tags: vector.tags, refs: vector.refs.map { text throws(PlexusError) in try EntryID.parse(text) },
+            content: try JSONValue(parsing: Data(vector.content.utf8))
+        ).serialized()
+        #expect(Hex.encode(inner) == vector.inner)
+        let envelope = try SealedEntry.seal(
+            inner, group: group, epoch: epoch, epochKey: epochKey, author: author.id, seq: vector.seq, salt: Self.bytes(vector.salt))
+        #expect(Hex.encode(envelope) == vector.envelope)
+        let wrapped = try EpochKeyWrap.wrap(
+            SymmetricKey(data: Self.bytes(vector.previous_key)), epoch: try EntryID.parse(vector.previous_epoch), under: epochKey)
+        #expect(Hex.encode(wrapped) == vector.wrapped_previous)
+        // Sealed by Python's HPKE to the recipient: it opens here to the epoch key.
+        let recipient = try AgentKey(seed: Self.bytes(vector.recipient_seed))
+        #expect(recipient.id.hex == vector.recipient)
+        let sealed = SealedEpochKey(
+            recipient: recipient.id, encapsulatedKey: Self.bytes(vector.sealed_encapsulated_key), ciphertext: Self.bytes(vector.sealed_ciphertext))
+        #expect(try sealed.open(with: ExchangeKey(agent: recipient)) == epochKey)
+        #expect(throws: PlexusError.self) { try sealed.open(with: ExchangeKey(agent: author)) }
+    }
+
     @Test func anIndependentPythonDerivationAgrees() throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("interop/vectors.py")
@@ -115,5 +151,6 @@ import Testing
         let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 0, "\(printed)")
         #expect(printed.contains(#""ok": true"#) && printed.contains("entries.json") && printed.contains("fingerprints.json"))
+        #expect(printed.contains("groups.json"))
     }
 }

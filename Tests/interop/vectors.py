@@ -11,7 +11,10 @@ import json
 import os
 import sys
 
+from cryptography.hazmat.primitives import hashes, hpke
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -216,12 +219,90 @@ RECORD_CASE = {
 }
 
 
+# --- private groups (section 13) ---------------------------------------------------------
+
+def hkdf(ikm, info, salt=None):
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(ikm)
+
+
+def exchange_key(seed):
+    """The agent's X25519 key (13.3): HKDF-SHA256 of its Ed25519 seed."""
+    private = X25519PrivateKey.from_private_bytes(hkdf(seed, b"plexus/x25519/v1"))
+    return private, private.public_key().public_bytes(*RAW)
+
+
+HPKE_SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
+ZERO_NONCE = bytes(12)
+
+
+def group_inner(type_, tags, refs, content):
+    out = field_bytes(1, type_.encode()) if type_ else b""
+    for tag in tags:
+        out += field_bytes(2, tag.encode())
+    for ref in refs:
+        out += field_bytes(3, bytes.fromhex(ref))
+    return out + (field_bytes(4, content.encode()) if content else b"")
+
+
+def derive_group(case):
+    seed = bytes.fromhex(case["author_seed"])
+    key, author = signing_key(seed)
+    _, exchange_public = exchange_key(seed)
+    binding = key.sign(b"plexus/x25519/v1" + exchange_public)
+    group, epoch, epoch_key = (bytes.fromhex(case[name]) for name in ("group", "epoch", "epoch_key"))
+    salt = bytes.fromhex(case["salt"])
+    inner = group_inner(case["type"], case["tags"], case["refs"], case["content"])
+    entry_key = hkdf(epoch_key, b"plexus/group-entry/v1" + group + author + case["seq"].to_bytes(8, "big"), salt=salt)
+    ciphertext = ChaCha20Poly1305(entry_key).encrypt(ZERO_NONCE, inner, epoch)
+    envelope = field_bytes(1, epoch) + field_bytes(2, salt) + field_bytes(3, ciphertext)
+    previous = bytes.fromhex(case["previous_epoch"])
+    wrapping_key = hkdf(epoch_key, b"plexus/group-wrap/v1" + previous)
+    wrapped = ChaCha20Poly1305(wrapping_key).encrypt(ZERO_NONCE, bytes.fromhex(case["previous_key"]), None)
+    # The seal is random when made; what is checked is that it opens to the epoch key.
+    recipient_seed = bytes.fromhex(case["recipient_seed"])
+    _, recipient = signing_key(recipient_seed)
+    recipient_x25519, _ = exchange_key(recipient_seed)
+    sealed = bytes.fromhex(case["sealed_encapsulated_key"] + case["sealed_ciphertext"])
+    opened = HPKE_SUITE.decrypt(sealed, recipient_x25519, info=b"plexus/group-epoch/v1" + recipient)
+    if opened != epoch_key:
+        raise ValueError("the sealed epoch key does not open to epoch_key")
+    derived = dict(case)
+    derived.update({
+        "author": author.hex(), "exchange_public": exchange_public.hex(), "exchange_signature": binding.hex(),
+        "recipient": recipient.hex(), "inner": inner.hex(), "entry_key": entry_key.hex(), "ciphertext": ciphertext.hex(),
+        "envelope": envelope.hex(), "wrapped_previous": wrapped.hex(),
+    })
+    return derived
+
+
+def seal_group_case(case):
+    """Fills in a fresh HPKE seal of the epoch key to the recipient (for --write)."""
+    recipient_seed = bytes.fromhex(case["recipient_seed"])
+    _, recipient = signing_key(recipient_seed)
+    _, recipient_public = exchange_key(recipient_seed)
+    public = X25519PrivateKey.from_private_bytes(hkdf(recipient_seed, b"plexus/x25519/v1")).public_key()
+    sealed = HPKE_SUITE.encrypt(bytes.fromhex(case["epoch_key"]), public, info=b"plexus/group-epoch/v1" + recipient)
+    return dict(case, sealed_encapsulated_key=sealed[:32].hex(), sealed_ciphertext=sealed[32:].hex())
+
+
+GROUP_CASE = {
+    "author_seed": bytes(range(32, 64)).hex(), "recipient_seed": bytes(range(64, 96)).hex(),
+    "group": hashlib.sha256(b"group").hexdigest(), "epoch": hashlib.sha256(b"epoch").hexdigest(),
+    "epoch_key": bytes(range(100, 132)).hex(), "salt": bytes(range(16)).hex(), "seq": 7,
+    "type": "claim", "tags": ["sqlite", "wal"], "refs": [hashlib.sha256(b"parent").hexdigest()],
+    "content": '{"text":"readers never block the writer"}',
+    "previous_epoch": hashlib.sha256(b"previous epoch").hexdigest(), "previous_key": bytes(range(200, 232)).hex(),
+    "sealed_encapsulated_key": "", "sealed_ciphertext": "",
+}
+
+
 def derive_all(inputs):
     return {
         "entries.json": derive_entries(inputs["entries.json"]),
         "handshake.json": [derive_handshake(case) for case in inputs["handshake.json"]],
         "fingerprints.json": [derive_fingerprint(case) for case in inputs["fingerprints.json"]],
         "soft-record.json": derive_record(inputs["soft-record.json"]),
+        "groups.json": derive_group(inputs["groups.json"]),
     }
 
 
@@ -230,6 +311,7 @@ INPUT_KEYS = {
     "handshake.json": list(HANDSHAKE_CASES[0].keys()),
     "fingerprints.json": ["comment", "heads"],
     "soft-record.json": list(RECORD_CASE.keys()),
+    "groups.json": list(GROUP_CASE.keys()),
 }
 
 
@@ -246,7 +328,8 @@ def main():
     directory = sys.argv[-1]
     if write:
         derived = derive_all({"entries.json": ENTRY_CASES, "handshake.json": HANDSHAKE_CASES,
-                              "fingerprints.json": FINGERPRINT_CASES, "soft-record.json": RECORD_CASE})
+                              "fingerprints.json": FINGERPRINT_CASES, "soft-record.json": RECORD_CASE,
+                              "groups.json": seal_group_case(GROUP_CASE)})
         for name, value in derived.items():
             with open(os.path.join(directory, name), "w") as out:
                 json.dump(value, out, indent=2)

@@ -49,12 +49,46 @@ public struct ExchangeKeyBinding: Sendable, Equatable {
     }
 }
 
-/// A group's epoch key sealed to one agent with HPKE (RFC 9180, base mode,
-/// DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / ChaCha20-Poly1305, info
-/// `plexus/group-epoch/v1`, the recipient's agent id as associated data): 32 bytes of
-/// encapsulated key and 48 of ciphertext.
+/// Single-shot HPKE (RFC 9180) base mode, DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 /
+/// ChaCha20-Poly1305, to one agent: `info` is a label followed by the recipient's 32-byte
+/// agent id, and there is no associated data (PROTOCOL.md §13.3).
+public enum AgentSeal {
+    /// The encapsulated key (32 bytes) and the ciphertext (plaintext + 16).
+    public static func seal(
+        _ plaintext: Data, to recipient: AgentID, key: Curve25519.KeyAgreement.PublicKey, label: String
+    ) throws(PlexusError) -> (encapsulatedKey: Data, ciphertext: Data) {
+        do {
+            var sender = try HPKE.Sender(recipientKey: key, ciphersuite: .Curve25519_SHA256_ChachaPoly, info: info(label, recipient))
+            let ciphertext = try sender.seal(plaintext)
+            return (sender.encapsulatedKey, ciphertext)
+        } catch {
+            throw PlexusError(.internal, "sealing to \(recipient.short) failed: \(error)")
+        }
+    }
+
+    /// The plaintext, or `malformedEnvelope` when it was not sealed to this key and label.
+    public static func open(
+        encapsulatedKey: Data, ciphertext: Data, recipient: AgentID, key: ExchangeKey, label: String
+    ) throws(PlexusError) -> Data {
+        do {
+            var context = try HPKE.Recipient(
+                privateKey: key.privateKey, ciphersuite: .Curve25519_SHA256_ChachaPoly, info: info(label, recipient),
+                encapsulatedKey: encapsulatedKey)
+            return try context.open(ciphertext)
+        } catch {
+            throw PlexusError(.malformedEnvelope, "a seal does not open for \(recipient.short)")
+        }
+    }
+
+    static func info(_ label: String, _ recipient: AgentID) -> Data {
+        Data(label.utf8) + Data(recipient.bytes)
+    }
+}
+
+/// A group's epoch key sealed to one agent (`AgentSeal`, label `plexus/group-epoch/v1`):
+/// 32 bytes of encapsulated key and 48 of ciphertext.
 public struct SealedEpochKey: Sendable, Equatable {
-    public static let info = Data("plexus/group-epoch/v1".utf8)
+    public static let label = "plexus/group-epoch/v1"
 
     public let recipient: AgentID
     public let encapsulatedKey: Data
@@ -71,30 +105,17 @@ public struct SealedEpochKey: Sendable, Equatable {
         guard let recipientKey = binding.verifiedKey() else {
             throw PlexusError(.invalidArgument, "the X25519 key of \(binding.agent) is not signed by it")
         }
-        do {
-            var sender = try HPKE.Sender(recipientKey: recipientKey, ciphersuite: .Curve25519_SHA256_ChachaPoly, info: info)
-            let sealed = key.withUnsafeBytes { Data($0) }
-            let ciphertext = try sender.seal(sealed, authenticating: Data(binding.agent.bytes))
-            return SealedEpochKey(recipient: binding.agent, encapsulatedKey: sender.encapsulatedKey, ciphertext: ciphertext)
-        } catch {
-            throw PlexusError(.internal, "sealing an epoch key failed: \(error)")
-        }
+        let sealed = try AgentSeal.seal(key.withUnsafeBytes { Data($0) }, to: binding.agent, key: recipientKey, label: Self.label)
+        return SealedEpochKey(recipient: binding.agent, encapsulatedKey: sealed.encapsulatedKey, ciphertext: sealed.ciphertext)
     }
 
     /// Opens the seal with the recipient's exchange key; `malformedEnvelope` when it was
     /// not sealed to that key or was altered.
     public func open(with key: ExchangeKey) throws(PlexusError) -> SymmetricKey {
-        do {
-            var recipientContext = try HPKE.Recipient(
-                privateKey: key.privateKey, ciphersuite: .Curve25519_SHA256_ChachaPoly, info: Self.info, encapsulatedKey: encapsulatedKey)
-            let opened = try recipientContext.open(ciphertext, authenticating: Data(recipient.bytes))
-            guard opened.count == 32 else { throw PlexusError(.malformedEnvelope, "an epoch key is 32 bytes, not \(opened.count)") }
-            return SymmetricKey(data: opened)
-        } catch let error as PlexusError {
-            throw error
-        } catch {
-            throw PlexusError(.malformedEnvelope, "the epoch key does not open for \(recipient): \(error)")
-        }
+        let opened = try AgentSeal.open(
+            encapsulatedKey: encapsulatedKey, ciphertext: ciphertext, recipient: recipient, key: key, label: Self.label)
+        guard opened.count == 32 else { throw PlexusError(.malformedEnvelope, "an epoch key is 32 bytes, not \(opened.count)") }
+        return SymmetricKey(data: opened)
     }
 }
 

@@ -120,11 +120,17 @@ actor PrivateGroups: IngestPolicy {
     }
 
     /// Takes in every group entry stored since the last call.
+    /// `cursor` moves past every stored entry read, group entry or not, so `run` waits for
+    /// what is new instead of spinning on entries of other topics.
     func catchUp() async {
         while true {
-            guard let batch = try? await store.entries(inTopicsWithPrefix: GroupEntryType.topicPrefix, after: cursor, limit: 1000),
-                  !batch.isEmpty
+            let latest = await store.arrivals.latest
+            guard let batch = try? await store.entries(inTopicsWithPrefix: GroupEntryType.topicPrefix, after: cursor, limit: 1000)
             else { return }
+            guard !batch.isEmpty else {
+                cursor = max(cursor, latest)
+                return
+            }
             cursor = batch.last?.cursor ?? cursor
             var touched: Set<EntryID> = []
             for stored in batch {
@@ -572,7 +578,7 @@ actor PrivateGroups: IngestPolicy {
         let name: String
     }
 
-    private static let welcomeInfo = Data("plexus/group-welcome/v1".utf8)
+    private static let welcomeLabel = "plexus/group-welcome/v1"
 
     /// Tells `agent` it was added, sealed to its exchange key.
     private func welcome(_ agent: AgentID, binding: ExchangeKeyBinding, to membership: GroupStore.Membership) async throws(PlexusError) {
@@ -580,27 +586,22 @@ actor PrivateGroups: IngestPolicy {
         let plaintext: Data
         do {
             plaintext = try JSONEncoder.compact.encode(Welcome(group: membership.id, topic: membership.topic, name: membership.name))
-            var sender = try HPKE.Sender(recipientKey: recipientKey, ciphersuite: .Curve25519_SHA256_ChachaPoly, info: Self.welcomeInfo)
-            let ciphertext = try sender.seal(plaintext, authenticating: Data(agent.bytes))
-            let now = clock.nowMs
-            let record = try SignedRecord(
-                signing: sender.encapsulatedKey + ciphertext, kind: .groupWelcome, scope: agent.hex, timeMs: now,
-                expiresMs: now + Self.welcomeLifetimeMs, with: key)
-            await gossip.publishRecord(record)
-        } catch let error as PlexusError {
-            throw error
         } catch {
-            throw PlexusError(.internal, "could not seal a welcome: \(error)")
+            throw PlexusError(.internal, "could not encode a welcome: \(error)")
         }
+        let sealed = try AgentSeal.seal(plaintext, to: agent, key: recipientKey, label: Self.welcomeLabel)
+        let now = clock.nowMs
+        let record = try SignedRecord(
+            signing: sealed.encapsulatedKey + sealed.ciphertext, kind: .groupWelcome, scope: agent.hex, timeMs: now,
+            expiresMs: now + Self.welcomeLifetimeMs, with: key)
+        await gossip.publishRecord(record)
     }
 
     /// A welcome's plaintext, when it was sealed to this agent.
     private func openWelcome(_ content: Data) -> Data? {
-        guard var recipient = try? HPKE.Recipient(
-            privateKey: exchangeKey.privateKey, ciphersuite: .Curve25519_SHA256_ChachaPoly, info: Self.welcomeInfo,
-            encapsulatedKey: content.prefix(32))
-        else { return nil }
-        return try? recipient.open(content.dropFirst(32), authenticating: Data(key.id.bytes))
+        try? AgentSeal.open(
+            encapsulatedKey: Data(content.prefix(32)), ciphertext: Data(content.dropFirst(32)), recipient: key.id, key: exchangeKey,
+            label: Self.welcomeLabel)
     }
 
     /// Joins the groups this agent was welcomed to.
