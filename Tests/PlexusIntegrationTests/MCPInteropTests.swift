@@ -11,6 +11,8 @@ import Testing
     static let expectedTools: Set<String> = [
         "status", "identity", "publish", "query", "search", "get", "thread", "peers", "add_peer", "follows", "follow",
         "unfollow", "topics", "subscribe", "unsubscribe", "find_agents", "send_task", "get_task", "next_task", "complete_task",
+        "group_list", "group_show", "group_create", "group_add", "group_remove", "group_role", "group_rekey", "group_leave",
+        "group_publish", "group_read",
     ]
 
     /// What every transport must show: the tools, a publish that is stored, a search that
@@ -35,6 +37,13 @@ import Testing
         let unknownArgument = try #require(report["unknown_argument"] as? [String: Any])
         #expect(unknownArgument["is_error"] as? Bool == true)
         #expect((unknownArgument["text"] as? String)?.contains("unknown argument 'colour'") == true)
+        // A group created, written and read through MCP; on the node the entry is sealed.
+        let group = try #require(report["group"] as? [String: Any])
+        #expect(group["role"] as? String == "owner" && group["publish_error"] as? Bool == false)
+        let read = try #require(group["read"] as? [[Any]])
+        #expect(read.count == 1 && read.first?.first as? String == "claim" && read.first?.last as? String == "sealed \(word)")
+        let groupView = try await node.client.group(try #require(group["id"] as? String))
+        #expect(groupView.entries == 1)
         let unknownTool = try #require(report["unknown_tool"] as? [String: Any])
         #expect(unknownTool["raised"] as? Bool == true)
         #expect((unknownTool["text"] as? String)?.contains("unknown tool 'no_such_tool'") == true)

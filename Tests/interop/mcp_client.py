@@ -60,6 +60,13 @@ async def exercise(client, word):
     finished = json.loads(text_of(await client.call_tool("get_task", {"id": sent["id"], "wait_ms": 5000})))
     report["task"] = {"same_id": taken["id"] == sent["id"], "state": finished["state"], "result": finished.get("result")}
 
+    # A private group through MCP: created, an entry sealed into it, read back opened.
+    group = json.loads(text_of(await client.call_tool("group_create", {"name": f"mcp {word}"})))
+    sealed = await client.call_tool("group_publish", {"group": group["id"], "type": "claim", "content": {"text": f"sealed {word}"}})
+    read = json.loads(text_of(await client.call_tool("group_read", {"group": group["id"]})))
+    report["group"] = {"id": group["id"], "role": group.get("role"), "publish_error": bool(sealed.is_error),
+                       "read": [(entry["type"], entry["content"].get("text")) for entry in read["entries"]]}
+
     resources = await client.list_resources()
     report["resources"] = sorted(str(resource.uri) for resource in resources.resources)
     return report
