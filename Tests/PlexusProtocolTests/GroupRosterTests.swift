@@ -198,6 +198,27 @@ import Testing
         #expect(headless.members.isEmpty && headless.pending == [Self.id("add-bob")])
     }
 
+    @Test func aMemberWhoLeavesWithoutRekeyingLeavesNoEpochToWriteUnderUntilAManagerRekeys() {
+        let controls = [
+            create,
+            control("add-bob", by: owner, after: ["create"], .add(member: bob, role: .member, fromSeq: 1, shares: [root])),
+            control("rekey", by: owner, after: ["add-bob"], .rekey(recipients: [owner, bob])),
+            control("bob-leaves", by: bob, after: ["rekey"], .remove(member: bob, cutoff: 3, rekeyedTo: nil)),
+        ]
+        let left = fold(controls)
+        #expect(left.members == [owner: .owner] && left.void.isEmpty)
+        // Bob still holds the rekey's key: nothing may be sealed under it any more.
+        #expect(left.epochHeads == [Self.id("rekey")] && left.sendingEpoch == nil && left.needsRekey)
+        #expect(left.accepts(author: bob, seq: 3) && !left.accepts(author: bob, seq: 4))
+        // A member may leave, but not rekey as it goes; a manager's rekey mends it.
+        let mended = fold(controls + [control("rekey-2", by: owner, after: ["bob-leaves"], .rekey(recipients: [owner]))])
+        #expect(mended.sendingEpoch == Self.id("rekey-2") && !mended.needsRekey)
+        let overreach = fold(Array(controls.dropLast()) + [
+            control("bob-leaves", by: bob, after: ["rekey"], .remove(member: bob, cutoff: 3, rekeyedTo: [owner])),
+        ])
+        #expect(overreach.void[Self.id("bob-leaves")] == .notPermitted && overreach.members[bob] == .member)
+    }
+
     @Test func aMemberAddedConcurrentlyWithARekeyCannotReadTheNewEpochUntilTheNextRekey() {
         let controls = [
             create,
