@@ -24,7 +24,12 @@ public struct PeerBook: Sendable {
     public func remember(_ address: String) async throws(PlexusError) {
         let now = clock()
         try await write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO peers (address, added_ms) VALUES (?, ?)", arguments: [address, now])
+            try db.execute(
+                sql: """
+                    INSERT INTO peers (address, added_ms) VALUES (?, ?)
+                    ON CONFLICT (address) DO UPDATE SET forgotten = 0
+                    """,
+                arguments: [address, now])
         }
     }
 
@@ -36,6 +41,7 @@ public struct PeerBook: Sendable {
                 sql: """
                     INSERT INTO peers (address, agent_id, added_ms, last_connected_ms) VALUES (?, ?, ?, ?)
                     ON CONFLICT (address) DO UPDATE SET agent_id = excluded.agent_id, last_connected_ms = excluded.last_connected_ms
+                    WHERE forgotten = 0
                     """,
                 arguments: [address, agent.bytes.asData, now, now])
         }
@@ -45,7 +51,7 @@ public struct PeerBook: Sendable {
     public func forget(_ address: String) async throws(PlexusError) -> Bool {
         do {
             return try await pool.write { db in
-                try db.execute(sql: "DELETE FROM peers WHERE address = ?", arguments: [address])
+                try db.execute(sql: "UPDATE peers SET forgotten = 1 WHERE address = ? AND forgotten = 0", arguments: [address])
                 return db.changesCount > 0
             }
         } catch {
@@ -57,7 +63,7 @@ public struct PeerBook: Sendable {
     public func all() async throws(PlexusError) -> [Peer] {
         do {
             return try await pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT address, agent_id, last_connected_ms FROM peers ORDER BY added_ms").map { row in
+                try Row.fetchAll(db, sql: "SELECT address, agent_id, last_connected_ms FROM peers WHERE forgotten = 0 ORDER BY added_ms").map { row in
                     Peer(
                         address: row["address"],
                         agentID: (row["agent_id"] as Data?).flatMap { AgentID(bytes: $0) },

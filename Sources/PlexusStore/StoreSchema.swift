@@ -157,6 +157,11 @@ enum StoreSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v7-forgotten-peers") { db in
+            // An address a user removed stays forgotten: a later dial by the gossip overlay
+            // does not remember it again (only an explicit connect does).
+            try db.execute(sql: "ALTER TABLE peers ADD COLUMN forgotten INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }
