@@ -31,24 +31,17 @@ import Testing
         var message = Plexus_GroupControl()
         var create = Plexus_GroupCreate()
         create.name = "research"
-        create.creatorKey = Self.wire(ExchangeKey.binding(of: owner))
+        create.creatorKey = ExchangeKey.binding(of: owner).wire
         create.epoch = try GroupKeyRing.epochKeys(key, to: [ExchangeKey.binding(of: owner)], wrapping: [])
         message.create = create
         return try ControlEntry(try sign(GroupEntryType.create, message, by: owner, seq: 1))
-    }
-
-    static func wire(_ binding: ExchangeKeyBinding) -> Plexus_ExchangeKey {
-        var key = Plexus_ExchangeKey()
-        key.publicKey = binding.publicKey
-        key.signature = binding.signature
-        return key
     }
 
     func add(_ member: AgentKey, group: EntryID, parents: [EntryID], sharing epochs: [(EntryID, SymmetricKey)], seq: UInt64) throws -> ControlEntry {
         var add = Plexus_GroupAdd()
         add.member = member.id.bytes.asData
         add.role = "member"
-        add.memberKey = Self.wire(ExchangeKey.binding(of: member))
+        add.memberKey = ExchangeKey.binding(of: member).wire
         for (epoch, key) in epochs {
             var share = Plexus_EpochShare()
             share.epoch = epoch.bytes.asData
@@ -123,7 +116,7 @@ import Testing
         var add = Plexus_GroupAdd()
         add.member = bob.id.bytes.asData
         add.role = "member"
-        add.memberKey = Self.wire(ExchangeKey.binding(of: carol))
+        add.memberKey = ExchangeKey.binding(of: carol).wire
         var message = Plexus_GroupControl()
         message.group = created.group.bytes.asData
         message.add = add
@@ -131,7 +124,7 @@ import Testing
         #expect(throws: PlexusError.self) { try ControlEntry(forged) }
         // The same add with Bob's own key decodes; with an unknown role, or without
         // parents, or with content that is not a GroupControl, it does not.
-        add.memberKey = Self.wire(ExchangeKey.binding(of: bob))
+        add.memberKey = ExchangeKey.binding(of: bob).wire
         message.add = add
         _ = try ControlEntry(try sign(GroupEntryType.add, message, by: owner, seq: 2, parents: [created.group]))
         #expect(throws: PlexusError.self) { try ControlEntry(try sign(GroupEntryType.add, message, by: owner, seq: 2)) }

@@ -40,6 +40,14 @@ public struct ExchangeKeyBinding: Sendable, Equatable {
         self.signature = signature
     }
 
+    /// The binding as control entries carry it (`ExchangeKey` message).
+    public var wire: Plexus_ExchangeKey {
+        var key = Plexus_ExchangeKey()
+        key.publicKey = publicKey
+        key.signature = signature
+        return key
+    }
+
     /// The key, when the binding is well formed and signed by its agent.
     public func verifiedKey() -> Curve25519.KeyAgreement.PublicKey? {
         guard publicKey.count == 32, signature.count == 64,

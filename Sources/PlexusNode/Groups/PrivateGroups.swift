@@ -324,7 +324,7 @@ actor PrivateGroups: IngestPolicy {
         let epochKey = GroupKeyRing.freshKey()
         var create = Plexus_GroupCreate()
         create.name = request.name
-        create.creatorKey = Self.wire(ExchangeKey.binding(of: key))
+        create.creatorKey = ExchangeKey.binding(of: key).wire
         create.epoch = try GroupKeyRing.epochKeys(epochKey, to: [ExchangeKey.binding(of: key)], wrapping: [])
         var message = Plexus_GroupControl()
         message.create = create
@@ -357,7 +357,7 @@ actor PrivateGroups: IngestPolicy {
         add.member = request.agent.bytes.asData
         add.role = role.rawValue
         add.fromSeq = try await store.maxSeq(of: request.agent) + 1
-        add.memberKey = Self.wire(binding)
+        add.memberKey = binding.wire
         for epoch in group.roster.epochHeads {
             guard let epochKey = group.ring[epoch] else { continue }
             var share = Plexus_EpochShare()
@@ -365,11 +365,7 @@ actor PrivateGroups: IngestPolicy {
             share.sealed = try GroupKeyRing.sealed(epochKey, to: binding)
             add.shares.append(share)
         }
-        var message = Plexus_GroupControl()
-        message.group = group.membership.id.bytes.asData
-        message.add = add
-        let stored = try await appendControl(GroupEntryType.add, message, topic: group.membership.topic, parents: group.roster.heads)
-        try await took(stored, into: group.membership.id)
+        try await publishControl(GroupEntryType.add, in: group) { $0.add = add }
         try await welcome(request.agent, binding: binding, to: group.membership)
         return try view(of: group.membership.id.hex)
     }
@@ -383,17 +379,13 @@ actor PrivateGroups: IngestPolicy {
         let manages = (group.roster.members[key.id] ?? .reader) >= .manager
         var remove = Plexus_GroupRemove()
         remove.member = agent.bytes.asData
-        remove.cutoff = agent == key.id ? try await store.maxSeq(of: key.id) : try await store.maxSeq(of: agent)
+        remove.cutoff = try await store.maxSeq(of: agent)
         if manages {
             let remaining = group.roster.members.keys.filter { $0 != agent }
             remove.rekey = try newEpoch(for: Array(remaining), in: group)
         }
         try permit(.remove(member: agent, cutoff: remove.cutoff, rekeyedTo: remove.hasRekey ? RecipientSet([]) : nil), in: group)
-        var message = Plexus_GroupControl()
-        message.group = group.membership.id.bytes.asData
-        message.remove = remove
-        let stored = try await appendControl(GroupEntryType.remove, message, topic: group.membership.topic, parents: group.roster.heads)
-        try await took(stored, into: group.membership.id)
+        try await publishControl(GroupEntryType.remove, in: group) { $0.remove = remove }
         return try view(of: group.membership.id.hex)
     }
 
@@ -408,11 +400,7 @@ actor PrivateGroups: IngestPolicy {
         change.role = role.rawValue
         change.atSeq = try await store.maxSeq(of: agent)
         try permit(.setRole(member: agent, role: role, atSeq: change.atSeq), in: group)
-        var message = Plexus_GroupControl()
-        message.group = group.membership.id.bytes.asData
-        message.role = change
-        let stored = try await appendControl(GroupEntryType.role, message, topic: group.membership.topic, parents: group.roster.heads)
-        try await took(stored, into: group.membership.id)
+        try await publishControl(GroupEntryType.role, in: group) { $0.role = change }
         return try view(of: group.membership.id.hex)
     }
 
@@ -420,11 +408,8 @@ actor PrivateGroups: IngestPolicy {
     func rekey(_ reference: String) async throws(PlexusError) -> GroupView {
         let group = try resolve(reference)
         try permit(.rekey(recipients: []), in: group)
-        var message = Plexus_GroupControl()
-        message.group = group.membership.id.bytes.asData
-        message.rekey = try newEpoch(for: Array(group.roster.members.keys), in: group)
-        let stored = try await appendControl(GroupEntryType.rekey, message, topic: group.membership.topic, parents: group.roster.heads)
-        try await took(stored, into: group.membership.id)
+        let keys = try newEpoch(for: Array(group.roster.members.keys), in: group)
+        try await publishControl(GroupEntryType.rekey, in: group) { $0.rekey = keys }
         return try view(of: group.membership.id.hex)
     }
 
@@ -513,6 +498,17 @@ actor PrivateGroups: IngestPolicy {
         return binding
     }
 
+    /// Signs a control entry of `group` built on its current heads, and takes it in.
+    private func publishControl(
+        _ type: String, in group: Group, _ action: (inout Plexus_GroupControl) -> Void
+    ) async throws(PlexusError) {
+        var message = Plexus_GroupControl()
+        message.group = group.membership.id.bytes.asData
+        action(&message)
+        let stored = try await appendControl(type, message, topic: group.membership.topic, parents: group.roster.heads)
+        try await took(stored, into: group.membership.id)
+    }
+
     private func appendControl(
         _ type: String, _ message: Plexus_GroupControl, topic: String, parents: [EntryID]
     ) async throws(PlexusError) -> StoredEntry {
@@ -543,13 +539,6 @@ actor PrivateGroups: IngestPolicy {
         }
         await settle(id)
         if stored.entry.type == GroupEntryType.create { await gossip.spread(stored.entry) }
-    }
-
-    static func wire(_ binding: ExchangeKeyBinding) -> Plexus_ExchangeKey {
-        var key = Plexus_ExchangeKey()
-        key.publicKey = binding.publicKey
-        key.signature = binding.signature
-        return key
     }
 
     // MARK: - Rekeying by itself
