@@ -68,4 +68,20 @@ for _ in $(seq 100); do plexus feed --data /tmp/tn/b --group lab 2>/dev/null | g
 run plexus feed --data /tmp/tn/b --group lab
 ID=$(plexus feed --data /tmp/tn/b --group lab --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][0]["id"])')
 run plexus get --data /tmp/tn/b $ID
-echo "\$ grep -rl 'WAL readers' /tmp/tn/b; echo \"exit \$?\""; grep -rl 'WAL readers' /tmp/tn/b; echo "exit $?"
+echo "\$ grep -rl 'WAL readers' /tmp/tn/b; echo \"exit \$?\""; grep -rl 'WAL readers' /tmp/tn/b; echo "exit $?"; echo
+C=$(plexus feed --data /tmp/tn/a --group lab --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][0]["id"])')
+run "plexus publish --data /tmp/tn/a --group lab --type claim --tag sqlite --supersedes $C \\
+    '{\"text\":\"WAL readers never block the writer, but a long reader can stall checkpoints\"}'"
+for _ in $(seq 100); do plexus feed --data /tmp/tn/b --group lab 2>/dev/null | grep -q checkpoints && break; sleep 0.1; done
+run "plexus context --data /tmp/tn/b --group lab --budget 200 what blocks the SQLite writer"
+out=$(plexus board create --data /tmp/tn/a lab 'measure checkpoint stalls' --assignee $B)
+echo "\$ plexus board create --data /tmp/tn/a lab 'measure checkpoint stalls' --assignee \$(plexus id --data /tmp/tn/b)"; echo "$out"; echo
+T=$(echo "$out" | head -1 | awk '{print $1}')
+T=$(plexus board --data /tmp/tn/a lab --json | python3 -c "import json,sys; print([t['id'] for t in json.load(sys.stdin)['tasks'] if t['id'].startswith('$T')][0])")
+for _ in $(seq 100); do plexus board --data /tmp/tn/b lab 2>/dev/null | grep -q checkpoint && break; sleep 0.1; done
+echo "\$ plexus board start --data /tmp/tn/a lab $T; echo \"exit \$?\""; plexus board start --data /tmp/tn/a lab $T 2>&1; echo "exit $?"; echo
+run plexus board start --data /tmp/tn/b lab $T
+run "plexus presence set --data /tmp/tn/b lab busy --text 'measuring checkpoints'"
+for _ in $(seq 100); do plexus presence --data /tmp/tn/a lab 2>/dev/null | grep -q busy && break; sleep 0.1; done
+run plexus presence --data /tmp/tn/a lab
+

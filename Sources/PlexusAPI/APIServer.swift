@@ -45,7 +45,7 @@ public enum APIServer {
             DirectoryRoutes(service: service),
             TaskRoutes(service: service),
             GroupRoutes(service: service),
-            EventRoutes(node: node),
+            EventRoutes(service: service),
             MetricsRoutes(node: node, registry: registry),
             MCPRoutes(
                 sessions: MCPHTTPSessions(service: service, logger: logger),

@@ -117,6 +117,25 @@ struct QueryReader {
         return number
     }
 
+    /// A time in ms since the epoch (non-negative).
+    func timeMs(_ name: String) throws(PlexusError) -> Int64? {
+        guard let text = try typed(name, "a time in ms since the epoch") else { return nil }
+        guard let number = Self.decimal(text), number >= 0 else {
+            throw PlexusError(.invalidArgument, "'\(name)' must be a time in ms since the epoch (a non-negative integer), got '\(text.prefix(40))'")
+        }
+        return number
+    }
+
+    /// `true` or `false`; nil when absent.
+    func bool(_ name: String) throws(PlexusError) -> Bool? {
+        guard let text = try typed(name, "true or false") else { return nil }
+        switch text {
+        case "true": return true
+        case "false": return false
+        default: throw PlexusError(.invalidArgument, "'\(name)' must be true or false, got '\(text.prefix(40))'")
+        }
+    }
+
     func agentID(_ name: String) throws(PlexusError) -> AgentID? {
         try typed(name, "an agent id").map { text throws(PlexusError) in try AgentID.parse(text) }
     }

@@ -55,7 +55,46 @@ struct GroupRoutes: APIRouteCollection {
                 author: try reader.agentID("author"), type: reader.string("type"), tag: reader.string("tag"),
                 ref: try reader.entryID("ref"), since: try reader.cursor("since"), before: try reader.cursor("before"),
                 limit: try reader.int("limit"), waitMs: try reader.int("wait_ms"))
-            return EnvelopeResponse.success(try await service.groupFeed(group: context.pathParameter("group"), feed))
+            let request = GroupFeedRequest(feed, sinceMs: try reader.timeMs("since_ms"), includeHidden: try reader.bool("include_hidden") ?? false)
+            return EnvelopeResponse.success(try await service.groupFeed(group: context.pathParameter("group"), request))
+        }
+        router.get("/v1/groups/{group}/search") { request, context in
+            let reader = QueryReader(request)
+            guard let text = reader.string("q") else { throw PlexusError(.invalidArgument, "missing query parameter 'q'") }
+            let search = GroupSearchRequest(
+                text, limit: try reader.int("limit"), sinceMs: try reader.timeMs("since_ms"),
+                includeHidden: try reader.bool("include_hidden") ?? false)
+            return EnvelopeResponse.success(try await service.groupSearch(group: context.pathParameter("group"), search))
+        }
+        router.post("/v1/retract") { request, _ in
+            let body: RetractRequest = try await TaskRoutes.decode(request, limit: 16 * 1024, keys: ["id", "reason"])
+            return EnvelopeResponse.success(try await service.retract(body.id, reason: body.reason), status: .created)
+        }
+        router.post("/v1/groups/{group}/context") { request, context in
+            let body: ContextRequest = try await TaskRoutes.decode(request, limit: 16 * 1024, keys: ["query", "budget", "since_ms"])
+            return EnvelopeResponse.success(try await service.compileContext(group: context.pathParameter("group"), body))
+        }
+        router.get("/v1/groups/{group}/board") { _, context in
+            EnvelopeResponse.success(try await service.board(group: context.pathParameter("group")))
+        }
+        router.post("/v1/groups/{group}/board") { request, context in
+            let body: BoardCreateRequest = try await TaskRoutes.decode(request, limit: 16 * 1024, keys: ["title", "body", "assignee"])
+            return EnvelopeResponse.success(try await service.createBoardTask(group: context.pathParameter("group"), body), status: .created)
+        }
+        router.post("/v1/groups/{group}/board/{task}/{move}") { request, context in
+            let task = try EntryID.parse(context.pathParameter("task"))
+            let body: BoardMoveRequest = try await TaskRoutes.decode(request, limit: 16 * 1024, keys: ["assignee", "result", "reason"])
+            let group = context.pathParameter("group")
+            _ = try await service.group(group)  // an unknown group is 404 whatever the body
+            return EnvelopeResponse.success(try await service.moveBoardTask(group: group, task: task, try body.move(context.pathParameter("move"))))
+        }
+        router.get("/v1/groups/{group}/presence") { request, context in
+            let stale = try QueryReader(request).int("stale_after_ms")
+            return EnvelopeResponse.success(try await service.presence(group: context.pathParameter("group"), staleAfterMs: stale.map(Int64.init)))
+        }
+        router.put("/v1/groups/{group}/presence") { request, context in
+            let body: PresenceRequest = try await TaskRoutes.decode(request, limit: 16 * 1024, keys: ["status", "text", "note", "ttl_s"])
+            return EnvelopeResponse.success(try await service.setPresence(group: context.pathParameter("group"), body))
         }
     }
 }

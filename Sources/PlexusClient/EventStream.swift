@@ -21,12 +21,12 @@ extension NodeClient {
     /// stream or the consuming task is cancelled. `lastEventID` resumes after that event.
     /// Heartbeat comments are consumed here and not yielded.
     public func events(
-        author: String? = nil, topic: String? = nil, type: String? = nil, tag: String? = nil, since: Int64? = nil,
-        lastEventID: String? = nil, heartbeatMs: Int? = nil
+        author: String? = nil, topic: String? = nil, group: String? = nil, type: String? = nil, tag: String? = nil,
+        since: Int64? = nil, lastEventID: String? = nil, heartbeatMs: Int? = nil
     ) -> AsyncThrowingStream<ServerEvent, any Error> {
         var components = URLComponents()
         let query: [String: String?] = [
-            "author": author, "topic": topic, "type": type, "tag": tag, "since": since.map(String.init),
+            "author": author, "topic": topic, "group": group, "type": type, "tag": tag, "since": since.map(String.init),
             "heartbeat_ms": heartbeatMs.map(String.init),
         ]
         let items = query.compactMap { key, value in value.map { URLQueryItem(name: key, value: $0) } }

@@ -55,6 +55,21 @@ struct ToolArguments {
         }
     }
 
+    func bool(_ name: String) throws(PlexusError) -> Bool? {
+        switch values[name] {
+        case nil, .null?: return nil
+        case .bool(let value)?: return value
+        case let other?: throw PlexusError(.invalidArgument, "'\(name)' must be a boolean, not \(Self.kind(other))")
+        }
+    }
+
+    /// A time in ms since the epoch (non-negative).
+    func timeMs(_ name: String) throws(PlexusError) -> Int64? {
+        guard let number = try int(name) else { return nil }
+        guard number >= 0 else { throw PlexusError(.invalidArgument, "'\(name)' must be a time in ms since the epoch (non-negative)") }
+        return Int64(number)
+    }
+
     func cursor(_ name: String) throws(PlexusError) -> Int64? {
         guard let number = try int(name) else { return nil }
         guard number >= 0 else { throw PlexusError(.invalidArgument, "'\(name)' must be a cursor (a non-negative integer)") }

@@ -18,7 +18,7 @@ struct PlexusTool: Sendable {
 /// under `data` (lists wrapped in an object, as MCP's structured content must be an object).
 /// Each feature's tools are in `Tools/<Feature>Tools.swift` (DESIGN §2).
 enum ToolCatalog {
-    static let all: [PlexusTool] = node + entries + replication + directory + tasks + groups
+    static let all: [PlexusTool] = node + entries + replication + directory + tasks + groups + groupContent
 
     static let byName: [String: PlexusTool] = Dictionary(uniqueKeysWithValues: all.map { ($0.definition.name, $0) })
 
@@ -39,6 +39,10 @@ enum ToolCatalog {
 
     static func string(_ description: String) -> Value {
         ["type": "string", "description": .string(description)]
+    }
+
+    static func boolean(_ description: String) -> Value {
+        ["type": "boolean", "description": .string(description)]
     }
 
     static func integer(_ description: String, minimum: Int? = nil, maximum: Int? = nil) -> Value {

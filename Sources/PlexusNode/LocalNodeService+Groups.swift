@@ -53,15 +53,61 @@ extension LocalNodeService {
         return view
     }
 
-    public func groupFeed(group: String, _ request: FeedRequest) async throws(PlexusError) -> EntryPage {
+    public func groupFeed(group: String, _ request: GroupFeedRequest) async throws(PlexusError) -> EntryPage {
         await node.groups.load()
-        let wait = try WaitTime.duration(ms: request.waitMs)
+        let wait = try WaitTime.duration(ms: request.feed.waitMs)
         let deadline = ContinuousClock.now + wait
         while true {
             let page = try await node.groups.feed(group, request)
-            guard page.entries.isEmpty, let since = request.since, ContinuousClock.now < deadline else { return page }
-            try await node.store.arrivals.wait(after: max(since, await node.store.arrivals.latest), timeout: deadline - ContinuousClock.now)
+            guard page.entries.isEmpty, let since = request.feed.since, ContinuousClock.now < deadline else { return page }
+            // A second at most per wait: an entry held back for its key is released by time, not by an arrival.
+            let timeout = min(deadline - ContinuousClock.now, .seconds(1))
+            try await node.store.arrivals.wait(after: max(since, await node.store.arrivals.latest), timeout: timeout)
             await node.groups.catchUp()
         }
+    }
+
+    public func groupSearch(group: String, _ request: GroupSearchRequest) async throws(PlexusError) -> SearchResults {
+        await node.groups.load()
+        return try await node.groups.search(group, request)
+    }
+
+    public func retract(_ entry: EntryID, reason: String?) async throws(PlexusError) -> EntryView {
+        await node.groups.load()
+        let (stored, group) = try await node.groups.retract(entry, reason: reason)
+        guard let view = await node.groups.opened(stored.entry.id, in: group) else {
+            throw PlexusError(.internal, "the retraction just sealed does not open here")
+        }
+        return view
+    }
+
+    public func compileContext(group: String, _ request: ContextRequest) async throws(PlexusError) -> ContextView {
+        await node.groups.load()
+        return try await node.groups.context(group, request)
+    }
+
+    public func board(group: String) async throws(PlexusError) -> BoardView {
+        await node.groups.load()
+        return try await node.groups.board(group)
+    }
+
+    public func createBoardTask(group: String, _ request: BoardCreateRequest) async throws(PlexusError) -> BoardTaskView {
+        await node.groups.load()
+        return try await node.groups.createBoardTask(group, request)
+    }
+
+    public func moveBoardTask(group: String, task: EntryID, _ move: BoardMove) async throws(PlexusError) -> BoardTaskView {
+        await node.groups.load()
+        return try await node.groups.moveBoardTask(group, task: task, move)
+    }
+
+    public func presence(group: String, staleAfterMs: Int64?) async throws(PlexusError) -> [PresenceView] {
+        await node.groups.load()
+        return try await node.groups.presence(group, staleAfterMs: staleAfterMs)
+    }
+
+    public func setPresence(group: String, _ request: PresenceRequest) async throws(PlexusError) -> PresenceView {
+        await node.groups.load()
+        return try await node.groups.setPresence(group, request)
     }
 }

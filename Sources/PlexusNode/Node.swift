@@ -142,6 +142,9 @@ public actor Node {
 
     /// Publishes a request; a `ttl_s` counts from the entry's own time (one clock reading).
     public nonisolated func publish(_ request: PublishRequest) async throws(PlexusError) -> StoredEntry {
+        guard request.supersedes?.isEmpty ?? true else {
+            throw PlexusError(.invalidArgument, "supersedes applies to group entries only (publish --group)")
+        }
         let now = clock.nowMs
         return try await publish(try request.draft(nowMs: now), at: now)
     }

@@ -25,6 +25,9 @@ struct PublishCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Id of an entry this one answers or follows (repeatable).")
     var ref: [String] = []
 
+    @Option(name: .long, help: "With --group: id of an earlier entry of yours there that this one replaces (repeatable).")
+    var supersedes: [String] = []
+
     @Option(name: .long, help: "Expire after this many seconds.")
     var ttl: UInt64?
 
@@ -46,9 +49,11 @@ struct PublishCommand: AsyncParsableCommand {
             let json = try JSONValue(parsing: Data(text.utf8))
             var refs: [EntryID] = []
             for item in ref { refs.append(try EntryID.parse(item)) }
+            var replaced: [EntryID] = []
+            for item in supersedes { replaced.append(try EntryID.parse(item)) }
             let request = PublishRequest(
                 type: type, topic: topic, tags: tag.isEmpty ? nil : tag, refs: refs.isEmpty ? nil : refs,
-                content: json, expiresAt: expiresAt, ttlSeconds: ttl)
+                supersedes: replaced.isEmpty ? nil : replaced, content: json, expiresAt: expiresAt, ttlSeconds: ttl)
             let client = try await global.client()
             let entry = if let group { try await client.publish(group: group, request) } else { try await client.publish(request) }
             if global.json { Output.printJSON(entry) } else { print("published \(entry.id) (seq \(entry.seq))") }
@@ -72,6 +77,23 @@ struct EntryFilters: ParsableArguments {
 
     @Option(name: .long, help: "Only entries with this tag.")
     var tag: String?
+
+    @Option(name: .customLong("since-time"), help: "With --group: only entries signed since TIME (30m, 2h, 7d, an RFC 3339 date-time, or ms since the epoch).")
+    var sinceTime: String?
+
+    @Flag(name: .customLong("include-hidden"), help: "With --group: also retracted, superseded and expired entries.")
+    var includeHidden = false
+
+    /// The group-only options, refused without `--group`.
+    func groupWindow() throws(PlexusError) -> (sinceMs: Int64?, includeHidden: Bool) {
+        guard group != nil else {
+            guard sinceTime == nil, !includeHidden else {
+                throw PlexusError(.invalidArgument, "--since-time and --include-hidden apply with --group")
+            }
+            return (nil, false)
+        }
+        return (try sinceTime.map { text throws(PlexusError) in try TimeArgument.milliseconds(text) }, includeHidden)
+    }
 }
 
 /// `--limit`, for the commands that return a page.
@@ -124,16 +146,18 @@ struct FeedCommand: AsyncParsableCommand {
         since: Int64?, before: Int64?, limit: Int?, waitMs: Int?, client given: NodeClient? = nil
     ) async throws(PlexusError) -> EntryPage {
         let client = if let given { given } else { try await global.client() }
+        let window = try filters.groupWindow()
         guard let group = filters.group else {
             return try await client.feed(
                 author: filters.author, topic: filters.topic, type: filters.type, tag: filters.tag, ref: ref,
                 since: since, before: before, limit: limit, waitMs: waitMs)
         }
         guard filters.topic == nil else { throw PlexusError(.invalidArgument, "give --group or --topic, not both") }
-        return try await client.groupFeed(group: group, FeedRequest(
+        let feed = FeedRequest(
             author: try filters.author.map { text throws(PlexusError) in try AgentID.parse(text) }, type: filters.type,
             tag: filters.tag, ref: try ref.map { text throws(PlexusError) in try EntryID.parse(text) },
-            since: since, before: before, limit: limit, waitMs: waitMs))
+            since: since, before: before, limit: limit, waitMs: waitMs)
+        return try await client.groupFeed(group: group, GroupFeedRequest(feed, sinceMs: window.sinceMs, includeHidden: window.includeHidden))
     }
 
     /// Long-polls the feed until interrupted.
@@ -164,8 +188,15 @@ struct SearchCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            guard filters.group == nil else {
-                throw PlexusError(.invalidArgument, "search in a group is not available yet; read it with feed --group")
+            let window = try filters.groupWindow()
+            if let group = filters.group {
+                guard filters.author == nil, filters.topic == nil, filters.type == nil, filters.tag == nil else {
+                    throw PlexusError(.invalidArgument, "with --group, search takes no --author, --topic, --type or --tag")
+                }
+                let results = try await global.client().groupSearch(group: group, GroupSearchRequest(
+                    query.joined(separator: " "), limit: page.limit, sinceMs: window.sinceMs, includeHidden: window.includeHidden))
+                if global.json { Output.printJSON(results) } else { Output.printEntries(results.hits.map(\.entry)) }
+                return
             }
             let results = try await global.client().search(
                 query.joined(separator: " "), author: filters.author, topic: filters.topic, type: filters.type,

@@ -36,7 +36,8 @@ struct EventsCommand: AsyncParsableCommand {
             while true {
                 do {
                     for try await event in client.events(
-                        author: filters.author, topic: filters.topic, type: filters.type, tag: filters.tag, lastEventID: lastID) {
+                        author: filters.author, topic: filters.topic, group: filters.group, type: filters.type, tag: filters.tag,
+                        lastEventID: lastID) {
                         failures = 0
                         guard event.event == "entry" else {
                             throw PlexusError(.internal, "the node ended the stream: \(event.data)")

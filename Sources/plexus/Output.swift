@@ -29,6 +29,8 @@ enum Output {
         if !entry.topic.isEmpty { header += "  [\(entry.topic)]" }
         if !entry.tags.isEmpty { header += "  " + entry.tags.map { "#\($0)" }.joined(separator: " ") }
         if !entry.linked { header += "  (unlinked)" }
+        if let by = entry.retractedBy { header += "  (retracted by \(by.hex.prefix(12)))" }
+        if let by = entry.supersededBy { header += "  (superseded by \(by.hex.prefix(12)))" }
         let body: String
         if let content = entry.content {
             body = String(decoding: content.canonicalData(), as: UTF8.self)
@@ -45,7 +47,7 @@ enum Output {
         for entry in entries { print(describe(entry)) }
     }
 
-    private static func timestamp(_ ms: Int64) -> String {
+    static func timestamp(_ ms: Int64) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))

@@ -19,7 +19,8 @@ struct PlexusCommand: AsyncParsableCommand {
             TopicsCommand.self, SubscribeCommand.self, UnsubscribeCommand.self, FollowsCommand.self, FollowCommand.self,
             UnfollowCommand.self, SyncCommand.self, EventsCommand.self, MCPCommand.self,
             MetricsCommand.self, AgentsCommand.self, FindCommand.self, TaskCommand.self, TasksCommand.self, WorkerCommand.self,
-            GroupsCommand.self, GroupCommand.self,
+            GroupsCommand.self, GroupCommand.self, RetractCommand.self, ContextCommand.self, BoardCommand.self,
+            PresenceCommand.self,
         ]
     )
 }

@@ -22,7 +22,7 @@ import Testing
     }
 
     static func texts(_ node: ServeProcess, group: String) async throws -> Set<String> {
-        let page = try await node.client.groupFeed(group: group, FeedRequest(limit: 1000))
+        let page = try await node.client.groupFeed(group: group, GroupFeedRequest(FeedRequest(limit: 1000)))
         return Set(page.entries.compactMap { entry -> String? in
             if case .string(let text)? = entry.content?.objectValue?["text"] { return text }
             return nil
@@ -128,7 +128,7 @@ import Testing
         // The outsider subscribed to the topic got nothing and is nobody's neighbour there.
         let outsiderTopic = try await outsider.client.topics().first { $0.name == created.topic }
         #expect(outsiderTopic?.entries == 0 && outsiderTopic?.neighbors.isEmpty == true)
-        #expect(await Self.refusal { _ = try await outsider.client.groupFeed(group: group, FeedRequest()) } == .notFound)
+        #expect(await Self.refusal { _ = try await outsider.client.groupFeed(group: group, GroupFeedRequest()) } == .notFound)
 
         // No plaintext of the group in any member's data directory.
         for node in [owner, bob, carol] {
@@ -152,6 +152,131 @@ import Testing
         #expect(try await Self.texts(restarted[2], group: group) == carolBefore)
         #expect(try await Self.texts(restarted[1], group: group).contains("after bob left") == false)
         #expect(await Self.refusal { _ = try await restarted[0].client.submit(entry: forged) } == .notMember)
+    }
+
+    static func text(_ entry: EntryView) -> String? {
+        if case .string(let text)? = entry.content?.objectValue?["text"] { return text }
+        return nil
+    }
+
+    /// The first entry event of a group's stream on `node` after `action` runs.
+    static func firstGroupEvent(_ node: ServeProcess, group: String, after action: @escaping @Sendable () async throws -> Void) async throws -> EntryView? {
+        let latest = try await node.client.status().store.latestCursor
+        let stream = node.client.events(group: group, lastEventID: String(latest), heartbeatMs: 500)
+        return try await withThrowingTaskGroup(of: EntryView?.self) { tasks in
+            tasks.addTask {
+                for try await event in stream where event.event == "entry" {
+                    return try JSONDecoder().decode(EntryView.self, from: Data(event.data.utf8))
+                }
+                return nil
+            }
+            tasks.addTask {
+                try await action()
+                try await Task.sleep(for: .seconds(60))
+                return nil
+            }
+            let first = try await tasks.next() ?? nil
+            tasks.cancelAll()
+            return first
+        }
+    }
+
+    @Test func membersRetractSupersedeSearchCompileContextRunABoardAndShowPresence() async throws {
+        let owner = try await Self.start()
+        let bob = try await Self.start(owner)
+        let bobID = try await bob.client.identity().agentID
+        try await MeshTests.eventually("the owner knows Bob's exchange key", within: .seconds(60)) { await Self.knows(owner, bobID) }
+        let group = try await owner.client.createGroup(GroupCreateRequest(name: "notes")).id.hex
+        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: bobID))
+
+        func say(_ text: String, supersedes: [EntryID]? = nil) async throws -> EntryView {
+            try await owner.client.publish(group: group, PublishRequest(type: "claim", supersedes: supersedes, content: .object(["text": .string(text)])))
+        }
+        let lru = try await say("the ingest cache uses LRU eviction")
+        let fridays = try await say("deploys happen on Fridays")
+        try await MeshTests.eventually("Bob reads both claims", within: .seconds(60)) {
+            try await Self.texts(bob, group: group).isSuperset(of: ["the ingest cache uses LRU eviction", "deploys happen on Fridays"])
+        }
+
+        // Supersede: the new claim replaces the old one in every default view.
+        let lfu = try await say("the ingest cache uses LFU eviction since March", supersedes: [lru.id])
+        #expect(lfu.supersedes == [lru.id])
+        try await MeshTests.eventually("Bob sees the correction replace the claim", within: .seconds(60)) {
+            let texts = try await Self.texts(bob, group: group)
+            return texts.contains("the ingest cache uses LFU eviction since March") && !texts.contains("the ingest cache uses LRU eviction")
+        }
+        let all = try await bob.client.groupFeed(group: group, GroupFeedRequest(includeHidden: true)).entries
+        #expect(all.first { $0.id == lru.id }?.supersededBy == lfu.id)
+        // Only the author retracts or supersedes.
+        #expect(await Self.refusal { _ = try await bob.client.retract(fridays.id, reason: nil) } == .forbidden)
+        #expect(await Self.refusal {
+            _ = try await bob.client.publish(group: group, PublishRequest(supersedes: [fridays.id], content: .object(["text": .string("no")])))
+        } == .forbidden)
+        let retraction = try await owner.client.retract(fridays.id, reason: "we deploy daily now")
+        #expect(retraction.type == "retract" && retraction.supersedes == [fridays.id])
+        #expect(await Self.refusal { _ = try await owner.client.retract(fridays.id, reason: nil) } == .rejected)
+        try await MeshTests.eventually("Bob no longer lists the retracted claim", within: .seconds(60)) {
+            let entries = try await bob.client.groupFeed(group: group, GroupFeedRequest(includeHidden: true)).entries
+            let listed = try await Self.texts(bob, group: group)
+            return entries.first { $0.id == fridays.id }?.retractedBy == retraction.id && !listed.contains("deploys happen on Fridays")
+        }
+
+        // Search and compile_context honour both.
+        let hits = try await bob.client.groupSearch(group: group, GroupSearchRequest("cache eviction"))
+        #expect(hits.hits.map(\.entry.id) == [lfu.id])
+        #expect(try await bob.client.groupSearch(group: group, GroupSearchRequest("deploys Fridays")).hits.isEmpty)
+        // With hidden entries: the claim and the retraction, whose reason says "deploy".
+        #expect(Set(try await bob.client.groupSearch(group: group, GroupSearchRequest("deploys Fridays", includeHidden: true)).hits.map(\.entry.id)) == [fridays.id, retraction.id])
+        let context = try await bob.client.compileContext(group: group, ContextRequest(query: "which cache eviction do we use", budget: 500))
+        #expect(context.pieces.map(\.entry.id) == [lfu.id])
+        #expect(context.text.contains(lfu.id.hex.prefix(12)) && context.text.contains("LFU") && !context.text.contains("LRU"))
+        #expect(context.tokens <= 500)
+        // A window on the author's time leaves out what came before it.
+        #expect(try await bob.client.compileContext(group: group, ContextRequest(query: "cache eviction", sinceMs: lfu.timeMs + 1)).pieces.isEmpty)
+
+        // The board: the fold decides who may move a task.
+        let task = try await owner.client.createBoardTask(group: group, BoardCreateRequest(title: "measure the hit rate", assignee: bobID))
+        #expect(task.state == "assigned" && task.assignee == bobID)
+        #expect(await Self.refusal { _ = try await owner.client.moveBoardTask(group: group, task: task.id, .start) } == .forbidden)
+        try await MeshTests.eventually("the task reaches Bob's board", within: .seconds(60)) {
+            try await bob.client.board(group: group).tasks.contains { $0.id == task.id }
+        }
+        #expect(await Self.refusal { _ = try await bob.client.moveBoardTask(group: group, task: task.id, .assign(bobID)) } == .forbidden)
+        #expect(try await bob.client.moveBoardTask(group: group, task: task.id, .start).state == "started")
+        let done = try await bob.client.moveBoardTask(group: group, task: task.id, .complete(result: lfu.id))
+        #expect(done.state == "completed" && done.result == lfu.id && done.history.count == 3)
+        #expect(await Self.refusal { _ = try await bob.client.moveBoardTask(group: group, task: task.id, .fail(reason: "late")) } == .rejected)
+        try await MeshTests.eventually("the owner sees the task completed", within: .seconds(60)) {
+            try await owner.client.board(group: group).tasks.first { $0.id == task.id }?.state == "completed"
+        }
+
+        // Presence: soft state, sealed, never an entry.
+        let entriesBefore = try await owner.client.status().store.entries
+        _ = try await bob.client.setPresence(group: group, PresenceRequest(status: .busy, text: "reviewing", note: .object(["pr": .integer(42)])))
+        try await MeshTests.eventually("the owner sees Bob busy", within: .seconds(60)) {
+            try await owner.client.presence(group: group, staleAfterMs: nil).contains { $0.agent == bobID && $0.status == .busy && $0.text == "reviewing" && !$0.stale }
+        }
+        try await MeshTests.eventually("a reader's threshold marks it stale", within: .seconds(10)) {
+            try await owner.client.presence(group: group, staleAfterMs: 1).first { $0.agent == bobID }?.stale == true
+        }
+        #expect(try await owner.client.status().store.entries == entriesBefore)
+
+        // Watching the group by SSE delivers Bob's next entry, opened.
+        let bobClient = bob.client
+        let event = try await Self.firstGroupEvent(owner, group: group) {
+            _ = try await bobClient.publish(group: group, PublishRequest(content: .object(["text": .string("watched")])))
+        }
+        #expect(event.flatMap(Self.text) == "watched" && event?.group?.hex == group)
+
+        // Restarted, the owner rebuilds search, context and board from ciphertext alone.
+        for secret in ["LFU eviction", "measure the hit rate", "reviewing"] {
+            #expect(try Self.directoryContains(owner.directory.url, Data(secret.utf8)) == false, "\(secret)")
+        }
+        _ = try await owner.stop()
+        let restarted = try await Self.start(directory: owner.directory)
+        #expect(try await restarted.client.groupSearch(group: group, GroupSearchRequest("cache eviction")).hits.map(\.entry.id) == [lfu.id])
+        #expect(try await restarted.client.board(group: group).tasks.first { $0.id == task.id }?.state == "completed")
+        #expect(try await restarted.client.compileContext(group: group, ContextRequest(query: "cache eviction")).pieces.map(\.entry.id) == [lfu.id])
     }
 
     /// The protobuf bytes of an entry a node holds (as `POST /v1/entries` takes them).

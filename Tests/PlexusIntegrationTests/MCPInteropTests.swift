@@ -12,7 +12,8 @@ import Testing
         "status", "identity", "publish", "query", "search", "get", "thread", "peers", "add_peer", "follows", "follow",
         "unfollow", "topics", "subscribe", "unsubscribe", "find_agents", "send_task", "get_task", "next_task", "complete_task",
         "group_list", "group_show", "group_create", "group_add", "group_remove", "group_role", "group_rekey", "group_leave",
-        "group_publish", "group_read",
+        "group_publish", "group_read", "group_search", "retract", "compile_context", "board_list", "board_create", "board_move",
+        "presence_list", "presence_set",
     ]
 
     /// What every transport must show: the tools, a publish that is stored, a search that
@@ -42,8 +43,11 @@ import Testing
         #expect(group["role"] as? String == "owner" && group["publish_error"] as? Bool == false)
         let read = try #require(group["read"] as? [[Any]])
         #expect(read.count == 1 && read.first?.first as? String == "claim" && read.first?.last as? String == "sealed \(word)")
+        #expect((group["context"] as? String)?.contains("sealed \(word)") == true)
+        let board = try #require(group["board"] as? [[Any]])
+        #expect(board.count == 1 && board.first?[0] as? Bool == true && board.first?[1] as? String == "task \(word)" && board.first?[2] as? String == "open")
         let groupView = try await node.client.group(try #require(group["id"] as? String))
-        #expect(groupView.entries == 1)
+        #expect(groupView.entries == 2)
         let unknownTool = try #require(report["unknown_tool"] as? [String: Any])
         #expect(unknownTool["raised"] as? Bool == true)
         #expect((unknownTool["text"] as? String)?.contains("unknown tool 'no_such_tool'") == true)

@@ -64,8 +64,12 @@ async def exercise(client, word):
     group = json.loads(text_of(await client.call_tool("group_create", {"name": f"mcp {word}"})))
     sealed = await client.call_tool("group_publish", {"group": group["id"], "type": "claim", "content": {"text": f"sealed {word}"}})
     read = json.loads(text_of(await client.call_tool("group_read", {"group": group["id"]})))
+    context = json.loads(text_of(await client.call_tool("compile_context", {"group": group["id"], "query": f"sealed {word}", "budget": 200})))
+    task = json.loads(text_of(await client.call_tool("board_create", {"group": group["id"], "title": f"task {word}"})))
+    board = json.loads(text_of(await client.call_tool("board_list", {"group": group["id"]})))
     report["group"] = {"id": group["id"], "role": group.get("role"), "publish_error": bool(sealed.is_error),
-                       "read": [(entry["type"], entry["content"].get("text")) for entry in read["entries"]]}
+                       "read": [(entry["type"], entry["content"].get("text")) for entry in read["entries"]],
+                       "context": context["text"], "board": [(t["id"] == task["id"], t["title"], t["state"]) for t in board["tasks"]]}
 
     resources = await client.list_resources()
     report["resources"] = sorted(str(resource.uri) for resource in resources.resources)

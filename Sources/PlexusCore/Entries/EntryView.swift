@@ -28,11 +28,18 @@ public struct EntryView: Codable, Sendable, Equatable {
     /// For an opened group entry: the group. Its `type`, `tags`, `refs` and `content` are
     /// then what the envelope sealed (PROTOCOL.md §13.4).
     public var group: EntryID?
+    /// For an opened group entry: the entries of its author it replaces (PROTOCOL.md §13.8).
+    public var supersedes: [EntryID]?
+    /// For an opened group entry its author replaced: the newest replacement.
+    public var supersededBy: EntryID?
+    /// For an opened group entry its author retracted: the retraction.
+    public var retractedBy: EntryID?
 
     enum CodingKeys: String, CodingKey {
         case id, author, seq, prev, timeMs = "time_ms", type, topic, tags, refs, content
         case contentBase64 = "content_base64", expiresMs = "expires_ms", signature, cursor, linked
-        case receivedMs = "received_ms", group
+        case receivedMs = "received_ms", group, supersedes
+        case supersededBy = "superseded_by", retractedBy = "retracted_by"
     }
 
     public init(_ entry: SignedEntry, cursor: Int64, linked: Bool, receivedMs: Int64) {

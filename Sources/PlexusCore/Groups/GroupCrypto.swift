@@ -134,13 +134,16 @@ public struct SealedEpochKey: Sendable, Equatable {
 /// the ciphertext.
 public enum GroupEnvelopeCipher {
     public static let saltBytes = 16
+    /// The HKDF label of member entries (§13.4) and of presence (§13.10).
+    public static let entryLabel = "plexus/group-entry/v1"
+    public static let presenceLabel = "plexus/group-presence/v1"
 
     public static func seal(
         _ plaintext: some DataProtocol, epochKey: SymmetricKey, epoch: EntryID, group: EntryID, author: AgentID, seq: UInt64,
-        salt: some DataProtocol
+        salt: some DataProtocol, label: String = entryLabel
     ) throws(PlexusError) -> Data {
         guard salt.count == saltBytes else { throw PlexusError(.invalidArgument, "an envelope salt is \(saltBytes) bytes") }
-        let key = entryKey(epochKey: epochKey, group: group, author: author, seq: seq, salt: salt)
+        let key = entryKey(epochKey: epochKey, group: group, author: author, seq: seq, salt: salt, label: label)
         do {
             let box = try ChaChaPoly.seal(plaintext, using: key, nonce: zeroNonce, authenticating: Data(epoch.bytes))
             return box.ciphertext + box.tag
@@ -152,12 +155,12 @@ public enum GroupEnvelopeCipher {
     /// The inner body, or `malformedEnvelope` when the key, the salt or any byte is wrong.
     public static func open(
         _ ciphertext: some DataProtocol, epochKey: SymmetricKey, epoch: EntryID, group: EntryID, author: AgentID, seq: UInt64,
-        salt: some DataProtocol
+        salt: some DataProtocol, label: String = entryLabel
     ) throws(PlexusError) -> Data {
         guard salt.count == saltBytes, ciphertext.count >= 16 else {
             throw PlexusError(.malformedEnvelope, "a group envelope needs a \(saltBytes)-byte salt and a 16-byte tag")
         }
-        let key = entryKey(epochKey: epochKey, group: group, author: author, seq: seq, salt: salt)
+        let key = entryKey(epochKey: epochKey, group: group, author: author, seq: seq, salt: salt, label: label)
         do {
             let box = try ChaChaPoly.SealedBox(combined: Data(zeroNonce) + Data(ciphertext))
             return try ChaChaPoly.open(box, using: key, authenticating: Data(epoch.bytes))
@@ -166,8 +169,10 @@ public enum GroupEnvelopeCipher {
         }
     }
 
-    static func entryKey(epochKey: SymmetricKey, group: EntryID, author: AgentID, seq: UInt64, salt: some DataProtocol) -> SymmetricKey {
-        var info = Data("plexus/group-entry/v1".utf8)
+    static func entryKey(
+        epochKey: SymmetricKey, group: EntryID, author: AgentID, seq: UInt64, salt: some DataProtocol, label: String = entryLabel
+    ) -> SymmetricKey {
+        var info = Data(label.utf8)
         info.append(contentsOf: group.bytes)
         info.append(contentsOf: author.bytes)
         withUnsafeBytes(of: seq.bigEndian) { info.append(contentsOf: $0) }

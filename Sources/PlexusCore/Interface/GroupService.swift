@@ -18,10 +18,9 @@ public protocol GroupService: Sendable {
     func rekey(group: String) async throws(PlexusError) -> GroupView
     /// Leaves the group (a removal of oneself).
     func leave(group: String) async throws(PlexusError) -> GroupView
-    /// Seals and publishes an entry into the group.
+    /// Seals and publishes an entry into the group (`supersedes` replaces earlier entries
+    /// of this agent there).
     func publish(group: String, _ request: PublishRequest) async throws(PlexusError) -> EntryView
-    /// The group's entries this node can open, in receive order.
-    func groupFeed(group: String, _ request: FeedRequest) async throws(PlexusError) -> EntryPage
 }
 
 /// The body of `POST /v1/groups`.

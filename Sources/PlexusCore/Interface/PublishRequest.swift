@@ -6,19 +6,23 @@ public struct PublishRequest: Codable, Sendable, Equatable {
     public var topic: String?
     public var tags: [String]?
     public var refs: [EntryID]?
+    /// Group entries only: earlier entries of this agent in the group that this one
+    /// replaces (PROTOCOL.md §13.8).
+    public var supersedes: [EntryID]?
     public var content: JSONValue
     public var expiresMs: UInt64?
     public var expiresAt: String?
     public var ttlSeconds: UInt64?
 
     public init(
-        type: String? = nil, topic: String? = nil, tags: [String]? = nil, refs: [EntryID]? = nil,
+        type: String? = nil, topic: String? = nil, tags: [String]? = nil, refs: [EntryID]? = nil, supersedes: [EntryID]? = nil,
         content: JSONValue, expiresMs: UInt64? = nil, expiresAt: String? = nil, ttlSeconds: UInt64? = nil
     ) {
         self.type = type
         self.topic = topic
         self.tags = tags
         self.refs = refs
+        self.supersedes = supersedes
         self.content = content
         self.expiresMs = expiresMs
         self.expiresAt = expiresAt
@@ -26,7 +30,7 @@ public struct PublishRequest: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case type, topic, tags, refs, content, expiresMs = "expires_ms", expiresAt = "expires_at", ttlSeconds = "ttl_s"
+        case type, topic, tags, refs, supersedes, content, expiresMs = "expires_ms", expiresAt = "expires_at", ttlSeconds = "ttl_s"
     }
 
     /// Longest accepted `ttl_s`.
@@ -58,7 +62,7 @@ public struct PublishRequest: Codable, Sendable, Equatable {
 extension PublishRequest {
     /// The accepted top-level keys; any other key is refused, so a typo (`tag` for `tags`)
     /// is reported instead of silently dropped.
-    public static let keys: Set<String> = ["type", "topic", "tags", "refs", "content", "expires_ms", "expires_at", "ttl_s"]
+    public static let keys: Set<String> = ["type", "topic", "tags", "refs", "supersedes", "content", "expires_ms", "expires_at", "ttl_s"]
 
     /// Reads a request from parsed JSON with a precise message for each wrong field.
     public init(json: JSONValue) throws(PlexusError) {
@@ -100,13 +104,15 @@ extension PublishRequest {
             case let other?: throw PlexusError(.invalidArgument, "'\(key)' must be a non-negative integer, not \(other.kindName)")
             }
         }
-        var refs: [EntryID]?
-        if let texts = try strings("refs") {
-            refs = []
-            for text in texts { refs?.append(try EntryID.parse(text)) }
+        func ids(_ key: String) throws(PlexusError) -> [EntryID]? {
+            guard let texts = try strings(key) else { return nil }
+            var ids: [EntryID] = []
+            for text in texts { ids.append(try EntryID.parse(text)) }
+            return ids
         }
         self.init(
-            type: try string("type"), topic: try string("topic"), tags: try strings("tags"), refs: refs,
+            type: try string("type"), topic: try string("topic"), tags: try strings("tags"), refs: try ids("refs"),
+            supersedes: try ids("supersedes"),
             content: content, expiresMs: try count("expires_ms"), expiresAt: try string("expires_at"), ttlSeconds: try count("ttl_s"))
     }
 }

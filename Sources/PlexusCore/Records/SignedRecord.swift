@@ -13,6 +13,9 @@ public struct SignedRecord: Sendable, Hashable {
         case agent
         /// A group invitation sealed to the agent named by the scope (PROTOCOL.md §13.7).
         case groupWelcome = "group.welcome"
+        /// A member's presence in the group named by the scope, sealed under the group's
+        /// epoch key (PROTOCOL.md §13.10).
+        case groupPresence = "group.presence"
     }
 
     /// The exact serialised `SoftRecordBody` the author signed.

@@ -1311,6 +1311,9 @@ public nonisolated struct Plexus_GroupInner: Sendable {
   /// UTF-8 JSON object
   public var content: Data = Data()
 
+  /// entries of the same author this one replaces (§13.8)
+  public var supersedes: [Data] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -3680,7 +3683,7 @@ nonisolated extension Plexus_GroupEnvelope: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Plexus_GroupInner: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GroupInner"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}tags\0\u{1}refs\0\u{1}content\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}tags\0\u{1}refs\0\u{1}content\0\u{1}supersedes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3692,6 +3695,7 @@ nonisolated extension Plexus_GroupInner: SwiftProtobuf.Message, SwiftProtobuf._M
       case 2: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
       case 3: try { try decoder.decodeRepeatedBytesField(value: &self.refs) }()
       case 4: try { try decoder.decodeSingularBytesField(value: &self.content) }()
+      case 5: try { try decoder.decodeRepeatedBytesField(value: &self.supersedes) }()
       default: break
       }
     }
@@ -3710,6 +3714,9 @@ nonisolated extension Plexus_GroupInner: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.content.isEmpty {
       try visitor.visitSingularBytesField(value: self.content, fieldNumber: 4)
     }
+    if !self.supersedes.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.supersedes, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3718,6 +3725,7 @@ nonisolated extension Plexus_GroupInner: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.tags != rhs.tags {return false}
     if lhs.refs != rhs.refs {return false}
     if lhs.content != rhs.content {return false}
+    if lhs.supersedes != rhs.supersedes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -91,7 +91,8 @@ extension ToolCatalog {
                     "content": ["type": "object", "description": "The entry's content: any JSON object, e.g. {\"text\": \"the finding\"}."],
                     "type": string("Kind of entry, e.g. claim, question, answer (default insight)."),
                     "tags": ["type": "array", "items": ["type": "string"], "description": "Labels to filter by later."],
-                    "refs": ["type": "array", "items": ["type": "string"], "description": "Ids (64 hex) of entries this one answers or cites."],
+                    "refs": ["type": "array", "items": ["type": "string"], "description": "Ids (64 hex) of entries this one answers or cites; the first is its thread parent."],
+                    "supersedes": ["type": "array", "items": ["type": "string"], "description": "Ids of this agent's earlier entries in the group that this one replaces."],
                     "ttl_s": integer("Seconds until the entry expires and is removed everywhere.", minimum: 1),
                 ],
                 required: ["group", "content"], readOnly: false),
@@ -115,13 +116,18 @@ extension ToolCatalog {
                     "before": integer("Entries stored before this cursor, newest first.", minimum: 0),
                     "limit": integer("Most entries to return (1-\(PageLimit.range.upperBound), default 50).", minimum: 1, maximum: PageLimit.range.upperBound),
                     "wait_ms": integer("With 'since': wait up to this long for new entries (0-\(WaitTime.maxMs)).", minimum: 0, maximum: WaitTime.maxMs),
+                    "since_ms": integer("Only entries signed at or after this time (ms since the epoch).", minimum: 0),
+                    "include_hidden": boolean("Also retracted, superseded and expired entries (default false)."),
                 ],
                 required: ["group"], readOnly: true),
             run: { arguments, node throws(PlexusError) in
-                try encode(try await node.groupFeed(group: try arguments.requiredString("group"), FeedRequest(
+                let feed = FeedRequest(
                     author: try arguments.agentID("author"), type: try arguments.string("type"), tag: try arguments.string("tag"),
                     ref: try arguments.entryID("ref"), since: try arguments.cursor("since"), before: try arguments.cursor("before"),
-                    limit: try arguments.int("limit"), waitMs: try arguments.int("wait_ms"))))
+                    limit: try arguments.int("limit"), waitMs: try arguments.int("wait_ms"))
+                return try encode(try await node.groupFeed(
+                    group: try arguments.requiredString("group"),
+                    GroupFeedRequest(feed, sinceMs: try arguments.timeMs("since_ms"), includeHidden: try arguments.bool("include_hidden") ?? false)))
             }),
     ]
 }

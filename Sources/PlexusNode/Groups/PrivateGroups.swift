@@ -16,21 +16,18 @@ import PlexusStore
 actor PrivateGroups: IngestPolicy {
     nonisolated let topicPrefix = GroupEntryType.topicPrefix
 
-    /// A group entry this node opened.
-    struct Opened: Sendable {
-        let stored: StoredEntry
-        let inner: GroupInner
-    }
-
     /// One group as this node holds it.
     struct Group: Sendable {
         var membership: GroupStore.Membership
         var controls: [EntryID: ControlEntry] = [:]
         var roster: GroupRoster
         var ring = GroupKeyRing()
-        /// Opened entries in receive order.
-        var opened: [Opened] = []
-        var openedIDs: Set<EntryID> = []
+        /// Opened entries: what replaces what, and threads.
+        var log = GroupLog()
+        /// The stored form of each opened entry.
+        var stored: [EntryID: StoredEntry] = [:]
+        /// The search index of opened entries (in memory only: PROTOCOL.md §13.8).
+        var index = BM25Index()
         /// Sealed entries whose epoch key this node does not hold (yet).
         var unopened: [EntryID: StoredEntry] = [:]
         /// The control heads when this node last rekeyed by itself: once per roster state.
@@ -50,22 +47,24 @@ actor PrivateGroups: IngestPolicy {
     /// Most sealed entries kept waiting for a key per group.
     static let maxUnopened = 10_000
 
-    private let key: AgentKey
+    let key: AgentKey
     private let exchangeKey: ExchangeKey
     private let vault: EpochKeyVault
     private let store: EntryStore
-    private let gossip: GossipEngine
-    private let clock: NodeClock
-    private let logger: Logger
+    let gossip: GossipEngine
+    let clock: NodeClock
+    let logger: Logger
     private let limits: Limits
     /// The exchange key an agent published in its directory record.
     private let lookup: @Sendable (AgentID) async throws(PlexusError) -> AgentView
 
-    private var groups: [EntryID: Group] = [:]
+    var groups: [EntryID: Group] = [:]
     private var byTopic: [String: EntryID] = [:]
     /// Highest store cursor read by `catchUp`.
     private var cursor: Int64 = 0
     private var welcomesSeen: Set<EntryID> = []
+    /// This agent's presence per group, and when it was last published (kept fresh by `run`).
+    var ownPresence: [EntryID: (request: PresenceRequest, publishedMs: Int64)] = [:]
     private var loaded = false
 
     init(
@@ -93,6 +92,7 @@ actor PrivateGroups: IngestPolicy {
             await catchUp()
             await receiveWelcomes()
             await rekeyWhereDue()
+            await refreshPresence()
         }
     }
 
@@ -163,15 +163,22 @@ actor PrivateGroups: IngestPolicy {
         for epoch in newKeys {
             if let epochKey = group.ring[epoch] { sealed[epoch] = try? vault.seal(epochKey, group: id, epoch: epoch) }
         }
-        for (entryID, stored) in group.unopened {
-            guard let epoch = try? SealedEntry.epoch(of: stored.entry), let epochKey = group.ring[epoch] else { continue }
+        // In receive order, so the log appends.
+        let openable = group.unopened.values.compactMap { stored -> (StoredEntry, SymmetricKey)? in
+            guard let epoch = try? SealedEntry.epoch(of: stored.entry), let epochKey = group.ring[epoch] else { return nil }
+            return (stored, epochKey)
+        }.sorted { $0.0.cursor < $1.0.cursor }
+        for (stored, epochKey) in openable {
+            let entryID = stored.entry.id
             group.unopened.removeValue(forKey: entryID)
-            guard !group.openedIDs.contains(entryID),
-                  let inner = try? SealedEntry.open(stored.entry, group: id, epochKey: epochKey)
+            guard !group.log.contains(entryID), let inner = try? SealedEntry.open(stored.entry, group: id, epochKey: epochKey)
             else { continue }
-            group.openedIDs.insert(entryID)
-            let index = group.opened.firstIndex { $0.stored.cursor > stored.cursor } ?? group.opened.endIndex
-            group.opened.insert(Opened(stored: stored, inner: inner), at: index)
+            let item = GroupItem(
+                id: entryID, author: stored.entry.author, timeMs: stored.entry.timeMs, cursor: stored.cursor,
+                expiresMs: stored.entry.expiresMs.map { Int64(clamping: $0) }, inner: inner)
+            group.log.insert(item)
+            group.stored[entryID] = stored
+            group.index.add(entryID, text: ContextCompiler.searchText(of: item))
         }
         if group.unopened.count > Self.maxUnopened {
             for entryID in group.unopened.keys.prefix(group.unopened.count - Self.maxUnopened) { group.unopened.removeValue(forKey: entryID) }
@@ -262,12 +269,12 @@ actor PrivateGroups: IngestPolicy {
             id: group.membership.id, name: group.membership.name, topic: group.membership.topic, role: roster.members[key.id],
             members: roster.members.map { GroupMemberView(agent: $0.key, role: $0.value) }.sorted { $0.agent < $1.agent },
             epoch: roster.sendingEpoch.flatMap { group.ring[$0] == nil ? nil : $0 }, needsRekey: roster.needsRekey,
-            entries: group.opened.count, pendingControls: roster.pending.count,
+            entries: group.log.count, pendingControls: roster.pending.count,
             voidControls: roster.void.map { VoidControlView(id: $0.key, reason: $0.value.rawValue) }.sorted { $0.id.hex < $1.id.hex })
     }
 
     /// The group a reference names: an id, or the name of exactly one group.
-    private func resolve(_ reference: String) throws(PlexusError) -> Group {
+    func resolve(_ reference: String) throws(PlexusError) -> Group {
         if let id = EntryID(reference), let group = groups[id] { return group }
         let named = groups.values.filter { $0.membership.name == reference }
         switch named.count {
@@ -275,43 +282,6 @@ actor PrivateGroups: IngestPolicy {
         case 0: throw PlexusError(.notFound, "no group '\(reference.prefix(64))' on this node (give its id or name)")
         default: throw PlexusError(.rejected, "\(named.count) groups are named '\(reference.prefix(64))'; give the id")
         }
-    }
-
-    /// A page of the group's opened entries.
-    func feed(_ reference: String, _ request: FeedRequest) throws(PlexusError) -> EntryPage {
-        let group = try resolve(reference)
-        let limit = try PageLimit.check(request.limit ?? 50)
-        let matching = group.opened.filter { opened in
-            (request.author.map { opened.stored.entry.author == $0 } ?? true)
-                && (request.type.map { opened.inner.type == $0 } ?? true)
-                && (request.tag.map { opened.inner.tags.contains($0) } ?? true)
-                && (request.ref.map { opened.inner.refs.contains($0) } ?? true)
-        }
-        let page: [Opened]
-        let hasMore: Bool
-        if let since = request.since {
-            let after = matching.filter { $0.stored.cursor > since }
-            page = Array(after.prefix(limit))
-            hasMore = after.count > limit
-        } else {
-            let before = matching.filter { opened in request.before.map { opened.stored.cursor < $0 } ?? true }
-            page = Array(before.suffix(limit).reversed())
-            hasMore = before.count > limit
-        }
-        let views = page.map { Self.entryView($0, group: group.membership.id) }
-        let next = request.since != nil ? (page.last?.stored.cursor ?? request.since) : page.last?.stored.cursor
-        return EntryPage(entries: views, nextCursor: next, hasMore: hasMore)
-    }
-
-    static func entryView(_ opened: Opened, group: EntryID) -> EntryView {
-        var view = opened.stored.view
-        view.type = opened.inner.type
-        view.tags = opened.inner.tags
-        view.refs = opened.inner.refs
-        view.content = opened.inner.content
-        view.contentBase64 = nil
-        view.group = group
-        return view
     }
 
     // MARK: - Writing
@@ -416,6 +386,28 @@ actor PrivateGroups: IngestPolicy {
     /// Seals `request` under the group's sending epoch and publishes it.
     func publish(_ reference: String, _ request: PublishRequest) async throws(PlexusError) -> StoredEntry {
         let group = try resolve(reference)
+        let now = clock.nowMs
+        let draft = try request.draft(nowMs: now)
+        let supersedes = request.supersedes ?? []
+        for target in supersedes { try checkOwn(target, in: group, doing: "supersede") }
+        let inner = GroupInner(type: draft.type, tags: draft.tags, refs: draft.refs, supersedes: supersedes, content: draft.content)
+        return try await seal(inner, expiresMs: draft.expiresMs, in: group)
+    }
+
+    /// Refuses to replace an entry that is not this agent's standing entry in the group.
+    func checkOwn(_ target: EntryID, in group: Group, doing act: String) throws(PlexusError) {
+        guard let item = group.log[target] else {
+            throw PlexusError(.notFound, "entry \(target.hex.prefix(12)) is not an entry of \(group.membership.name) this node opened")
+        }
+        guard item.author == key.id else { throw PlexusError(.forbidden, "only its author may \(act) entry \(target.hex.prefix(12))") }
+        if case .retracted = group.log.state(of: target) {
+            throw PlexusError(.rejected, "entry \(target.hex.prefix(12)) is already retracted")
+        }
+    }
+
+    /// Seals an inner body under the group's sending epoch, appends it to this agent's
+    /// feed, pushes it and takes it in.
+    func seal(_ innerBody: GroupInner, expiresMs: UInt64?, in group: Group) async throws(PlexusError) -> StoredEntry {
         guard (group.roster.members[key.id] ?? .reader) >= .member else {
             throw PlexusError(.forbidden, "this agent may not write in \(group.membership.name) (role: \(group.roster.members[key.id]?.rawValue ?? "none"))")
         }
@@ -423,16 +415,15 @@ actor PrivateGroups: IngestPolicy {
             throw PlexusError(.rejected, "this node holds no key of \(group.membership.name)'s current epoch yet; a manager must rekey")
         }
         let now = clock.nowMs
-        let draft = try request.draft(nowMs: now)
-        if let expires = draft.expiresMs, Int64(clamping: expires) <= now {
-            throw PlexusError(.invalidContent, "expires_ms \(expires) is already in the past")
+        if let expiresMs, Int64(clamping: expiresMs) <= now {
+            throw PlexusError(.invalidContent, "expires_ms \(expiresMs) is already in the past")
         }
-        let inner = try GroupInner(type: draft.type, tags: draft.tags, refs: draft.refs, content: draft.content).serialized()
+        let inner = try innerBody.serialized()
         var template = Plexus_EntryBody()
         template.timeMs = now
         template.type = GroupEntryType.sealed
         template.topic = group.membership.topic
-        if let expires = draft.expiresMs { template.expiresMs = expires }
+        if let expiresMs { template.expiresMs = expiresMs }
         let (key, limits, id, me) = (self.key, self.limits, group.membership.id, self.key.id)
         let stored = try await store.writer.append(as: me, searchText: "") { head throws(PlexusError) in
             let seq = (head?.seq ?? 0) + 1
@@ -445,9 +436,9 @@ actor PrivateGroups: IngestPolicy {
         return stored
     }
 
-    /// The opened view of an entry this node just wrote.
+    /// The opened view of an entry of a group.
     func opened(_ id: EntryID, in group: EntryID) -> EntryView? {
-        groups[group]?.opened.last { $0.stored.entry.id == id }.map { Self.entryView($0, group: group) }
+        groups[group].flatMap { Self.entryView(id, in: $0) }
     }
 
     // MARK: - Helpers

@@ -2,18 +2,26 @@ import Crypto
 import Foundation
 import PlexusCore
 
-/// What a member's group entry says once opened (PROTOCOL.md §13.4): the type, tags, refs
-/// and JSON content its envelope hides.
+/// What a member's group entry says once opened (PROTOCOL.md §13.4): the type, tags, refs,
+/// the entries it replaces and the JSON content its envelope hides.
 public struct GroupInner: Sendable, Equatable {
     public var type: String
     public var tags: [String]
+    /// The first ref is the entry's parent in a thread (§13.8).
     public var refs: [EntryID]
+    /// Entries of the same author this one replaces; a `retract` entry replaces them with
+    /// nothing (§13.8).
+    public var supersedes: [EntryID]
     public var content: JSONValue
 
-    public init(type: String, tags: [String] = [], refs: [EntryID] = [], content: JSONValue) {
+    /// Most entries one entry may supersede.
+    public static let maxSupersedes = 16
+
+    public init(type: String, tags: [String] = [], refs: [EntryID] = [], supersedes: [EntryID] = [], content: JSONValue) {
         self.type = type
         self.tags = tags
         self.refs = refs
+        self.supersedes = supersedes
         self.content = content
     }
 
@@ -28,10 +36,14 @@ public struct GroupInner: Sendable, Equatable {
             throw PlexusError(.tooLarge, "at most 32 tags of at most 64 bytes each")
         }
         guard refs.count <= 64 else { throw PlexusError(.tooLarge, "at most 64 refs") }
+        guard supersedes.count <= Self.maxSupersedes else {
+            throw PlexusError(.tooLarge, "an entry supersedes at most \(Self.maxSupersedes) entries")
+        }
         var inner = Plexus_GroupInner()
         inner.type = type
         inner.tags = tags
         inner.refs = refs.map { $0.bytes.asData }
+        inner.supersedes = supersedes.map { $0.bytes.asData }
         inner.content = content.canonicalData()
         do {
             return try inner.serializedBytes()
@@ -44,11 +56,14 @@ public struct GroupInner: Sendable, Equatable {
     public init(serialized data: Data) throws(PlexusError) {
         guard let inner = try? Plexus_GroupInner(serializedBytes: data),
               inner.refs.allSatisfy({ $0.count == 32 }),
+              inner.supersedes.count <= Self.maxSupersedes, inner.supersedes.allSatisfy({ $0.count == 32 }),
               let content = try? JSONValue(parsing: inner.content), case .object = content
         else {
             throw PlexusError(.malformedEnvelope, "the opened group entry is not a GroupInner with a JSON object")
         }
-        self.init(type: inner.type, tags: inner.tags, refs: inner.refs.compactMap { EntryID(bytes: $0) }, content: content)
+        self.init(
+            type: inner.type, tags: inner.tags, refs: inner.refs.compactMap { EntryID(bytes: $0) },
+            supersedes: inner.supersedes.compactMap { EntryID(bytes: $0) }, content: content)
     }
 }
 
