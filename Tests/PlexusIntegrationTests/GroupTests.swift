@@ -73,6 +73,27 @@ import Testing
         try await MeshTests.eventually("Carol reads Bob's entry", within: .seconds(60)) {
             try await Self.texts(carol, group: group).contains("bob was here")
         }
+        // Bob, a member, signs a malformed envelope and a malformed control entry: refused
+        // with their code, and nothing the owner holds changes.
+        let bobKeyForMalformed = try DataDirectory(bob.directory.path).sealedKey().open(passphrase: nil)
+        let rosterBeforeMalformed = try await owner.client.group(group)
+        let textsBeforeMalformed = try await Self.texts(owner, group: group)
+        for type in [GroupEntryType.sealed, GroupEntryType.add] {
+            let head = try await bob.client.feed(author: bobID.description, limit: 1).entries.first
+            var body = Plexus_EntryBody()
+            body.author = bobID.bytes.asData
+            body.seq = (head?.seq ?? 0) + 1
+            body.prev = head.map { Data($0.id.bytes) } ?? Data()
+            body.timeMs = Int64(Date().timeIntervalSince1970 * 1000)
+            body.type = type
+            body.topic = created.topic
+            body.content = Data("not an envelope".utf8)
+            let malformed = try SignedEntry(signing: body, with: bobKeyForMalformed).encoded()
+            #expect(await Self.refusal { _ = try await owner.client.submit(entry: malformed) } == .malformedEnvelope, "\(type)")
+        }
+        #expect(try await owner.client.group(group) == rosterBeforeMalformed)
+        #expect(try await Self.texts(owner, group: group) == textsBeforeMalformed)
+
         // On the wire and in every store the entry is sealed: type, tags and content hidden.
         let raw = try await carol.client.entry(first.id)
         #expect(raw.type == GroupEntryType.sealed && raw.tags.isEmpty && raw.content == nil && raw.group == nil)
@@ -277,6 +298,111 @@ import Testing
         #expect(try await restarted.client.groupSearch(group: group, GroupSearchRequest("cache eviction")).hits.map(\.entry.id) == [lfu.id])
         #expect(try await restarted.client.board(group: group).tasks.first { $0.id == task.id }?.state == "completed")
         #expect(try await restarted.client.compileContext(group: group, ContextRequest(query: "cache eviction")).pieces.map(\.entry.id) == [lfu.id])
+    }
+
+    /// The control entries of a group that no other control entry builds on, as `node` holds them.
+    static func controlHeads(_ node: ServeProcess, topic: String) async throws -> [EntryID] {
+        let controls = try await node.client.feed(topic: topic, limit: 1000).entries.filter { GroupEntryType.control.contains($0.type) }
+        let parents = Set(controls.flatMap(\.refs))
+        return controls.map(\.id).filter { !parents.contains($0) }
+    }
+
+    /// A control entry signed with `key` as the next entry of its feed on `node`, built on `parents`.
+    static func craftControl(
+        _ type: String, _ message: Plexus_GroupControl, by key: AgentKey, on node: ServeProcess, topic: String, parents: [EntryID]
+    ) async throws -> Data {
+        let head = try await node.client.feed(author: key.id.description, limit: 1).entries.first
+        var body = Plexus_EntryBody()
+        body.author = key.id.bytes.asData
+        body.seq = (head?.seq ?? 0) + 1
+        body.prev = head.map { Data($0.id.bytes) } ?? Data()
+        body.timeMs = Int64(Date().timeIntervalSince1970 * 1000)
+        body.type = type
+        body.topic = topic
+        body.refs = parents.map { $0.bytes.asData }
+        body.content = try message.serializedBytes()
+        return try SignedEntry(signing: body, with: key).encoded()
+    }
+
+    /// Two managers act at once (each built on the same control heads, neither seeing the
+    /// other's): every node folds the same roster. First both acts count; then the owner
+    /// removes the other manager while that manager re-adds someone, and strong removal
+    /// voids the re-add on every node.
+    @Test func concurrentActsOfTwoManagersConvergeToOneRosterOnEveryNode() async throws {
+        let owner = try await Self.start()
+        let bob = try await Self.start(owner)
+        let carol = try await Self.start(owner)
+        let dave = try await Self.start(owner)
+        let ownerID = try await owner.client.identity().agentID
+        let bobID = try await bob.client.identity().agentID
+        let carolID = try await carol.client.identity().agentID
+        let daveID = try await dave.client.identity().agentID
+        try await MeshTests.eventually("the owner knows everyone's exchange key", within: .seconds(60)) {
+            for id in [bobID, carolID, daveID] where await !Self.knows(owner, id) { return false }
+            return true
+        }
+        let created = try await owner.client.createGroup(GroupCreateRequest(name: "two managers"))
+        let group = created.id.hex
+        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: bobID, role: .manager))
+        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: carolID))
+        try await MeshTests.eventually("Bob's node holds the roster with Bob a manager", within: .seconds(60)) {
+            let view = try await bob.client.group(group)
+            return view.role == .manager && view.members.count == 3
+        }
+        let bobKey = try DataDirectory(bob.directory.path).sealedKey().open(passphrase: nil)
+        let carolKey = try DataDirectory(carol.directory.path).sealedKey().open(passphrase: nil)
+
+        func rosters() async -> [[GroupMemberView]?] {
+            var all: [[GroupMemberView]?] = []
+            for node in [owner, bob, dave] { all.append(try? await node.client.group(group).members) }
+            return all
+        }
+
+        // Round 1: Bob removes Carol while the owner adds Dave; both count.
+        var heads = try await Self.controlHeads(bob, topic: created.topic)
+        var removeCarol = Plexus_GroupControl()
+        removeCarol.group = created.id.bytes.asData
+        removeCarol.remove.member = carolID.bytes.asData
+        removeCarol.remove.cutoff = try await bob.client.feed(author: carolID.description, limit: 1).entries.first?.seq ?? 0
+        let bobsRemoval = try await Self.craftControl(GroupEntryType.remove, removeCarol, by: bobKey, on: bob, topic: created.topic, parents: heads)
+        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: daveID))
+        #expect(try await bob.client.submit(entry: bobsRemoval).created)
+        let expected1: Set<AgentID> = [ownerID, bobID, daveID]
+        // (Carol's node, removed, is let into the topic no more: it may never hear of it.)
+        try await MeshTests.eventually("owner, Bob and the welcomed Dave fold the same roster: Carol out, Dave in", within: .seconds(60)) {
+            let all = await rosters()
+            return Set(all.map { $0.map { Set($0.map(\.agent)) } }) == [expected1]
+        }
+        // The removal carried no new epoch: a manager's node rekeys, and Bob's node is quiet
+        // again before Round 2 writes as Bob.
+        try await MeshTests.eventually("the group is rekeyed and owner and Bob agree on the epoch", within: .seconds(60)) {
+            let ownerView = try await owner.client.group(group)
+            let bobView = try await bob.client.group(group)
+            return !ownerView.needsRekey && !bobView.needsRekey && ownerView.epoch != nil && ownerView.epoch == bobView.epoch
+        }
+
+        // Round 2: the owner removes Bob while Bob (concurrently) adds Carol back: Bob's
+        // add is void everywhere (strong removal), and Carol stays out.
+        heads = try await Self.controlHeads(bob, topic: created.topic)
+        var addCarol = Plexus_GroupControl()
+        addCarol.group = created.id.bytes.asData
+        addCarol.add.member = carolID.bytes.asData
+        addCarol.add.role = GroupRole.member.rawValue
+        addCarol.add.fromSeq = (removeCarol.remove.cutoff) + 1_000
+        addCarol.add.memberKey = ExchangeKey.binding(of: carolKey).wire
+        let bobsAdd = try await Self.craftControl(GroupEntryType.add, addCarol, by: bobKey, on: bob, topic: created.topic, parents: heads)
+        _ = try await owner.client.removeMember(group: group, agent: bobID)
+        // Bob's node is no longer let into the topic's overlay; the add reaches the owner as
+        // any signed entry may, and the owner's node passes it on to Dave's.
+        #expect(try await owner.client.submit(entry: bobsAdd).created)
+        let expected2: Set<AgentID> = [ownerID, daveID]
+        try await MeshTests.eventually("owner and Dave fold Bob out and his concurrent add void", within: .seconds(60)) {
+            let ownerRoster = try await owner.client.group(group)
+            let daveRoster = try await dave.client.group(group)
+            return Set(ownerRoster.members.map(\.agent)) == expected2 && Set(daveRoster.members.map(\.agent)) == expected2
+                && ownerRoster.voidControls.contains { $0.reason == "revokedConcurrently" }
+                && daveRoster.voidControls.map(\.id) == ownerRoster.voidControls.map(\.id)
+        }
     }
 
     /// The protobuf bytes of an entry a node holds (as `POST /v1/entries` takes them).

@@ -245,7 +245,10 @@ actor PrivateGroups: IngestPolicy {
                 verdicts[index] = PlexusError(.malformedEnvelope, "a group topic carries control entries and group.sealed entries only, not \(entry.type.prefix(64))")
                 continue
             }
-            if !group.roster.accepts(author: entry.author, seq: entry.seq) {
+            if (try? SealedEntry.epoch(of: entry)) == nil {
+                // Structure only (no key needed), so every member judges it the same.
+                verdicts[index] = PlexusError(.malformedEnvelope, "entry \(entry.id.hex.prefix(12)) is not a group envelope (PROTOCOL.md §13.4)")
+            } else if !group.roster.accepts(author: entry.author, seq: entry.seq) {
                 verdicts[index] = PlexusError(
                     .notMember, "\(entry.author.short) may not write entry \(entry.seq) in group \(group.membership.name)")
             }
