@@ -57,6 +57,9 @@ extension LocalNodeService {
         await node.groups.load()
         let wait = try WaitTime.duration(ms: request.feed.waitMs)
         let deadline = ContinuousClock.now + wait
+        // Reading forward, first take in what is stored: an entry stored before one of this
+        // node's own must not be passed over.
+        if request.feed.since != nil { await node.groups.catchUp() }
         while true {
             let page = try await node.groups.feed(group, request)
             guard page.entries.isEmpty, let since = request.feed.since, ContinuousClock.now < deadline else { return page }

@@ -27,6 +27,9 @@ struct EventsCommand: AsyncParsableCommand {
         try await reportingErrors(json: global.json) {
             let client = try await global.client()
             if let count, count < 1 { throw PlexusError(.invalidArgument, "--count must be at least 1") }
+            guard filters.sinceTime == nil, !filters.includeHidden else {
+                throw PlexusError(.invalidArgument, "events streams from a cursor (--since); --since-time and --include-hidden apply to feed and search")
+            }
             // Resume points are cursors: starting from the latest one, a reconnect before
             // the first event still misses nothing.
             var lastID = String(since ?? 0)

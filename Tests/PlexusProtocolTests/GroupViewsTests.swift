@@ -79,24 +79,30 @@ import Testing
 
     // MARK: - Task board
 
-    static func board(_ name: String, _ type: String, by author: AgentID, at time: Int64, task: String? = nil, _ content: [String: JSONValue] = [:]) -> GroupItem {
-        item(name, by: author, at: time, type: type, parent: task, content: content)
+    /// A board entry: a create, or a move of `task` built on the move named `after`.
+    static func board(
+        _ name: String, _ type: String, by author: AgentID, at time: Int64 = 0, task: String? = nil, after: String? = nil,
+        _ content: [String: JSONValue] = [:]
+    ) -> GroupItem {
+        GroupItem(
+            id: id(name), author: author, timeMs: time, cursor: time, expiresMs: nil,
+            inner: GroupInner(type: type, refs: [task, after].compactMap { $0.map(id) }, content: .object(content)))
     }
 
     static let roles: [AgentID: GroupRole] = [alice: .owner, bob: .member, carol: .member]
 
     @Test func theBoardFoldEnforcesWhoMayDoWhat() {
         let items = [
-            Self.board("t", TaskBoard.createType, by: Self.bob, at: 1, ["title": .string("write the survey")]),
+            Self.board("t", TaskBoard.createType, by: Self.bob, ["title": .string("write the survey")]),
             // Carol is neither creator nor manager: her assign does not count.
-            Self.board("x1", TaskBoard.assignType, by: Self.carol, at: 2, task: "t", ["assignee": .string(Self.carol.hex)]),
-            Self.board("as", TaskBoard.assignType, by: Self.bob, at: 3, task: "t", ["assignee": .string(Self.carol.hex)]),
+            Self.board("x1", TaskBoard.assignType, by: Self.carol, task: "t", after: "t", ["assignee": .string(Self.carol.hex)]),
+            Self.board("as", TaskBoard.assignType, by: Self.bob, task: "t", after: "t", ["assignee": .string(Self.carol.hex)]),
             // Bob is not the assignee: he may not start it.
-            Self.board("x2", TaskBoard.startType, by: Self.bob, at: 4, task: "t"),
-            Self.board("st", TaskBoard.startType, by: Self.carol, at: 5, task: "t"),
-            Self.board("co", TaskBoard.completeType, by: Self.carol, at: 6, task: "t", ["result": .string(Self.id("survey").hex)]),
+            Self.board("x2", TaskBoard.startType, by: Self.bob, task: "t", after: "as"),
+            Self.board("st", TaskBoard.startType, by: Self.carol, task: "t", after: "as"),
+            Self.board("co", TaskBoard.completeType, by: Self.carol, task: "t", after: "st", ["result": .string(Self.id("survey").hex)]),
             // Completed: it does not fail afterwards.
-            Self.board("x3", TaskBoard.failType, by: Self.carol, at: 7, task: "t", ["reason": .string("too late")]),
+            Self.board("x3", TaskBoard.failType, by: Self.carol, task: "t", after: "co", ["reason": .string("too late")]),
         ]
         let board = TaskBoard.fold(items, roles: Self.roles)
         let task = board.tasks[Self.id("t")]
@@ -109,28 +115,47 @@ import Testing
         #expect(TaskBoard.fold(items.reversed(), roles: Self.roles) == board)
     }
 
-    @Test func aMoveSignedBeforeTheOneItFollowsStillCountsAndAManagerMayAssign() {
-        // Carol's clock is behind: her start is signed "before" the assign it follows.
+    @Test func movesFollowTheirChainWhateverTheClocksSay() {
+        // Carol's clock is behind: her start claims a time before the assign it built on.
         let items = [
             Self.board("t", TaskBoard.createType, by: Self.bob, at: 10, ["title": .string("t")]),
-            Self.board("as", TaskBoard.assignType, by: Self.alice, at: 20, task: "t", ["assignee": .string(Self.carol.hex)]),
-            Self.board("st", TaskBoard.startType, by: Self.carol, at: 15, task: "t"),
-            Self.board("fa", TaskBoard.failType, by: Self.carol, at: 30, task: "t", ["reason": .string("no data")]),
+            Self.board("as", TaskBoard.assignType, by: Self.alice, at: 20, task: "t", after: "t", ["assignee": .string(Self.carol.hex)]),
+            Self.board("st", TaskBoard.startType, by: Self.carol, at: 15, task: "t", after: "as"),
+            Self.board("fa", TaskBoard.failType, by: Self.carol, at: 30, task: "t", after: "st", ["reason": .string("no data")]),
         ]
         let board = TaskBoard.fold(items, roles: Self.roles)
         #expect(board.tasks[Self.id("t")]?.state == .failed && board.tasks[Self.id("t")]?.reason == "no data")
         #expect(board.refused.isEmpty)
-        // Without the manager role Alice's assign does not count, so nothing follows it.
+        // Without the manager role Alice's assign does not count, nor what was built on it.
         let demoted = TaskBoard.fold(items, roles: [Self.alice: .member, Self.bob: .member, Self.carol: .member])
         #expect(demoted.tasks[Self.id("t")]?.state == .open)
         #expect(demoted.refused.count == 3)
     }
 
+    @Test func aBackdatedConcurrentReassignmentDoesNotUndoTheAssigneesWork() {
+        let items = [
+            Self.board("t", TaskBoard.createType, by: Self.bob, at: 1, ["title": .string("t"), "assignee": .string(Self.carol.hex)]),
+            Self.board("st", TaskBoard.startType, by: Self.carol, at: 10, task: "t", after: "t"),
+            Self.board("co", TaskBoard.completeType, by: Self.carol, at: 20, task: "t", after: "st", ["result": .string(Self.id("r").hex)]),
+            // Bob, after the fact, signs a reassignment on the old head with an early time.
+            Self.board("re", TaskBoard.assignType, by: Self.bob, at: 2, task: "t", after: "t", ["assignee": .string(Self.alice.hex)]),
+            // And a second one on the new head: a completed task is not assigned again.
+            Self.board("re2", TaskBoard.assignType, by: Self.bob, at: 3, task: "t", after: "co", ["assignee": .string(Self.alice.hex)]),
+            // Two moves without a chain: not counted.
+            Self.board("loose", TaskBoard.startType, by: Self.carol, at: 4, task: "t"),
+        ]
+        let board = TaskBoard.fold(items, roles: Self.roles)
+        #expect(board.tasks[Self.id("t")]?.state == .completed && board.tasks[Self.id("t")]?.assignee == Self.carol)
+        #expect(board.refused[Self.id("re")]?.kind == .conflict && board.refused[Self.id("re2")]?.kind == .conflict)
+        #expect(board.refused[Self.id("loose")]?.kind == .malformed)
+        #expect(TaskBoard.fold(items.shuffled(), roles: Self.roles) == board)
+    }
+
     @Test func malformedBoardEntriesAreRefused() {
         let items = [
-            Self.board("t0", TaskBoard.createType, by: Self.bob, at: 1, ["title": .string("")]),
-            Self.board("t1", TaskBoard.createType, by: Self.bob, at: 2, ["title": .string("ok"), "assignee": .string("nobody")]),
-            Self.board("m", TaskBoard.startType, by: Self.bob, at: 3, task: "missing"),
+            Self.board("t0", TaskBoard.createType, by: Self.bob, ["title": .string("")]),
+            Self.board("t1", TaskBoard.createType, by: Self.bob, ["title": .string("ok"), "assignee": .string("nobody")]),
+            Self.board("m", TaskBoard.startType, by: Self.bob, task: "missing", after: "missing"),
         ]
         let board = TaskBoard.fold(items, roles: Self.roles)
         #expect(board.tasks.isEmpty)

@@ -48,6 +48,9 @@ public struct GroupSearchRequest: Sendable, Equatable {
     public var sinceMs: Int64?
     public var includeHidden: Bool
 
+    /// Longest query, in UTF-8 bytes (as for `/v1/search`).
+    public static let maxQueryBytes = 1024
+
     public init(_ text: String, limit: Int? = nil, sinceMs: Int64? = nil, includeHidden: Bool = false) {
         self.text = text
         self.limit = limit

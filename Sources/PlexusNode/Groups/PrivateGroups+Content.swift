@@ -40,12 +40,19 @@ extension PrivateGroups {
         let feed = request.feed
         let limit = try PageLimit.check(feed.limit ?? 50)
         let now = clock.nowMs
-        // Reading forward, stop before a sealed entry still waiting for its key.
+        // Reading forward, stop before a sealed entry still waiting for the key of an epoch
+        // the roster knows (one naming an unknown epoch will not open: it holds nothing back).
         let horizon = feed.since == nil ? Int64.max : (group.unopened.values
-            .filter { now - $0.receivedMs < Self.keyWaitMs }.map(\.cursor).min() ?? Int64.max)
+            .filter { stored in
+                now - stored.receivedMs < Self.keyWaitMs
+                    && (try? SealedEntry.epoch(of: stored.entry)).map { group.roster.epochs[$0] != nil } == true
+            }
+            .map(\.cursor).min() ?? Int64.max)
+        // A watcher reading forward is also given retractions, so it learns what to drop.
+        let forward = feed.since != nil
         let matching = group.log.items.filter { item in
             item.cursor < horizon
-                && (request.includeHidden || group.log.isListed(item, nowMs: now))
+                && (request.includeHidden || group.log.isListed(item, nowMs: now) || (forward && item.inner.type == GroupLog.retractType))
                 && (request.sinceMs.map { item.timeMs >= $0 } ?? true)
                 && (feed.author.map { item.author == $0 } ?? true)
                 && (feed.type.map { item.inner.type == $0 } ?? true)
@@ -73,6 +80,9 @@ extension PrivateGroups {
         let group = try resolve(reference)
         let limit = request.limit ?? 20
         guard (1...200).contains(limit) else { throw PlexusError(.invalidArgument, "limit must be between 1 and 200") }
+        guard request.text.utf8.count <= GroupSearchRequest.maxQueryBytes else {
+            throw PlexusError(.tooLarge, "a search query is at most \(GroupSearchRequest.maxQueryBytes) bytes")
+        }
         let now = clock.nowMs
         let hits = group.index.search(request.text, limit: limit) { id in
             guard let item = group.log[id] else { return false }
@@ -118,14 +128,14 @@ extension PrivateGroups {
     // MARK: - Board
 
     /// The board as the fold over the group's standing board entries leaves it.
-    static func taskBoard(of group: Group) -> TaskBoard {
-        let items = group.log.items.filter { TaskBoard.types.contains($0.inner.type) && group.log.state(of: $0.id) == .current }
+    static func taskBoard(of group: Group, nowMs: Int64) -> TaskBoard {
+        let items = group.log.items.filter { TaskBoard.types.contains($0.inner.type) && group.log.isListed($0, nowMs: nowMs) }
         return TaskBoard.fold(items, roles: group.roster.members)
     }
 
     func board(_ reference: String) throws(PlexusError) -> BoardView {
         let group = try resolve(reference)
-        let board = Self.taskBoard(of: group)
+        let board = Self.taskBoard(of: group, nowMs: clock.nowMs)
         return BoardView(
             tasks: board.tasks.values.sorted { ($0.createdMs, $0.id.hex) > ($1.createdMs, $1.id.hex) }.map(Self.view),
             refused: board.refused.map { VoidControlView(id: $0.key, reason: $0.value.message) }.sorted { $0.id.hex < $1.id.hex })
@@ -144,8 +154,8 @@ extension PrivateGroups {
 
     func moveBoardTask(_ reference: String, task: EntryID, _ move: BoardMove) async throws(PlexusError) -> BoardTaskView {
         let group = try resolve(reference)
-        var board = Self.taskBoard(of: group)
-        guard board.tasks[task] != nil else {
+        var board = Self.taskBoard(of: group, nowMs: clock.nowMs)
+        guard let head = board.tasks[task]?.head else {
             throw PlexusError(.notFound, "no task \(task.hex.prefix(12)) on the board of \(group.membership.name)")
         }
         var content: [String: JSONValue] = [:]
@@ -164,13 +174,18 @@ extension PrivateGroups {
             type = TaskBoard.failType
             content["reason"] = .string(reason)
         }
-        let inner = GroupInner(type: type, refs: [task], content: .object(content))
+        let inner = GroupInner(type: type, refs: [task, head], content: .object(content))
         // The fold decides; ask it before signing so a refused move is an error, not a void entry.
         let trial = GroupItem(id: task, author: key.id, timeMs: clock.nowMs, cursor: .max, expiresMs: nil, inner: inner)
         if let refusal = board.apply(trial, roles: group.roster.members) {
             throw PlexusError(refusal.kind == .forbidden ? .forbidden : .rejected, refusal.message)
         }
-        _ = try await seal(inner, expiresMs: nil, in: group)
+        let stored = try await seal(inner, expiresMs: nil, in: group)
+        // Another move may have been made while this one was signed: it then does not count.
+        if let current = groups[group.membership.id],
+           let refusal = Self.taskBoard(of: current, nowMs: clock.nowMs).refused[stored.entry.id] {
+            throw PlexusError(.rejected, "the move was signed but does not count: \(refusal.message)")
+        }
         return try boardTask(task, in: group.membership.id)
     }
 
@@ -181,7 +196,7 @@ extension PrivateGroups {
     }
 
     private func boardTask(_ id: EntryID, in groupID: EntryID) throws(PlexusError) -> BoardTaskView {
-        guard let group = groups[groupID], let task = Self.taskBoard(of: group).tasks[id] else {
+        guard let group = groups[groupID], let task = Self.taskBoard(of: group, nowMs: clock.nowMs).tasks[id] else {
             throw PlexusError(.internal, "the board entry just written does not fold into the board")
         }
         return Self.view(task)

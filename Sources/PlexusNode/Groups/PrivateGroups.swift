@@ -153,10 +153,11 @@ actor PrivateGroups: IngestPolicy {
         guard var group = groups[id] else { return }
         let controls = Array(group.controls.values)
         group.roster = GroupRoster.fold(group: id, controls: controls.map(\.control))
+        var renamed = false
         if let name = group.roster.name, name != group.membership.name {
             group.membership = GroupStore.Membership(
                 id: id, topic: group.membership.topic, name: name, addedMs: group.membership.addedMs, welcomedBy: group.membership.welcomedBy)
-            try? await store.groups.save(group.membership)
+            renamed = true
         }
         let newKeys = group.ring.absorb(controls, me: key.id, exchangeKey: exchangeKey)
         var sealed: [EntryID: Data] = [:]
@@ -168,6 +169,7 @@ actor PrivateGroups: IngestPolicy {
             guard let epoch = try? SealedEntry.epoch(of: stored.entry), let epochKey = group.ring[epoch] else { return nil }
             return (stored, epochKey)
         }.sorted { $0.0.cursor < $1.0.cursor }
+        var opened: [GroupItem] = []
         for (stored, epochKey) in openable {
             let entryID = stored.entry.id
             group.unopened.removeValue(forKey: entryID)
@@ -176,14 +178,19 @@ actor PrivateGroups: IngestPolicy {
             let item = GroupItem(
                 id: entryID, author: stored.entry.author, timeMs: stored.entry.timeMs, cursor: stored.cursor,
                 expiresMs: stored.entry.expiresMs.map { Int64(clamping: $0) }, inner: inner)
-            group.log.insert(item)
+            opened.append(item)
             group.stored[entryID] = stored
             group.index.add(entryID, text: ContextCompiler.searchText(of: item))
         }
+        group.log.insert(contentsOf: opened)
         if group.unopened.count > Self.maxUnopened {
-            for entryID in group.unopened.keys.prefix(group.unopened.count - Self.maxUnopened) { group.unopened.removeValue(forKey: entryID) }
+            // The oldest wait longest for a key that may never come.
+            let oldest = group.unopened.values.sorted { $0.cursor < $1.cursor }.prefix(group.unopened.count - Self.maxUnopened)
+            for stored in oldest { group.unopened.removeValue(forKey: stored.entry.id) }
         }
+        // Written back before any await, so a settle that runs meanwhile sees it.
         groups[id] = group
+        if renamed { try? await store.groups.save(group.membership) }
         try? await store.groups.saveSealedKeys(sealed, of: id)
         await admitMembers(of: id)
     }

@@ -64,17 +64,26 @@ public struct GroupLog: Sendable {
     /// Adds an entry (a second insert of the same id is ignored); false when it was there.
     @discardableResult
     public mutating func insert(_ item: GroupItem) -> Bool {
-        guard byID[item.id] == nil else { return false }
-        byID[item.id] = item
-        if let last = items.last, last.cursor > item.cursor {
-            let index = items.firstIndex { $0.cursor > item.cursor } ?? items.endIndex
-            items.insert(item, at: index)
-        } else {
+        insert(contentsOf: [item]) == 1
+    }
+
+    /// Adds entries in any order (ids already held are ignored) and keeps receive order:
+    /// one sort when some arrive behind held ones (a key that came late opens a backlog).
+    /// Returns how many were new.
+    @discardableResult
+    public mutating func insert(contentsOf batch: [GroupItem]) -> Int {
+        var added = 0
+        var ordered = true
+        for item in batch where byID[item.id] == nil {
+            byID[item.id] = item
+            if let last = items.last, last.cursor > item.cursor { ordered = false }
             items.append(item)
+            for target in item.inner.supersedes where target != item.id { replacements[target, default: []].append(item.id) }
+            if let parent = item.parent, parent != item.id { children[parent, default: []].append(item.id) }
+            added += 1
         }
-        for target in item.inner.supersedes where target != item.id { replacements[target, default: []].append(item.id) }
-        if let parent = item.parent, parent != item.id { children[parent, default: []].append(item.id) }
-        return true
+        if !ordered { items.sort { $0.cursor < $1.cursor } }
+        return added
     }
 
     /// Whether `id` stands, was superseded or was retracted. Only entries by the same

@@ -20,8 +20,12 @@ public struct BoardTask: Sendable, Equatable {
     public var reason: String?
     public var createdMs: Int64
     public var updatedMs: Int64
-    /// The board entries that moved it, in the order the fold applied them.
+    /// The board entries that moved it, in the order the fold applied them (the create
+    /// first). Its last element is the task's **head**: the next move must build on it.
     public var history: [EntryID]
+
+    /// The entry the next move of this task must name as its second ref.
+    public var head: EntryID { history.last ?? id }
 }
 
 /// Why a board entry does not count.
@@ -45,7 +49,10 @@ public struct BoardRefusal: Sendable, Equatable {
 }
 
 /// A group's task board (PROTOCOL.md §13.9): a pure fold over the group's opened entries
-/// of types `board.*`. Who may do what is the fold's rule, not the caller's word:
+/// of types `board.*`. Every move names the task (first ref) and the task's head it built
+/// on (second ref), so a task's moves form a chain: a move signed without seeing the last
+/// one does not count, whatever time it claims. Who may do what is the fold's rule, not the
+/// caller's word:
 /// the creator or a manager assigns, only the assignee starts, completes and fails.
 /// Entries that break a rule are listed in `refused` with the reason.
 public struct TaskBoard: Sendable, Equatable {
@@ -60,10 +67,10 @@ public struct TaskBoard: Sendable, Equatable {
     public static let maxTitleBytes = 200
     public static let maxBodyBytes = 8 * 1024
     public static let maxReasonBytes = 1024
+    /// Most moves one task takes; later ones are refused (a bound on what one member can make
+    /// every reader fold).
+    public static let maxMoves = 256
 
-    /// Most entries kept waiting for the board to allow them (a bound against a flood of
-    /// entries that never count); beyond it the oldest is refused for good.
-    static let maxWaiting = 256
 
     public private(set) var tasks: [EntryID: BoardTask] = [:]
     /// Board entries that do not count, and why.
@@ -72,41 +79,54 @@ public struct TaskBoard: Sendable, Equatable {
     public init() {}
 
     /// The board from `items` (the group's opened entries, any order) and the current
-    /// roles. Entries are taken by (author time, id). An entry the board does not allow
-    /// yet waits, and waiting entries are tried again, oldest first, after each entry that
-    /// counts: a start signed before the assign it follows (a skewed clock) still counts
-    /// before anything later. The result does not depend on arrival order.
+    /// roles. Creates are applied first; then each task follows its chain: of the moves
+    /// that name the task's head, one counts (a move by the task's assignee before an
+    /// assign, so a reassignment signed concurrently cannot undo the assignee's work; then
+    /// the lowest id) and becomes the new head. Signing times play no part, so neither
+    /// arrival order nor a claimed time changes the result.
     public static func fold(_ items: [GroupItem], roles: [AgentID: GroupRole]) -> TaskBoard {
         var board = TaskBoard()
-        let ordered = items.filter { types.contains($0.inner.type) }.sorted {
-            $0.timeMs != $1.timeMs ? $0.timeMs < $1.timeMs : $0.id.bytes.lexicographicallyPrecedes($1.id.bytes)
-        }
-        var waiting: [(item: GroupItem, refusal: BoardRefusal)] = []
-        for item in ordered {
-            if let refusal = board.apply(item, roles: roles) {
-                waiting.append((item, refusal))
-                if waiting.count > maxWaiting {
-                    let oldest = waiting.removeFirst()
-                    board.refused[oldest.item.id] = oldest.refusal
-                }
-                continue
+        var moves: [EntryID: [GroupItem]] = [:]  // by the head they name
+        var unplaced: [GroupItem] = []
+        for item in items where types.contains(item.inner.type) {
+            if item.inner.type == createType {
+                if let refusal = board.apply(item, roles: roles) { board.refused[item.id] = refusal }
+            } else if item.inner.refs.count >= 2 {
+                moves[item.inner.refs[1], default: []].append(item)
+            } else {
+                unplaced.append(item)
             }
-            // Something counted: what waited may count now.
-            var retried = true
-            while retried {
-                retried = false
-                for (index, entry) in waiting.enumerated() {
-                    if let refusal = board.apply(entry.item, roles: roles) {
-                        waiting[index].refusal = refusal
+        }
+        var placed: Set<EntryID> = []
+        for taskID in board.tasks.keys {
+            while let task = board.tasks[taskID], let candidates = moves[task.head] {
+                let ordered = candidates.filter { $0.parent == taskID }.sorted { a, b in
+                    let (aFirst, bFirst) = (a.author == task.assignee && a.inner.type != assignType, b.author == task.assignee && b.inner.type != assignType)
+                    return aFirst != bFirst ? aFirst : a.id.bytes.lexicographicallyPrecedes(b.id.bytes)
+                }
+                var winner: (id: EntryID, task: BoardTask)?
+                for item in ordered {
+                    placed.insert(item.id)
+                    // Each is judged on the task as it stood at this head.
+                    var trial = task
+                    if let refusal = move(&trial, by: item, roles: roles) {
+                        board.refused[item.id] = refusal
+                    } else if let winner {
+                        board.refused[item.id] = BoardRefusal(.conflict, "concurrent with \(winner.id.hex.prefix(12)), which counts")
                     } else {
-                        waiting.remove(at: index)
-                        retried = true
-                        break
+                        winner = (item.id, trial)
                     }
                 }
+                guard let winner else { break }
+                board.tasks[taskID] = winner.task
             }
         }
-        for entry in waiting { board.refused[entry.item.id] = entry.refusal }
+        for item in moves.values.joined() where !placed.contains(item.id) {
+            board.refused[item.id] = BoardRefusal(.conflict, "builds on a move of no task on the board, or one that did not count")
+        }
+        for item in unplaced {
+            board.refused[item.id] = BoardRefusal(.malformed, "a move names its task and the task's last move (two refs)")
+        }
         return board
     }
 
@@ -134,7 +154,21 @@ public struct TaskBoard: Sendable, Equatable {
                 updatedMs: item.timeMs, history: [item.id])
             return nil
         }
-        guard let taskID = item.parent, var task = tasks[taskID] else { return BoardRefusal(.conflict, "names no task on the board (first ref)") }
+        guard let taskID = item.parent, var task = tasks[taskID] else {
+            return BoardRefusal(.conflict, "names no task on the board (first ref)")
+        }
+        if let refusal = Self.move(&task, by: item, roles: roles) { return refusal }
+        tasks[taskID] = task
+        return nil
+    }
+
+    /// Moves `task` by `item`, or says why it may not (then `task` is unchanged).
+    private static func move(_ task: inout BoardTask, by item: GroupItem, roles: [AgentID: GroupRole]) -> BoardRefusal? {
+        let content = item.inner.content.objectValue ?? [:]
+        guard item.inner.refs.count >= 2, item.inner.refs[1] == task.head else {
+            return BoardRefusal(.conflict, "does not build on the task's last move \(task.head.hex.prefix(12)) (second ref)")
+        }
+        guard task.history.count <= maxMoves else { return BoardRefusal(.conflict, "a task moves at most \(maxMoves) times") }
         let isManager = (roles[item.author] ?? .reader) >= .manager
         switch item.inner.type {
         case Self.assignType:
@@ -168,7 +202,6 @@ public struct TaskBoard: Sendable, Equatable {
         }
         task.updatedMs = max(task.updatedMs, item.timeMs)
         task.history.append(item.id)
-        tasks[taskID] = task
         return nil
     }
 }

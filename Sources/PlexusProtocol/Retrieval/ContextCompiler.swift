@@ -67,6 +67,8 @@ public enum ContextCompiler {
     static let lambda = 0.7
     /// Longest text of one piece, in characters (a longer entry is cut with "…").
     static let maxPieceCharacters = 2_000
+    /// Terms of each candidate compared for diversity (a bound: entries may be 64 KiB).
+    static let maxDiversityTerms = 256
 
     public static func compile(_ query: ContextQuery, log: GroupLog, index: BM25Index) -> CompiledContext {
         let budget = max(0, min(query.budgetTokens, maxBudgetTokens))
@@ -92,7 +94,7 @@ public enum ContextCompiler {
         }.map(\.element.item))
 
         // 3. Diversity.
-        let terms = Dictionary(uniqueKeysWithValues: candidates.map { ($0.item.id, Set(SearchTerms.of(text(of: $0.item)))) })
+        let terms = Dictionary(uniqueKeysWithValues: candidates.map { ($0.item.id, Set(SearchTerms.of(text(of: $0.item)).prefix(maxDiversityTerms))) })
         let best = fused.values.max() ?? 1
         var remaining = candidates.map(\.item)
         // The highest similarity of each remaining candidate to any selected one, kept up to
@@ -177,6 +179,8 @@ public enum ContextCompiler {
 
     static func jaccard(_ a: Set<String>, _ b: Set<String>) -> Double {
         guard !a.isEmpty || !b.isEmpty else { return 0 }
-        return Double(a.intersection(b).count) / Double(a.union(b).count)
+        let (small, large) = a.count <= b.count ? (a, b) : (b, a)
+        let shared = small.reduce(0) { large.contains($1) ? $0 + 1 : $0 }
+        return Double(shared) / Double(a.count + b.count - shared)
     }
 }
