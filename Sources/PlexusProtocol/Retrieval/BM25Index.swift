@@ -9,18 +9,39 @@ public enum SearchTerms {
         "that", "the", "this", "to", "was", "were", "will", "with",
     ]
 
+    /// Runs over Unicode scalars (ASCII without a table lookup): this is on the path of
+    /// every group entry a node opens.
     public static func of(_ text: String) -> [String] {
         var terms: [String] = []
-        var current = ""
+        var current = String.UnicodeScalarView()
+        var length = 0
         func flush() {
-            defer { current = "" }
-            guard current.count >= 2, !stopwords.contains(current) else { return }
-            if current.count > 3, current.hasSuffix("s"), !current.hasSuffix("ss") { current.removeLast() }
-            terms.append(current)
+            defer {
+                current = String.UnicodeScalarView()
+                length = 0
+            }
+            guard length >= 2 else { return }
+            var term = String(current)
+            guard !stopwords.contains(term) else { return }
+            if length > 3, term.hasSuffix("s"), !term.hasSuffix("ss") { term.removeLast() }
+            terms.append(term)
         }
-        for character in text.lowercased() {
-            if character.isLetter || character.isNumber {
-                current.append(character)
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            if value < 0x80 {
+                switch value {
+                case 0x61...0x7A, 0x30...0x39:
+                    current.append(scalar)
+                    length += 1
+                case 0x41...0x5A:
+                    current.append(Unicode.Scalar(UInt8(value + 0x20)))
+                    length += 1
+                default:
+                    flush()
+                }
+            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+                current.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
+                length += 1
             } else {
                 flush()
             }
@@ -68,7 +89,9 @@ public struct BM25Index: Sendable {
         guard !ids.isEmpty, limit > 0 else { return [] }
         let documents = Double(ids.count)
         let averageLength = max(Double(totalLength) / documents, 1)
-        var scores: [Int32: Double] = [:]
+        // Dense scores (no hashing per posting); `touched` lists the documents that match.
+        var scores = [Double](repeating: 0, count: ids.count)
+        var touched: [Int32] = []
         for term in Set(SearchTerms.of(query)) {
             guard let list = postings[term] else { continue }
             let frequency = Double(list.count)
@@ -76,16 +99,22 @@ public struct BM25Index: Sendable {
             for (slot, count) in list {
                 let tf = Double(count)
                 let norm = tf + Self.k1 * (1 - Self.b + Self.b * Double(lengths[Int(slot)]) / averageLength)
-                scores[slot, default: 0] += idf * tf * (Self.k1 + 1) / norm
+                if scores[Int(slot)] == 0 { touched.append(slot) }
+                scores[Int(slot)] += idf * tf * (Self.k1 + 1) / norm
             }
         }
-        var hits: [(id: EntryID, score: Double)] = []
-        hits.reserveCapacity(min(scores.count, 4 * limit))
-        for (slot, score) in scores {
-            let id = ids[Int(slot)]
-            if include(id) { hits.append((id, score)) }
+        touched.sort { a, b in
+            let (sa, sb) = (scores[Int(a)], scores[Int(b)])
+            return sa != sb ? sa > sb : ids[Int(a)].bytes.lexicographicallyPrecedes(ids[Int(b)].bytes)
         }
-        hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.id.bytes.lexicographicallyPrecedes($1.id.bytes) }
-        return Array(hits.prefix(limit))
+        // Best first, so `include` is asked only until the page is full.
+        var hits: [(id: EntryID, score: Double)] = []
+        for slot in touched {
+            let id = ids[Int(slot)]
+            guard include(id) else { continue }
+            hits.append((id, scores[Int(slot)]))
+            if hits.count == limit { break }
+        }
+        return hits
     }
 }
