@@ -273,19 +273,9 @@ extension PrivateGroups {
         let now = clock.nowMs
         let lifetimeMs = request.status == .offline
             ? 10_000 : Int64(request.ttlSeconds ?? PresenceRequest.defaultTTLSeconds) * 1000
-        let salt = Data((0..<GroupEnvelopeCipher.saltBytes).map { _ in UInt8.random(in: 0...255) })
-        var envelope = Plexus_GroupEnvelope()
-        envelope.epoch = epoch.bytes.asData
-        envelope.salt = salt
-        envelope.ciphertext = try GroupEnvelopeCipher.seal(
-            plaintext, epochKey: epochKey, epoch: epoch, group: group.membership.id, author: key.id, seq: UInt64(max(now, 0)),
-            salt: salt, label: GroupEnvelopeCipher.presenceLabel)
-        let content: Data
-        do {
-            content = try envelope.serializedBytes()
-        } catch {
-            throw PlexusError(.internal, "could not serialise presence: \(error)")
-        }
+        let content = try SealedEntry.seal(
+            plaintext, group: group.membership.id, epoch: epoch, epochKey: epochKey, author: key.id, seq: UInt64(max(now, 0)),
+            label: GroupEnvelopeCipher.presenceLabel)
         return try SignedRecord(
             signing: content, kind: .groupPresence, scope: group.membership.id.hex, timeMs: now, expiresMs: now + lifetimeMs, with: key)
     }
@@ -299,11 +289,9 @@ extension PrivateGroups {
         let now = clock.nowMs
         var views: [PresenceView] = []
         for record in await gossip.records(of: .groupPresence) where record.scope == scope && group.roster.members[record.author] != nil {
-            guard let envelope = try? Plexus_GroupEnvelope(serializedBytes: record.content),
-                  let epoch = EntryID(bytes: envelope.epoch), let epochKey = group.ring[epoch],
-                  let plaintext = try? GroupEnvelopeCipher.open(
-                      envelope.ciphertext, epochKey: epochKey, epoch: epoch, group: group.membership.id, author: record.author,
-                      seq: UInt64(max(record.timeMs, 0)), salt: envelope.salt, label: GroupEnvelopeCipher.presenceLabel),
+            guard let plaintext = try? SealedEntry.open(
+                      content: record.content, group: group.membership.id, author: record.author, seq: UInt64(max(record.timeMs, 0)),
+                      label: GroupEnvelopeCipher.presenceLabel, epochKey: { group.ring[$0] }),
                   let body = try? JSONDecoder().decode(PresenceBody.self, from: plaintext)
             else { continue }
             views.append(PresenceView(

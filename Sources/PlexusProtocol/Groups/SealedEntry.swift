@@ -68,18 +68,20 @@ public struct GroupInner: Sendable, Equatable {
 }
 
 /// The envelope of a member's group entry (PROTOCOL.md §13.4): builds the content of a
-/// `group.sealed` entry and opens it.
+/// `group.sealed` entry and opens it. Presence (§13.10) uses the same envelope with its own
+/// label and the record's time as `seq`.
 public enum SealedEntry {
     /// The `GroupEnvelope` content for `author`'s entry `seq` in `group` under `epoch`.
     public static func seal(
         _ inner: Data, group: EntryID, epoch: EntryID, epochKey: SymmetricKey, author: AgentID, seq: UInt64,
-        salt: Data = Data((0..<GroupEnvelopeCipher.saltBytes).map { _ in UInt8.random(in: 0...255) })
+        salt: Data = Data((0..<GroupEnvelopeCipher.saltBytes).map { _ in UInt8.random(in: 0...255) }),
+        label: String = GroupEnvelopeCipher.entryLabel
     ) throws(PlexusError) -> Data {
         var envelope = Plexus_GroupEnvelope()
         envelope.epoch = epoch.bytes.asData
         envelope.salt = salt
         envelope.ciphertext = try GroupEnvelopeCipher.seal(
-            inner, epochKey: epochKey, epoch: epoch, group: group, author: author, seq: seq, salt: salt)
+            inner, epochKey: epochKey, epoch: epoch, group: group, author: author, seq: seq, salt: salt, label: label)
         do {
             return try envelope.serializedBytes()
         } catch {
@@ -101,14 +103,36 @@ public enum SealedEntry {
         return try GroupInner(serialized: inner)
     }
 
+    /// Opens envelope bytes sealed with `label` by `author` at `seq`, with the key of the
+    /// epoch they name (`epochKey` answers nil when this node does not hold it).
+    public static func open(
+        content: Data, group: EntryID, author: AgentID, seq: UInt64, label: String,
+        epochKey: (EntryID) -> SymmetricKey?
+    ) throws(PlexusError) -> Data {
+        guard let (epoch, envelope) = parse(content) else {
+            throw PlexusError(.malformedEnvelope, "not a group envelope (epoch, 16-byte salt, ciphertext)")
+        }
+        guard let key = epochKey(epoch) else {
+            throw PlexusError(.malformedEnvelope, "the envelope names epoch \(epoch.hex.prefix(12)), whose key this node does not hold")
+        }
+        return try GroupEnvelopeCipher.open(
+            envelope.ciphertext, epochKey: key, epoch: epoch, group: group, author: author, seq: seq, salt: envelope.salt, label: label)
+    }
+
     private static func envelope(of entry: SignedEntry) throws(PlexusError) -> (epoch: EntryID, Plexus_GroupEnvelope) {
         guard entry.type == GroupEntryType.sealed, entry.fields.tags.isEmpty, entry.fields.refs.isEmpty,
-              let envelope = try? Plexus_GroupEnvelope(serializedBytes: entry.content),
-              let epoch = EntryID(bytes: envelope.epoch), envelope.salt.count == GroupEnvelopeCipher.saltBytes,
-              envelope.ciphertext.count >= 16
+              let parsed = parse(entry.content)
         else {
             throw PlexusError(.malformedEnvelope, "entry \(entry.id.hex.prefix(12)) is not a group envelope (type group.sealed, no tags or refs, epoch, 16-byte salt, ciphertext)")
         }
+        return parsed
+    }
+
+    private static func parse(_ content: Data) -> (epoch: EntryID, Plexus_GroupEnvelope)? {
+        guard let envelope = try? Plexus_GroupEnvelope(serializedBytes: content),
+              let epoch = EntryID(bytes: envelope.epoch), envelope.salt.count == GroupEnvelopeCipher.saltBytes,
+              envelope.ciphertext.count >= 16
+        else { return nil }
         return (epoch, envelope)
     }
 }
