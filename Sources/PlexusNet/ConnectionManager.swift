@@ -102,23 +102,27 @@ public actor ConnectionManager {
             .connectTimeout(config.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.writeBufferWaterMark, value: .init(low: config.sendQueueBytes / 2, high: config.sendQueueBytes))
-        let channel: any Channel
+        let connected = bootstrap.connect(host: host, port: port)
+        // The handshake starts on the event loop the moment the connection is up, not when
+        // this task is next scheduled: on a busy machine that can be later than the peer's
+        // handshake timeout.
+        let (gate, counters) = (self.gate, self.counters)
+        let pipelined = connected.flatMapThrowing { channel in
+            guard gate.admit(ip: channel.remoteAddress?.ipAddress ?? host) else {
+                channel.close(promise: nil)
+                counters.closed(MeshError.tooManyConnections.reason)
+                throw MeshError.tooManyConnections
+            }
+            counters.update { $0.connectionsDialed += 1 }
+            return try self.setUpPipeline(channel, direction: .outbound, expectedPeer: expectedPeer)
+        }
         do {
-            channel = try await bootstrap.connect(host: host, port: port).get()
+            _ = try await connected.get()
         } catch {
             counters.closed(MeshError.dialFailed("").reason)
             throw MeshError.dialFailed(Self.dialFailure(error, timeout: config.connectTimeout))
         }
-        let ip = channel.remoteAddress?.ipAddress ?? host
-        guard gate.admit(ip: ip) else {
-            channel.close(promise: nil)
-            counters.closed(MeshError.tooManyConnections.reason)
-            throw MeshError.tooManyConnections
-        }
-        counters.update { $0.connectionsDialed += 1 }
-        let (connection, handshake) = try await channel.eventLoop.submit {
-            try self.setUpPipeline(channel, direction: .outbound, expectedPeer: expectedPeer)
-        }.get()
+        let (connection, handshake) = try await pipelined.get()
         let peer = try await handshake.get()
         let survivor = register(connection, peer: peer, bootstrap: isBootstrap)
         onPeerConnected(HostPort(host: host, port: port).description, peer.agentID)
