@@ -103,18 +103,54 @@ public struct BM25Index: Sendable {
                 scores[Int(slot)] += idf * tf * (Self.k1 + 1) / norm
             }
         }
-        touched.sort { a, b in
+        // Best first, so `include` is asked only until the page is full: a heap over the
+        // matches (built in linear time) gives them in order without sorting them all.
+        let better: (Int32, Int32) -> Bool = { a, b in
             let (sa, sb) = (scores[Int(a)], scores[Int(b)])
             return sa != sb ? sa > sb : ids[Int(a)].bytes.lexicographicallyPrecedes(ids[Int(b)].bytes)
         }
-        // Best first, so `include` is asked only until the page is full.
+        var heap = SlotHeap(touched, by: better)
         var hits: [(id: EntryID, score: Double)] = []
-        for slot in touched {
+        while hits.count < limit, let slot = heap.popFirst() {
             let id = ids[Int(slot)]
             guard include(id) else { continue }
             hits.append((id, scores[Int(slot)]))
-            if hits.count == limit { break }
         }
         return hits
+    }
+}
+
+/// A binary heap of document slots, the first by `precedes` on top.
+private struct SlotHeap {
+    private var items: [Int32]
+    private let precedes: (Int32, Int32) -> Bool
+
+    init(_ items: [Int32], by precedes: @escaping (Int32, Int32) -> Bool) {
+        self.items = items
+        self.precedes = precedes
+        for index in stride(from: items.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
+    }
+
+    mutating func popFirst() -> Int32? {
+        guard let first = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            siftDown(0)
+        }
+        return first
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1
+            guard left < items.count else { return }
+            var child = left
+            if left + 1 < items.count, precedes(items[left + 1], items[left]) { child = left + 1 }
+            guard precedes(items[child], items[parent]) else { return }
+            items.swapAt(child, parent)
+            parent = child
+        }
     }
 }

@@ -94,7 +94,17 @@ public enum ContextCompiler {
         }.map(\.element.item))
 
         // 3. Diversity.
-        let terms = Dictionary(uniqueKeysWithValues: candidates.map { ($0.item.id, Set(SearchTerms.of(text(of: $0.item)).prefix(maxDiversityTerms))) })
+        // Terms as sorted small integers, so similarity is a merge rather than string hashing.
+        var vocabulary: [String: Int32] = [:]
+        let terms: [EntryID: [Int32]] = Dictionary(uniqueKeysWithValues: candidates.map { candidate in
+            let numbers = Set(SearchTerms.of(text(of: candidate.item)).prefix(maxDiversityTerms).map { term in
+                if let number = vocabulary[term] { return number }
+                let number = Int32(vocabulary.count)
+                vocabulary[term] = number
+                return number
+            })
+            return (candidate.item.id, numbers.sorted())
+        })
         let best = fused.values.max() ?? 1
         var remaining = candidates.map(\.item)
         // The highest similarity of each remaining candidate to any selected one, kept up to
@@ -177,10 +187,21 @@ public enum ContextCompiler {
         return ContextPiece(item: item, reason: reason, line: line, tokens: tokens(line), score: score)
     }
 
-    static func jaccard(_ a: Set<String>, _ b: Set<String>) -> Double {
+    /// Jaccard similarity of two sorted, duplicate-free term lists.
+    static func jaccard(_ a: [Int32], _ b: [Int32]) -> Double {
         guard !a.isEmpty || !b.isEmpty else { return 0 }
-        let (small, large) = a.count <= b.count ? (a, b) : (b, a)
-        let shared = small.reduce(0) { large.contains($1) ? $0 + 1 : $0 }
+        var (i, j, shared) = (0, 0, 0)
+        while i < a.count, j < b.count {
+            if a[i] == b[j] {
+                shared += 1
+                i += 1
+                j += 1
+            } else if a[i] < b[j] {
+                i += 1
+            } else {
+                j += 1
+            }
+        }
         return Double(shared) / Double(a.count + b.count - shared)
     }
 }
