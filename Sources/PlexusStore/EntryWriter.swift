@@ -61,23 +61,41 @@ public actor EntryWriter {
     public func append(
         as author: AgentID, searchText: String, _ make: (FeedHead?) throws(PlexusError) -> SignedEntry
     ) async throws(PlexusError) -> StoredEntry {
+        try await appendAll(as: author, searchText: searchText) { head throws(PlexusError) in [try make(head)] }[0]
+    }
+
+    /// Appends a run of entries to `author`'s own feed in one transaction: all of them are
+    /// stored or none (e.g. a rekey split over several entries, which is of no use in part).
+    /// `make` returns them in feed order, the first following `head`.
+    public func appendAll(
+        as author: AgentID, searchText: String, _ make: (FeedHead?) throws(PlexusError) -> [SignedEntry]
+    ) async throws(PlexusError) -> [StoredEntry] {
         if localHeads[author] == nil {
             let head = try await loadHead(of: author)
             if localHeads[author] == nil { localHeads[author] = head }
         }
-        let head = localHeads[author] ?? nil
-        let entry = try make(head)
-        guard entry.author == author, entry.seq == (head?.seq ?? 0) + 1, entry.prev == head?.id else {
-            throw PlexusError(.internal, "append produced an entry that does not follow the feed head")
+        var head = localHeads[author] ?? nil
+        let entries = try make(head)
+        guard !entries.isEmpty, entries.count <= Self.maxBatch else {
+            throw PlexusError(.internal, "append produced \(entries.count) entries (1 to \(Self.maxBatch))")
         }
-        localHeads[author] = FeedHead(seq: entry.seq, id: entry.id)
-        switch try await enqueue([IndexedEntry(entry, searchText: searchText)], arrival: .published)[0] {
-        case .stored(let stored):
-            return stored
-        case .duplicate:
-            throw PlexusError(.internal, "own entry at seq \(entry.seq) was already stored")
-        case .refused(let error):
-            throw error
+        for entry in entries {
+            guard entry.author == author, entry.seq == (head?.seq ?? 0) + 1, entry.prev == head?.id else {
+                throw PlexusError(.internal, "append produced an entry that does not follow the feed head")
+            }
+            head = FeedHead(seq: entry.seq, id: entry.id)
+        }
+        localHeads[author] = head
+        let outcomes = try await enqueue(entries.map { IndexedEntry($0, searchText: searchText) }, arrival: .published)
+        return try outcomes.map { outcome throws(PlexusError) in
+            switch outcome {
+            case .stored(let stored):
+                return stored
+            case .duplicate:
+                throw PlexusError(.internal, "an own entry was already stored at its seq")
+            case .refused(let error):
+                throw error
+            }
         }
     }
 
@@ -130,7 +148,7 @@ public actor EntryWriter {
                 let newest = outcomes.joined().compactMap { $0.stored?.cursor }.max()
                 if let newest { await arrivals.advance(to: newest) }
                 for (item, outcome) in zip(batch, outcomes) {
-                    if item.arrival == .published, outcome[0].stored == nil {
+                    if item.arrival == .published, outcome.contains(where: { $0.stored == nil }) {
                         // The seq was not used; re-read the head before the next append.
                         localHeads[item.entries[0].entry.author] = nil
                     }

@@ -21,6 +21,14 @@ import Testing
         (try? await node.client.agent(agent))?.record.exchangeKey != nil
     }
 
+    /// Waits until `node` knows the exchange keys of `agents` (it needs them to add them).
+    static func waitUntil(_ node: ServeProcess, knows agents: [AgentID]) async throws {
+        try await MeshTests.eventually("the node knows every agent's exchange key", within: .seconds(60)) {
+            for agent in agents where await !knows(node, agent) { return false }
+            return true
+        }
+    }
+
     static func texts(_ node: ServeProcess, group: String) async throws -> Set<String> {
         let page = try await node.client.groupFeed(group: group, GroupFeedRequest(FeedRequest(limit: 1000)))
         return Set(page.entries.compactMap { entry -> String? in
@@ -47,11 +55,7 @@ import Testing
         let outsider = try await Self.start(owner)
         let bobID = try await bob.client.identity().agentID
         let carolID = try await carol.client.identity().agentID
-        try await MeshTests.eventually("the owner knows Bob's and Carol's exchange keys", within: .seconds(60)) {
-            let knowsBob = await Self.knows(owner, bobID)
-            let knowsCarol = await Self.knows(owner, carolID)
-            return knowsBob && knowsCarol
-        }
+        try await Self.waitUntil(owner, knows: [bobID, carolID])
 
         let created = try await owner.client.createGroup(GroupCreateRequest(name: "lab"))
         let group = created.id.hex
@@ -182,6 +186,54 @@ import Testing
         #expect(await Self.refusal { _ = try await restarted[0].client.submit(entry: forged) } == .notMember)
     }
 
+    /// An owner whose entries are limited to 4 KiB seals one epoch key per entry, so each
+    /// of its rekeys is split into a start and continuations (PROTOCOL.md §13.3): every
+    /// member still gets the new key, and a removed one does not.
+    @Test func aRekeySplitOverSeveralEntriesReachesEveryMember() async throws {
+        let owner = try await ServeProcess(
+            directory: ReplicationTests.directory(), arguments: ["--max-body-bytes", "4096"], announce: true)
+        let bob = try await Self.start(owner)
+        let carol = try await Self.start(owner)
+        let ownerID = try await owner.client.identity().agentID
+        let bobID = try await bob.client.identity().agentID
+        let carolID = try await carol.client.identity().agentID
+        try await Self.waitUntil(owner, knows: [bobID, carolID])
+        let created = try await owner.client.createGroup(GroupCreateRequest(name: "split"))
+        let group = created.id.hex
+        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: bobID))
+        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: carolID))
+
+        // Three members, one seal per entry: the rekey is a start and two continuations.
+        let rekeyed = try await owner.client.rekey(group: group)
+        let rekeys = try await owner.client.feed(author: ownerID.description, type: GroupEntryType.rekey, limit: 10).entries
+        #expect(rekeys.count == 3 && rekeyed.epoch == rekeys.map(\.seq).min().flatMap { seq in rekeys.first { $0.seq == seq }?.id })
+        #expect(!rekeyed.needsRekey)
+        _ = try await owner.client.publish(group: group, PublishRequest(content: .object(["text": .string("under the split epoch")])))
+        try await MeshTests.eventually("Bob and Carol read under the split epoch", within: .seconds(60)) {
+            let bobReads = try await Self.texts(bob, group: group).contains("under the split epoch")
+            let carolReads = try await Self.texts(carol, group: group).contains("under the split epoch")
+            return bobReads && carolReads
+        }
+        for node in [bob, carol] {
+            let view = try await node.client.group(group)
+            #expect(view.epoch == rekeyed.epoch && !view.needsRekey && view.voidControls.isEmpty)
+        }
+
+        // Removing Carol rekeys to two members over two entries; Bob reads on, Carol not.
+        let afterRemoval = try await owner.client.removeMember(group: group, agent: carolID)
+        #expect(afterRemoval.epoch != rekeyed.epoch && !afterRemoval.needsRekey)
+        let allRekeys = try await owner.client.feed(author: ownerID.description, type: GroupEntryType.rekey, limit: 10).entries
+        #expect(allRekeys.count == 4)
+        _ = try await owner.client.publish(group: group, PublishRequest(content: .object(["text": .string("after carol left")])))
+        try await MeshTests.eventually("Bob reads what came after Carol's removal", within: .seconds(60)) {
+            try await Self.texts(bob, group: group).contains("after carol left")
+        }
+        try await MeshTests.eventually("Carol's node sees its removal", within: .seconds(60)) {
+            try await carol.client.group(group).role == nil
+        }
+        #expect(try await Self.texts(carol, group: group).contains("after carol left") == false)
+    }
+
     static func text(_ entry: EntryView) -> String? {
         if case .string(let text)? = entry.content?.objectValue?["text"] { return text }
         return nil
@@ -213,7 +265,7 @@ import Testing
         let owner = try await Self.start()
         let bob = try await Self.start(owner)
         let bobID = try await bob.client.identity().agentID
-        try await MeshTests.eventually("the owner knows Bob's exchange key", within: .seconds(60)) { await Self.knows(owner, bobID) }
+        try await Self.waitUntil(owner, knows: [bobID])
         let group = try await owner.client.createGroup(GroupCreateRequest(name: "notes")).id.hex
         _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: bobID))
 
@@ -344,10 +396,7 @@ import Testing
         let bobID = try await bob.client.identity().agentID
         let carolID = try await carol.client.identity().agentID
         let daveID = try await dave.client.identity().agentID
-        try await MeshTests.eventually("the owner knows everyone's exchange key", within: .seconds(60)) {
-            for id in [bobID, carolID, daveID] where await !Self.knows(owner, id) { return false }
-            return true
-        }
+        try await Self.waitUntil(owner, knows: [bobID, carolID, daveID])
         let created = try await owner.client.createGroup(GroupCreateRequest(name: "two managers"))
         let group = created.id.hex
         _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: bobID, role: .manager))

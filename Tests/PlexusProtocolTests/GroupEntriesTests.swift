@@ -153,4 +153,81 @@ import Testing
             #expect(error.code == .malformedEnvelope)
         }
     }
+
+    /// A rekey split over a start and continuations: every member opens the key whichever
+    /// part seals it, the epoch is due no rekey while parts are missing, and a continuation
+    /// by anyone but the epoch's author, or a malformed one, does not count.
+    @Test func aRekeySplitOverSeveralEntriesReachesEveryMember() throws {
+        let first = GroupKeyRing.freshKey()
+        let created = try create(key: first)
+        let group = created.group
+        let members = (0..<5).map { _ in AgentKey() }
+        var controls = [created]
+        var seq: UInt64 = 1
+        for member in members {
+            seq += 1
+            controls.append(try add(member, group: group, parents: [controls[controls.count - 1].entry.id], sharing: [], seq: seq))
+        }
+        // Six recipients, three seals per entry (the first gives one place to the wrapped
+        // key): a start and two continuations.
+        let second = GroupKeyRing.freshKey()
+        let recipients = [owner] + members
+        let parts = try GroupKeyRing.epochParts(
+            second, to: recipients.map { ExchangeKey.binding(of: $0) }, wrapping: [(group, first)], sealsPerPart: 3)
+        #expect(parts.count == 3 && parts[0].parts == 3 && parts[0].previous.count == 1 && parts.dropFirst().allSatisfy { $0.parts == 0 })
+        var message = Plexus_GroupControl()
+        message.group = group.bytes.asData
+        message.rekey = parts[0]
+        seq += 1
+        let start = try ControlEntry(try sign(GroupEntryType.rekey, message, by: owner, seq: seq, parents: [controls[controls.count - 1].entry.id]))
+        var run = [start]
+        for part in parts.dropFirst() {
+            var continuation = part
+            continuation.continues = start.entry.id.bytes.asData
+            message.rekey = continuation
+            seq += 1
+            run.append(try ControlEntry(try sign(GroupEntryType.rekey, message, by: owner, seq: seq, parents: [run[run.count - 1].entry.id])))
+        }
+        #expect(run.dropFirst().allSatisfy { $0.sealedEpoch == start.entry.id })
+
+        // With only the start held, the epoch is the one to write under and no rekey is due.
+        let partial = GroupRoster.fold(group: group, controls: (controls + [start]).map(\.control))
+        #expect(partial.sendingEpoch == start.entry.id && !partial.needsRekey)
+        #expect(partial.epochs[start.entry.id].map { !$0.isComplete && $0.recipients.count == 2 } == true)
+
+        let whole = GroupRoster.fold(group: group, controls: (controls + run).map(\.control))
+        #expect(whole.epochs[start.entry.id].map { $0.isComplete && $0.recipients == Set(recipients.map(\.id)) } == true)
+        #expect(whole.sendingEpoch == start.entry.id && !whole.needsRekey && whole.void.isEmpty)
+        for member in members {
+            var ring = GroupKeyRing()
+            ring.absorb(controls + run, me: member.id, exchangeKey: ExchangeKey(agent: member))
+            #expect(ring[start.entry.id].map { $0 == second } == true && ring[group].map { $0 == first } == true)
+        }
+
+        // A member's "continuation" of the owner's epoch does not count, but the missing
+        // part it stands in for is still awaited.
+        var forged = parts[2]
+        forged.continues = start.entry.id.bytes.asData
+        message.rekey = forged
+        let bogus = try ControlEntry(try sign(GroupEntryType.rekey, message, by: members[0], seq: 1, parents: [run[1].entry.id]))
+        let withBogus = GroupRoster.fold(group: group, controls: (controls + Array(run.prefix(2)) + [bogus]).map(\.control))
+        #expect(withBogus.void[bogus.entry.id] == .notPermitted)
+        #expect(withBogus.epochs[start.entry.id].map { !$0.isComplete && !$0.recipients.contains(members[4].id) } == true)
+
+        // Malformed continuations: a short epoch id, wrapped keys, a part count.
+        for broken in [{ (keys: inout Plexus_EpochKeys) in keys.continues = Data(repeating: 1, count: 8) },
+                       { keys in keys.previous = parts[0].previous },
+                       { keys in keys.parts = 2 }] {
+            var keys = forged
+            broken(&keys)
+            message.rekey = keys
+            #expect(throws: PlexusError.self) { try ControlEntry(try sign(GroupEntryType.rekey, message, by: owner, seq: 20, parents: [start.entry.id])) }
+        }
+        // An epoch may not claim more than 64 parts.
+        var greedy = parts[0]
+        greedy.parts = UInt32(ControlEntry.maxEpochParts + 1)
+        message.rekey = greedy
+        #expect(throws: PlexusError.self) { try ControlEntry(try sign(GroupEntryType.rekey, message, by: owner, seq: 20, parents: [start.entry.id])) }
+    }
+
 }

@@ -219,6 +219,33 @@ import Testing
         #expect(overreach.void[Self.id("bob-leaves")] == .notPermitted && overreach.members[bob] == .member)
     }
 
+    @Test func aManagerLeavingWithASplitRekeyFinishesItAfterItsRemoval() {
+        let controls = [
+            create,
+            control("add-alice", by: owner, after: ["create"], .add(member: alice, role: .manager, fromSeq: 1, shares: [root])),
+            control("add-bob", by: alice, after: ["add-alice"], .add(member: bob, role: .member, fromSeq: 1, shares: [root])),
+            GroupControl(
+                id: Self.id("alice-leaves"), author: alice, parents: [Self.id("add-bob")],
+                action: .remove(member: alice, cutoff: 4, rekeyedTo: [owner]), parts: 2),
+        ]
+        let started = fold(controls)
+        let epoch = Self.id("alice-leaves")
+        // Bob's seal is still to come: the epoch is the one to write under, and not redone.
+        #expect(started.sendingEpoch == epoch && !started.needsRekey && started.epochs[epoch]?.isComplete == false)
+        let finished = fold(controls + [
+            control("alice-continues", by: alice, after: ["alice-leaves"], .continueEpoch(epoch: epoch, recipients: [bob])),
+        ])
+        #expect(finished.void.isEmpty && finished.members == [owner: .owner, bob: .member])
+        #expect(finished.epochs[epoch].map { $0.isComplete && $0.recipients == [owner, bob] } == true && !finished.needsRekey)
+        // Nobody else may finish it, and a continuation must follow the epoch it names.
+        let others = fold(controls + [
+            control("owner-continues", by: owner, after: ["alice-leaves"], .continueEpoch(epoch: epoch, recipients: [bob])),
+            control("alice-jumps-ahead", by: alice, after: ["add-bob"], .continueEpoch(epoch: epoch, recipients: [bob])),
+        ])
+        #expect(others.void[Self.id("owner-continues")] == .notPermitted && others.void[Self.id("alice-jumps-ahead")] == .notPermitted)
+        #expect(others.epochs[epoch].map { !$0.isComplete && $0.recipients == [owner] } == true)
+    }
+
     @Test func aMemberAddedConcurrentlyWithARekeyCannotReadTheNewEpochUntilTheNextRekey() {
         let controls = [
             create,

@@ -105,7 +105,7 @@ import Testing
     struct GroupVector: Decodable {
         let author_seed, recipient_seed, group, epoch, epoch_key, salt, type, content, previous_epoch, previous_key: String
         let sealed_encapsulated_key, sealed_ciphertext, author, exchange_public, exchange_signature, recipient: String
-        let inner, ciphertext, envelope, wrapped_previous: String
+        let inner, ciphertext, envelope, wrapped_previous, rekey_start_control, rekey_continuation_control: String
         let seq: UInt64
         let tags, refs: [String]
     }
@@ -136,6 +136,27 @@ import Testing
             recipient: recipient.id, encapsulatedKey: Self.bytes(vector.sealed_encapsulated_key), ciphertext: Self.bytes(vector.sealed_ciphertext))
         #expect(try sealed.open(with: ExchangeKey(agent: recipient)) == epochKey)
         #expect(throws: PlexusError.self) { try sealed.open(with: ExchangeKey(agent: author)) }
+
+        // A rekey split in two: the start (with the wrapped key and its part count) and the
+        // continuation naming it, byte for byte as Python writes them.
+        var seal = Plexus_SealedKey()
+        seal.recipient = Data(recipient.id.bytes.prefix(8))
+        seal.encapsulatedKey = sealed.encapsulatedKey
+        seal.ciphertext = sealed.ciphertext
+        var previous = Plexus_WrappedKey()
+        previous.epoch = try EntryID.parse(vector.previous_epoch).bytes.asData
+        previous.ciphertext = wrapped
+        var start = Plexus_GroupControl()
+        start.group = group.bytes.asData
+        start.rekey.sealed = [seal]
+        start.rekey.previous = [previous]
+        start.rekey.parts = 2
+        #expect(Hex.encode(try start.serializedBytes() as Data) == vector.rekey_start_control)
+        var continuation = Plexus_GroupControl()
+        continuation.group = group.bytes.asData
+        continuation.rekey.sealed = [seal]
+        continuation.rekey.continues = epoch.bytes.asData
+        #expect(Hex.encode(try continuation.serializedBytes() as Data) == vector.rekey_continuation_control)
     }
 
     @Test func anIndependentPythonDerivationAgrees() throws {

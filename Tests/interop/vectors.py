@@ -266,11 +266,18 @@ def derive_group(case):
     opened = HPKE_SUITE.decrypt(sealed, recipient_x25519, info=b"plexus/group-epoch/v1" + recipient)
     if opened != epoch_key:
         raise ValueError("the sealed epoch key does not open to epoch_key")
+    # A rekey split in two (13.3): the start (GroupControl.rekey = EpochKeys with the seal,
+    # the wrapped previous key and parts = 2) and the continuation naming it (continues).
+    seal = field_bytes(1, recipient[:8]) + field_bytes(2, sealed[:32]) + field_bytes(3, sealed[32:])
+    rekey_start = field_bytes(1, group) + field_bytes(6, field_bytes(1, seal) + field_bytes(
+        2, field_bytes(1, previous) + field_bytes(2, wrapped)) + field_varint(4, 2))
+    rekey_continuation = field_bytes(1, group) + field_bytes(6, field_bytes(1, seal) + field_bytes(3, epoch))
     derived = dict(case)
     derived.update({
         "author": author.hex(), "exchange_public": exchange_public.hex(), "exchange_signature": binding.hex(),
         "recipient": recipient.hex(), "inner": inner.hex(), "entry_key": entry_key.hex(), "ciphertext": ciphertext.hex(),
         "envelope": envelope.hex(), "wrapped_previous": wrapped.hex(),
+        "rekey_start_control": rekey_start.hex(), "rekey_continuation_control": rekey_continuation.hex(),
     })
     return derived
 

@@ -1246,7 +1246,10 @@ public nonisolated struct Plexus_GroupRole: Sendable {
 }
 
 /// A new epoch: its key sealed to each recipient, and the epoch keys its author held
-/// wrapped under it, so whoever gets the new key can read what came before.
+/// wrapped under it, so whoever gets the new key can read what came before. A key sealed
+/// to more recipients than one entry holds is split (PROTOCOL.md §13.3): the entry that
+/// starts the epoch says how many entries its seals span, and each further group.rekey
+/// names the epoch in `continues`.
 public nonisolated struct Plexus_EpochKeys: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1255,6 +1258,12 @@ public nonisolated struct Plexus_EpochKeys: Sendable {
   public var sealed: [Plexus_SealedKey] = []
 
   public var previous: [Plexus_WrappedKey] = []
+
+  /// set: seals this earlier epoch's key to more recipients
+  public var continues: Data = Data()
+
+  /// in an epoch's first entry: entries its seals span (0 = 1)
+  public var parts: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3573,7 +3582,7 @@ nonisolated extension Plexus_GroupRole: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Plexus_EpochKeys: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EpochKeys"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sealed\0\u{1}previous\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sealed\0\u{1}previous\0\u{1}continues\0\u{1}parts\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3583,6 +3592,8 @@ nonisolated extension Plexus_EpochKeys: SwiftProtobuf.Message, SwiftProtobuf._Me
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.sealed) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.previous) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.continues) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.parts) }()
       default: break
       }
     }
@@ -3595,12 +3606,20 @@ nonisolated extension Plexus_EpochKeys: SwiftProtobuf.Message, SwiftProtobuf._Me
     if !self.previous.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.previous, fieldNumber: 2)
     }
+    if !self.continues.isEmpty {
+      try visitor.visitSingularBytesField(value: self.continues, fieldNumber: 3)
+    }
+    if self.parts != 0 {
+      try visitor.visitSingularUInt32Field(value: self.parts, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Plexus_EpochKeys, rhs: Plexus_EpochKeys) -> Bool {
     if lhs.sealed != rhs.sealed {return false}
     if lhs.previous != rhs.previous {return false}
+    if lhs.continues != rhs.continues {return false}
+    if lhs.parts != rhs.parts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

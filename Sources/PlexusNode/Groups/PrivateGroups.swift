@@ -309,8 +309,8 @@ actor PrivateGroups: IngestPolicy {
         var message = Plexus_GroupControl()
         message.create = create
         // Join the topic first, so the create is spread and the admission knows the group.
-        let stored = try await appendControl(GroupEntryType.create, message, topic: topic, parents: [])
-        let id = stored.entry.id
+        let run = try await appendControl(GroupEntryType.create, message, topic: topic, parents: [])
+        let id = run[0].entry.id
         let membership = GroupStore.Membership(id: id, topic: topic, name: request.name, addedMs: clock.nowMs)
         try await store.groups.save(membership)
         var group = Group(membership: membership)
@@ -320,7 +320,7 @@ actor PrivateGroups: IngestPolicy {
         byTopic[topic] = id
         await admitMembers(of: id)
         _ = try await gossip.subscribe(topic)
-        try await took(stored, into: id)
+        try await took(run, into: id)
         return try view(of: id.hex)
     }
 
@@ -360,12 +360,15 @@ actor PrivateGroups: IngestPolicy {
         var remove = Plexus_GroupRemove()
         remove.member = agent.bytes.asData
         remove.cutoff = try await store.maxSeq(of: agent)
+        var continuations: ArraySlice<Plexus_EpochKeys> = []
         if manages {
             let remaining = group.roster.members.keys.filter { $0 != agent }
-            remove.rekey = try newEpoch(for: Array(remaining), in: group)
+            let parts = try newEpoch(for: Array(remaining), in: group)
+            remove.rekey = parts[0]
+            continuations = parts.dropFirst()
         }
         try permit(.remove(member: agent, cutoff: remove.cutoff, rekeyedTo: remove.hasRekey ? RecipientSet([]) : nil), in: group)
-        try await publishControl(GroupEntryType.remove, in: group) { $0.remove = remove }
+        try await publishControl(GroupEntryType.remove, in: group, continuing: continuations) { $0.remove = remove }
         return try view(of: group.membership.id.hex)
     }
 
@@ -388,8 +391,8 @@ actor PrivateGroups: IngestPolicy {
     func rekey(_ reference: String) async throws(PlexusError) -> GroupView {
         let group = try resolve(reference)
         try permit(.rekey(recipients: []), in: group)
-        let keys = try newEpoch(for: Array(group.roster.members.keys), in: group)
-        try await publishControl(GroupEntryType.rekey, in: group) { $0.rekey = keys }
+        let parts = try newEpoch(for: Array(group.roster.members.keys), in: group)
+        try await publishControl(GroupEntryType.rekey, in: group, continuing: parts.dropFirst()) { $0.rekey = parts[0] }
         return try view(of: group.membership.id.hex)
     }
 
@@ -442,7 +445,7 @@ actor PrivateGroups: IngestPolicy {
             return try SignedEntry(signing: body, with: key, limits: limits)
         }
         await gossip.publish(stored.entry)
-        try await took(stored, into: id)
+        try await took([stored], into: id)
         return stored
     }
 
@@ -462,8 +465,9 @@ actor PrivateGroups: IngestPolicy {
     }
 
     /// A new epoch key sealed to `members` (by the exchange keys their adds carried), with
-    /// the keys of the current epoch heads wrapped under it.
-    private func newEpoch(for members: [AgentID], in group: Group) throws(PlexusError) -> Plexus_EpochKeys {
+    /// the keys of the current epoch heads wrapped under it; in more than one part when
+    /// the seals do not fit one entry.
+    private func newEpoch(for members: [AgentID], in group: Group) throws(PlexusError) -> [Plexus_EpochKeys] {
         var bindings: [ExchangeKeyBinding] = []
         for member in members {
             guard let binding = Self.binding(of: member, in: group) else {
@@ -472,7 +476,8 @@ actor PrivateGroups: IngestPolicy {
             bindings.append(binding)
         }
         let previous = group.roster.epochHeads.compactMap { epoch in group.ring[epoch].map { (epoch: epoch, key: $0) } }
-        return try GroupKeyRing.epochKeys(GroupKeyRing.freshKey(), to: bindings, wrapping: previous)
+        return try GroupKeyRing.epochParts(
+            GroupKeyRing.freshKey(), to: bindings, wrapping: previous, sealsPerPart: GroupKeyRing.sealsPerEntry(maxBodyBytes: limits.maxBodyBytes))
     }
 
     /// The exchange key a member's add (or the create) carried: the latest counted one.
@@ -499,47 +504,78 @@ actor PrivateGroups: IngestPolicy {
         return binding
     }
 
-    /// Signs a control entry of `group` built on its current heads, and takes it in.
+    /// Signs a control entry of `group` built on its current heads, followed by a
+    /// continuation for each of `continuing` (the rest of the epoch it starts), stores them
+    /// together and takes them in.
     private func publishControl(
-        _ type: String, in group: Group, _ action: (inout Plexus_GroupControl) -> Void
+        _ type: String, in group: Group, continuing: ArraySlice<Plexus_EpochKeys> = [],
+        _ action: (inout Plexus_GroupControl) -> Void
     ) async throws(PlexusError) {
         var message = Plexus_GroupControl()
         message.group = group.membership.id.bytes.asData
         action(&message)
-        let stored = try await appendControl(type, message, topic: group.membership.topic, parents: group.roster.heads)
+        let stored = try await appendControl(
+            type, message, topic: group.membership.topic, parents: group.roster.heads, continuing: Array(continuing))
         try await took(stored, into: group.membership.id)
     }
 
+    /// Appends a control entry and its continuations (each built on the one before and
+    /// naming the first as the epoch it continues) in one transaction, and pushes them.
     private func appendControl(
-        _ type: String, _ message: Plexus_GroupControl, topic: String, parents: [EntryID]
-    ) async throws(PlexusError) -> StoredEntry {
+        _ type: String, _ message: Plexus_GroupControl, topic: String, parents: [EntryID],
+        continuing continuations: [Plexus_EpochKeys] = []
+    ) async throws(PlexusError) -> [StoredEntry] {
         var template = Plexus_EntryBody()
         template.timeMs = clock.nowMs
-        template.type = type
         template.topic = topic
-        template.refs = parents.map { $0.bytes.asData }
-        do {
-            template.content = try message.serializedBytes()
-        } catch {
-            throw PlexusError(.internal, "could not serialise a control entry: \(error)")
+        let first = try Self.controlBody(template, type, message, parents: parents)
+        let (key, limits, group, base) = (self.key, self.limits, message.group, template)
+        let stored = try await store.writer.appendAll(as: key.id, searchText: "") { head throws(PlexusError) in
+            let opening = try SignedEntry(signing: first.linked(seq: (head?.seq ?? 0) + 1, prev: head?.id), with: key, limits: limits)
+            var run = [opening]
+            for part in continuations {
+                guard let previous = run.last else { break }
+                var message = Plexus_GroupControl()
+                message.group = group
+                message.rekey = part
+                message.rekey.continues = opening.id.bytes.asData
+                let body = try Self.controlBody(base, GroupEntryType.rekey, message, parents: [previous.id])
+                run.append(try SignedEntry(signing: body.linked(seq: previous.seq + 1, prev: previous.id), with: key, limits: limits))
+            }
+            return run
         }
-        let (key, limits) = (self.key, self.limits)
-        let stored = try await store.writer.append(as: key.id, searchText: "") { head throws(PlexusError) in
-            try SignedEntry(signing: template.linked(seq: (head?.seq ?? 0) + 1, prev: head?.id), with: key, limits: limits)
+        if byTopic[topic] != nil {
+            for entry in stored { await gossip.publish(entry.entry) }
         }
-        if byTopic[topic] != nil { await gossip.publish(stored.entry) }
         return stored
     }
 
-    /// Takes an entry this node wrote into its group at once (without waiting for `catchUp`).
-    private func took(_ stored: StoredEntry, into id: EntryID) async throws(PlexusError) {
-        if GroupEntryType.control.contains(stored.entry.type) {
-            groups[id]?.controls[stored.entry.id] = try ControlEntry(stored.entry)
-        } else {
-            groups[id]?.unopened[stored.entry.id] = stored
+    /// A control entry's body (seq and prev still to set).
+    private static func controlBody(
+        _ template: Plexus_EntryBody, _ type: String, _ message: Plexus_GroupControl, parents: [EntryID]
+    ) throws(PlexusError) -> Plexus_EntryBody {
+        var body = template
+        body.type = type
+        body.refs = parents.map { $0.bytes.asData }
+        do {
+            body.content = try message.serializedBytes()
+        } catch {
+            throw PlexusError(.internal, "could not serialise a control entry: \(error)")
+        }
+        return body
+    }
+
+    /// Takes entries this node wrote into its group at once (without waiting for `catchUp`).
+    private func took(_ run: [StoredEntry], into id: EntryID) async throws(PlexusError) {
+        for stored in run {
+            if GroupEntryType.control.contains(stored.entry.type) {
+                groups[id]?.controls[stored.entry.id] = try ControlEntry(stored.entry)
+            } else {
+                groups[id]?.unopened[stored.entry.id] = stored
+            }
         }
         await settle(id)
-        if stored.entry.type == GroupEntryType.create { await gossip.spread(stored.entry) }
+        for stored in run where stored.entry.type == GroupEntryType.create { await gossip.spread(stored.entry) }
     }
 
     // MARK: - Rekeying by itself

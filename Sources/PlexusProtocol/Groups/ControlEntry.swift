@@ -30,7 +30,8 @@ public struct ControlEntry: Sendable {
     public let control: GroupControl
     /// The creator's (create) or the new member's (add) X25519 key, verified.
     public let exchangeKey: ExchangeKeyBinding?
-    /// A new epoch's sealed keys and wrapped predecessors (create, rekey, rekeying remove).
+    /// A new epoch's sealed keys and wrapped predecessors (create, rekey, rekeying remove),
+    /// or more seals of an earlier epoch's key (a continuation).
     public let epochKeys: Plexus_EpochKeys?
     /// Epoch keys sealed to an added member.
     public let shares: [Plexus_EpochShare]
@@ -75,6 +76,13 @@ public struct ControlEntry: Sendable {
             action = .remove(member: member, cutoff: remove.cutoff, rekeyedTo: epochKeys.map(Self.recipients))
         case (.role(let change)?, GroupEntryType.role):
             action = .setRole(member: try Self.agent(change.member, in: entry), role: try Self.role(change.role, in: entry), atSeq: change.atSeq)
+        case (.rekey(let keys)?, GroupEntryType.rekey) where !keys.continues.isEmpty:
+            guard let epoch = EntryID(bytes: keys.continues), keys.previous.isEmpty, keys.parts == 0 else {
+                throw Self.malformed(entry, "continues an epoch wrongly (a 32-byte id, no wrapped keys, no parts)")
+            }
+            let checked = try Self.checked(keys, in: entry)
+            epochKeys = checked
+            action = .continueEpoch(epoch: epoch, recipients: Self.recipients(checked))
         case (.rekey(let keys)?, GroupEntryType.rekey):
             let checked = try Self.checked(keys, in: entry)
             epochKeys = checked
@@ -93,10 +101,21 @@ public struct ControlEntry: Sendable {
         }
         self.entry = entry
         self.group = group
-        self.control = GroupControl(id: entry.id, author: entry.author, parents: parents, action: action)
+        self.control = GroupControl(id: entry.id, author: entry.author, parents: parents, action: action, parts: Int(epochKeys?.parts ?? 1))
         self.exchangeKey = exchangeKey
         self.epochKeys = epochKeys
         self.shares = shares
+    }
+
+    /// Most entries one epoch's seals may span.
+    public static let maxEpochParts = 64
+
+    /// The epoch whose key `epochKeys.sealed` carries: this entry's own, or the one it continues.
+    public var sealedEpoch: EntryID? {
+        switch control.action {
+        case .continueEpoch(let epoch, _): epoch
+        default: control.startsEpoch ? entry.id : nil
+        }
     }
 
     static func recipients(_ keys: Plexus_EpochKeys) -> RecipientSet {
@@ -125,6 +144,7 @@ public struct ControlEntry: Sendable {
 
     private static func checked(_ keys: Plexus_EpochKeys, in entry: SignedEntry) throws(PlexusError) -> Plexus_EpochKeys {
         guard !keys.sealed.isEmpty else { throw malformed(entry, "starts an epoch sealed to nobody") }
+        guard keys.parts <= maxEpochParts else { throw malformed(entry, "spans an epoch over more than \(maxEpochParts) entries") }
         for sealed in keys.sealed { try checkSealed(sealed, in: entry) }
         for wrapped in keys.previous where EntryID(bytes: wrapped.epoch) == nil || wrapped.ciphertext.count != 48 {
             throw malformed(entry, "wraps an earlier epoch key wrongly (32-byte id, 48 bytes)")

@@ -35,8 +35,8 @@ public struct GroupKeyRing: Sendable {
             opened.append(epoch)
         }
         for control in controls {
-            if let epochKeys = control.epochKeys {
-                for sealed in epochKeys.sealed { tryOpen(sealed, epoch: control.entry.id) }
+            if let epochKeys = control.epochKeys, let epoch = control.sealedEpoch {
+                for sealed in epochKeys.sealed { tryOpen(sealed, epoch: epoch) }
             }
             if case .add(let member, _, _, _) = control.control.action, member == me {
                 for share in control.shares {
@@ -49,7 +49,7 @@ public struct GroupKeyRing: Sendable {
         while changed {
             changed = false
             for control in controls {
-                guard let epochKeys = control.epochKeys, let newKey = keys[control.entry.id] else { continue }
+                guard control.control.startsEpoch, let epochKeys = control.epochKeys, let newKey = keys[control.entry.id] else { continue }
                 for wrapped in epochKeys.previous {
                     guard let epoch = EntryID(bytes: wrapped.epoch), keys[epoch] == nil,
                           let key = try? EpochKeyWrap.unwrap(wrapped.ciphertext, epoch: epoch, under: newKey)
@@ -68,17 +68,49 @@ public struct GroupKeyRing: Sendable {
     public static func epochKeys(
         _ key: SymmetricKey, to recipients: [ExchangeKeyBinding], wrapping previous: [(epoch: EntryID, key: SymmetricKey)]
     ) throws(PlexusError) -> Plexus_EpochKeys {
-        var keys = Plexus_EpochKeys()
-        for recipient in recipients {
-            keys.sealed.append(try sealed(key, to: recipient))
+        try epochParts(key, to: recipients, wrapping: previous, sealsPerPart: .max)[0]
+    }
+
+    /// Seals one entry of at most `maxBodyBytes` carries: with its framing a seal takes 96
+    /// bytes, and 4 KiB stay for the rest of the entry (64 refs, the header) — 640 seals in
+    /// a standard 64 KiB entry. Never more than a standard entry holds, so every node with
+    /// the standard limit accepts the parts.
+    public static func sealsPerEntry(maxBodyBytes: Int = Limits.standard.maxBodyBytes) -> Int {
+        max(1, (min(maxBodyBytes, Limits.standard.maxBodyBytes) - 4096) / 96)
+    }
+
+    /// A new epoch's keys split into parts of at most `sealsPerPart` seals (PROTOCOL.md
+    /// §13.3): the first starts the epoch, carries the wrapped predecessors and says how
+    /// many parts there are; each further part is a continuation whose `continues` the
+    /// caller sets to the first part's entry id once it is signed.
+    public static func epochParts(
+        _ key: SymmetricKey, to recipients: [ExchangeKeyBinding], wrapping previous: [(epoch: EntryID, key: SymmetricKey)],
+        sealsPerPart: Int = sealsPerEntry()
+    ) throws(PlexusError) -> [Plexus_EpochKeys] {
+        let size = max(1, sealsPerPart)
+        var parts: [Plexus_EpochKeys] = []
+        var start = 0
+        repeat {
+            // The first part also carries the wrapped keys (about a seal's size each).
+            let room = parts.isEmpty ? max(1, size - previous.count) : size
+            var part = Plexus_EpochKeys()
+            for recipient in recipients[start..<min(start + room, recipients.count)] {
+                part.sealed.append(try sealed(key, to: recipient))
+            }
+            parts.append(part)
+            start += room
+        } while start < recipients.count
+        guard parts.count <= ControlEntry.maxEpochParts else {
+            throw PlexusError(.rejected, "an epoch of \(recipients.count) recipients would span \(parts.count) entries (at most \(ControlEntry.maxEpochParts))")
         }
+        if parts.count > 1 { parts[0].parts = UInt32(parts.count) }
         for (epoch, old) in previous {
             var wrapped = Plexus_WrappedKey()
             wrapped.epoch = epoch.bytes.asData
             wrapped.ciphertext = try EpochKeyWrap.wrap(old, epoch: epoch, under: key)
-            keys.previous.append(wrapped)
+            parts[0].previous.append(wrapped)
         }
-        return keys
+        return parts
     }
 
     /// `key` sealed to one agent, as the wire carries it.

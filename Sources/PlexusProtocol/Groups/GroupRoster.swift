@@ -19,18 +19,34 @@ public struct GroupControl: Sendable, Equatable {
         case setRole(member: AgentID, role: GroupRole, atSeq: UInt64)
         /// Starts an epoch: a fresh key sealed to those of the members in `recipients`.
         case rekey(recipients: RecipientSet)
+        /// Seals the key of `epoch`, started by the same author in this entry's past, to
+        /// more of the members: the rest of an epoch too large for one entry.
+        case continueEpoch(epoch: EntryID, recipients: RecipientSet)
     }
 
     public let id: EntryID
     public let author: AgentID
     public let parents: [EntryID]
     public let action: Action
+    /// For an entry that starts an epoch: how many entries its seals span (itself and the
+    /// continuations that follow it).
+    public let parts: Int
 
-    public init(id: EntryID, author: AgentID, parents: [EntryID], action: Action) {
+    public init(id: EntryID, author: AgentID, parents: [EntryID], action: Action, parts: Int = 1) {
         self.id = id
         self.author = author
         self.parents = parents
         self.action = action
+        self.parts = max(1, parts)
+    }
+
+    /// Whether the entry starts an epoch (create, rekey, or a removal that rekeys).
+    public var startsEpoch: Bool {
+        switch action {
+        case .create, .rekey: true
+        case .remove(_, _, let rekeyedTo): rekeyedTo != nil
+        case .add, .setRole, .continueEpoch: false
+        }
     }
 }
 
@@ -106,8 +122,15 @@ public struct GroupRoster: Sendable {
     /// An epoch key: started by the create, a rekey or a rekeying removal.
     public struct Epoch: Sendable, Equatable {
         public let id: EntryID
-        /// Agents the key is sealed to (by the epoch's entry or by later adds).
+        /// Agents the key is sealed to (by the epoch's entries or by later adds).
         public var recipients: Set<AgentID>
+        /// Entries the epoch's seals span, and how many of them this node holds.
+        public var parts = 1
+        public var heldParts = 1
+
+        /// Whether every entry of the epoch's seals is held (a continuation that does not
+        /// count still counts as held: nothing more will come of it).
+        public var isComplete: Bool { heldParts >= parts }
     }
 
     public let group: EntryID
@@ -138,14 +161,15 @@ public struct GroupRoster: Sendable {
     }
 
     /// Whether a manager should start an epoch: none may be written under, or a current
-    /// member lacks the key of the one that may.
+    /// member lacks the key of the one that may and no more of its parts are due.
     public var needsRekey: Bool {
         guard let sending = sendingEpoch, let epoch = epochs[sending] else { return true }
-        return !Set(members.keys).isSubset(of: epoch.recipients)
+        return epoch.isComplete && !Set(members.keys).isSubset(of: epoch.recipients)
     }
 
     /// Whether a control entry of `author` with `action`, built on the current heads, would
-    /// count (its author holds the role it needs and it names a fitting member).
+    /// count (its author holds the role it needs and it names a fitting member). Not for
+    /// continuations, which need no role but the epoch they continue.
     public func permits(_ action: GroupControl.Action, by author: AgentID) -> Bool {
         let probe = GroupControl(id: group, author: author, parents: heads, action: action)
         return ControlGraph.neededRole(probe, in: members) != nil
@@ -175,6 +199,10 @@ public struct GroupRoster: Sendable {
             } else if roster.void[control.id] == nil {
                 roster.void[control.id] = graph.reasons[index]
             }
+            // Every continuation the epoch's author wrote after it is a part held, counted or not.
+            if case .continueEpoch(let epoch, _) = control.action, graph.continues(index, epoch) {
+                roster.epochs[epoch]?.heldParts += 1
+            }
         }
         roster.epochHeads = roster.epochs.keys.filter { id in
             guard let index = graph.index[id] else { return false }
@@ -199,7 +227,7 @@ public struct GroupRoster: Sendable {
             self.name = name
             members[control.author] = .owner
             open(control.author, from: 0)
-            epochs[control.id] = Epoch(id: control.id, recipients: [control.author])
+            epochs[control.id] = Epoch(id: control.id, recipients: [control.author], parts: control.parts)
         case .add(let member, let role, let fromSeq, let shares):
             // Concurrent adds of one agent all count; the highest role applies.
             members[member] = max(members[member] ?? role, role)
@@ -208,14 +236,17 @@ public struct GroupRoster: Sendable {
         case .remove(let member, let cutoff, let rekeyedTo):
             members.removeValue(forKey: member)
             close(member, at: cutoff, by: control.id, graph: graph)
-            if let rekeyedTo { epochs[control.id] = Epoch(id: control.id, recipients: recipients(rekeyedTo)) }
+            if let rekeyedTo { epochs[control.id] = Epoch(id: control.id, recipients: recipients(rekeyedTo), parts: control.parts) }
         case .setRole(let member, let role, let atSeq):
             let before = members[member]
             members[member] = role
             if role < .member, (before ?? .reader) >= .member { close(member, at: atSeq, by: control.id, graph: graph) }
             if role >= .member, (before ?? .reader) < .member { open(member, from: atSeq + 1) }
         case .rekey(let sealedTo):
-            epochs[control.id] = Epoch(id: control.id, recipients: recipients(sealedTo))
+            epochs[control.id] = Epoch(id: control.id, recipients: recipients(sealedTo), parts: control.parts)
+        case .continueEpoch(let epoch, let sealedTo):
+            let added = recipients(sealedTo)
+            epochs[epoch]?.recipients.formUnion(added)
         }
     }
 
@@ -309,6 +340,13 @@ struct ControlGraph {
         reasons = Array(repeating: .notPermitted, count: ordered.count)
     }
 
+    /// Whether `ordered[i]` may continue `epoch`: an entry in its past, by the same author,
+    /// that starts an epoch.
+    func continues(_ i: Int, _ epoch: EntryID) -> Bool {
+        guard let j = index[epoch] else { return false }
+        return past[i].contains(j) && ordered[j].author == ordered[i].author && ordered[j].startsEpoch
+    }
+
     /// Neither entry is in the other's past.
     func concurrent(_ a: EntryID, _ b: EntryID) -> Bool {
         guard let i = index[a], let j = index[b], i != j else { return false }
@@ -328,8 +366,15 @@ struct ControlGraph {
             var next = valid
             var nextRevocations: [Int] = []
             for i in ordered.indices {
-                let state = roster(before: i, valid: next)
                 let control = ordered[i]
+                // A continuation needs no role: only that the epoch it continues counts.
+                if case .continueEpoch(let epoch, _) = control.action {
+                    let counts = continues(i, epoch) && index[epoch].map { next[$0] } == true
+                    next[i] = counts
+                    if !counts { reasons[i] = .notPermitted }
+                    continue
+                }
+                let state = roster(before: i, valid: next)
                 guard let needed = Self.neededRole(control, in: state) else {
                     next[i] = false
                     reasons[i] = .notPermitted
@@ -365,7 +410,7 @@ struct ControlGraph {
             case .add(let member, let role, _, _): members[member] = max(members[member] ?? role, role)
             case .remove(let member, _, _): members.removeValue(forKey: member)
             case .setRole(let member, let role, _): members[member] = role
-            case .rekey: break
+            case .rekey, .continueEpoch: break
             }
         }
         return members
@@ -395,6 +440,8 @@ struct ControlGraph {
             needed = (new >= .manager || current >= .manager) ? .owner : .manager
         case .rekey:
             needed = .manager
+        case .continueEpoch:
+            return nil  // judged against the control graph (`settleValidity`), not a roster
         }
         guard let role, role >= needed else { return nil }
         return needed
