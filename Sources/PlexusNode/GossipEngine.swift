@@ -37,6 +37,9 @@ actor GossipEngine {
     private(set) var sent: [String: Int] = [:]
     /// Entries delivered since the last tick, stored together at the next one.
     private var toStore: [SignedEntry] = []
+    /// Peers' records newly kept here, counted by kind: readers of records wait on them.
+    private var recordArrivals: [SignedRecord.Kind: ArrivalSignal] = [:]
+    private var recordsKept: [SignedRecord.Kind: Int64] = [:]
     /// Anti-entropy with each neighbour and topic, the last session epoch handed out, and
     /// how many anti-entropy handlers run beside the gossip loop.
     var sessions: [SyncKey: FeedSyncSession] = [:]
@@ -165,6 +168,14 @@ actor GossipEngine {
         state.records(of: kind, nowMs: wallClock())
     }
 
+    /// Counts the records of a kind newly kept from peers, to wait on.
+    func recordArrivals(of kind: SignedRecord.Kind) -> ArrivalSignal {
+        if let signal = recordArrivals[kind] { return signal }
+        let signal = ArrivalSignal(latest: recordsKept[kind] ?? 0)
+        recordArrivals[kind] = signal
+        return signal
+    }
+
     /// The current record of one author, if held.
     func record(of author: AgentID, kind: SignedRecord.Kind) -> SignedRecord? {
         state.record(of: author, kind: kind, nowMs: wallClock())
@@ -234,6 +245,10 @@ actor GossipEngine {
                 await runBesideLoop(&outgoing) { await $0.startRound(with: peer, topic: topic) }
             case .antiEntropy(let gossip, let peer):
                 await runBesideLoop(&outgoing) { await $0.receiveAntiEntropy(gossip, from: peer) }
+            case .keptRecord(let kind):
+                let kept = recordsKept[kind, default: 0] + 1
+                recordsKept[kind] = kept
+                await recordArrivals(of: kind).advance(to: kept)
             }
         }
         await flush(&outgoing)

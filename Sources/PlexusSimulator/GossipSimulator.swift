@@ -225,7 +225,7 @@ public final class GossipSimulator {
                 stats[entry.id, default: Stats()].lastDeliveryHop = max(stats[entry.id]?.lastDeliveryHop ?? 0, round ?? 0)
             case .disconnect(let peer):
                 if let target = index[peer] { disconnect(node, target) }
-            case .strike, .neighborUp, .syncRound, .antiEntropy:
+            case .strike, .neighborUp, .syncRound, .antiEntropy, .keptRecord:
                 break  // anti-entropy is simulated on its own (FeedSync)
             }
         }

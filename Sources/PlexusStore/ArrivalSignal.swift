@@ -1,7 +1,8 @@
 import PlexusCore
 
-/// Wakes readers waiting for entries beyond a cursor: long-polls of the feed, and the
-/// event streams built on them. The writer reports the highest cursor of every committed
+/// Wakes readers waiting for a rising count to pass the value they saw: entries stored
+/// beyond a cursor (long-polls of the feed, and the event streams built on them), or
+/// records kept by gossip. The writer reports the highest cursor of every committed
 /// batch; a reader then reads the store from its own cursor, so it misses nothing and sees
 /// nothing twice however many entries arrived meanwhile.
 public actor ArrivalSignal {
@@ -13,11 +14,11 @@ public actor ArrivalSignal {
     private var waiters: [Int: (after: Int64, continuation: CheckedContinuation<Void, Never>)] = [:]
     private var nextWaiter = 0
 
-    init(latest: Int64) {
+    public init(latest: Int64) {
         self.latest = latest
     }
 
-    func advance(to cursor: Int64) {
+    public func advance(to cursor: Int64) {
         guard cursor > latest else { return }
         latest = cursor
         for (id, waiter) in waiters where waiter.after < cursor {

@@ -67,6 +67,24 @@ import Testing
         #expect(!replies(fromNeighbour, to: neighbour).contains(.disconnect(true)))
     }
 
+    /// A peer's record newly kept is reported (what reads records wakes on it); a copy of
+    /// one already kept is not.
+    @Test func aNewlyKeptRecordIsReportedOnceByKind() throws {
+        var state = GossipState(config: .init(me: AgentKey().id), now: Self.now)
+        let neighbour = AgentKey()
+        _ = state.handle(.peerUp(neighbour.id, ip: "127.0.0.1", bootstrap: false), now: Self.now)
+        let welcome = try SignedRecord(
+            signing: Data(repeating: 7, count: 48), kind: .groupWelcome, scope: "someone", timeMs: Self.now.wallMs,
+            expiresMs: Self.now.wallMs + 60_000, with: neighbour)
+        let message = Plexus_Gossip.with { $0.topic = TopicName.mesh; $0.records = .with { $0.records = [welcome.wire] } }
+        func kept(_ actions: [GossipState.Action]) -> [SignedRecord.Kind] {
+            actions.compactMap { if case .keptRecord(let kind) = $0 { kind } else { nil } }
+        }
+        #expect(kept(state.handle(.received(message, from: neighbour.id), now: Self.now)) == [.groupWelcome])
+        #expect(kept(state.handle(.received(message, from: neighbour.id), now: Self.now)).isEmpty)
+        #expect(state.records(of: .groupWelcome, nowMs: Self.now.wallMs).map(\.id) == [welcome.id])
+    }
+
     @Test func messagesForAPeerBeingDialledWaitForTheDial() {
         var state = GossipState(config: .init(me: AgentKey().id), now: Self.now)
         let peer = AgentKey().id

@@ -84,11 +84,21 @@ actor PrivateGroups: IngestPolicy {
 
     // MARK: - Running
 
-    /// Loads the groups, then follows the store and the welcomes until cancelled.
+    /// Loads the groups, then follows the store and the welcomes until cancelled: it wakes
+    /// when an entry is stored or a welcome kept, and at least once a second (presence
+    /// has its times).
     func run() async {
         await load()
+        let welcomes = await gossip.recordArrivals(of: .groupWelcome)
         while !Task.isCancelled {
-            try? await store.arrivals.wait(after: cursor, timeout: .seconds(1))
+            let (arrivals, records) = (store.arrivals, welcomes)
+            let (entriesSeen, recordsSeen) = (cursor, await records.latest)
+            await withTaskGroup(of: Void.self) { race in
+                race.addTask { try? await arrivals.wait(after: entriesSeen, timeout: .seconds(1)) }
+                race.addTask { try? await records.wait(after: recordsSeen, timeout: .seconds(1)) }
+                await race.next()
+                race.cancelAll()
+            }
             await catchUp()
             await receiveWelcomes()
             await rekeyWhereDue()

@@ -132,6 +132,9 @@ public struct GossipState: Sendable {
         case syncRound(AgentID, topic: String)
         /// An anti-entropy message (sync, wants, batch, credit) in a topic this node is in.
         case antiEntropy(Plexus_Gossip, from: AgentID)
+        /// A peer's record of this kind is newly kept here (wakes what reads records, such
+        /// as a group's welcomes, without polling).
+        case keptRecord(SignedRecord.Kind)
     }
 
     struct Topic: Sendable {
@@ -696,7 +699,10 @@ public struct GossipState: Sendable {
             // that passed it on (the author's clock, or ours, is off).
             guard record.timeMs <= now.wallMs + SignedRecord.maxClockSkewMs else { continue }
             if stores(record.author) {
-                if records.insert(record, nowMs: now.wallMs).isNew { fresh.append(record) }
+                if records.insert(record, nowMs: now.wallMs).isNew {
+                    fresh.append(record)
+                    actions.append(.keptRecord(record.kind))
+                }
             } else if record.expiresMs > now.wallMs, !passedOn.contains(record.id) {
                 if passedOn.count >= config.maxPassedOn { passedOn.removeAll(keepingCapacity: true) }
                 passedOn.insert(record.id)
