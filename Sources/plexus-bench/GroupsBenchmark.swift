@@ -113,7 +113,7 @@ struct GroupsBenchmark: AsyncParsableCommand {
             let parent = n % 10 == 9 ? [EntryID(hashing: Data("claim \(n / 2)".utf8))] : []
             let supersedes = n % 100 == 99 ? [EntryID(hashing: Data("claim \(n - 8)".utf8))] : []
             let item = GroupItem(
-                id: EntryID(hashing: Data("claim \(n)".utf8)), author: authors[n % 8], timeMs: Int64(n), cursor: Int64(n + 1), expiresMs: nil,
+                id: EntryID(hashing: Data("claim \(n)".utf8)), author: authors[n % 8], seq: UInt64(n / 8 + 1), timeMs: Int64(n), cursor: Int64(n + 1), expiresMs: nil,
                 inner: GroupInner(type: "claim", tags: ["t\(n % 16)"], refs: parent, supersedes: supersedes, content: .object(["text": .string(Corpus.searchable(n))])))
             log.insert(item)
             index.add(item.id, text: ContextCompiler.searchText(of: item))

@@ -230,4 +230,40 @@ import Testing
         #expect(throws: PlexusError.self) { try ControlEntry(try sign(GroupEntryType.rekey, message, by: owner, seq: 20, parents: [start.entry.id])) }
     }
 
+
+    /// A create carries the token policy (its treasury, left empty, is the creator); a
+    /// `group.policy` must name its treasury, and amounts and fees out of range are refused.
+    @Test func policiesDecodeFromCreateAndGroupPolicyEntries() throws {
+        var wire = Plexus_GroupPolicy()
+        wire.currency = "credits"
+        wire.supplyCap = 1_000_000
+        wire.feeBasisPoints = 50
+        var message = Plexus_GroupControl()
+        var create = Plexus_GroupCreate()
+        create.name = "market"
+        create.creatorKey = ExchangeKey.binding(of: owner).wire
+        create.epoch = try GroupKeyRing.epochKeys(GroupKeyRing.freshKey(), to: [ExchangeKey.binding(of: owner)], wrapping: [])
+        create.policy = wire
+        message.create = create
+        let created = try ControlEntry(try sign(GroupEntryType.create, message, by: owner, seq: 1))
+        #expect(created.control.policy == LedgerPolicy(currency: "credits", supplyCap: 1_000_000, treasury: owner.id, feeBasisPoints: 50))
+
+        var change = Plexus_GroupControl()
+        change.group = created.group.bytes.asData
+        change.policy = wire
+        #expect(throws: PlexusError.self) { try ControlEntry(try sign(GroupEntryType.policy, change, by: owner, seq: 2, parents: [created.group])) }
+        wire.treasury = owner.id.bytes.asData
+        change.policy = wire
+        let named = try ControlEntry(try sign(GroupEntryType.policy, change, by: owner, seq: 2, parents: [created.group]))
+        #expect(named.control.action == .setPolicy(LedgerPolicy(currency: "credits", supplyCap: 1_000_000, treasury: owner.id, feeBasisPoints: 50)))
+        for broken in [{ (policy: inout Plexus_GroupPolicy) in policy.supplyCap = 1 << 60 },
+                       { policy in policy.feeBasisPoints = 10_001 },
+                       { policy in policy.currency = "" }] {
+            var bad = wire
+            broken(&bad)
+            change.policy = bad
+            #expect(throws: PlexusError.self) { try ControlEntry(try sign(GroupEntryType.policy, change, by: owner, seq: 2, parents: [created.group])) }
+        }
+    }
+
 }

@@ -246,6 +246,24 @@ import Testing
         #expect(others.epochs[epoch].map { !$0.isComplete && $0.recipients == [owner] } == true)
     }
 
+    @Test func onlyTheOwnerChangesThePolicyAndNeverItsCurrencyCapOrTreasury() {
+        let first = LedgerPolicy(currency: "credits", supplyCap: 1_000, treasury: owner, feeBasisPoints: 100)
+        var cheaper = first
+        cheaper.feeBasisPoints = 10
+        var otherTreasury = first
+        otherTreasury.treasury = alice
+        let controls = [
+            GroupControl(id: root, author: owner, parents: [], action: .create(name: "research"), policy: first),
+            control("add-alice", by: owner, after: ["create"], .add(member: alice, role: .manager, fromSeq: 1, shares: [root])),
+            control("alice-sets", by: alice, after: ["add-alice"], .setPolicy(cheaper)),
+            control("owner-sets", by: owner, after: ["add-alice"], .setPolicy(cheaper)),
+            control("owner-moves-treasury", by: owner, after: ["owner-sets"], .setPolicy(otherTreasury)),
+        ]
+        let roster = fold(controls)
+        #expect(roster.policies.map(\.id) == [root, Self.id("owner-sets")] && roster.policy == cheaper)
+        #expect(roster.void[Self.id("alice-sets")] == .notPermitted && roster.void[Self.id("owner-moves-treasury")] == .malformed)
+    }
+
     @Test func aMemberAddedConcurrentlyWithARekeyCannotReadTheNewEpochUntilTheNextRekey() {
         let controls = [
             create,

@@ -19,7 +19,7 @@ import Testing
         content: [String: JSONValue]? = nil
     ) -> GroupItem {
         GroupItem(
-            id: id(name), author: author, timeMs: time, cursor: time, expiresMs: expires,
+            id: id(name), author: author, seq: UInt64(clamping: time), timeMs: time, cursor: time, expiresMs: expires,
             inner: GroupInner(
                 type: type, tags: tags, refs: parent.map { [id($0)] } ?? [], supersedes: supersedes.map(id),
                 content: .object(content ?? ["text": .string(text)])))
@@ -85,7 +85,7 @@ import Testing
         _ content: [String: JSONValue] = [:]
     ) -> GroupItem {
         GroupItem(
-            id: id(name), author: author, timeMs: time, cursor: time, expiresMs: nil,
+            id: id(name), author: author, seq: UInt64(clamping: time), timeMs: time, cursor: time, expiresMs: nil,
             inner: GroupInner(type: type, refs: [task, after].compactMap { $0.map(id) }, content: .object(content)))
     }
 

@@ -1061,6 +1061,15 @@ public nonisolated struct Plexus_GroupControl: Sendable {
     set {action = .rekey(newValue)}
   }
 
+  /// type "group.policy": the owner changes the token policy
+  public var policy: Plexus_GroupPolicy {
+    get {
+      if case .policy(let v)? = action {return v}
+      return Plexus_GroupPolicy()
+    }
+    set {action = .policy(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Action: Equatable, Sendable {
@@ -1069,6 +1078,8 @@ public nonisolated struct Plexus_GroupControl: Sendable {
     case remove(Plexus_GroupRemove)
     case role(Plexus_GroupRole)
     case rekey(Plexus_EpochKeys)
+    /// type "group.policy": the owner changes the token policy
+    case policy(Plexus_GroupPolicy)
 
   }
 
@@ -1101,12 +1112,59 @@ public nonisolated struct Plexus_GroupCreate: Sendable {
   /// Clears the value of `epoch`. Subsequent reads from it will return its default value.
   public mutating func clearEpoch() {self._epoch = nil}
 
+  /// the group's token policy; absent: no ledger yet
+  public var policy: Plexus_GroupPolicy {
+    get {_policy ?? Plexus_GroupPolicy()}
+    set {_policy = newValue}
+  }
+  /// Returns true if `policy` has been explicitly set.
+  public var hasPolicy: Bool {self._policy != nil}
+  /// Clears the value of `policy`. Subsequent reads from it will return its default value.
+  public mutating func clearPolicy() {self._policy = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _creatorKey: Plexus_ExchangeKey? = nil
   fileprivate var _epoch: Plexus_EpochKeys? = nil
+  fileprivate var _policy: Plexus_GroupPolicy? = nil
+}
+
+/// A group's token policy (PROTOCOL.md §14.1). Once a group has one, later ones keep its
+/// currency, supply_cap and treasury.
+public nonisolated struct Plexus_GroupPolicy: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1–16 bytes
+  public var currency: String = String()
+
+  /// most tokens ever minted (at most 2^53)
+  public var supplyCap: UInt64 = 0
+
+  /// 32-byte agent id: the one account that mints
+  public var treasury: Data = Data()
+
+  /// paid by the treasury to each member added
+  public var faucet: UInt64 = 0
+
+  /// paid by the treasury per claim…
+  public var claimReward: UInt64 = 0
+
+  /// …up to this much per member and UTC day
+  public var claimRewardDailyLimit: UInt64 = 0
+
+  /// a transfer's fee, in 1/100 % of its amount (≤ 10000)
+  public var feeBasisPoints: UInt32 = 0
+
+  /// most an account other than the treasury holds; 0: none
+  public var balanceCap: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// An agent's X25519 key and its Ed25519 signature over "plexus/x25519/v1" || public_key.
@@ -3163,7 +3221,7 @@ nonisolated extension Plexus_Close: SwiftProtobuf.Message, SwiftProtobuf._Messag
 
 nonisolated extension Plexus_GroupControl: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GroupControl"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}group\0\u{1}create\0\u{1}add\0\u{1}remove\0\u{1}role\0\u{1}rekey\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}group\0\u{1}create\0\u{1}add\0\u{1}remove\0\u{1}role\0\u{1}rekey\0\u{1}policy\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3237,6 +3295,19 @@ nonisolated extension Plexus_GroupControl: SwiftProtobuf.Message, SwiftProtobuf.
           self.action = .rekey(v)
         }
       }()
+      case 7: try {
+        var v: Plexus_GroupPolicy?
+        var hadOneofValue = false
+        if let current = self.action {
+          hadOneofValue = true
+          if case .policy(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.action = .policy(v)
+        }
+      }()
       default: break
       }
     }
@@ -3271,6 +3342,10 @@ nonisolated extension Plexus_GroupControl: SwiftProtobuf.Message, SwiftProtobuf.
       guard case .rekey(let v)? = self.action else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     }()
+    case .policy?: try {
+      guard case .policy(let v)? = self.action else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -3286,7 +3361,7 @@ nonisolated extension Plexus_GroupControl: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Plexus_GroupCreate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GroupCreate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}creator_key\0\u{1}epoch\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}creator_key\0\u{1}epoch\0\u{1}policy\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3297,6 +3372,7 @@ nonisolated extension Plexus_GroupCreate: SwiftProtobuf.Message, SwiftProtobuf._
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._creatorKey) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._epoch) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._policy) }()
       default: break
       }
     }
@@ -3316,6 +3392,9 @@ nonisolated extension Plexus_GroupCreate: SwiftProtobuf.Message, SwiftProtobuf._
     try { if let v = self._epoch {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     } }()
+    try { if let v = self._policy {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3323,6 +3402,72 @@ nonisolated extension Plexus_GroupCreate: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.name != rhs.name {return false}
     if lhs._creatorKey != rhs._creatorKey {return false}
     if lhs._epoch != rhs._epoch {return false}
+    if lhs._policy != rhs._policy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Plexus_GroupPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GroupPolicy"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}currency\0\u{3}supply_cap\0\u{1}treasury\0\u{1}faucet\0\u{3}claim_reward\0\u{3}claim_reward_daily_limit\0\u{3}fee_basis_points\0\u{3}balance_cap\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.supplyCap) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.treasury) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.faucet) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.claimReward) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.claimRewardDailyLimit) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.feeBasisPoints) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.balanceCap) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 1)
+    }
+    if self.supplyCap != 0 {
+      try visitor.visitSingularUInt64Field(value: self.supplyCap, fieldNumber: 2)
+    }
+    if !self.treasury.isEmpty {
+      try visitor.visitSingularBytesField(value: self.treasury, fieldNumber: 3)
+    }
+    if self.faucet != 0 {
+      try visitor.visitSingularUInt64Field(value: self.faucet, fieldNumber: 4)
+    }
+    if self.claimReward != 0 {
+      try visitor.visitSingularUInt64Field(value: self.claimReward, fieldNumber: 5)
+    }
+    if self.claimRewardDailyLimit != 0 {
+      try visitor.visitSingularUInt64Field(value: self.claimRewardDailyLimit, fieldNumber: 6)
+    }
+    if self.feeBasisPoints != 0 {
+      try visitor.visitSingularUInt32Field(value: self.feeBasisPoints, fieldNumber: 7)
+    }
+    if self.balanceCap != 0 {
+      try visitor.visitSingularUInt64Field(value: self.balanceCap, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Plexus_GroupPolicy, rhs: Plexus_GroupPolicy) -> Bool {
+    if lhs.currency != rhs.currency {return false}
+    if lhs.supplyCap != rhs.supplyCap {return false}
+    if lhs.treasury != rhs.treasury {return false}
+    if lhs.faucet != rhs.faucet {return false}
+    if lhs.claimReward != rhs.claimReward {return false}
+    if lhs.claimRewardDailyLimit != rhs.claimRewardDailyLimit {return false}
+    if lhs.feeBasisPoints != rhs.feeBasisPoints {return false}
+    if lhs.balanceCap != rhs.balanceCap {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

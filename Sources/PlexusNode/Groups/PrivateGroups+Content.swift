@@ -176,7 +176,7 @@ extension PrivateGroups {
         }
         let inner = GroupInner(type: type, refs: [task, head], content: .object(content))
         // The fold decides; ask it before signing so a refused move is an error, not a void entry.
-        let trial = GroupItem(id: task, author: key.id, timeMs: clock.nowMs, cursor: .max, expiresMs: nil, inner: inner)
+        let trial = GroupItem(id: task, author: key.id, seq: 0, timeMs: clock.nowMs, cursor: .max, expiresMs: nil, inner: inner)
         if let refusal = board.apply(trial, roles: group.roster.members) {
             throw PlexusError(refusal.kind == .forbidden ? .forbidden : .rejected, refusal.message)
         }

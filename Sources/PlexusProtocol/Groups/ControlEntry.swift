@@ -8,10 +8,12 @@ public enum GroupEntryType {
     public static let remove = "group.remove"
     public static let role = "group.role"
     public static let rekey = "group.rekey"
+    /// The owner's change of the token policy (PROTOCOL.md §14.1).
+    public static let policy = "group.policy"
     /// A member's sealed entry.
     public static let sealed = "group.sealed"
 
-    public static let control: Set<String> = [create, add, remove, role, rekey]
+    public static let control: Set<String> = [create, add, remove, role, rekey, policy]
 
     /// Group topics are `group/` and 32 hex digits.
     public static let topicPrefix = "group/"
@@ -53,13 +55,18 @@ public struct ControlEntry: Sendable {
         var epochKeys: Plexus_EpochKeys?
         var shares: [Plexus_EpochShare] = []
         let action: GroupControl.Action
+        var policy: LedgerPolicy?
         switch (message.action, entry.type) {
         case (.create(let create)?, GroupEntryType.create):
             guard message.group.isEmpty, parents.isEmpty else { throw Self.malformed(entry, "(a create) names a group or parents") }
             guard create.name.utf8.count <= 128, !create.name.isEmpty else { throw Self.malformed(entry, "has a name that is empty or over 128 bytes") }
             exchangeKey = try Self.binding(create.creatorKey, of: entry.author, in: entry)
             epochKeys = try Self.checked(create.epoch, in: entry)
+            if create.hasPolicy { policy = try Self.policy(create.policy, treasury: entry.author, in: entry) }
             action = .create(name: create.name)
+        case (.policy(let wire)?, GroupEntryType.policy):
+            guard wire.treasury.count == 32 else { throw Self.malformed(entry, "names no treasury (a 32-byte agent id)") }
+            action = .setPolicy(try Self.policy(wire, treasury: entry.author, in: entry))
         case (.add(let add)?, GroupEntryType.add):
             let member = try Self.agent(add.member, in: entry)
             let role = try Self.role(add.role, in: entry)
@@ -101,7 +108,8 @@ public struct ControlEntry: Sendable {
         }
         self.entry = entry
         self.group = group
-        self.control = GroupControl(id: entry.id, author: entry.author, parents: parents, action: action, parts: Int(epochKeys?.parts ?? 1))
+        self.control = GroupControl(
+            id: entry.id, author: entry.author, parents: parents, action: action, parts: Int(epochKeys?.parts ?? 1), policy: policy)
         self.exchangeKey = exchangeKey
         self.epochKeys = epochKeys
         self.shares = shares
@@ -124,6 +132,21 @@ public struct ControlEntry: Sendable {
 
     private static func malformed(_ entry: SignedEntry, _ what: String) -> PlexusError {
         PlexusError(.malformedEnvelope, "control entry \(entry.id.hex.prefix(12)) \(what)")
+    }
+
+    /// A policy as the wire carries it; an empty treasury is `treasury` (the creator).
+    private static func policy(_ wire: Plexus_GroupPolicy, treasury: AgentID, in entry: SignedEntry) throws(PlexusError) -> LedgerPolicy {
+        let limit = UInt64(LedgerPolicy.maxAmount)
+        guard wire.supplyCap <= limit, wire.faucet <= limit, wire.claimReward <= limit, wire.claimRewardDailyLimit <= limit,
+              wire.balanceCap <= limit
+        else { throw malformed(entry, "has a policy amount over 2^53") }
+        let named = wire.treasury.isEmpty ? treasury : try agent(wire.treasury, in: entry)
+        let policy = LedgerPolicy(
+            currency: wire.currency, supplyCap: Int64(wire.supplyCap), treasury: named, faucet: Int64(wire.faucet),
+            claimReward: Int64(wire.claimReward), claimRewardDailyLimit: Int64(wire.claimRewardDailyLimit),
+            feeBasisPoints: Int64(wire.feeBasisPoints), balanceCap: wire.balanceCap == 0 ? nil : Int64(wire.balanceCap))
+        if let problem = policy.problem { throw malformed(entry, "has a policy that does not hold: \(problem)") }
+        return policy
     }
 
     private static func agent(_ bytes: Data, in entry: SignedEntry) throws(PlexusError) -> AgentID {

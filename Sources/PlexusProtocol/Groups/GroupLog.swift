@@ -4,6 +4,8 @@ import PlexusCore
 public struct GroupItem: Sendable, Equatable {
     public let id: EntryID
     public let author: AgentID
+    /// Its seq in the author's feed.
+    public let seq: UInt64
     /// The author's signing time.
     public let timeMs: Int64
     /// This node's receive order.
@@ -11,9 +13,10 @@ public struct GroupItem: Sendable, Equatable {
     public let expiresMs: Int64?
     public let inner: GroupInner
 
-    public init(id: EntryID, author: AgentID, timeMs: Int64, cursor: Int64, expiresMs: Int64?, inner: GroupInner) {
+    public init(id: EntryID, author: AgentID, seq: UInt64, timeMs: Int64, cursor: Int64, expiresMs: Int64?, inner: GroupInner) {
         self.id = id
         self.author = author
+        self.seq = seq
         self.timeMs = timeMs
         self.cursor = cursor
         self.expiresMs = expiresMs

@@ -22,6 +22,8 @@ public struct GroupControl: Sendable, Equatable {
         /// Seals the key of `epoch`, started by the same author in this entry's past, to
         /// more of the members: the rest of an epoch too large for one entry.
         case continueEpoch(epoch: EntryID, recipients: RecipientSet)
+        /// The owner sets the group's token policy (PROTOCOL.md §14.1).
+        case setPolicy(LedgerPolicy)
     }
 
     public let id: EntryID
@@ -31,13 +33,16 @@ public struct GroupControl: Sendable, Equatable {
     /// For an entry that starts an epoch: how many entries its seals span (itself and the
     /// continuations that follow it).
     public let parts: Int
+    /// The token policy a `group.create` sets, if any.
+    public let policy: LedgerPolicy?
 
-    public init(id: EntryID, author: AgentID, parents: [EntryID], action: Action, parts: Int = 1) {
+    public init(id: EntryID, author: AgentID, parents: [EntryID], action: Action, parts: Int = 1, policy: LedgerPolicy? = nil) {
         self.id = id
         self.author = author
         self.parents = parents
         self.action = action
         self.parts = max(1, parts)
+        self.policy = policy
     }
 
     /// Whether the entry starts an epoch (create, rekey, or a removal that rekeys).
@@ -45,7 +50,7 @@ public struct GroupControl: Sendable, Equatable {
         switch action {
         case .create, .rekey: true
         case .remove(_, _, let rekeyedTo): rekeyedTo != nil
-        case .add, .setRole, .continueEpoch: false
+        case .add, .setRole, .continueEpoch, .setPolicy: false
         }
     }
 }
@@ -150,6 +155,12 @@ public struct GroupRoster: Sendable {
     public private(set) var epochs: [EntryID: Epoch] = [:]
     /// Counted epochs no counted epoch builds on.
     public private(set) var epochHeads: [EntryID] = []
+    /// The token policies that count, in fold order (the create's first): a ledger entry
+    /// cites one by its entry id.
+    public private(set) var policies: [(id: EntryID, policy: LedgerPolicy)] = []
+
+    /// The policy in force: the last that counts.
+    public var policy: LedgerPolicy? { policies.last?.policy }
 
     /// The epoch to encrypt new entries under: of the epoch heads whose recipients are all
     /// current members, the lowest id. Nil when none qualifies: a manager must rekey
@@ -221,6 +232,11 @@ public struct GroupRoster: Sendable {
     // MARK: - Applying a counted entry
 
     private mutating func apply(_ control: GroupControl, graph: ControlGraph) {
+        // A later policy keeps the currency, cap and treasury of the first.
+        if case .setPolicy(let policy) = control.action, let current = self.policy, !current.admits(policy) {
+            void[control.id] = .malformed
+            return
+        }
         applied.append(control.id)
         switch control.action {
         case .create(let name):
@@ -228,6 +244,7 @@ public struct GroupRoster: Sendable {
             members[control.author] = .owner
             open(control.author, from: 0)
             epochs[control.id] = Epoch(id: control.id, recipients: [control.author], parts: control.parts)
+            if let policy = control.policy { policies.append((control.id, policy)) }
         case .add(let member, let role, let fromSeq, let shares):
             // Concurrent adds of one agent all count; the highest role applies.
             members[member] = max(members[member] ?? role, role)
@@ -247,6 +264,8 @@ public struct GroupRoster: Sendable {
         case .continueEpoch(let epoch, let sealedTo):
             let added = recipients(sealedTo)
             epochs[epoch]?.recipients.formUnion(added)
+        case .setPolicy(let policy):
+            policies.append((control.id, policy))
         }
     }
 
@@ -410,7 +429,7 @@ struct ControlGraph {
             case .add(let member, let role, _, _): members[member] = max(members[member] ?? role, role)
             case .remove(let member, _, _): members.removeValue(forKey: member)
             case .setRole(let member, let role, _): members[member] = role
-            case .rekey, .continueEpoch: break
+            case .rekey, .continueEpoch, .setPolicy: break
             }
         }
         return members
@@ -442,6 +461,8 @@ struct ControlGraph {
             needed = .manager
         case .continueEpoch:
             return nil  // judged against the control graph (`settleValidity`), not a roster
+        case .setPolicy:
+            needed = .owner
         }
         guard let role, role >= needed else { return nil }
         return needed

@@ -1,0 +1,284 @@
+import PlexusCore
+
+/// Why a ledger entry does not count (PROTOCOL.md §14.3).
+public struct LedgerRefusal: Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable, Codable {
+        /// Not a well-formed ledger entry.
+        case malformed
+        /// Only the treasury mints.
+        case notTreasury
+        /// The mint would take the supply past the cap.
+        case overCap
+        /// The account does not hold what the entry spends.
+        case insufficient
+        /// The fee is not the policy's fee for the amount.
+        case wrongFee
+        /// It cites a policy older than one its author cited before.
+        case stalePolicy
+        /// Another entry of the same author names the same previous entry and counts.
+        case chainConflict
+        /// Its author's feed forked at or below its seq: the account is frozen there.
+        case frozen
+        /// It receives something that is not there for its author (or already received).
+        case notReceivable
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+}
+
+/// A group's token ledger (PROTOCOL.md §14): account chains folded into balances. Pure
+/// and deterministic: the same held entries give the same ledger in any order of arrival.
+///
+/// Each member's ledger entries in the group form its **account chain**, linked by `prev`.
+/// A chain entry changes only its own author's balance, so whether it counts depends on
+/// its own chain and on the entries it names (a receipt names the sends it takes in):
+///
+/// - `ledger.mint` (treasury only): +amount, while the minted total stays within the cap.
+/// - `ledger.send`: −(amount + fee), when the account holds it and the fee is the cited
+///   policy's; the amount becomes receivable by `to`, the fee by the treasury.
+/// - `ledger.receive`: + what each named entry left for the author and it has not taken
+///   yet; an item that would pass the balance cap waits (stays receivable).
+///
+/// Of two chain entries naming the same `prev`, the one with the lower id counts (an
+/// honest node never writes two). A proven fork of the author's feed at seq s freezes the
+/// account: its chain entries from s on do not count, on every node. Chain entries whose
+/// `prev`, policy or named entries are not held yet wait (`waiting`); so does the rest of
+/// that chain. Balances never go below zero, and minted = balances + what is in flight.
+public struct Ledger: Sendable {
+    /// One account as the fold leaves it.
+    public struct Account: Sendable, Equatable {
+        public var balance: Int64 = 0
+        /// The feed seq from which the account's entries do not count (a fork was proven).
+        public var frozenFrom: UInt64?
+        /// Its counted chain entries, in chain order.
+        public var postings: [EntryID] = []
+        /// What it may still receive: the entry that left it, and how much.
+        public var receivable: [EntryID: Int64] = [:]
+
+        /// An account with nothing in it.
+        public init() {}
+    }
+
+    /// A counted chain entry and what it did to its author's balance.
+    public struct Posting: Sendable, Equatable {
+        public let move: LedgerMove
+        /// The change to the author's balance.
+        public let delta: Int64
+        /// The balance after it.
+        public let balance: Int64
+        /// For a receipt: the entries it took in (others named waited or were not there).
+        public let received: [EntryID]
+    }
+
+    public fileprivate(set) var accounts: [AgentID: Account] = [:]
+    public fileprivate(set) var postings: [EntryID: Posting] = [:]
+    public fileprivate(set) var refused: [EntryID: LedgerRefusal] = [:]
+    /// Chain entries that wait for an entry not held yet (their prev, their policy, or an
+    /// entry they receive from), and the chain entries behind them.
+    public fileprivate(set) var waiting: Set<EntryID> = []
+    /// Tokens minted so far.
+    public fileprivate(set) var minted: Int64 = 0
+    /// Each author's last chain entry (counted or not): where its next entry goes.
+    public fileprivate(set) var heads: [AgentID: EntryID] = [:]
+
+    public init() {}
+
+    /// The balance of `agent` (0 for an agent without entries).
+    public func balance(of agent: AgentID) -> Int64 {
+        accounts[agent]?.balance ?? 0
+    }
+
+    /// Tokens sent but not yet received (by anyone): what balances lack of the minted total.
+    public var inFlight: Int64 {
+        accounts.values.reduce(0) { $0 + $1.receivable.values.reduce(0, +) }
+    }
+
+    /// Folds `items` (a group's opened entries, any order; other types ignored) under the
+    /// group's counted `policies` (in the roster's fold order), with the feeds proven forked
+    /// (`forks`: author → the seq where the fork is).
+    public static func fold(
+        _ items: [GroupItem], policies: [(id: EntryID, policy: LedgerPolicy)], forks: [AgentID: UInt64] = [:]
+    ) -> Ledger {
+        var fold = LedgerFold(policies: policies, forks: forks)
+        fold.place(items)
+        fold.settle()
+        for (author, from) in forks where fold.ledger.accounts[author] != nil { fold.ledger.accounts[author]?.frozenFrom = from }
+        return fold.ledger
+    }
+}
+
+/// The work of `Ledger.fold`: chains placed, then entries settled as what they depend on
+/// settles.
+private struct LedgerFold {
+    var ledger = Ledger()
+    let policies: [EntryID: (order: Int, policy: LedgerPolicy)]
+    let forks: [AgentID: UInt64]
+    /// Each author's chain, in `prev` order.
+    var chains: [AgentID: [LedgerMove]] = [:]
+    /// Where each chain's settling stands.
+    var positions: [AgentID: Int] = [:]
+    /// Chain entries by id, and whether each is settled (counted or refused).
+    var moves: [EntryID: LedgerMove] = [:]
+    var settled: Set<EntryID> = []
+    /// The index of the latest policy each author cited.
+    var cited: [AgentID: Int] = [:]
+
+    init(policies: [(id: EntryID, policy: LedgerPolicy)], forks: [AgentID: UInt64]) {
+        var byID: [EntryID: (order: Int, policy: LedgerPolicy)] = [:]
+        for (order, entry) in policies.enumerated() where byID[entry.id] == nil { byID[entry.id] = (order, entry.policy) }
+        self.policies = byID
+        self.forks = forks
+    }
+
+    /// Decodes the chain entries and links each author's chain from its first entry.
+    mutating func place(_ items: [GroupItem]) {
+        var byAuthor: [AgentID: [EntryID?: [LedgerMove]]] = [:]
+        for item in items where LedgerEntryType.chain.contains(item.inner.type) && moves[item.id] == nil && ledger.refused[item.id] == nil {
+            let move: LedgerMove
+            do {
+                move = try LedgerMove(item)
+            } catch {
+                ledger.refused[item.id] = LedgerRefusal(.malformed, error.message)
+                continue
+            }
+            if let from = forks[move.author], move.seq >= from {
+                ledger.refused[move.id] = LedgerRefusal(.frozen, "its author's feed forked at seq \(from)")
+                ledger.accounts[move.author, default: Ledger.Account()].frozenFrom = from
+                continue
+            }
+            moves[move.id] = move
+            byAuthor[move.author, default: [:]][move.prev, default: []].append(move)
+        }
+        for (author, children) in byAuthor {
+            var chain: [LedgerMove] = []
+            var previous: LedgerMove?
+            while let candidates = children[previous?.id] {
+                // An entry after its predecessor in the feed; of several, the lowest id.
+                let ordered = candidates.sorted { $0.id.bytes.lexicographicallyPrecedes($1.id.bytes) }
+                var next: LedgerMove?
+                for move in ordered {
+                    if let previous, move.seq <= previous.seq {
+                        ledger.refused[move.id] = LedgerRefusal(.malformed, "comes before its prev in its author's feed")
+                    } else if let next {
+                        ledger.refused[move.id] = LedgerRefusal(.chainConflict, "names the same prev as \(next.id.hex.prefix(12)), which counts")
+                    } else {
+                        next = move
+                    }
+                }
+                guard let next else { break }
+                chain.append(next)
+                previous = next
+            }
+            chains[author] = chain
+            positions[author] = 0
+            if let last = chain.last { ledger.heads[author] = last.id }
+            let placed = Set(chain.map(\.id))
+            for list in children.values {
+                for move in list where !placed.contains(move.id) && ledger.refused[move.id] == nil {
+                    ledger.waiting.insert(move.id)
+                }
+            }
+        }
+    }
+
+    /// Settles chain entries in chain order, each once what it depends on is settled: a
+    /// chain that meets an entry it waits for stops there and goes on when that entry
+    /// settles (linear in the entries). What is left waits.
+    mutating func settle() {
+        var ready = chains.keys.sorted()
+        var blocked: [EntryID: [AgentID]] = [:]
+        while let author = ready.popLast() {
+            guard let chain = chains[author] else { continue }
+            while let position = positions[author], position < chain.count {
+                let move = chain[position]
+                if let blocker = blocker(of: move) {
+                    blocked[blocker, default: []].append(author)
+                    break
+                }
+                apply(move)
+                settled.insert(move.id)
+                positions[author] = position + 1
+                ready += blocked.removeValue(forKey: move.id) ?? []
+            }
+        }
+        for (author, chain) in chains {
+            for move in chain.dropFirst(positions[author] ?? 0) { ledger.waiting.insert(move.id) }
+        }
+    }
+
+    /// What `move` still waits for: its policy when not known, or an entry it receives
+    /// from that has not settled (nil: it can settle now).
+    func blocker(of move: LedgerMove) -> EntryID? {
+        guard policies[move.policy] != nil else { return move.policy }
+        if case .receive(let sources) = move.action {
+            return sources.first { !settled.contains($0) && ledger.refused[$0] == nil }
+        }
+        return nil
+    }
+
+    mutating func apply(_ move: LedgerMove) {
+        guard let citation = policies[move.policy] else { return }
+        let (order, policy) = (citation.order, citation.policy)
+        if let last = cited[move.author], order < last {
+            ledger.refused[move.id] = LedgerRefusal(.stalePolicy, "cites a policy older than one its author cited before")
+            return
+        }
+        var account = ledger.accounts[move.author] ?? Ledger.Account()
+        var delta: Int64 = 0
+        var received: [EntryID] = []
+        switch move.action {
+        case .mint(let amount):
+            guard move.author == policy.treasury else {
+                ledger.refused[move.id] = LedgerRefusal(.notTreasury, "only the treasury \(policy.treasury.short) mints")
+                return
+            }
+            guard amount <= policy.supplyCap - ledger.minted else {
+                ledger.refused[move.id] = LedgerRefusal(.overCap, "would mint past the cap of \(policy.supplyCap) (minted \(ledger.minted))")
+                return
+            }
+            ledger.minted += amount
+            delta = amount
+        case .send(let to, let amount, let fee, _, _):
+            // The treasury pays no fee (it would pay it to itself).
+            let due = move.author == policy.treasury ? 0 : policy.fee(for: amount)
+            guard fee == due else {
+                ledger.refused[move.id] = LedgerRefusal(.wrongFee, "pays a fee of \(fee); the policy asks \(due)")
+                return
+            }
+            guard amount + fee <= account.balance else {
+                ledger.refused[move.id] = LedgerRefusal(.insufficient, "spends \(amount + fee) of a balance of \(account.balance)")
+                return
+            }
+            delta = -(amount + fee)
+            ledger.accounts[to, default: Ledger.Account()].receivable[move.id, default: 0] += amount
+            // Neither is the sender (`to` is another agent; a fee is not the treasury's), so
+            // `account` is still the sender's record.
+            if fee > 0 { ledger.accounts[policy.treasury, default: Ledger.Account()].receivable[move.id, default: 0] += fee }
+        case .receive(let sources):
+            for source in sources {
+                // Taking an item removes it, so nothing is taken twice.
+                guard let amount = account.receivable[source] else { continue }
+                if move.author != policy.treasury, let cap = policy.balanceCap, account.balance + delta + amount > cap { continue }
+                delta += amount
+                received.append(source)
+                account.receivable.removeValue(forKey: source)
+            }
+            guard !received.isEmpty else {
+                ledger.refused[move.id] = LedgerRefusal(
+                    .notReceivable, "receives nothing that is there for its author (or all of it would pass the balance cap)")
+                return
+            }
+        }
+        cited[move.author] = order
+        account.balance += delta
+        account.postings.append(move.id)
+        ledger.accounts[move.author] = account
+        ledger.postings[move.id] = Ledger.Posting(move: move, delta: delta, balance: account.balance, received: received)
+    }
+}
