@@ -45,6 +45,7 @@ public enum APIServer {
             DirectoryRoutes(service: service),
             TaskRoutes(service: service),
             GroupRoutes(service: service),
+            LedgerRoutes(service: service),
             EventRoutes(service: service),
             MetricsRoutes(node: node, registry: registry),
             MCPRoutes(

@@ -14,7 +14,7 @@ struct GroupRoutes: APIRouteCollection {
             EnvelopeResponse.success(try await service.groups())
         }
         router.post("/v1/groups") { request, _ in
-            let body: GroupCreateRequest = try await TaskRoutes.decode(request, limit: 16 * 1024, keys: ["name"])
+            let body: GroupCreateRequest = try await TaskRoutes.decode(request, limit: 16 * 1024, keys: ["name", "policy"])
             return EnvelopeResponse.success(try await service.createGroup(body), status: .created)
         }
         router.get("/v1/groups/{group}") { _, context in

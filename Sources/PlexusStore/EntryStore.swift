@@ -204,6 +204,18 @@ public final class EntryStore: Sendable {
         try await read { db in try FeedHead.fetch(author: author, db: db) }
     }
 
+    /// Every author whose feed is proven forked, and the seq where it forks.
+    public func forkedAuthors() async throws(PlexusError) -> [AgentID: UInt64] {
+        try await read { db in
+            var forked: [AgentID: UInt64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT author, forked_seq FROM authors WHERE forked_seq IS NOT NULL") {
+                guard let bytes = row["author"] as Data?, let author = AgentID(bytes: bytes) else { continue }
+                forked[author] = UInt64(row["forked_seq"] as Int64)
+            }
+            return forked
+        }
+    }
+
     /// Proven forks, newest first.
     public func forks(limit: Int = 100) async throws(PlexusError) -> [ForkProof] {
         try await read { db in

@@ -39,9 +39,11 @@ struct GroupCreateCommand: AsyncParsableCommand {
     @Argument(help: "The group's name (1-128 bytes).")
     var name: String
 
+    @OptionGroup var policy: PolicyOptions
+
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            printGroup(try await global.client().createGroup(GroupCreateRequest(name: name)), json: global.json)
+            printGroup(try await global.client().createGroup(GroupCreateRequest(name: name, policy: try policy.request())), json: global.json)
         }
     }
 }

@@ -20,7 +20,7 @@ struct PlexusCommand: AsyncParsableCommand {
             UnfollowCommand.self, SyncCommand.self, EventsCommand.self, MCPCommand.self,
             MetricsCommand.self, AgentsCommand.self, FindCommand.self, TaskCommand.self, TasksCommand.self, WorkerCommand.self,
             GroupsCommand.self, GroupCommand.self, RetractCommand.self, ContextCommand.self, BoardCommand.self,
-            PresenceCommand.self,
+            PresenceCommand.self, BalanceCommand.self, LedgerCommand.self, MintCommand.self, TransferCommand.self, PolicyCommand.self,
         ]
     )
 }

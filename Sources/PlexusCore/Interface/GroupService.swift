@@ -26,9 +26,13 @@ public protocol GroupService: Sendable {
 /// The body of `POST /v1/groups`.
 public struct GroupCreateRequest: Codable, Sendable, Equatable {
     public var name: String
+    /// The group's token policy (PROTOCOL.md §14.1); without one the group has no ledger
+    /// until its owner sets one.
+    public var policy: PolicyRequest?
 
-    public init(name: String) {
+    public init(name: String, policy: PolicyRequest? = nil) {
         self.name = name
+        self.policy = policy
     }
 
     /// Longest group name, in UTF-8 bytes.
@@ -42,7 +46,7 @@ public struct GroupCreateRequest: Codable, Sendable, Equatable {
         guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw PlexusError(.invalidArgument, "a group name has no control characters")
         }
-        return GroupCreateRequest(name: name)
+        return GroupCreateRequest(name: name, policy: try policy?.validated())
     }
 }
 

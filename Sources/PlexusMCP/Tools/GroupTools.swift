@@ -22,10 +22,29 @@ extension ToolCatalog {
         PlexusTool(
             definition: tool(
                 "group_create", "Create a private group",
-                "Creates a private group owned by this agent: a private topic whose entries only members receive and can read (sealed end to end).",
-                properties: ["name": string("The group's name (1-128 bytes).")], required: ["name"], readOnly: false),
+                "Creates a private group owned by this agent: a private topic whose entries only members receive and can read (sealed end to end). With currency and supply_cap it has a token ledger whose treasury is this agent.",
+                properties: [
+                    "name": string("The group's name (1-128 bytes)."),
+                    "currency": string("The ledger's currency name (1-16 bytes)."),
+                    "supply_cap": integer("Most tokens the treasury may ever mint.", minimum: 0),
+                    "faucet": integer("Tokens the treasury pays each member added.", minimum: 0),
+                    "claim_reward": integer("Tokens the treasury pays per claim a member publishes.", minimum: 0),
+                    "claim_reward_daily_limit": integer("Most claim rewards per member and UTC day, in tokens.", minimum: 0),
+                    "fee_basis_points": integer("A transfer's fee in 1/100 % of its amount, paid to the treasury.", minimum: 0, maximum: 10_000),
+                    "balance_cap": integer("Most tokens an account other than the treasury holds (0: none).", minimum: 0),
+                ],
+                required: ["name"], readOnly: false),
             run: { arguments, node throws(PlexusError) in
-                try encode(try await node.createGroup(GroupCreateRequest(name: try arguments.requiredString("name"))))
+                var policy: PolicyRequest?
+                if let currency = try arguments.string("currency") {
+                    guard let cap = try arguments.int("supply_cap") else { throw PlexusError(.invalidArgument, "a ledger needs supply_cap with currency") }
+                    policy = PolicyRequest(
+                        currency: currency, supplyCap: Int64(cap), faucet: try arguments.int("faucet").map(Int64.init),
+                        claimReward: try arguments.int("claim_reward").map(Int64.init),
+                        claimRewardDailyLimit: try arguments.int("claim_reward_daily_limit").map(Int64.init),
+                        feeBasisPoints: try arguments.int("fee_basis_points").map(Int64.init), balanceCap: try arguments.int("balance_cap").map(Int64.init))
+                }
+                return try encode(try await node.createGroup(GroupCreateRequest(name: try arguments.requiredString("name"), policy: policy)))
             }),
         PlexusTool(
             definition: tool(

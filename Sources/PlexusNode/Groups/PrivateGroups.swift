@@ -50,7 +50,7 @@ actor PrivateGroups: IngestPolicy {
     let key: AgentKey
     private let exchangeKey: ExchangeKey
     private let vault: EpochKeyVault
-    private let store: EntryStore
+    let store: EntryStore
     let gossip: GossipEngine
     let clock: NodeClock
     let logger: Logger
@@ -66,6 +66,12 @@ actor PrivateGroups: IngestPolicy {
     /// This agent's presence per group, and when it was last published (kept fresh by `run`).
     var ownPresence: [EntryID: (request: PresenceRequest, publishedMs: Int64)] = [:]
     private var loaded = false
+    /// Each group's ledger as last folded, and what it was folded from.
+    var ledgers: [EntryID: (stamp: LedgerStamp, ledger: Ledger)] = [:]
+    /// Groups whose ledger an entry of this node is being written to (one at a time, so
+    /// each names the one before as its prev), and who waits for a turn.
+    var ledgerWriting: Set<EntryID> = []
+    var ledgerTurns: [EntryID: [CheckedContinuation<Void, Never>]] = [:]
 
     init(
         key: AgentKey, store: EntryStore, gossip: GossipEngine, clock: NodeClock, logger: Logger, limits: Limits,
@@ -102,6 +108,7 @@ actor PrivateGroups: IngestPolicy {
             await catchUp()
             await receiveWelcomes()
             await rekeyWhereDue()
+            await keepLedgers()
             await refreshPresence()
         }
     }
@@ -186,7 +193,7 @@ actor PrivateGroups: IngestPolicy {
             guard !group.log.contains(entryID), let inner = try? SealedEntry.open(stored.entry, group: id, epochKey: epochKey)
             else { continue }
             let item = GroupItem(
-                id: entryID, author: stored.entry.author, timeMs: stored.entry.timeMs, cursor: stored.cursor,
+                id: entryID, author: stored.entry.author, seq: stored.entry.seq, timeMs: stored.entry.timeMs, cursor: stored.cursor,
                 expiresMs: stored.entry.expiresMs.map { Int64(clamping: $0) }, inner: inner)
             opened.append(item)
             group.stored[entryID] = stored
@@ -316,6 +323,7 @@ actor PrivateGroups: IngestPolicy {
         create.name = request.name
         create.creatorKey = ExchangeKey.binding(of: key).wire
         create.epoch = try GroupKeyRing.epochKeys(epochKey, to: [ExchangeKey.binding(of: key)], wrapping: [])
+        if let policy = request.policy { create.policy = try Self.wirePolicy(policy, treasury: policy.treasury ?? key.id) }
         var message = Plexus_GroupControl()
         message.create = create
         // Join the topic first, so the create is spread and the admission knows the group.
@@ -517,7 +525,7 @@ actor PrivateGroups: IngestPolicy {
     /// Signs a control entry of `group` built on its current heads, followed by a
     /// continuation for each of `continuing` (the rest of the epoch it starts), stores them
     /// together and takes them in.
-    private func publishControl(
+    func publishControl(
         _ type: String, in group: Group, continuing: ArraySlice<Plexus_EpochKeys> = [],
         _ action: (inout Plexus_GroupControl) -> Void
     ) async throws(PlexusError) {

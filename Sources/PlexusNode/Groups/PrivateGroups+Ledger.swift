@@ -1,0 +1,281 @@
+import Foundation
+import PlexusCore
+import PlexusProtocol
+
+/// What a ledger was folded from: when none of it changed, the fold stands.
+struct LedgerStamp: Equatable {
+    var entries: Int
+    var controls: [EntryID]
+    var forks: [AgentID: UInt64]
+}
+
+/// A group's token ledger (PROTOCOL.md §14): balances folded from the members' account
+/// chains, the treasury's minting, transfers, and what a node does by itself: take in what
+/// was sent to its agent, and, on the treasury's node, pay the faucet and claim rewards.
+extension PrivateGroups {
+    /// Most items one automatic receipt takes in, and most payments the treasury makes in
+    /// one pass (the rest follow in the next).
+    static let maxPaymentsPerPass = 64
+
+    // MARK: - Reading
+
+    func ledger(_ reference: String) async throws(PlexusError) -> LedgerView {
+        let group = try resolve(reference)
+        let ledger = try await ledgerState(of: group)
+        let accounts = ledger.accounts.map { agent, account in
+            AccountSummaryView(
+                agent: agent, balance: account.balance, receivable: account.receivable.values.reduce(0, +), frozenFrom: account.frozenFrom)
+        }.sorted { ($0.balance, $1.agent) > ($1.balance, $0.agent) }
+        return LedgerView(
+            group: group.membership.id, policy: Self.policyView(of: group), minted: ledger.minted, inFlight: ledger.inFlight,
+            accounts: accounts,
+            refused: ledger.refused.map { VoidControlView(id: $0.key, reason: "\($0.value.kind.rawValue): \($0.value.message)") }
+                .sorted { $0.id.hex < $1.id.hex },
+            waiting: ledger.waiting.count)
+    }
+
+    func account(_ reference: String, agent: AgentID?, limit: Int?) async throws(PlexusError) -> AccountView {
+        let group = try resolve(reference)
+        let limit = limit ?? 50
+        guard (1...1000).contains(limit) else { throw PlexusError(.invalidArgument, "limit must be from 1 to 1000") }
+        let ledger = try await ledgerState(of: group)
+        let agent = agent ?? key.id
+        let account = ledger.accounts[agent] ?? Ledger.Account()
+        let postings = account.postings.suffix(limit).reversed().compactMap { ledger.postings[$0].map(Self.view) }
+        return AccountView(
+            agent: agent, balance: account.balance, frozenFrom: account.frozenFrom,
+            receivable: account.receivable.map { ReceivableView(from: $0.key, amount: $0.value) }.sorted { $0.from.hex < $1.from.hex },
+            postings: postings)
+    }
+
+    // MARK: - Writing
+
+    func mint(_ reference: String, _ request: MintRequest) async throws(PlexusError) -> PostingView {
+        let request = try request.validated()
+        let group = try resolve(reference)
+        if let to = request.to, to != key.id, group.roster.members[to] == nil {
+            throw PlexusError(.rejected, "\(to.short) is not a member of \(group.membership.name)")
+        }
+        let minted = try await writeLedger(LedgerEntryType.mint, ["amount": .integer(request.amount)], in: group)
+        guard let to = request.to, to != key.id else { return minted }
+        return try await transfer(reference, TransferRequest(to: to, amount: request.amount, memo: "minted"))
+    }
+
+    func transfer(_ reference: String, _ request: TransferRequest) async throws(PlexusError) -> PostingView {
+        let request = try request.validated()
+        let group = try resolve(reference)
+        guard request.to != key.id else { throw PlexusError(.invalidContent, "a transfer goes to another agent") }
+        guard group.roster.members[request.to] != nil else {
+            throw PlexusError(.rejected, "\(request.to.short) is not a member of \(group.membership.name)")
+        }
+        guard let policy = group.roster.policy else { throw Self.noLedger(group) }
+        var fields: [String: JSONValue] = [
+            "to": .string(request.to.hex), "amount": .integer(request.amount),
+            "fee": .integer(key.id == policy.treasury ? 0 : policy.fee(for: request.amount)),
+        ]
+        if let memo = request.memo { fields["memo"] = .string(memo) }
+        if let regarding = request.regarding { fields["for"] = .string(regarding.hex) }
+        return try await writeLedger(LedgerEntryType.send, fields, in: group)
+    }
+
+    func setPolicy(_ reference: String, _ request: PolicyRequest) async throws(PlexusError) -> LedgerView {
+        let request = try request.validated()
+        let group = try resolve(reference)
+        let treasury = request.treasury ?? group.roster.policy?.treasury ?? key.id
+        let wire = try Self.wirePolicy(request, treasury: treasury)
+        let policy = LedgerPolicy(
+            currency: request.currency, supplyCap: request.supplyCap, treasury: treasury, faucet: request.faucet ?? 0,
+            claimReward: request.claimReward ?? 0, claimRewardDailyLimit: request.claimRewardDailyLimit ?? 0,
+            feeBasisPoints: request.feeBasisPoints ?? 0, balanceCap: (request.balanceCap ?? 0) == 0 ? nil : request.balanceCap)
+        if let current = group.roster.policy, !current.admits(policy) {
+            throw PlexusError(.rejected, "a policy keeps the group's currency, supply cap and treasury (\(current.currency), \(current.supplyCap), \(current.treasury.short))")
+        }
+        guard group.roster.permits(.setPolicy(policy), by: key.id) else {
+            throw PlexusError(.forbidden, "only the owner of \(group.membership.name) sets its policy")
+        }
+        try await publishControl(GroupEntryType.policy, in: group) { $0.policy = wire }
+        return try await ledger(group.membership.id.hex)
+    }
+
+    /// Signs a chain entry of this agent after its last one, once the fold would count it.
+    /// One at a time per group, so each names the one before.
+    private func writeLedger(_ type: String, _ fields: [String: JSONValue], in group: Group) async throws(PlexusError) -> PostingView {
+        let id = group.membership.id
+        await takeLedgerTurn(id)
+        defer { giveLedgerTurn(id) }
+        guard let current = groups[id], let policy = current.roster.policies.last else { throw Self.noLedger(group) }
+        guard (current.roster.members[key.id] ?? .reader) >= .member else {
+            throw PlexusError(.forbidden, "this agent may not write in \(group.membership.name)")
+        }
+        let ledger = try await ledgerState(of: current)
+        var content = fields
+        content["policy"] = .string(policy.id.hex)
+        content["prev"] = ledger.heads[key.id].map { .string($0.hex) } ?? .null
+        // Judged as the fold will judge it, before it is signed.
+        let trialID = EntryID(hashing: Array("trial \(clock.nowMs) \(type)".utf8))
+        let trial = GroupItem(
+            id: trialID, author: key.id, seq: .max / 2, timeMs: clock.nowMs, cursor: .max, expiresMs: nil,
+            inner: GroupInner(type: type, content: .object(content)))
+        let judged = Ledger.fold(current.log.items + [trial], policies: current.roster.policies, forks: try await forkedAuthors())
+        if let refusal = judged.refused[trialID] {
+            throw PlexusError(refusal.kind == .notTreasury ? .forbidden : .rejected, refusal.message)
+        }
+        guard judged.postings[trialID] != nil else {
+            throw PlexusError(.rejected, "this agent's account waits for an entry not held yet; try again shortly")
+        }
+        let stored = try await seal(GroupInner(type: type, content: .object(content)), expiresMs: nil, in: current)
+        guard let posting = try await ledgerState(of: groups[id] ?? current).postings[stored.entry.id] else {
+            throw PlexusError(.internal, "the ledger entry just written does not count")
+        }
+        return Self.view(posting)
+    }
+
+    private func takeLedgerTurn(_ group: EntryID) async {
+        while ledgerWriting.contains(group) {
+            await withCheckedContinuation { ledgerTurns[group, default: []].append($0) }
+        }
+        ledgerWriting.insert(group)
+    }
+
+    private func giveLedgerTurn(_ group: EntryID) {
+        ledgerWriting.remove(group)
+        if var waiting = ledgerTurns[group], !waiting.isEmpty {
+            let next = waiting.removeFirst()
+            ledgerTurns[group] = waiting.isEmpty ? nil : waiting
+            next.resume()
+        }
+    }
+
+    // MARK: - By itself
+
+    /// Takes in what was sent to this agent and, on the treasury's node, pays the faucet to
+    /// new members and rewards for claims (PROTOCOL.md §14.2; what the treasury pays is its
+    /// choice, the policy its promise).
+    func keepLedgers() async {
+        for (id, group) in groups where group.roster.policy != nil && (group.roster.members[key.id] ?? .reader) >= .member {
+            do {
+                try await receiveWhatIsSent(in: group)
+                if group.roster.policy?.treasury == key.id { try await payAsTreasury(in: id) }
+            } catch {
+                logger.warning("could not keep a group's ledger", metadata: ["group": "\(group.membership.name)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func receiveWhatIsSent(in group: Group) async throws(PlexusError) {
+        let ledger = try await ledgerState(of: group)
+        guard let account = ledger.accounts[key.id], account.frozenFrom == nil, !account.receivable.isEmpty else { return }
+        let sources = account.receivable.keys.sorted { $0.hex < $1.hex }.prefix(LedgerMove.maxReceived)
+        do {
+            _ = try await writeLedger(LedgerEntryType.receive, ["from": .array(sources.map { .string($0.hex) })], in: group)
+        } catch where error.code == .rejected {
+            // Nothing fits under the balance cap now: it stays receivable.
+        }
+    }
+
+    private func payAsTreasury(in id: EntryID) async throws(PlexusError) {
+        guard let group = groups[id], let policy = group.roster.policy else { return }
+        let ledger = try await ledgerState(of: group)
+        let mine = (ledger.accounts[key.id]?.postings ?? []).compactMap { ledger.postings[$0]?.move }
+        var paid: [(to: AgentID, memo: String?, regarding: EntryID?, timeMs: Int64)] = mine.compactMap { move in
+            if case .send(let to, _, _, let memo, let regarding) = move.action { return (to, memo, regarding, move.timeMs) }
+            return nil
+        }
+        var payments: [(to: AgentID, amount: Int64, memo: String, regarding: EntryID?)] = []
+        if policy.faucet > 0 {
+            // Writers only: a reader cannot take anything in.
+            let writers = group.roster.members.filter { $0.value >= .member }.keys.sorted()
+            for member in writers where member != key.id && !paid.contains(where: { $0.to == member && $0.memo == "faucet" }) {
+                payments.append((member, policy.faucet, "faucet", nil))
+            }
+        }
+        if policy.claimReward > 0 {
+            let day = clock.nowMs / 86_400_000
+            for item in group.log.items where item.inner.type == "claim" && item.author != key.id && group.roster.members[item.author] != nil {
+                guard !paid.contains(where: { $0.regarding == item.id }) else { continue }
+                let today = paid.filter { $0.to == item.author && $0.memo == "reward" && $0.timeMs / 86_400_000 == day }.count
+                guard Int64(today + 1) * policy.claimReward <= policy.claimRewardDailyLimit else { continue }
+                payments.append((item.author, policy.claimReward, "reward", item.id))
+                paid.append((item.author, "reward", item.id, clock.nowMs))
+            }
+        }
+        for payment in payments.prefix(Self.maxPaymentsPerPass) {
+            let now = try await ledgerState(of: groups[id] ?? group)
+            let balance = now.balance(of: key.id)
+            if balance < payment.amount {
+                guard policy.supplyCap - now.minted >= payment.amount - balance else {
+                    logger.notice("the treasury cannot pay: supply cap reached", metadata: ["group": "\(group.membership.name)"])
+                    return
+                }
+                _ = try await writeLedger(LedgerEntryType.mint, ["amount": .integer(payment.amount - balance)], in: groups[id] ?? group)
+            }
+            var fields: [String: JSONValue] = [
+                "to": .string(payment.to.hex), "amount": .integer(payment.amount), "fee": .integer(0), "memo": .string(payment.memo),
+            ]
+            if let regarding = payment.regarding { fields["for"] = .string(regarding.hex) }
+            _ = try await writeLedger(LedgerEntryType.send, fields, in: groups[id] ?? group)
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// The group's ledger, folded again only when its entries, control entries or the
+    /// proven forks changed.
+    func ledgerState(of group: Group) async throws(PlexusError) -> Ledger {
+        let forks = try await forkedAuthors()
+        let stamp = LedgerStamp(entries: group.log.count, controls: group.roster.heads, forks: forks)
+        if let cached = ledgers[group.membership.id], cached.stamp == stamp { return cached.ledger }
+        let ledger = Ledger.fold(group.log.items, policies: group.roster.policies, forks: forks)
+        ledgers[group.membership.id] = (stamp, ledger)
+        return ledger
+    }
+
+    private func forkedAuthors() async throws(PlexusError) -> [AgentID: UInt64] {
+        try await store.forkedAuthors()
+    }
+
+    static func noLedger(_ group: Group) -> PlexusError {
+        PlexusError(.rejected, "\(group.membership.name) has no token policy; its owner sets one with plexus policy")
+    }
+
+    static func policyView(of group: Group) -> PolicyView? {
+        guard let last = group.roster.policies.last else { return nil }
+        let (id, policy) = (last.id, last.policy)
+        return PolicyView(
+            id: id, currency: policy.currency, supplyCap: policy.supplyCap, treasury: policy.treasury, faucet: policy.faucet,
+            claimReward: policy.claimReward, claimRewardDailyLimit: policy.claimRewardDailyLimit,
+            feeBasisPoints: policy.feeBasisPoints, balanceCap: policy.balanceCap)
+    }
+
+    /// A policy as `group.create` and `group.policy` carry it.
+    static func wirePolicy(_ request: PolicyRequest, treasury: AgentID) throws(PlexusError) -> Plexus_GroupPolicy {
+        let request = try request.validated()
+        var wire = Plexus_GroupPolicy()
+        wire.currency = request.currency
+        wire.supplyCap = UInt64(request.supplyCap)
+        wire.treasury = treasury.bytes.asData
+        wire.faucet = UInt64(request.faucet ?? 0)
+        wire.claimReward = UInt64(request.claimReward ?? 0)
+        wire.claimRewardDailyLimit = UInt64(request.claimRewardDailyLimit ?? 0)
+        wire.feeBasisPoints = UInt32(request.feeBasisPoints ?? 0)
+        wire.balanceCap = UInt64(request.balanceCap ?? 0)
+        return wire
+    }
+
+    static func view(_ posting: Ledger.Posting) -> PostingView {
+        let move = posting.move
+        var view = PostingView(id: move.id, author: move.author, kind: "", delta: posting.delta, balance: posting.balance, timeMs: move.timeMs)
+        switch move.action {
+        case .mint(let amount):
+            view.kind = "mint"
+            view.amount = amount
+        case .send(let to, let amount, let fee, let memo, let regarding):
+            view.kind = "send"
+            (view.to, view.amount, view.fee, view.memo, view.regarding) = (to, amount, fee, memo, regarding)
+        case .receive:
+            view.kind = "receive"
+            view.received = posting.received
+        }
+        return view
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import PlexusClient
+import PlexusCore
+import Testing
+
+/// A group's token ledger on real `plexus serve` processes: the treasury's faucet and
+/// claim rewards paid by its node, a transfer with its fee taken in by the recipient's and
+/// the treasury's nodes, the refusals (a member minting, overspending), and the same
+/// balances on every node before and after a restart.
+@Suite(.serialized) struct GroupLedgerTests {
+    static func balances(_ node: ServeProcess, group: String) async throws -> [AgentID: Int64] {
+        Dictionary(uniqueKeysWithValues: try await node.client.ledger(group: group).accounts.map { ($0.agent, $0.balance) })
+    }
+
+    @Test func theTreasuryPaysFaucetsAndRewardsAndTransfersCarryTheirFee() async throws {
+        let owner = try await GroupTests.start()
+        let alice = try await GroupTests.start(owner)
+        let bob = try await GroupTests.start(owner)
+        let ownerID = try await owner.client.identity().agentID
+        let aliceID = try await alice.client.identity().agentID
+        let bobID = try await bob.client.identity().agentID
+        try await GroupTests.waitUntil(owner, knows: [aliceID, bobID])
+
+        let policy = PolicyRequest(
+            currency: "credits", supplyCap: 10_000, faucet: 100, claimReward: 5, claimRewardDailyLimit: 10, feeBasisPoints: 1_000)
+        let created = try await owner.client.createGroup(GroupCreateRequest(name: "economy", policy: policy))
+        let group = created.id.hex
+        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: aliceID))
+        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: bobID))
+
+        // The treasury's node mints what it needs and pays each member the faucet; each
+        // member's node takes it in.
+        try await MeshTests.eventually("Alice and Bob hold their faucet on every node", within: .seconds(60)) {
+            for node in [owner, alice, bob] {
+                let balances = try await Self.balances(node, group: group)
+                guard balances[aliceID] == 100, balances[bobID] == 100 else { return false }
+            }
+            return true
+        }
+
+        // Alice pays Bob 50 with a 10 % fee: Bob's node takes the 50 in, the treasury's the 5.
+        let sent = try await alice.client.transfer(group: group, TransferRequest(to: bobID, amount: 50, memo: "for the data"))
+        #expect(sent.kind == "send" && sent.fee == 5 && sent.balance == 45)
+        try await MeshTests.eventually("the transfer is taken in everywhere", within: .seconds(60)) {
+            for node in [owner, alice, bob] {
+                let ledger = try await node.client.ledger(group: group)
+                let balances = Dictionary(uniqueKeysWithValues: ledger.accounts.map { ($0.agent, $0.balance) })
+                guard balances[aliceID] == 45, balances[bobID] == 150, ledger.inFlight == 0 else { return false }
+            }
+            return true
+        }
+
+        // Claims earn 5 each, 10 a day at most: the third earns nothing today.
+        for n in 1...3 {
+            _ = try await alice.client.publish(group: group, PublishRequest(type: "claim", content: .object(["text": .string("finding \(n)")])))
+        }
+        try await MeshTests.eventually("Alice is paid for two claims", within: .seconds(60)) {
+            try await Self.balances(alice, group: group)[aliceID] == 55
+        }
+
+        // Refused: Bob mints (403), Alice overspends (409), Alice pays herself (422).
+        #expect(await GroupTests.refusal { _ = try await bob.client.mint(group: group, MintRequest(amount: 1)) } == .forbidden)
+        #expect(await GroupTests.refusal { _ = try await alice.client.transfer(group: group, TransferRequest(to: bobID, amount: 1_000)) } == .rejected)
+        #expect(await GroupTests.refusal { _ = try await alice.client.transfer(group: group, TransferRequest(to: aliceID, amount: 1)) } == .invalidContent)
+        // The treasury mints within the cap, not past it.
+        #expect(try await owner.client.mint(group: group, MintRequest(amount: 100)).kind == "mint")
+        #expect(await GroupTests.refusal { _ = try await owner.client.mint(group: group, MintRequest(amount: 10_000)) } == .rejected)
+
+        // Every node agrees, also after a restart; supply = balances + in flight.
+        let before = try await Self.balances(owner, group: group)
+        try await MeshTests.eventually("every node folds the same balances", within: .seconds(60)) {
+            for node in [alice, bob] where try await Self.balances(node, group: group) != before { return false }
+            return true
+        }
+        let ledger = try await owner.client.ledger(group: group)
+        #expect(ledger.minted == before.values.reduce(0, +) + ledger.inFlight && ledger.minted <= 10_000)
+        #expect(before[ownerID].map { $0 > 0 } == true)
+        var restarted: [ServeProcess] = []
+        for node in [owner, alice, bob] {
+            _ = try await node.stop()
+            restarted.append(try await GroupTests.start(directory: node.directory))
+        }
+        for node in restarted {
+            #expect(try await Self.balances(node, group: group) == before)
+        }
+    }
+}
