@@ -1006,8 +1006,8 @@ public nonisolated struct Plexus_Close: Sendable {
 }
 
 /// ---- Private groups (PROTOCOL.md §13) ----
-/// A control entry has type "group.create", "group.add", "group.remove", "group.role" or
-/// "group.rekey", the group's topic, `refs` naming the control entries its author held
+/// A control entry has type "group.create", "group.add", "group.remove", "group.role",
+/// "group.rekey" or "group.policy", the group's topic, `refs` naming the control entries its author held
 /// that no other held one builds on (none for group.create), and a GroupControl as its
 /// content. Control entries are readable by whoever holds them: the roster is visible to
 /// the members' nodes (only they receive the topic).
