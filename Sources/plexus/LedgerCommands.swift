@@ -56,6 +56,11 @@ struct BalanceCommand: AsyncParsableCommand {
     var limit: Int = 20
 
     func run() async throws {
+        try await Self.show(group: group, agent: agent, limit: limit, global: global)
+    }
+
+    /// Prints one account (`balance`, and `ledger --account`).
+    static func show(group: String, agent: String?, limit: Int, global: GlobalOptions) async throws {
         try await reportingErrors(json: global.json) {
             let account = try await global.client().account(
                 group: group, agent: try agent.map { text throws(PlexusError) in try AgentID.parse(text) }, limit: limit)
@@ -81,11 +86,7 @@ struct LedgerCommand: AsyncParsableCommand {
     var account: String?
 
     func run() async throws {
-        if let account {
-            var balance = try BalanceCommand.parse([group, account, "--limit", "1000"] + (global.json ? ["--json"] : []))
-            balance.global = global
-            return try await balance.run()
-        }
+        if let account { return try await BalanceCommand.show(group: group, agent: account, limit: 1000, global: global) }
         try await reportingErrors(json: global.json) {
             let ledger = try await global.client().ledger(group: group)
             if global.json { return Output.printJSON(ledger) }

@@ -116,7 +116,7 @@ extension PrivateGroups {
         let trial = GroupItem(
             id: trialID, author: key.id, seq: .max / 2, timeMs: clock.nowMs, cursor: .max, expiresMs: nil,
             inner: GroupInner(type: type, content: .object(content)))
-        let judged = Ledger.fold(current.log.items + [trial], policies: current.roster.policies, forks: try await forkedAuthors())
+        let judged = Ledger.fold(current.log.items + [trial], policies: current.roster.policies, forks: try await store.forkedAuthors())
         if let refusal = judged.refused[trialID] {
             throw PlexusError(refusal.kind == .notTreasury ? .forbidden : .rejected, refusal.message)
         }
@@ -222,16 +222,12 @@ extension PrivateGroups {
     /// The group's ledger, folded again only when its entries, control entries or the
     /// proven forks changed.
     func ledgerState(of group: Group) async throws(PlexusError) -> Ledger {
-        let forks = try await forkedAuthors()
+        let forks = try await store.forkedAuthors()
         let stamp = LedgerStamp(entries: group.log.count, controls: group.roster.heads, forks: forks)
         if let cached = ledgers[group.membership.id], cached.stamp == stamp { return cached.ledger }
         let ledger = Ledger.fold(group.log.items, policies: group.roster.policies, forks: forks)
         ledgers[group.membership.id] = (stamp, ledger)
         return ledger
-    }
-
-    private func forkedAuthors() async throws(PlexusError) -> [AgentID: UInt64] {
-        try await store.forkedAuthors()
     }
 
     static func noLedger(_ group: Group) -> PlexusError {

@@ -123,8 +123,8 @@ private struct LedgerFold {
     var chains: [AgentID: [LedgerMove]] = [:]
     /// Where each chain's settling stands.
     var positions: [AgentID: Int] = [:]
-    /// Chain entries by id, and whether each is settled (counted or refused).
-    var moves: [EntryID: LedgerMove] = [:]
+    /// Chain entries decoded (a second copy of one is ignored), and those settled.
+    var decoded: Set<EntryID> = []
     var settled: Set<EntryID> = []
     /// The index of the latest policy each author cited.
     var cited: [AgentID: Int] = [:]
@@ -139,7 +139,7 @@ private struct LedgerFold {
     /// Decodes the chain entries and links each author's chain from its first entry.
     mutating func place(_ items: [GroupItem]) {
         var byAuthor: [AgentID: [EntryID?: [LedgerMove]]] = [:]
-        for item in items where LedgerEntryType.chain.contains(item.inner.type) && moves[item.id] == nil && ledger.refused[item.id] == nil {
+        for item in items where LedgerEntryType.chain.contains(item.inner.type) && !decoded.contains(item.id) && ledger.refused[item.id] == nil {
             let move: LedgerMove
             do {
                 move = try LedgerMove(item)
@@ -152,7 +152,7 @@ private struct LedgerFold {
                 ledger.accounts[move.author, default: Ledger.Account()].frozenFrom = from
                 continue
             }
-            moves[move.id] = move
+            decoded.insert(move.id)
             byAuthor[move.author, default: [:]][move.prev, default: []].append(move)
         }
         for (author, children) in byAuthor {
