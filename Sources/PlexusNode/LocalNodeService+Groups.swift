@@ -1,4 +1,5 @@
 import PlexusCore
+import PlexusProtocol
 import PlexusStore
 
 /// The private-group operations (`GroupService`) of `LocalNodeService`.
@@ -65,7 +66,8 @@ extension LocalNodeService {
             guard page.entries.isEmpty, let since = request.feed.since, ContinuousClock.now < deadline else { return page }
             // A second at most per wait: an entry held back for its key is released by time, not by an arrival.
             let timeout = min(deadline - ContinuousClock.now, .seconds(1))
-            try await node.store.arrivals.wait(after: max(since, await node.store.arrivals.latest), timeout: timeout)
+            let groupArrivals = node.store.topicArrivals.signal(forPrefix: GroupEntryType.topicPrefix)
+            try await groupArrivals.wait(after: max(since, await node.store.arrivals.latest), timeout: timeout)
             await node.groups.catchUp()
         }
     }

@@ -1,4 +1,5 @@
 import PlexusCore
+import Synchronization
 
 /// Wakes readers waiting for a rising count to pass the value they saw: entries stored
 /// beyond a cursor (long-polls of the feed, and the event streams built on them), or
@@ -51,5 +52,40 @@ public actor ArrivalSignal {
 
     private func release(_ id: Int) {
         waiters.removeValue(forKey: id)?.continuation.resume()
+    }
+}
+
+/// Arrival signals for entries of some topics only, by topic prefix: a reader that cares
+/// about one family of topics (the private groups' `group/…`) is woken by those entries
+/// alone, not by every entry the mesh brings. The prefixes are the node's own (a fixed
+/// few), never taken from input.
+public final class TopicArrivals: Sendable {
+    private let signals = Mutex<[String: ArrivalSignal]>([:])
+    private let start: Int64
+
+    init(latest: Int64) {
+        start = latest
+    }
+
+    /// The signal of entries whose topic starts with `prefix` (created on first use). Its
+    /// `latest` is the highest cursor of such an entry stored since the store was opened,
+    /// or the store's highest cursor then.
+    public func signal(forPrefix prefix: String) -> ArrivalSignal {
+        signals.withLock { signals in
+            if let signal = signals[prefix] { return signal }
+            let signal = ArrivalSignal(latest: start)
+            signals[prefix] = signal
+            return signal
+        }
+    }
+
+    /// Wakes the readers of every watched prefix that one of `stored` falls under.
+    func advance(_ stored: [StoredEntry]) async {
+        let watched = signals.withLock { $0 }
+        for (prefix, signal) in watched {
+            if let newest = stored.lazy.filter({ $0.entry.topic.hasPrefix(prefix) }).map(\.cursor).max() {
+                await signal.advance(to: newest)
+            }
+        }
     }
 }

@@ -30,6 +30,8 @@ public final class EntryStore: Sendable {
     public let groups: GroupStore
     /// Wakes readers waiting for new entries.
     public let arrivals: ArrivalSignal
+    /// Wakes readers of some topics only (by prefix) when such entries are stored.
+    public let topicArrivals: TopicArrivals
     let pool: DatabasePool
     let clock: @Sendable () -> Int64
     private let policy = Mutex<(any IngestPolicy)?>(nil)
@@ -57,7 +59,8 @@ public final class EntryStore: Sendable {
         self.path = path
         self.clock = clock
         self.arrivals = ArrivalSignal(latest: latest)
-        self.writer = EntryWriter(pool: pool, clock: clock, arrivals: arrivals)
+        self.topicArrivals = TopicArrivals(latest: latest)
+        self.writer = EntryWriter(pool: pool, clock: clock, arrivals: arrivals, topicArrivals: topicArrivals)
         self.peers = PeerBook(pool: pool, clock: clock)
         self.interests = Interests(pool: pool, clock: clock)
         self.groups = GroupStore(pool: pool)

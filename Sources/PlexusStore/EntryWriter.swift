@@ -24,16 +24,18 @@ public actor EntryWriter {
     private let pool: DatabasePool
     private let clock: @Sendable () -> Int64
     private let arrivals: ArrivalSignal
+    private let topicArrivals: TopicArrivals
     private var pending: [Pending] = []
     private var pendingCount = 0
     private var flushing = false
     /// Heads of feeds appended through this writer, including queued entries.
     private var localHeads: [AgentID: FeedHead] = [:]
 
-    init(pool: DatabasePool, clock: @escaping @Sendable () -> Int64, arrivals: ArrivalSignal) {
+    init(pool: DatabasePool, clock: @escaping @Sendable () -> Int64, arrivals: ArrivalSignal, topicArrivals: TopicArrivals) {
         self.pool = pool
         self.clock = clock
         self.arrivals = arrivals
+        self.topicArrivals = topicArrivals
     }
 
     /// Stores an entry that arrived verified from elsewhere, applying the feed rules.
@@ -145,8 +147,11 @@ public actor EntryWriter {
                     }
                     return outcomes
                 }
-                let newest = outcomes.joined().compactMap { $0.stored?.cursor }.max()
-                if let newest { await arrivals.advance(to: newest) }
+                let stored = outcomes.joined().compactMap(\.stored)
+                if let newest = stored.map(\.cursor).max() {
+                    await arrivals.advance(to: newest)
+                    await topicArrivals.advance(stored)
+                }
                 for (item, outcome) in zip(batch, outcomes) {
                     if item.arrival == .published, outcome.contains(where: { $0.stored == nil }) {
                         // The seq was not used; re-read the head before the next append.

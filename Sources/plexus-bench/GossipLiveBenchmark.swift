@@ -28,6 +28,9 @@ struct GossipLiveBenchmark: AsyncParsableCommand {
     @Option(help: "Seed for the bootstrap choices.")
     var seed: UInt64 = 1
 
+    @Option(help: "Write every measured delivery to this CSV file (entry index, origin, receiver, publish ms, latency ms), to see which nodes and moments are late.")
+    var deliveries: String?
+
     func run() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("plexus-bench-live-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -69,11 +72,11 @@ struct GossipLiveBenchmark: AsyncParsableCommand {
                 try await Task.sleep(until: start + interval * index)
                 let client = clients[index % nodes]
                 group.addTask {
-                    (index % self.nodes, try await client.publish(PublishRequest(content: .object(["n": .integer(Int64(index))]))))
+                    (index, try await client.publish(PublishRequest(content: .object(["n": .integer(Int64(index))]))))
                 }
             }
-            var published: [EntryID: (origin: Int, receivedMs: Int64)] = [:]
-            for try await (origin, view) in group { published[view.id] = (origin, view.receivedMs) }
+            var published: [EntryID: (origin: Int, receivedMs: Int64, index: Int)] = [:]
+            for try await (index, view) in group { published[view.id] = (index % self.nodes, view.receivedMs, index) }
             return published
         }
         let publishSeconds = (ContinuousClock.now - start).seconds
@@ -105,6 +108,7 @@ struct GossipLiveBenchmark: AsyncParsableCommand {
         }
         var latencies = LatencySamples()
         var delivered: [Int] = []
+        var rows = ["index,origin,receiver,published_ms,latency_ms"]
         for (index, client) in clients.enumerated() {
             var got = 0
             var cursor: Int64 = 0
@@ -113,13 +117,17 @@ struct GossipLiveBenchmark: AsyncParsableCommand {
                 for entry in page.entries {
                     guard let origin = published[entry.id] else { continue }
                     got += 1
-                    if origin.origin != index { latencies.add(.milliseconds(entry.receivedMs - origin.receivedMs)) }
+                    if origin.origin != index {
+                        latencies.add(.milliseconds(entry.receivedMs - origin.receivedMs))
+                        rows.append("\(origin.index),\(origin.origin),\(index),\(origin.receivedMs),\(entry.receivedMs - origin.receivedMs)")
+                    }
                 }
                 guard page.hasMore, let next = page.nextCursor else { break }
                 cursor = next
             }
             delivered.append(got)
         }
+        if let deliveries { try Data((rows.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: deliveries)) }
         try printJSON([
             "scenario": "gossip-live", "nodes": nodes, "count": count, "rate_per_s": rate, "warmup_entries": warmup,
             "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount],

@@ -65,6 +65,32 @@ import Testing
         let fromNeighbour = state.handle(.received(push(TopicName.mesh), from: neighbour), now: Self.now)
         #expect(fromNeighbour.contains { if case .deliver(let delivered) = $0 { delivered.id == entry.id } else { false } })
         #expect(!replies(fromNeighbour, to: neighbour).contains(.disconnect(true)))
+
+        // The stranger's further broadcast in the quiet period draws no second DISCONNECT
+        // (pushes in flight are expected); after it, one again.
+        let quiet = state.config.disconnectQuiet
+        let soon = GossipState.Now(elapsed: Self.now.elapsed + quiet / 2, wallMs: Self.now.wallMs)
+        #expect(replies(state.handle(.received(push(TopicName.mesh), from: stranger), now: soon), to: stranger).isEmpty)
+        let later = GossipState.Now(elapsed: Self.now.elapsed + quiet, wallMs: Self.now.wallMs)
+        #expect(replies(state.handle(.received(push(TopicName.mesh), from: stranger), now: later), to: stranger) == [.disconnect(true)])
+    }
+
+    /// A neighbour this node drops (here: it leaves the topic) was sent DISCONNECT; the
+    /// pushes it sent before it heard so draw no further DISCONNECT.
+    @Test func aDroppedNeighboursPushesInFlightDrawNoFurtherDisconnect() throws {
+        var state = GossipState(config: .init(me: AgentKey().id), now: Self.now)
+        let neighbour = AgentKey().id
+        _ = state.handle(.peerUp(neighbour, ip: "127.0.0.1", bootstrap: false), now: Self.now)
+        _ = state.handle(.subscribe("work"), now: Self.now)
+        _ = state.handle(.received(.with { $0.topic = "work"; $0.join = .with { $0.agent = neighbour.bytes.asData } }, from: neighbour), now: Self.now)
+        #expect(state.neighbors(in: "work") == [neighbour])
+        let left = state.handle(.unsubscribe("work"), now: Self.now)
+        #expect(left.contains { if case .send(neighbour, let m) = $0 { m.kind == .disconnect(true) } else { false } })
+        let entry = try SignedEntry(
+            signing: try EntryDraft(topic: "work", content: .object([:])).body(seq: 1, prev: nil, timeMs: 1), with: AgentKey())
+        let inFlight = state.handle(
+            .received(.with { $0.topic = "work"; $0.push = .with { $0.entry = entry.encoded(); $0.round = 1 } }, from: neighbour), now: Self.now)
+        #expect(!inFlight.contains { if case .send(neighbour, _) = $0 { true } else { false } })
     }
 
     /// A peer's record newly kept is reported (what reads records wakes on it); a copy of

@@ -91,13 +91,14 @@ actor PrivateGroups: IngestPolicy {
     // MARK: - Running
 
     /// Loads the groups, then follows the store and the welcomes until cancelled: it wakes
-    /// when an entry is stored or a welcome kept, and at least once a second (presence
-    /// has its times).
+    /// when an entry of a group topic is stored or a welcome kept, and at least once a
+    /// second (presence has its times). Other entries do not wake it: on a busy mesh they
+    /// would cost a read of the store each.
     func run() async {
         await load()
-        let welcomes = await gossip.recordArrivals(of: .groupWelcome)
+        let records = await gossip.recordArrivals(of: .groupWelcome)
+        let arrivals = store.topicArrivals.signal(forPrefix: GroupEntryType.topicPrefix)
         while !Task.isCancelled {
-            let (arrivals, records) = (store.arrivals, welcomes)
             let (entriesSeen, recordsSeen) = (cursor, await records.latest)
             await withTaskGroup(of: Void.self) { race in
                 race.addTask { try? await arrivals.wait(after: entriesSeen, timeout: .seconds(1)) }

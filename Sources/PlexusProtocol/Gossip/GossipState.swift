@@ -37,6 +37,11 @@ public struct GossipState: Sendable {
         public var maxAddresses = 4096
         /// Messages held for a peer while it is being dialled.
         public var maxQueuedWhileDialing = 64
+        /// After this node sends a peer DISCONNECT in a topic, how long that peer's broadcast
+        /// there draws no further DISCONNECT: pushes already in flight when it was dropped
+        /// are expected, and a reply to each would be a burst of stale DISCONNECTs, one of
+        /// which can arrive after the two became neighbours again and cut the new link.
+        public var disconnectQuiet: Duration = .seconds(5)
         /// How long a `mesh` view may stay under-full with no passive peer before the node
         /// joins again through a known address (an island of a few nodes merges back). 3 s:
         /// with 10 s, a 5-node island formed while 1,000 simulated nodes joined was still
@@ -137,6 +142,12 @@ public struct GossipState: Sendable {
         case keptRecord(SignedRecord.Kind)
     }
 
+    /// A peer in one topic.
+    struct TopicPeer: Hashable, Sendable {
+        let topic: String
+        let peer: AgentID
+    }
+
     struct Topic: Sendable {
         var membership: Membership
         var broadcast: Broadcast
@@ -164,6 +175,8 @@ public struct GossipState: Sendable {
     /// Topics only some peers may take part in, and those peers.
     private var restricted: [String: Set<AgentID>] = [:]
     private var strikes: [AgentID: Int] = [:]
+    /// When this node last sent DISCONNECT to a peer in a topic (pruned after `disconnectQuiet`).
+    private var disconnectSent: [TopicPeer: Duration] = [:]
     private var announceBudget: [AgentID: (tokens: Double, at: Duration)] = [:]
     private var records: SoftStateTable
     private var passedOn: Set<EntryID> = []
@@ -287,6 +300,7 @@ public struct GossipState: Sendable {
         case .unsubscribe(let name):
             guard name != TopicName.mesh, let topic = topics.removeValue(forKey: name) else { break }
             for peer in topic.membership.active {
+                disconnectSent[TopicPeer(topic: name, peer: peer)] = now.elapsed
                 actions.append(.send(peer, membershipMessage(.disconnect, topic: name)))
             }
             announceTopics(into: &actions)
@@ -336,6 +350,7 @@ public struct GossipState: Sendable {
         if now.elapsed >= nextRecordSweep {
             nextRecordSweep = now.elapsed + .seconds(5)
             records.expire(nowMs: now.wallMs)
+            disconnectSent = disconnectSent.filter { now.elapsed - $0.value < config.disconnectQuiet }
         }
     }
 
@@ -365,7 +380,7 @@ public struct GossipState: Sendable {
         guard let isNeighbor = topics[name]?.membership.active.contains(peer) else {
             // Not in this topic: a peer that takes this node for its neighbour here is told
             // to drop the link, rather than pushing into nothing.
-            notNeighbor(kind, from: peer, topic: name, into: &actions)
+            notNeighbor(kind, from: peer, topic: name, now: now, into: &actions)
             return
         }
         switch kind {
@@ -390,7 +405,7 @@ public struct GossipState: Sendable {
             membership(.shuffleReply(peers: peers), from: peer, topic: name, now: now, into: &actions)
         case .push(let push):
             // Broadcast traffic only from neighbours, and only verified entries go further.
-            guard isNeighbor else { return notNeighbor(kind, from: peer, topic: name, into: &actions) }
+            guard isNeighbor else { return notNeighbor(kind, from: peer, topic: name, now: now, into: &actions) }
             // A copy of an entry already received is a duplicate whatever its signature
             // says: PlumTree only prunes the link, so it is not verified again.
             if let id = SignedEntry.id(ofEncoded: push.entry), topics[name]?.broadcast.hasReceived(id) == true {
@@ -408,7 +423,7 @@ public struct GossipState: Sendable {
                 .gossip(id: entry.id, payload: push.entry, round: Int(push.round)), from: peer, topic: name, now: now,
                 verified: entry, into: &actions)
         case .ihave(let ihave):
-            guard isNeighbor else { return notNeighbor(kind, from: peer, topic: name, into: &actions) }
+            guard isNeighbor else { return notNeighbor(kind, from: peer, topic: name, now: now, into: &actions) }
             let allowed = spendAnnounceBudget(of: peer, count: ihave.items.count, now: now.elapsed)
             if allowed < ihave.items.count {
                 misbehaved(peer, "announced more entries than its IHAVE budget", into: &actions)
@@ -419,7 +434,7 @@ public struct GossipState: Sendable {
             guard !items.isEmpty else { return }
             broadcast(.ihave(items), from: peer, topic: name, now: now, into: &actions)
         case .graft(let graft):
-            guard isNeighbor else { return notNeighbor(kind, from: peer, topic: name, into: &actions) }
+            guard isNeighbor else { return notNeighbor(kind, from: peer, topic: name, now: now, into: &actions) }
             broadcast(.graft(id: EntryID(bytes: graft.id), round: Int(graft.round)), from: peer, topic: name, now: now, into: &actions)
         case .prune:
             broadcast(.prune, from: peer, topic: name, now: now, into: &actions)
@@ -432,11 +447,16 @@ public struct GossipState: Sendable {
 
     /// JOIN, NEIGHBOR or broadcast from a peer that is not this node's neighbour in `topic`
     /// (or in a topic this node is not in): DISCONNECT, or a refused NEIGHBOR, so its view
-    /// matches ours (PROTOCOL.md §7). Other kinds are ignored.
-    private func notNeighbor(_ kind: Plexus_Gossip.OneOf_Kind, from peer: AgentID, topic: String, into actions: inout [Action]) {
+    /// matches ours (PROTOCOL.md §7). DISCONNECT goes at most once per `disconnectQuiet` to a
+    /// peer in a topic. Other kinds are ignored.
+    private mutating func notNeighbor(_ kind: Plexus_Gossip.OneOf_Kind, from peer: AgentID, topic: String, now: Now, into actions: inout [Action]) {
         guard topic.utf8.count <= TopicName.maxBytes else { return }
         switch kind {
         case .join, .push, .ihave, .graft:
+            let key = TopicPeer(topic: topic, peer: peer)
+            if let sent = disconnectSent[key], now.elapsed - sent < config.disconnectQuiet { return }
+            if disconnectSent.count >= config.maxAddresses { disconnectSent.removeAll(keepingCapacity: true) }
+            disconnectSent[key] = now.elapsed
             actions.append(.send(peer, membershipMessage(.disconnect, topic: topic)))
         case .neighbor:
             actions.append(.send(peer, membershipMessage(.neighborReply(accepted: false), topic: topic)))
@@ -482,6 +502,7 @@ public struct GossipState: Sendable {
             switch action {
             case .send(let peer, let message):
                 guard admits(peer, in: topic) else { continue }
+                if case .disconnect = message { disconnectSent[TopicPeer(topic: topic, peer: peer)] = now.elapsed }
                 actions.append(.send(peer, membershipMessage(message, topic: topic)))
             case .neighborUp(let peer):
                 topics[topic]?.broadcast.neighborUp(peer)
@@ -595,6 +616,7 @@ public struct GossipState: Sendable {
             let outsiders = Set(topic.membership.active + topic.membership.passive).subtracting(members)
             for peer in outsiders.sorted() {
                 if topic.membership.active.contains(peer) {
+                    disconnectSent[TopicPeer(topic: name, peer: peer)] = now.elapsed
                     actions.append(.send(peer, membershipMessage(.disconnect, topic: name)))
                 }
                 guard let result = topics[name]?.membership.peerFailed(peer, now: now.elapsed) else { continue }
