@@ -223,7 +223,8 @@ public actor Node {
     /// Background duties until cancelled: the expiry sweep, every `expiry_interval_s` and
     /// as soon as the next held entry expires, so an expired entry stops being offered to
     /// peers (and counted in sync heads) within moments, not a whole interval later. An
-    /// arriving entry may expire sooner than the next sweep: arrivals bring it forward.
+    /// arriving entry with an expiry time may expire sooner than the next sweep: such
+    /// arrivals (and only those) bring it forward.
     private func runDuties() async {
         let interval = Duration.seconds(config.expiryIntervalSeconds)
         var nextSweep = ContinuousClock.now
@@ -240,7 +241,7 @@ public actor Node {
                     continue
                 }
             }
-            let mark = await store.arrivals.latest
+            let mark = await store.expiringArrivals.latest
             if let next = try? await store.nextExpiryMs() {
                 nextSweep = min(nextSweep, ContinuousClock.now + .milliseconds(max(0, next - clock.nowMs + 1)))
             }
@@ -248,7 +249,7 @@ public actor Node {
             guard remaining > .zero else { continue }
             do {
                 // At most a second: each wait leaves a timer behind until its timeout.
-                try await store.arrivals.wait(after: mark, timeout: min(remaining, .seconds(1)))
+                try await store.expiringArrivals.wait(after: mark, timeout: min(remaining, .seconds(1)))
             } catch {
                 // Too many readers waiting for arrivals: fall back to the timer.
                 try? await Task.sleep(for: min(remaining, .seconds(1)))

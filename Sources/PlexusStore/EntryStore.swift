@@ -32,6 +32,8 @@ public final class EntryStore: Sendable {
     public let arrivals: ArrivalSignal
     /// Wakes readers of some topics only (by prefix) when such entries are stored.
     public let topicArrivals: TopicArrivals
+    /// Wakes readers when entries with an expiry time are stored (the expiry sweep).
+    public let expiringArrivals: ArrivalSignal
     let pool: DatabasePool
     let clock: @Sendable () -> Int64
     private let policy = Mutex<(any IngestPolicy)?>(nil)
@@ -60,7 +62,9 @@ public final class EntryStore: Sendable {
         self.clock = clock
         self.arrivals = ArrivalSignal(latest: latest)
         self.topicArrivals = TopicArrivals(latest: latest)
-        self.writer = EntryWriter(pool: pool, clock: clock, arrivals: arrivals, topicArrivals: topicArrivals)
+        self.expiringArrivals = ArrivalSignal(latest: latest)
+        self.writer = EntryWriter(
+            pool: pool, clock: clock, arrivals: arrivals, topicArrivals: topicArrivals, expiringArrivals: expiringArrivals)
         self.peers = PeerBook(pool: pool, clock: clock)
         self.interests = Interests(pool: pool, clock: clock)
         self.groups = GroupStore(pool: pool)

@@ -25,17 +25,22 @@ public actor EntryWriter {
     private let clock: @Sendable () -> Int64
     private let arrivals: ArrivalSignal
     private let topicArrivals: TopicArrivals
+    private let expiringArrivals: ArrivalSignal
     private var pending: [Pending] = []
     private var pendingCount = 0
     private var flushing = false
     /// Heads of feeds appended through this writer, including queued entries.
     private var localHeads: [AgentID: FeedHead] = [:]
 
-    init(pool: DatabasePool, clock: @escaping @Sendable () -> Int64, arrivals: ArrivalSignal, topicArrivals: TopicArrivals) {
+    init(
+        pool: DatabasePool, clock: @escaping @Sendable () -> Int64, arrivals: ArrivalSignal, topicArrivals: TopicArrivals,
+        expiringArrivals: ArrivalSignal
+    ) {
         self.pool = pool
         self.clock = clock
         self.arrivals = arrivals
         self.topicArrivals = topicArrivals
+        self.expiringArrivals = expiringArrivals
     }
 
     /// Stores an entry that arrived verified from elsewhere, applying the feed rules.
@@ -151,6 +156,9 @@ public actor EntryWriter {
                 if let newest = stored.map(\.cursor).max() {
                     await arrivals.advance(to: newest)
                     await topicArrivals.advance(stored)
+                    if let expiring = stored.lazy.filter({ $0.entry.expiresMs != nil }).map(\.cursor).max() {
+                        await expiringArrivals.advance(to: expiring)
+                    }
                 }
                 for (item, outcome) in zip(batch, outcomes) {
                     if item.arrival == .published, outcome.contains(where: { $0.stored == nil }) {

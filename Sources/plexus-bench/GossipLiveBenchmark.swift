@@ -64,6 +64,8 @@ struct GossipLiveBenchmark: AsyncParsableCommand {
             gossipBefore.merge(try await client.status().mesh?.gossipIn ?? [:], uniquingKeysWith: +)
         }
 
+        let cpuBefore = processes.compactMap(\.cpuSeconds).reduce(0, +)
+
         // Publish on schedule: entry k at start + k / rate, from node k mod N.
         let start = ContinuousClock.now
         let interval = Duration.seconds(1 / rate)
@@ -93,6 +95,7 @@ struct GossipLiveBenchmark: AsyncParsableCommand {
             if !complete { try await Task.sleep(for: .milliseconds(20)) }
         }
 
+        let cpuSeconds = processes.compactMap(\.cpuSeconds).reduce(0, +) - cpuBefore
         var framesIn = 0
         var gossipIn: [String: Int] = [:]
         var dropped = 0
@@ -133,6 +136,7 @@ struct GossipLiveBenchmark: AsyncParsableCommand {
             "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount],
             "publish_seconds": publishSeconds,
             "mesh_frames_received_per_delivery": Double(framesIn) / Double(max(1, count * (nodes - 1))),
+            "node_cpu_ms_per_delivery": cpuSeconds * 1000 / Double(max(1, count * (nodes - 1))),
             "gossip_received_by_kind": gossipIn,
             "gossip_received_by_kind_before_the_measured_run": gossipBefore,
             "gossip_frames_dropped_on_full_queues": dropped,

@@ -33,4 +33,17 @@ import Testing
         try await waiting.value
         #expect(await groups.latest == fourthCursor)
     }
+
+    /// The expiry sweep's signal moves for entries with an expiry time only.
+    @Test func theExpiringSignalMovesOnlyForEntriesThatExpire() async throws {
+        let fixture = try StoreFixture()
+        let author = TestAuthor()
+        let start = await fixture.store.expiringArrivals.latest
+        let lasting = try author.entry(seq: 1, prev: nil)
+        _ = try await fixture.store.ingest(lasting)
+        #expect(await fixture.store.expiringArrivals.latest == start)
+        let expiring = try author.entry(seq: 2, prev: lasting.id, expiresMs: UInt64(fixture.clock.now + 60_000))
+        let cursor = try #require(try await fixture.store.ingest(expiring).stored?.cursor)
+        #expect(await fixture.store.expiringArrivals.latest == cursor)
+    }
 }
