@@ -78,12 +78,12 @@ struct GroupRoutes: APIRouteCollection {
             EnvelopeResponse.success(try await service.board(group: context.pathParameter("group")))
         }
         router.post("/v1/groups/{group}/board") { request, context in
-            let body: BoardCreateRequest = try await TaskRoutes.decode(request, limit: 16 * 1024, keys: ["title", "body", "assignee"])
+            let body: BoardCreateRequest = try await TaskRoutes.decode(request, limit: 16 * 1024, keys: ["title", "body", "assignee", "reward", "arbiter"])
             return EnvelopeResponse.success(try await service.createBoardTask(group: context.pathParameter("group"), body), status: .created)
         }
         router.post("/v1/groups/{group}/board/{task}/{move}") { request, context in
             let task = try EntryID.parse(context.pathParameter("task"))
-            let body: BoardMoveRequest = try await TaskRoutes.decode(request, limit: 16 * 1024, keys: ["assignee", "result", "reason"])
+            let body: BoardMoveRequest = try await TaskRoutes.decode(request, limit: 16 * 1024, keys: ["assignee", "result", "reason", "to"])
             let group = context.pathParameter("group")
             _ = try await service.group(group)  // an unknown group is 404 whatever the body
             return EnvelopeResponse.success(try await service.moveBoardTask(group: group, task: task, try body.move(context.pathParameter("move"))))

@@ -78,9 +78,10 @@ extension NodeClient {
     public func moveBoardTask(group: String, task: EntryID, _ move: BoardMove) async throws(PlexusError) -> BoardTaskView {
         let body: BoardMoveRequest = switch move {
         case .assign(let agent): BoardMoveRequest(assignee: agent)
-        case .start: BoardMoveRequest()
+        case .start, .accept, .cancel: BoardMoveRequest()
         case .complete(let result): BoardMoveRequest(result: result)
-        case .fail(let reason): BoardMoveRequest(reason: reason)
+        case .fail(let reason), .dispute(let reason): BoardMoveRequest(reason: reason)
+        case .rule(let to): BoardMoveRequest(to: to)
         }
         return try await send(.POST, "/v1/groups/\(Self.pathSegment(group))/board/\(task.hex)/\(move.name)", body: body)
     }

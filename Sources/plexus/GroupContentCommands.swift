@@ -76,10 +76,12 @@ struct ContextCommand: AsyncParsableCommand {
 
 struct BoardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "board", abstract: "A group's task board: list (default), create, assign, start, complete, fail.",
+        commandName: "board",
+        abstract: "A group's task board: list (default), create, assign, start, complete, fail, accept, cancel, dispute, rule.",
         subcommands: [
             BoardListCommand.self, BoardCreateCommand.self, BoardAssignCommand.self, BoardStartCommand.self,
-            BoardCompleteCommand.self, BoardFailCommand.self,
+            BoardCompleteCommand.self, BoardFailCommand.self, BoardAcceptCommand.self, BoardCancelCommand.self,
+            BoardDisputeCommand.self, BoardRuleCommand.self,
         ],
         defaultSubcommand: BoardListCommand.self)
 }
@@ -98,6 +100,12 @@ private func describe(_ task: BoardTaskView) -> String {
     if let assignee = task.assignee { line += ", for \(assignee.short)" }
     if let result = task.result { line += ", result \(result.hex.prefix(12))" }
     if let reason = task.reason { line += ", failed: \(reason)" }
+    if let reward = task.reward {
+        line += "\n  reward \(reward), \(task.escrow ?? "waiting")"
+        if let payee = task.payee { line += " to \(payee.short)" }
+        if let arbiter = task.arbiter { line += ", arbiter \(arbiter.short)" }
+    }
+    if let dispute = task.dispute { line += "\n  disputed: \(dispute)" }
     return line
 }
 
@@ -140,10 +148,17 @@ struct BoardCreateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The member (agent id) who should do it.")
     var assignee: String?
 
+    @Option(name: .long, help: "Tokens to lock from your balance as the task's reward (paid when you accept the result).")
+    var reward: Int64?
+
+    @Option(name: .long, help: "With --reward: the member (agent id) who rules a dispute.")
+    var arbiter: String?
+
     func run() async throws {
         try await reportingErrors(json: global.json) {
             let request = BoardCreateRequest(
-                title: title, body: body, assignee: try assignee.map { text throws(PlexusError) in try AgentID.parse(text) })
+                title: title, body: body, assignee: try assignee.map { text throws(PlexusError) in try AgentID.parse(text) },
+                reward: reward, arbiter: try arbiter.map { text throws(PlexusError) in try AgentID.parse(text) })
             printTask(try await global.client().createBoardTask(group: group, request), json: global.json)
         }
     }
@@ -212,6 +227,60 @@ struct BoardFailCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: global.json) { try await target.move(.fail(reason: reason), global: global) }
+    }
+}
+
+struct BoardAcceptCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "accept", abstract: "Accept the result of your completed task (its reward goes to the assignee).")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var target: BoardTaskArguments
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) { try await target.move(.accept, global: global) }
+    }
+}
+
+struct BoardCancelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cancel", abstract: "Cancel your task while it is open or after it failed (its reward comes back).")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var target: BoardTaskArguments
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) { try await target.move(.cancel, global: global) }
+    }
+}
+
+struct BoardDisputeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dispute", abstract: "Ask the task's arbiter to rule (its creator or assignee), saying why.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var target: BoardTaskArguments
+
+    @Argument(help: "Why.")
+    var reason: String
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) { try await target.move(.dispute(reason: reason), global: global) }
+    }
+}
+
+struct BoardRuleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rule", abstract: "Rule a disputed task as its arbiter: whom the reward goes to.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var target: BoardTaskArguments
+
+    @Argument(help: "The agent id the reward goes to: the task's creator or its assignee.")
+    var to: String
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) { try await target.move(.rule(to: try AgentID.parse(to)), global: global) }
     }
 }
 

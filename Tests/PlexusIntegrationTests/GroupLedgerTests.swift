@@ -84,4 +84,95 @@ import Testing
             #expect(try await Self.balances(node, group: group) == before)
         }
     }
+
+    /// A rewarded board task from creation to payment, a dispute ruled by the arbiter, a
+    /// cancelled task's refund, and the refusals: no balance, a manager assigning, the
+    /// assignee accepting its own work, a ruling by someone else.
+    @Test func aTaskRewardIsEscrowedAndPaidWhereTheBoardSettlesIt() async throws {
+        let owner = try await GroupTests.start()
+        let alice = try await GroupTests.start(owner)
+        let bob = try await GroupTests.start(owner)
+        let aliceID = try await alice.client.identity().agentID
+        let bobID = try await bob.client.identity().agentID
+        let ownerID = try await owner.client.identity().agentID
+        try await GroupTests.waitUntil(owner, knows: [aliceID, bobID])
+        let created = try await owner.client.createGroup(
+            GroupCreateRequest(name: "bounties", policy: PolicyRequest(currency: "credits", supplyCap: 10_000, faucet: 300)))
+        let group = created.id.hex
+        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: aliceID))
+        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: bobID))
+        try await MeshTests.eventually("Alice and Bob hold their faucet", within: .seconds(60)) {
+            let (a, b) = (try await Self.balances(alice, group: group), try await Self.balances(bob, group: group))
+            return a[aliceID] == 300 && b[bobID] == 300
+        }
+
+        // Refused: more than Alice holds.
+        #expect(await GroupTests.refusal {
+            _ = try await alice.client.createBoardTask(group: group, BoardCreateRequest(title: "too dear", reward: 301))
+        } == .rejected)
+        // Alice posts a task with a reward of 120 and the owner as arbiter: it is locked.
+        let task = try await alice.client.createBoardTask(
+            group: group, BoardCreateRequest(title: "label 500 images", reward: 120, arbiter: ownerID))
+        #expect(task.reward == 120 && task.escrow == "locked" && task.state == "open")
+        #expect(try await Self.balances(alice, group: group)[aliceID] == 180)
+        try await MeshTests.eventually("the other nodes see the task", within: .seconds(60)) {
+            for node in [owner, bob] where try await !node.client.board(group: group).tasks.contains(where: { $0.id == task.id }) {
+                return false
+            }
+            return true
+        }
+        // The owner is a manager, but a rewarded task is Alice's to assign.
+        #expect(await GroupTests.refusal { _ = try await owner.client.moveBoardTask(group: group, task: task.id, .assign(bobID)) } == .forbidden)
+        _ = try await alice.client.moveBoardTask(group: group, task: task.id, .assign(bobID))
+        try await MeshTests.eventually("Bob's node sees the assignment", within: .seconds(60)) {
+            try await bob.client.board(group: group).tasks.first { $0.id == task.id }?.assignee == bobID
+        }
+        let result = try await bob.client.publish(group: group, PublishRequest(type: "claim", content: .object(["text": .string("labels")])))
+        _ = try await bob.client.moveBoardTask(group: group, task: task.id, .complete(result: result.id))
+        #expect(await GroupTests.refusal { _ = try await bob.client.moveBoardTask(group: group, task: task.id, .accept) } == .forbidden)
+        try await MeshTests.eventually("Alice's node sees the completion", within: .seconds(60)) {
+            try await alice.client.board(group: group).tasks.first { $0.id == task.id }?.state == "completed"
+        }
+        let accepted = try await alice.client.moveBoardTask(group: group, task: task.id, .accept)
+        #expect(accepted.state == "accepted" && accepted.payee == bobID)
+        // Bob's node takes the reward in by itself.
+        try await MeshTests.eventually("Bob is paid on every node", within: .seconds(60)) {
+            for node in [owner, alice, bob] {
+                let balances = try await Self.balances(node, group: group)
+                guard balances[bobID] == 420, balances[aliceID] == 180 else { return false }
+            }
+            return true
+        }
+
+        // A disputed task: Bob fails it, Alice disputes instead of cancelling, the owner rules.
+        let second = try await alice.client.createBoardTask(
+            group: group, BoardCreateRequest(title: "write the report", assignee: bobID, reward: 80, arbiter: ownerID))
+        try await MeshTests.eventually("Bob's node sees the second task", within: .seconds(60)) {
+            try await bob.client.board(group: group).tasks.contains { $0.id == second.id }
+        }
+        _ = try await bob.client.moveBoardTask(group: group, task: second.id, .fail(reason: "no data"))
+        try await MeshTests.eventually("Alice's node sees the failure", within: .seconds(60)) {
+            try await alice.client.board(group: group).tasks.first { $0.id == second.id }?.state == "failed"
+        }
+        _ = try await alice.client.moveBoardTask(group: group, task: second.id, .dispute(reason: "the data was attached"))
+        try await MeshTests.eventually("the owner's node sees the dispute", within: .seconds(60)) {
+            try await owner.client.board(group: group).tasks.first { $0.id == second.id }?.state == "disputed"
+        }
+        #expect(await GroupTests.refusal { _ = try await bob.client.moveBoardTask(group: group, task: second.id, .rule(to: bobID)) } == .forbidden)
+        let ruled = try await owner.client.moveBoardTask(group: group, task: second.id, .rule(to: aliceID))
+        #expect(ruled.state == "ruled" && ruled.payee == aliceID)
+        // An open task cancelled: its reward comes back too.
+        let third = try await alice.client.createBoardTask(group: group, BoardCreateRequest(title: "never mind", reward: 30))
+        _ = try await alice.client.moveBoardTask(group: group, task: third.id, .cancel)
+        try await MeshTests.eventually("Alice has her ruled and cancelled rewards back on every node", within: .seconds(60)) {
+            for node in [owner, alice, bob] {
+                let ledger = try await node.client.ledger(group: group)
+                let balances = Dictionary(uniqueKeysWithValues: ledger.accounts.map { ($0.agent, $0.balance) })
+                guard balances[aliceID] == 180, balances[bobID] == 420, ledger.inFlight == 0 else { return false }
+            }
+            return true
+        }
+        let ledger = try await owner.client.ledger(group: group)
+        #expect(ledger.minted == (try await Self.balances(owner, group: group)).values.reduce(0, +))
+    }
 }

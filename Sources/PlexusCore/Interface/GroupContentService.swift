@@ -154,10 +154,23 @@ public struct BoardTaskView: Codable, Sendable, Equatable {
     public var title: String
     public var body: String?
     public var assignee: AgentID?
-    /// `open`, `assigned`, `started`, `completed` or `failed`.
+    /// `open`, `assigned`, `started`, `completed`, `failed`, `accepted`, `cancelled`,
+    /// `disputed` or `ruled`.
     public var state: String
     public var result: EntryID?
     public var reason: String?
+    /// The reward its creator locked, the arbiter of a dispute, why it is disputed, and
+    /// whom the arbiter ruled the reward to.
+    public var reward: Int64?
+    public var arbiter: AgentID?
+    public var dispute: String?
+    public var ruling: AgentID?
+    /// Where the reward stands in the ledger: `locked`, `released` (receivable by or
+    /// received by `payee`), `refused` (the lock did not count) or `waiting` (the ledger
+    /// waits for an entry); absent without a reward.
+    public var escrow: String?
+    /// Whom the reward goes to once the task is settled.
+    public var payee: AgentID?
     public var createdMs: Int64
     public var updatedMs: Int64
     /// The board entries that moved it, in order.
@@ -165,7 +178,8 @@ public struct BoardTaskView: Codable, Sendable, Equatable {
 
     public init(
         id: EntryID, creator: AgentID, title: String, body: String?, assignee: AgentID?, state: String, result: EntryID?,
-        reason: String?, createdMs: Int64, updatedMs: Int64, history: [EntryID]
+        reason: String?, reward: Int64? = nil, arbiter: AgentID? = nil, dispute: String? = nil, ruling: AgentID? = nil,
+        escrow: String? = nil, payee: AgentID? = nil, createdMs: Int64, updatedMs: Int64, history: [EntryID]
     ) {
         self.id = id
         self.creator = creator
@@ -175,13 +189,19 @@ public struct BoardTaskView: Codable, Sendable, Equatable {
         self.state = state
         self.result = result
         self.reason = reason
+        self.reward = reward
+        self.arbiter = arbiter
+        self.dispute = dispute
+        self.ruling = ruling
+        self.escrow = escrow
+        self.payee = payee
         self.createdMs = createdMs
         self.updatedMs = updatedMs
         self.history = history
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, creator, title, body, assignee, state, result, reason, history
+        case id, creator, title, body, assignee, state, result, reason, reward, arbiter, dispute, ruling, escrow, payee, history
         case createdMs = "created_ms", updatedMs = "updated_ms"
     }
 }
@@ -202,11 +222,17 @@ public struct BoardCreateRequest: Codable, Sendable, Equatable {
     public var title: String
     public var body: String?
     public var assignee: AgentID?
+    /// Tokens locked from the creator's account as the task's reward (PROTOCOL.md §14.4).
+    public var reward: Int64?
+    /// Who rules a dispute over the reward (needs a reward; not the creator).
+    public var arbiter: AgentID?
 
-    public init(title: String, body: String? = nil, assignee: AgentID? = nil) {
+    public init(title: String, body: String? = nil, assignee: AgentID? = nil, reward: Int64? = nil, arbiter: AgentID? = nil) {
         self.title = title
         self.body = body
         self.assignee = assignee
+        self.reward = reward
+        self.arbiter = arbiter
     }
 
     public static let maxTitleBytes = 200
@@ -220,8 +246,15 @@ public struct BoardCreateRequest: Codable, Sendable, Equatable {
         guard (body?.utf8.count ?? 0) <= Self.maxBodyBytes else {
             throw PlexusError(.tooLarge, "a task body is at most \(Self.maxBodyBytes) bytes")
         }
+        if let reward, !(1...Self.maxReward).contains(reward) {
+            throw PlexusError(.invalidArgument, "reward must be a whole number from 1 to \(Self.maxReward)")
+        }
+        if arbiter != nil, reward == nil { throw PlexusError(.invalidContent, "an arbiter rules over a reward: give one with 'reward'") }
         return self
     }
+
+    /// The largest reward (2^53, like every ledger amount).
+    public static let maxReward: Int64 = 1 << 53
 }
 
 /// A move of a board task (`POST /v1/groups/{group}/board/{task}/{move}`).
@@ -231,6 +264,14 @@ public enum BoardMove: Sendable, Equatable {
     /// Completed with the entry that holds the result.
     case complete(result: EntryID)
     case fail(reason: String)
+    /// The creator accepts the result (a reward goes to the assignee).
+    case accept
+    /// The creator withdraws an open or failed task (a reward goes back to it).
+    case cancel
+    /// The creator or the assignee asks the arbiter to rule.
+    case dispute(reason: String)
+    /// The arbiter rules whom the reward goes to (the creator or the assignee).
+    case rule(to: AgentID)
 
     public static let maxReasonBytes = 1024
 
@@ -240,20 +281,36 @@ public enum BoardMove: Sendable, Equatable {
         case .start: "start"
         case .complete: "complete"
         case .fail: "fail"
+        case .accept: "accept"
+        case .cancel: "cancel"
+        case .dispute: "dispute"
+        case .rule: "rule"
         }
     }
 }
 
-/// The body of `POST …/board/{task}/assign|complete|fail` (`start` takes none).
+/// The body of `POST …/board/{task}/assign|complete|fail|dispute|rule` (`start`, `accept`
+/// and `cancel` take none).
 public struct BoardMoveRequest: Codable, Sendable, Equatable {
     public var assignee: AgentID?
     public var result: EntryID?
     public var reason: String?
+    /// A ruling's payee.
+    public var to: AgentID?
 
-    public init(assignee: AgentID? = nil, result: EntryID? = nil, reason: String? = nil) {
+    public init(assignee: AgentID? = nil, result: EntryID? = nil, reason: String? = nil, to: AgentID? = nil) {
         self.assignee = assignee
         self.result = result
         self.reason = reason
+        self.to = to
+    }
+
+    private func checkedReason(for move: String) throws(PlexusError) -> String {
+        guard let reason, !reason.isEmpty else { throw PlexusError(.invalidContent, "\(move) needs a 'reason'") }
+        guard reason.utf8.count <= BoardMove.maxReasonBytes else {
+            throw PlexusError(.tooLarge, "a reason is at most \(BoardMove.maxReasonBytes) bytes of UTF-8")
+        }
+        return reason
     }
 
     /// The move a request names by path, with what it needs (a body the document allows
@@ -269,13 +326,19 @@ public struct BoardMoveRequest: Codable, Sendable, Equatable {
             guard let result else { throw PlexusError(.invalidContent, "complete needs 'result' (the id of the entry with the result)") }
             return .complete(result: result)
         case "fail":
-            guard let reason, !reason.isEmpty else { throw PlexusError(.invalidContent, "fail needs a 'reason'") }
-            guard reason.utf8.count <= BoardMove.maxReasonBytes else {
-                throw PlexusError(.tooLarge, "a reason is at most \(BoardMove.maxReasonBytes) bytes of UTF-8")
-            }
-            return .fail(reason: reason)
+            return .fail(reason: try checkedReason(for: name))
+        case "accept":
+            return .accept
+        case "cancel":
+            return .cancel
+        case "dispute":
+            return .dispute(reason: try checkedReason(for: name))
+        case "rule":
+            guard let to else { throw PlexusError(.invalidContent, "rule needs 'to' (the creator or the assignee)") }
+            return .rule(to: to)
         default:
-            throw PlexusError(.notFound, "no board move '\(name.prefix(32))'; moves are assign, start, complete and fail")
+            throw PlexusError(
+                .notFound, "no board move '\(name.prefix(32))'; moves are assign, start, complete, fail, accept, cancel, dispute and rule")
         }
     }
 }

@@ -54,42 +54,48 @@ extension ToolCatalog {
         PlexusTool(
             definition: tool(
                 "board_list", "List a group's task board",
-                "The tasks of a private group's board, newest first: title, creator, assignee, state (open, assigned, started, completed, failed), result or reason.",
+                "The tasks of a private group's board, newest first: title, creator, assignee, state (open, assigned, started, completed, failed, accepted, cancelled, disputed, ruled), result or reason, and a reward's escrow (locked, released, refused) and payee.",
                 properties: ["group": string("The group's id or name.")], required: ["group"], readOnly: true),
             run: { arguments, node throws(PlexusError) in try encode(try await node.board(group: try arguments.requiredString("group"))) }),
         PlexusTool(
             definition: tool(
                 "board_create", "Create a board task",
-                "Puts a task on a private group's board, optionally assigned to a member.",
+                "Puts a task on a private group's board, optionally assigned to a member. A reward is locked from your balance in escrow (refused without the balance) and goes to the assignee when you accept the result, back to you when you cancel before assignment or after a failure, or where the arbiter rules after a dispute.",
                 properties: [
                     "group": string("The group's id or name."),
                     "title": string("The task's title (1-200 bytes)."),
                     "body": string("What is to be done (at most 8 KiB)."),
                     "assignee": string("The agent id of the member who should do it."),
+                    "reward": integer("Tokens to lock as the task's reward (needs the group's ledger).", minimum: 1),
+                    "arbiter": string("With a reward: the agent id of the member who rules a dispute."),
                 ],
                 required: ["group", "title"], readOnly: false),
             run: { arguments, node throws(PlexusError) in
                 try encode(try await node.createBoardTask(
                     group: try arguments.requiredString("group"),
-                    BoardCreateRequest(title: try arguments.requiredString("title"), body: try arguments.string("body"), assignee: try arguments.agentID("assignee"))))
+                    BoardCreateRequest(
+                        title: try arguments.requiredString("title"), body: try arguments.string("body"), assignee: try arguments.agentID("assignee"),
+                        reward: try arguments.int("reward").map(Int64.init), arbiter: try arguments.agentID("arbiter"))))
             }),
         PlexusTool(
             definition: tool(
                 "board_move", "Move a board task",
-                "Moves a task on a group's board: assign (its creator or a manager; needs assignee), start (the assignee), complete (the assignee; needs result, the id of the entry holding the result) or fail (the assignee; needs reason).",
+                "Moves a task on a group's board: assign (its creator or a manager, only the creator for a rewarded task; needs assignee), start (the assignee), complete (the assignee; needs result, the id of the entry holding the result), fail (the assignee; needs reason), accept (the creator, a completed task: the reward goes to the assignee), cancel (the creator, an open or failed task: the reward comes back), dispute (the creator or the assignee of a task with an arbiter; needs reason) or rule (the arbiter; needs to, the creator or the assignee).",
                 properties: [
                     "group": string("The group's id or name."),
                     "task": string("The task's id."),
-                    "move": ["type": "string", "enum": ["assign", "start", "complete", "fail"], "description": "What to do."],
+                    "move": ["type": "string", "enum": ["assign", "start", "complete", "fail", "accept", "cancel", "dispute", "rule"], "description": "What to do."],
                     "assignee": string("For assign: the member's agent id."),
                     "result": string("For complete: the id of the entry with the result."),
-                    "reason": string("For fail: why."),
+                    "reason": string("For fail and dispute: why."),
+                    "to": string("For rule: the agent id the reward goes to (the creator or the assignee)."),
                 ],
                 required: ["group", "task", "move"], readOnly: false),
             run: { arguments, node throws(PlexusError) in
                 guard let task = try arguments.entryID("task") else { throw PlexusError(.invalidArgument, "missing argument 'task'") }
                 let move = try BoardMoveRequest(
-                    assignee: try arguments.agentID("assignee"), result: try arguments.entryID("result"), reason: try arguments.string("reason")
+                    assignee: try arguments.agentID("assignee"), result: try arguments.entryID("result"), reason: try arguments.string("reason"),
+                    to: try arguments.agentID("to")
                 ).move(try arguments.requiredString("move"))
                 return try encode(try await node.moveBoardTask(group: try arguments.requiredString("group"), task: task, move))
             }),

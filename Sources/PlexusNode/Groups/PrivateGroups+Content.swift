@@ -133,11 +133,12 @@ extension PrivateGroups {
         return TaskBoard.fold(items, roles: group.roster.members)
     }
 
-    func board(_ reference: String) throws(PlexusError) -> BoardView {
+    func board(_ reference: String) async throws(PlexusError) -> BoardView {
         let group = try resolve(reference)
         let board = Self.taskBoard(of: group, nowMs: clock.nowMs)
+        let ledger = try await ledgerIfAny(of: group)
         return BoardView(
-            tasks: board.tasks.values.sorted { ($0.createdMs, $0.id.hex) > ($1.createdMs, $1.id.hex) }.map(Self.view),
+            tasks: board.tasks.values.sorted { ($0.createdMs, $0.id.hex) > ($1.createdMs, $1.id.hex) }.map { Self.view($0, ledger: ledger) },
             refused: board.refused.map { VoidControlView(id: $0.key, reason: $0.value.message) }.sorted { $0.id.hex < $1.id.hex })
     }
 
@@ -148,8 +149,19 @@ extension PrivateGroups {
         var content: [String: JSONValue] = ["title": .string(request.title)]
         if let body = request.body { content["body"] = .string(body) }
         if let assignee = request.assignee { content["assignee"] = .string(assignee.hex) }
-        let stored = try await seal(GroupInner(type: TaskBoard.createType, content: .object(content)), expiresMs: nil, in: group)
-        return try boardTask(stored.entry.id, in: group.membership.id)
+        guard let reward = request.reward else {
+            let stored = try await seal(GroupInner(type: TaskBoard.createType, content: .object(content)), expiresMs: nil, in: group)
+            return try await boardTask(stored.entry.id, in: group.membership.id)
+        }
+        // A reward is locked in this agent's account chain by the same entry (PROTOCOL.md §14.4).
+        content["reward"] = .integer(reward)
+        if let arbiter = request.arbiter {
+            guard arbiter != key.id else { throw PlexusError(.invalidContent, "a task's creator is not its arbiter") }
+            try checkWriter(arbiter, in: group)
+            content["arbiter"] = .string(arbiter.hex)
+        }
+        let posting = try await writeLedger(TaskBoard.createType, content, in: group)
+        return try await boardTask(posting.id, in: group.membership.id)
     }
 
     func moveBoardTask(_ reference: String, task: EntryID, _ move: BoardMove) async throws(PlexusError) -> BoardTaskView {
@@ -173,6 +185,16 @@ extension PrivateGroups {
         case .fail(let reason):
             type = TaskBoard.failType
             content["reason"] = .string(reason)
+        case .accept:
+            type = TaskBoard.acceptType
+        case .cancel:
+            type = TaskBoard.cancelType
+        case .dispute(let reason):
+            type = TaskBoard.disputeType
+            content["reason"] = .string(reason)
+        case .rule(let to):
+            type = TaskBoard.ruleType
+            content["to"] = .string(to.hex)
         }
         let inner = GroupInner(type: type, refs: [task, head], content: .object(content))
         // The fold decides; ask it before signing so a refused move is an error, not a void entry.
@@ -186,26 +208,44 @@ extension PrivateGroups {
            let refusal = Self.taskBoard(of: current, nowMs: clock.nowMs).refused[stored.entry.id] {
             throw PlexusError(.rejected, "the move was signed but does not count: \(refusal.message)")
         }
-        return try boardTask(task, in: group.membership.id)
+        return try await boardTask(task, in: group.membership.id)
     }
 
     private func checkWriter(_ agent: AgentID, in group: Group) throws(PlexusError) {
         guard let role = group.roster.members[agent], role >= .member else {
-            throw PlexusError(.rejected, "\(agent.short) is not a member of \(group.membership.name) who may write; it cannot take a task")
+            throw PlexusError(.rejected, "\(agent.short) is not a member of \(group.membership.name) who may write; it cannot take part in a task")
         }
     }
 
-    private func boardTask(_ id: EntryID, in groupID: EntryID) throws(PlexusError) -> BoardTaskView {
+    private func boardTask(_ id: EntryID, in groupID: EntryID) async throws(PlexusError) -> BoardTaskView {
         guard let group = groups[groupID], let task = Self.taskBoard(of: group, nowMs: clock.nowMs).tasks[id] else {
             throw PlexusError(.internal, "the board entry just written does not fold into the board")
         }
-        return Self.view(task)
+        return Self.view(task, ledger: try await ledgerIfAny(of: group))
     }
 
-    static func view(_ task: BoardTask) -> BoardTaskView {
-        BoardTaskView(
+    /// The group's ledger when it has a policy (a board without one has no rewards).
+    private func ledgerIfAny(of group: Group) async throws(PlexusError) -> Ledger? {
+        group.roster.policies.isEmpty ? nil : try await ledgerState(of: group)
+    }
+
+    static func view(_ task: BoardTask, ledger: Ledger?) -> BoardTaskView {
+        var escrow: String?
+        if task.reward != nil {
+            if let ledger, ledger.refused[task.id] != nil {
+                escrow = "refused"
+            } else if let ledger, ledger.escrowed[task.id] != nil {
+                escrow = "locked"
+            } else if let ledger, ledger.postings[task.id] != nil {
+                escrow = "released"
+            } else {
+                escrow = "waiting"
+            }
+        }
+        return BoardTaskView(
             id: task.id, creator: task.creator, title: task.title, body: task.body, assignee: task.assignee,
-            state: task.state.rawValue, result: task.result, reason: task.reason, createdMs: task.createdMs,
+            state: task.state.rawValue, result: task.result, reason: task.reason, reward: task.reward, arbiter: task.arbiter,
+            dispute: task.dispute, ruling: task.ruling, escrow: escrow, payee: task.payee, createdMs: task.createdMs,
             updatedMs: task.updatedMs, history: task.history)
     }
 

@@ -99,7 +99,7 @@ extension PrivateGroups {
 
     /// Signs a chain entry of this agent after its last one, once the fold would count it.
     /// One at a time per group, so each names the one before.
-    private func writeLedger(_ type: String, _ fields: [String: JSONValue], in group: Group) async throws(PlexusError) -> PostingView {
+    func writeLedger(_ type: String, _ fields: [String: JSONValue], in group: Group) async throws(PlexusError) -> PostingView {
         let id = group.membership.id
         await takeLedgerTurn(id)
         defer { giveLedgerTurn(id) }
@@ -116,7 +116,9 @@ extension PrivateGroups {
         let trial = GroupItem(
             id: trialID, author: key.id, seq: .max / 2, timeMs: clock.nowMs, cursor: .max, expiresMs: nil,
             inner: GroupInner(type: type, content: .object(content)))
-        let judged = Ledger.fold(current.log.items + [trial], policies: current.roster.policies, forks: try await store.forkedAuthors())
+        let judged = Ledger.fold(
+            current.log.items + [trial], policies: current.roster.policies, forks: try await store.forkedAuthors(),
+            escrows: Self.escrows(of: current))
         if let refusal = judged.refused[trialID] {
             throw PlexusError(refusal.kind == .notTreasury ? .forbidden : .rejected, refusal.message)
         }
@@ -225,9 +227,20 @@ extension PrivateGroups {
         let forks = try await store.forkedAuthors()
         let stamp = LedgerStamp(entries: group.log.count, controls: group.roster.heads, forks: forks)
         if let cached = ledgers[group.membership.id], cached.stamp == stamp { return cached.ledger }
-        let ledger = Ledger.fold(group.log.items, policies: group.roster.policies, forks: forks)
+        let ledger = Ledger.fold(group.log.items, policies: group.roster.policies, forks: forks, escrows: Self.escrows(of: group))
         ledgers[group.membership.id] = (stamp, ledger)
         return ledger
+    }
+
+    /// Whom each settled board task's reward goes to. Over every board entry, retracted or
+    /// expired ones too: a retraction hides a task from the board, not its money.
+    static func escrows(of group: Group) -> [EntryID: AgentID] {
+        let board = TaskBoard.fold(group.log.items.filter { TaskBoard.types.contains($0.inner.type) }, roles: group.roster.members)
+        var payees: [EntryID: AgentID] = [:]
+        for task in board.tasks.values where task.reward != nil {
+            if let payee = task.payee { payees[task.id] = payee }
+        }
+        return payees
     }
 
     static func noLedger(_ group: Group) -> PlexusError {
@@ -271,6 +284,9 @@ extension PrivateGroups {
         case .receive:
             view.kind = "receive"
             view.received = posting.received
+        case .lock(let amount):
+            view.kind = "lock"
+            view.amount = amount
         }
         return view
     }

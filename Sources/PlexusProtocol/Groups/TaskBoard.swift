@@ -3,6 +3,18 @@ import PlexusCore
 /// Where a board task stands.
 public enum BoardTaskState: String, Sendable, Codable, CaseIterable {
     case open, assigned, started, completed, failed
+    /// The creator accepted the result (a reward goes to the assignee).
+    case accepted
+    /// The creator withdrew the task before assignment or after a failure (a reward goes
+    /// back to the creator).
+    case cancelled
+    /// The creator or the assignee asked the task's arbiter to rule.
+    case disputed
+    /// The arbiter ruled whom the reward goes to.
+    case ruled
+
+    /// Whether no move follows.
+    public var isFinal: Bool { self == .accepted || self == .cancelled || self == .ruled }
 }
 
 /// One task of a group's board, as the fold leaves it.
@@ -18,6 +30,14 @@ public struct BoardTask: Sendable, Equatable {
     public var result: EntryID?
     /// Why it failed.
     public var reason: String?
+    /// Tokens its creator locked as its reward (PROTOCOL.md §14.4), if any.
+    public var reward: Int64?
+    /// Who rules a dispute (named at creation; only with a reward).
+    public var arbiter: AgentID?
+    /// Why it is disputed.
+    public var dispute: String?
+    /// Whom the arbiter ruled the reward to.
+    public var ruling: AgentID?
     public var createdMs: Int64
     public var updatedMs: Int64
     /// The board entries that moved it, in the order the fold applied them (the create
@@ -26,6 +46,17 @@ public struct BoardTask: Sendable, Equatable {
 
     /// The entry the next move of this task must name as its second ref.
     public var head: EntryID { history.last ?? id }
+
+    /// Whom the task's escrow goes to, once settled: the assignee when accepted, the
+    /// creator when cancelled, the ruling when ruled; nil while it is not settled.
+    public var payee: AgentID? {
+        switch state {
+        case .accepted: assignee
+        case .cancelled: creator
+        case .ruled: ruling
+        default: nil
+        }
+    }
 }
 
 /// Why a board entry does not count.
@@ -53,7 +84,10 @@ public struct BoardRefusal: Sendable, Equatable {
 /// on (second ref), so a task's moves form a chain: a move signed without seeing the last
 /// one does not count, whatever time it claims. Who may do what is the fold's rule, not the
 /// caller's word:
-/// the creator or a manager assigns, only the assignee starts, completes and fails.
+/// the creator or a manager assigns (only the creator, for a task with a reward), only the
+/// assignee starts, completes and fails; the creator accepts a completed task or cancels an
+/// open or failed one; the creator or the assignee disputes a rewarded task with an arbiter,
+/// and the arbiter rules.
 /// Entries that break a rule are listed in `refused` with the reason.
 public struct TaskBoard: Sendable, Equatable {
     public static let createType = "board.create"
@@ -61,7 +95,13 @@ public struct TaskBoard: Sendable, Equatable {
     public static let startType = "board.start"
     public static let completeType = "board.complete"
     public static let failType = "board.fail"
-    public static let types: Set<String> = [createType, assignType, startType, completeType, failType]
+    public static let acceptType = "board.accept"
+    public static let cancelType = "board.cancel"
+    public static let disputeType = "board.dispute"
+    public static let ruleType = "board.rule"
+    public static let types: Set<String> = [
+        createType, assignType, startType, completeType, failType, acceptType, cancelType, disputeType, ruleType,
+    ]
 
     /// Longest title and body, in UTF-8 bytes.
     public static let maxTitleBytes = 200
@@ -148,10 +188,24 @@ public struct TaskBoard: Sendable, Equatable {
                 guard text.utf8.count <= Self.maxBodyBytes else { return BoardRefusal(.malformed, "a task body is at most \(Self.maxBodyBytes) bytes") }
                 body = text
             }
+            var reward: Int64?
+            if let value = content["reward"], value != .null {
+                guard case .integer(let amount) = value, amount >= 1, amount <= LedgerPolicy.maxAmount else {
+                    return BoardRefusal(.malformed, "a reward is a whole number from 1 to 2^53")
+                }
+                reward = amount
+            }
+            var arbiter: AgentID?
+            if let value = content["arbiter"], value != .null {
+                guard case .string(let text) = value, let agent = AgentID(text) else { return BoardRefusal(.malformed, "arbiter is not an agent id") }
+                guard reward != nil else { return BoardRefusal(.malformed, "only a task with a reward names an arbiter") }
+                guard agent != item.author else { return BoardRefusal(.malformed, "a task's creator is not its arbiter") }
+                arbiter = agent
+            }
             tasks[item.id] = BoardTask(
                 id: item.id, creator: item.author, title: title, body: body, assignee: assignee,
-                state: assignee == nil ? .open : .assigned, result: nil, reason: nil, createdMs: item.timeMs,
-                updatedMs: item.timeMs, history: [item.id])
+                state: assignee == nil ? .open : .assigned, result: nil, reason: nil, reward: reward, arbiter: arbiter,
+                createdMs: item.timeMs, updatedMs: item.timeMs, history: [item.id])
             return nil
         }
         guard let taskID = item.parent, var task = tasks[taskID] else {
@@ -172,6 +226,9 @@ public struct TaskBoard: Sendable, Equatable {
         let isManager = (roles[item.author] ?? .reader) >= .manager
         switch item.inner.type {
         case Self.assignType:
+            if task.reward != nil {
+                guard item.author == task.creator else { return BoardRefusal(.forbidden, "only the creator assigns a task with a reward") }
+            }
             guard item.author == task.creator || isManager else { return BoardRefusal(.forbidden, "only the task's creator or a manager assigns") }
             guard task.state == .open || task.state == .assigned else { return BoardRefusal(.conflict, "a \(task.state.rawValue) task is not assigned again") }
             guard case .string(let text)? = content["assignee"], let agent = AgentID(text) else { return BoardRefusal(.malformed, "assignee is not an agent id") }
@@ -197,6 +254,37 @@ public struct TaskBoard: Sendable, Equatable {
             }
             task.reason = reason
             task.state = .failed
+        case Self.acceptType:
+            guard item.author == task.creator else { return BoardRefusal(.forbidden, "only the task's creator accepts its result") }
+            guard task.state == .completed else { return BoardRefusal(.conflict, "only a completed task is accepted (it is \(task.state.rawValue))") }
+            task.state = .accepted
+        case Self.cancelType:
+            guard item.author == task.creator else { return BoardRefusal(.forbidden, "only the task's creator cancels it") }
+            guard task.state == .open || task.state == .failed else {
+                return BoardRefusal(.conflict, "only an open or failed task is cancelled (it is \(task.state.rawValue))")
+            }
+            task.state = .cancelled
+        case Self.disputeType:
+            guard item.author == task.creator || (item.author == task.assignee && task.assignee != nil) else {
+                return BoardRefusal(.forbidden, "only the task's creator or assignee disputes it")
+            }
+            guard task.arbiter != nil else { return BoardRefusal(.conflict, "the task names no arbiter") }
+            guard [.assigned, .started, .completed, .failed].contains(task.state) else {
+                return BoardRefusal(.conflict, "a \(task.state.rawValue) task is not disputed")
+            }
+            guard case .string(let reason)? = content["reason"], !reason.isEmpty, reason.utf8.count <= Self.maxReasonBytes else {
+                return BoardRefusal(.malformed, "a dispute gives a reason of 1–\(Self.maxReasonBytes) bytes")
+            }
+            task.dispute = reason
+            task.state = .disputed
+        case Self.ruleType:
+            guard item.author == task.arbiter else { return BoardRefusal(.forbidden, "only the task's arbiter rules") }
+            guard task.state == .disputed else { return BoardRefusal(.conflict, "only a disputed task is ruled (it is \(task.state.rawValue))") }
+            guard case .string(let text)? = content["to"], let to = AgentID(text), to == task.creator || to == task.assignee else {
+                return BoardRefusal(.malformed, "a ruling names the creator or the assignee (to)")
+            }
+            task.ruling = to
+            task.state = .ruled
         default:
             return BoardRefusal(.malformed, "not a board entry")
         }

@@ -44,6 +44,8 @@ public struct LedgerRefusal: Sendable, Equatable {
 ///   policy's; the amount becomes receivable by `to`, the fee by the treasury.
 /// - `ledger.receive`: + what each named entry left for the author and it has not taken
 ///   yet; an item that would pass the balance cap waits (stays receivable).
+/// - `board.create` with a reward: −reward into escrow, held there until the board settles
+///   the task (`escrows`: accepted, cancelled or ruled); then it is receivable by the payee.
 ///
 /// Of two chain entries naming the same `prev`, the one with the lower id counts (an
 /// honest node never writes two). A proven fork of the author's feed at seq s freezes the
@@ -84,6 +86,8 @@ public struct Ledger: Sendable {
     public fileprivate(set) var waiting: Set<EntryID> = []
     /// Tokens minted so far.
     public fileprivate(set) var minted: Int64 = 0
+    /// Rewards locked by counted board tasks whose board has not settled them, by task.
+    public fileprivate(set) var escrowed: [EntryID: Int64] = [:]
     /// Each author's last chain entry (counted or not): where its next entry goes.
     public fileprivate(set) var heads: [AgentID: EntryID] = [:]
 
@@ -94,18 +98,21 @@ public struct Ledger: Sendable {
         accounts[agent]?.balance ?? 0
     }
 
-    /// Tokens sent but not yet received (by anyone): what balances lack of the minted total.
+    /// Tokens sent or released but not yet received (by anyone), and tokens in escrow: what
+    /// balances lack of the minted total.
     public var inFlight: Int64 {
-        accounts.values.reduce(0) { $0 + $1.receivable.values.reduce(0, +) }
+        accounts.values.reduce(0) { $0 + $1.receivable.values.reduce(0, +) } + escrowed.values.reduce(0, +)
     }
 
     /// Folds `items` (a group's opened entries, any order; other types ignored) under the
     /// group's counted `policies` (in the roster's fold order), with the feeds proven forked
-    /// (`forks`: author → the seq where the fork is).
+    /// (`forks`: author → the seq where the fork is) and the board tasks settled so far
+    /// (`escrows`: task → whom its reward goes to, `BoardTask.payee`).
     public static func fold(
-        _ items: [GroupItem], policies: [(id: EntryID, policy: LedgerPolicy)], forks: [AgentID: UInt64] = [:]
+        _ items: [GroupItem], policies: [(id: EntryID, policy: LedgerPolicy)], forks: [AgentID: UInt64] = [:],
+        escrows: [EntryID: AgentID] = [:]
     ) -> Ledger {
-        var fold = LedgerFold(policies: policies, forks: forks)
+        var fold = LedgerFold(policies: policies, forks: forks, escrows: escrows)
         fold.place(items)
         fold.settle()
         for (author, from) in forks where fold.ledger.accounts[author] != nil { fold.ledger.accounts[author]?.frozenFrom = from }
@@ -119,6 +126,7 @@ private struct LedgerFold {
     var ledger = Ledger()
     let policies: [EntryID: (order: Int, policy: LedgerPolicy)]
     let forks: [AgentID: UInt64]
+    let escrows: [EntryID: AgentID]
     /// Each author's chain, in `prev` order.
     var chains: [AgentID: [LedgerMove]] = [:]
     /// Where each chain's settling stands.
@@ -129,17 +137,18 @@ private struct LedgerFold {
     /// The index of the latest policy each author cited.
     var cited: [AgentID: Int] = [:]
 
-    init(policies: [(id: EntryID, policy: LedgerPolicy)], forks: [AgentID: UInt64]) {
+    init(policies: [(id: EntryID, policy: LedgerPolicy)], forks: [AgentID: UInt64], escrows: [EntryID: AgentID]) {
         var byID: [EntryID: (order: Int, policy: LedgerPolicy)] = [:]
         for (order, entry) in policies.enumerated() where byID[entry.id] == nil { byID[entry.id] = (order, entry.policy) }
         self.policies = byID
         self.forks = forks
+        self.escrows = escrows
     }
 
     /// Decodes the chain entries and links each author's chain from its first entry.
     mutating func place(_ items: [GroupItem]) {
         var byAuthor: [AgentID: [EntryID?: [LedgerMove]]] = [:]
-        for item in items where LedgerEntryType.chain.contains(item.inner.type) && !decoded.contains(item.id) && ledger.refused[item.id] == nil {
+        for item in items where LedgerEntryType.isChainEntry(item) && !decoded.contains(item.id) && ledger.refused[item.id] == nil {
             let move: LedgerMove
             do {
                 move = try LedgerMove(item)
@@ -273,6 +282,23 @@ private struct LedgerFold {
                 ledger.refused[move.id] = LedgerRefusal(
                     .notReceivable, "receives nothing that is there for its author (or all of it would pass the balance cap)")
                 return
+            }
+        case .lock(let amount):
+            guard amount <= account.balance else {
+                ledger.refused[move.id] = LedgerRefusal(.insufficient, "locks a reward of \(amount) with a balance of \(account.balance)")
+                return
+            }
+            delta = -amount
+            // The task is this entry. Settled by the board: receivable by the payee (which
+            // may be the author: then `account` takes it in below); otherwise held.
+            if let payee = escrows[move.id] {
+                if payee == move.author {
+                    account.receivable[move.id, default: 0] += amount
+                } else {
+                    ledger.accounts[payee, default: Ledger.Account()].receivable[move.id, default: 0] += amount
+                }
+            } else {
+                ledger.escrowed[move.id] = amount
             }
         }
         cited[move.author] = order

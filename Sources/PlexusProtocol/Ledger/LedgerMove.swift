@@ -7,8 +7,17 @@ public enum LedgerEntryType {
     public static let send = "ledger.send"
     public static let receive = "ledger.receive"
 
-    /// The types that take a place in their author's account chain.
+    /// The types that take a place in their author's account chain (a `board.create` with
+    /// a reward too: `isChainEntry`).
     public static let chain: Set<String> = [mint, send, receive]
+
+    /// Whether the entry takes a place in its author's account chain: a ledger entry, or a
+    /// board task with a reward (which locks the reward in escrow, PROTOCOL.md §14.4).
+    public static func isChainEntry(_ item: GroupItem) -> Bool {
+        if chain.contains(item.inner.type) { return true }
+        guard item.inner.type == TaskBoard.createType, let reward = item.inner.content.objectValue?["reward"] else { return false }
+        return reward != .null
+    }
 }
 
 /// One entry of an account chain, decoded: what it does to its author's account.
@@ -24,6 +33,9 @@ public struct LedgerMove: Sendable, Equatable {
         case send(to: AgentID, amount: Int64, fee: Int64, memo: String?, regarding: EntryID?)
         /// The author takes in what the named entries left for it.
         case receive(from: [EntryID])
+        /// The author locks `amount` as the reward of the board task this entry creates,
+        /// until the board settles whom it goes to.
+        case lock(amount: Int64)
     }
 
     public let id: EntryID
@@ -96,6 +108,8 @@ public struct LedgerMove: Sendable, Equatable {
                 sources.append(id)
             }
             action = .receive(from: sources)
+        case TaskBoard.createType:
+            action = .lock(amount: try amount("reward"))
         default:
             throw fail("is not a ledger entry (\(item.inner.type))")
         }
