@@ -9,7 +9,8 @@ struct PlexusBench: AsyncParsableCommand {
         abstract: "Plexus benchmarks; each scenario prints one JSON object.",
         subcommands: [
             StoreBenchmark.self, TransportBenchmark.self, GossipSimBenchmark.self, GossipLiveBenchmark.self, SyncBenchmark.self,
-            APIBenchmark.self, DHTSimBenchmark.self, TasksBenchmark.self, GroupsBenchmark.self, TransportPeer.self, TaskWorker.self,
+            APIBenchmark.self, DHTSimBenchmark.self, TasksBenchmark.self, GroupsBenchmark.self, LedgerBenchmark.self, TransportPeer.self,
+            TaskWorker.self,
         ]
     )
 }

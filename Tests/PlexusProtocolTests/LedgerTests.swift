@@ -218,4 +218,43 @@ import Testing
             #expect(reference.minted == reference.accounts.values.reduce(0) { $0 + $1.balance } + reference.inFlight)
         }
     }
+
+    /// A fold extended with the entries that arrived since equals the fold of everything,
+    /// whenever it accepts them; entries in chain order it always accepts.
+    @Test func anExtendedFoldEqualsTheWholeFold() async {
+        let operations = Gen.int(in: 0...999).array(of: 5...40)
+        await propertyCheck(count: 60, input: operations, Gen.int(in: 0...Int.max)) { script, seed in
+            let accounts = [Self.treasury, Self.alice, Self.bob, Self.carol]
+            var chains = Chains()
+            var sent: [(id: EntryID, to: AgentID)] = []
+            for code in script {
+                let actor = accounts[code % 4]
+                switch code / 4 % 5 {
+                case 0: _ = chains.mint(Int64(code + 1), by: actor)
+                case 1, 2:
+                    let to = accounts[(code / 20 + 1 + code % 4) % 4]
+                    guard to != actor else { continue }
+                    sent.append((chains.send(Int64(code % 300 + 1), from: actor, to: to), to))
+                default:
+                    let mine = sent.filter { $0.to == actor }.map(\.id)
+                    if !mine.isEmpty { chains.receive(Array(mine.suffix(3)), by: actor) }
+                }
+            }
+            let whole = Self.fold(chains.items)
+            func same(_ fold: LedgerFold) -> Bool {
+                let ledger = fold.ledger
+                return ledger.accounts == whole.accounts && ledger.refused == whole.refused && ledger.waiting == whole.waiting
+                    && ledger.minted == whole.minted && ledger.heads == whole.heads && ledger.postings == whole.postings
+            }
+            let cut = seed % (chains.items.count + 1)
+            // In the order written (every chain in order): always accepted.
+            var inOrder = LedgerFold(Array(chains.items.prefix(cut)), policies: [(Self.policyID, Self.policy)])
+            #expect(inOrder.extend(with: Array(chains.items.dropFirst(cut))) && same(inOrder))
+            // Shuffled: when accepted, the same.
+            var random = GossipRandom(seed: UInt64(seed))
+            let shuffled = chains.items.shuffled(using: &random)
+            var extended = LedgerFold(Array(shuffled.prefix(cut)), policies: [(Self.policyID, Self.policy)])
+            if extended.extend(with: Array(shuffled.dropFirst(cut))) { #expect(same(extended)) }
+        }
+    }
 }

@@ -7,6 +7,21 @@ public struct EntryID: Hashable, Sendable, CustomStringConvertible {
     /// The 32 digest bytes.
     public let bytes: [UInt8]
 
+    /// Hashes the 32 bytes in one go (the synthesised hash feeds them one by one, which
+    /// was the largest cost of folding a ledger and of every set and dictionary of ids).
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.bytes.withUnsafeBytes { left in
+            rhs.bytes.withUnsafeBytes { right in
+                guard left.count == right.count, let l = left.baseAddress, let r = right.baseAddress else { return left.count == right.count }
+                return memcmp(l, r, left.count) == 0
+            }
+        }
+    }
+
     /// Wraps 32 digest bytes; nil for any other length.
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 32 else { return nil }

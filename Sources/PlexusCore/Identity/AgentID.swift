@@ -1,8 +1,25 @@
+import Foundation
+
 /// An agent's id: its 32-byte Ed25519 public key (DESIGN §3). The text form is lowercase
 /// unpadded base32 (52 characters); `short` is the first 8 characters for display.
 public struct AgentID: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The 32 public-key bytes.
     public let bytes: [UInt8]
+
+    /// Hashes the 32 bytes in one go (the synthesised hash feeds them one by one, which
+    /// was the largest cost of folding a ledger and of every set and dictionary of ids).
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.bytes.withUnsafeBytes { left in
+            rhs.bytes.withUnsafeBytes { right in
+                guard left.count == right.count, let l = left.baseAddress, let r = right.baseAddress else { return left.count == right.count }
+                return memcmp(l, r, left.count) == 0
+            }
+        }
+    }
 
     /// Wraps raw public-key bytes; nil unless exactly 32 bytes.
     public init?(bytes: some Collection<UInt8>) {

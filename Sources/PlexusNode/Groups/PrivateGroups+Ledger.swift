@@ -2,11 +2,22 @@ import Foundation
 import PlexusCore
 import PlexusProtocol
 
-/// What a ledger was folded from: when none of it changed, the fold stands.
+/// What a ledger fold depends on besides the entries: while none of it changes, entries
+/// that arrive are folded into the fold kept, not folded again with everything.
 struct LedgerStamp: Equatable {
-    var entries: Int
-    var controls: [EntryID]
+    var policies: [EntryID]
     var forks: [AgentID: UInt64]
+    var escrows: [EntryID: AgentID]
+}
+
+/// A group's ledger fold as kept between arrivals, and how much of the log it covers.
+struct FoldedLedger {
+    var stamp: LedgerStamp
+    var fold: LedgerFold
+    /// The log's length when folded, and its last item then (the log only grows, but an
+    /// entry opened late is sorted in by cursor: then the prefix differs and all is folded).
+    var count: Int
+    var last: EntryID?
 }
 
 /// A group's token ledger (PROTOCOL.md §14): balances folded from the members' account
@@ -107,18 +118,21 @@ extension PrivateGroups {
         guard (current.roster.members[key.id] ?? .reader) >= .member else {
             throw PlexusError(.forbidden, "this agent may not write in \(group.membership.name)")
         }
-        let ledger = try await ledgerState(of: current)
+        var fold = try await ledgerFold(of: current)
         var content = fields
         content["policy"] = .string(policy.id.hex)
-        content["prev"] = ledger.heads[key.id].map { .string($0.hex) } ?? .null
+        content["prev"] = fold.ledger.heads[key.id].map { .string($0.hex) } ?? .null
         // Judged as the fold will judge it, before it is signed.
         let trialID = EntryID(hashing: Array("trial \(clock.nowMs) \(type)".utf8))
         let trial = GroupItem(
             id: trialID, author: key.id, seq: .max / 2, timeMs: clock.nowMs, cursor: .max, expiresMs: nil,
             inner: GroupInner(type: type, content: .object(content)))
-        let judged = Ledger.fold(
-            current.log.items + [trial], policies: current.roster.policies, forks: try await store.forkedAuthors(),
-            escrows: Self.escrows(of: current))
+        if !fold.extend(with: [trial]) {
+            fold = LedgerFold(
+                current.log.items + [trial], policies: current.roster.policies, forks: try await store.forkedAuthors(),
+                escrows: Self.escrows(of: current))
+        }
+        let judged = fold.ledger
         if let refusal = judged.refused[trialID] {
             throw PlexusError(refusal.kind == .notTreasury ? .forbidden : .rejected, refusal.message)
         }
@@ -221,15 +235,32 @@ extension PrivateGroups {
 
     // MARK: - Helpers
 
-    /// The group's ledger, folded again only when its entries, control entries or the
-    /// proven forks changed.
+    /// The group's ledger.
     func ledgerState(of group: Group) async throws(PlexusError) -> Ledger {
+        try await ledgerFold(of: group).ledger
+    }
+
+    /// The group's ledger fold: the one kept, extended with the entries opened since, while
+    /// the policies, the proven forks and the settled tasks are the same; otherwise folded
+    /// again from every entry.
+    func ledgerFold(of group: Group) async throws(PlexusError) -> LedgerFold {
         let forks = try await store.forkedAuthors()
-        let stamp = LedgerStamp(entries: group.log.count, controls: group.roster.heads, forks: forks)
-        if let cached = ledgers[group.membership.id], cached.stamp == stamp { return cached.ledger }
-        let ledger = Ledger.fold(group.log.items, policies: group.roster.policies, forks: forks, escrows: Self.escrows(of: group))
-        ledgers[group.membership.id] = (stamp, ledger)
-        return ledger
+        let stamp = LedgerStamp(policies: group.roster.policies.map(\.id), forks: forks, escrows: Self.escrows(of: group))
+        let items = group.log.items
+        let id = group.membership.id
+        // Taken out of the cache while it is extended, so the fold is changed in place
+        // rather than copied whole.
+        if var cached = ledgers.removeValue(forKey: id), cached.stamp == stamp, items.count >= cached.count,
+           cached.count == 0 || items[cached.count - 1].id == cached.last {
+            if items.count == cached.count || cached.fold.extend(with: Array(items[cached.count...])) {
+                (cached.count, cached.last) = (items.count, items.last?.id)
+                ledgers[id] = cached
+                return cached.fold
+            }
+        }
+        let fold = LedgerFold(items, policies: group.roster.policies, forks: forks, escrows: stamp.escrows)
+        ledgers[id] = FoldedLedger(stamp: stamp, fold: fold, count: items.count, last: items.last?.id)
+        return fold
     }
 
     /// Whom each settled board task's reward goes to. Over every board entry, retracted or

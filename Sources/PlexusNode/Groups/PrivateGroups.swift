@@ -67,7 +67,7 @@ actor PrivateGroups: IngestPolicy {
     var ownPresence: [EntryID: (request: PresenceRequest, publishedMs: Int64)] = [:]
     private var loaded = false
     /// Each group's ledger as last folded, and what it was folded from.
-    var ledgers: [EntryID: (stamp: LedgerStamp, ledger: Ledger)] = [:]
+    var ledgers: [EntryID: FoldedLedger] = [:]
     /// Groups whose ledger an entry of this node is being written to (one at a time, so
     /// each names the one before as its prev), and who waits for a turn.
     var ledgerWriting: Set<EntryID> = []

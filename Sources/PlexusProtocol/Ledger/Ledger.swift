@@ -112,21 +112,24 @@ public struct Ledger: Sendable {
         _ items: [GroupItem], policies: [(id: EntryID, policy: LedgerPolicy)], forks: [AgentID: UInt64] = [:],
         escrows: [EntryID: AgentID] = [:]
     ) -> Ledger {
-        var fold = LedgerFold(policies: policies, forks: forks, escrows: escrows)
-        fold.place(items)
-        fold.settle()
-        for (author, from) in forks where fold.ledger.accounts[author] != nil { fold.ledger.accounts[author]?.frozenFrom = from }
-        return fold.ledger
+        LedgerFold(items, policies: policies, forks: forks, escrows: escrows).ledger
     }
 }
 
-/// The work of `Ledger.fold`: chains placed, then entries settled as what they depend on
-/// settles.
-private struct LedgerFold {
-    var ledger = Ledger()
+/// The work of `Ledger.fold`, kept so that entries arriving later can be folded in without
+/// folding everything again: chains placed, then entries settled as what they depend on
+/// settles. Settling does not depend on the order in which entries settle (a receipt waits
+/// for what it receives, and only the treasury mints), so a fold extended with entries that
+/// continue their chains equals the fold of all of them at once.
+public struct LedgerFold: Sendable {
+    /// The ledger as folded so far.
+    public fileprivate(set) var ledger = Ledger()
     let policies: [EntryID: (order: Int, policy: LedgerPolicy)]
     let forks: [AgentID: UInt64]
     let escrows: [EntryID: AgentID]
+    /// Authors with chain entries that could not be placed (their prev is not held, or it
+    /// has a later entry already): extending those chains needs a whole fold.
+    var unplaced: [AgentID: Set<EntryID>] = [:]
     /// Each author's chain, in `prev` order.
     var chains: [AgentID: [LedgerMove]] = [:]
     /// Where each chain's settling stands.
@@ -137,12 +140,53 @@ private struct LedgerFold {
     /// The index of the latest policy each author cited.
     var cited: [AgentID: Int] = [:]
 
-    init(policies: [(id: EntryID, policy: LedgerPolicy)], forks: [AgentID: UInt64], escrows: [EntryID: AgentID]) {
+    /// Folds `items` as `Ledger.fold` does.
+    public init(
+        _ items: [GroupItem], policies: [(id: EntryID, policy: LedgerPolicy)], forks: [AgentID: UInt64] = [:],
+        escrows: [EntryID: AgentID] = [:]
+    ) {
         var byID: [EntryID: (order: Int, policy: LedgerPolicy)] = [:]
         for (order, entry) in policies.enumerated() where byID[entry.id] == nil { byID[entry.id] = (order, entry.policy) }
         self.policies = byID
         self.forks = forks
         self.escrows = escrows
+        place(items)
+        settle()
+        for (author, from) in forks where ledger.accounts[author] != nil { ledger.accounts[author]?.frozenFrom = from }
+    }
+
+    /// Folds in entries that arrived since (under the same policies, forks and settled
+    /// tasks). Returns false when one of them does not continue its author's chain as the
+    /// fold holds it (it fills a gap, or competes with an entry placed already): the fold is
+    /// then left part-way and must be made again from every entry.
+    public mutating func extend(with items: [GroupItem]) -> Bool {
+        var added = false
+        for item in items where LedgerEntryType.isChainEntry(item) && !decoded.contains(item.id) && ledger.refused[item.id] == nil {
+            let move: LedgerMove
+            do {
+                move = try LedgerMove(item)
+            } catch {
+                ledger.refused[item.id] = LedgerRefusal(.malformed, error.message)
+                continue
+            }
+            if let from = forks[move.author], move.seq >= from {
+                ledger.refused[move.id] = LedgerRefusal(.frozen, "its author's feed forked at seq \(from)")
+                ledger.accounts[move.author, default: Ledger.Account()].frozenFrom = from
+                continue
+            }
+            let last = chains[move.author]?.last
+            guard unplaced[move.author] == nil, move.prev == last?.id, last.map({ move.seq > $0.seq }) ?? true else { return false }
+            decoded.insert(move.id)
+            chains[move.author, default: []].append(move)
+            if positions[move.author] == nil { positions[move.author] = 0 }
+            ledger.heads[move.author] = move.id
+            added = true
+        }
+        if added {
+            settle()
+            for (author, from) in forks where ledger.accounts[author] != nil { ledger.accounts[author]?.frozenFrom = from }
+        }
+        return true
     }
 
     /// Decodes the chain entries and links each author's chain from its first entry.
@@ -190,7 +234,7 @@ private struct LedgerFold {
             let placed = Set(chain.map(\.id))
             for list in children.values {
                 for move in list where !placed.contains(move.id) && ledger.refused[move.id] == nil {
-                    ledger.waiting.insert(move.id)
+                    unplaced[author, default: []].insert(move.id)
                 }
             }
         }
@@ -216,6 +260,7 @@ private struct LedgerFold {
                 ready += blocked.removeValue(forKey: move.id) ?? []
             }
         }
+        ledger.waiting = unplaced.values.reduce(into: []) { $0.formUnion($1) }
         for (author, chain) in chains {
             for move in chain.dropFirst(positions[author] ?? 0) { ledger.waiting.insert(move.id) }
         }
@@ -238,7 +283,13 @@ private struct LedgerFold {
             ledger.refused[move.id] = LedgerRefusal(.stalePolicy, "cites a policy older than one its author cited before")
             return
         }
-        var account = ledger.accounts[move.author] ?? Ledger.Account()
+        // Taken out while it changes, so its postings and receivables are not copied on
+        // every entry (which made a fold quadratic in the length of a chain); put back
+        // when the entry counts or the account existed.
+        let existed = ledger.accounts[move.author] != nil
+        var account = ledger.accounts.removeValue(forKey: move.author) ?? Ledger.Account()
+        var counted = false
+        defer { if counted || existed { ledger.accounts[move.author] = account } }
         var delta: Int64 = 0
         var received: [EntryID] = []
         switch move.action {
@@ -304,7 +355,7 @@ private struct LedgerFold {
         cited[move.author] = order
         account.balance += delta
         account.postings.append(move.id)
-        ledger.accounts[move.author] = account
+        counted = true
         ledger.postings[move.id] = Ledger.Posting(move: move, delta: delta, balance: account.balance, received: received)
     }
 }

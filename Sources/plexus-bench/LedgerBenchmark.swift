@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import PlexusCore
+import PlexusProtocol
+
+/// `plexus-bench ledger`: the group ledger's fold (PROTOCOL.md §14) over generated account
+/// chains: how long rebuilding balances from N chain entries takes, and what one arriving
+/// transfer costs at several ledger sizes (extending the fold a node keeps, extending a
+/// copy, folding everything again). In-process and pure: no signing, sealing or storage.
+struct LedgerBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger", abstract: "Ledger fold: rebuild time for N chain entries, and what one arriving transfer costs by ledger size.")
+
+    @Option(help: "Chain entries to rebuild from.")
+    var entries = 1_000_000
+
+    @Option(help: "Accounts transferring among themselves.")
+    var accounts = 100
+
+    @Option(help: "Ledger sizes at which one arriving transfer is folded (comma-separated).")
+    var sizes = "1000,10000,100000,1000000"
+
+    func run() async throws {
+        guard (2...10_000).contains(accounts) else { throw BenchmarkError("--accounts must be from 2 to 10,000") }
+        guard let treasury = AgentID(bytes: Array(repeating: 0xEE, count: 32)) else { throw BenchmarkError("no treasury id") }
+        let members = (0..<accounts).compactMap { n in AgentID(bytes: Array(repeating: UInt8(n % 200), count: 30) + [UInt8(n / 200), 1]) }
+        let policyID = EntryID(hashing: Array("bench policy".utf8))
+        let policy = LedgerPolicy(currency: "credits", supplyCap: LedgerPolicy.maxAmount, treasury: treasury, feeBasisPoints: 100)
+        let policies = [(id: policyID, policy: policy)]
+
+        let build = ContinuousClock.now
+        let items = Self.traffic(entries: entries, treasury: treasury, members: members, policyID: policyID)
+        let buildSeconds = (ContinuousClock.now - build).seconds
+
+        // Rebuild from every entry, twice (the faster counts; the first warms caches).
+        var rebuild = Duration.seconds(1_000_000)
+        var ledger = Ledger()
+        for _ in 0..<2 {
+            let start = ContinuousClock.now
+            ledger = Ledger.fold(items, policies: policies)
+            rebuild = min(rebuild, ContinuousClock.now - start)
+        }
+        let balances = ledger.accounts.values.reduce(0) { $0 + $1.balance }
+
+        // One arriving transfer at each size. A node extends the fold it keeps with it (in
+        // place); judging one of its own before signing extends a copy; a fold made again
+        // from every entry is what a gap or a changed policy costs.
+        var arrivals: [[String: Any]] = []
+        for size in sizes.split(separator: ",").compactMap({ Int($0) }) where size > 1 && size <= items.count {
+            let before = Array(items.prefix(size - 1))
+            let arriving = [items[size - 1]]
+            var (extend, copied, whole) = (Duration.seconds(1_000_000), Duration.seconds(1_000_000), Duration.seconds(1_000_000))
+            for _ in 0..<3 {
+                var fold = LedgerFold(before, policies: policies)
+                var start = ContinuousClock.now
+                var copy = fold
+                guard copy.extend(with: arriving) else { throw BenchmarkError("the arriving entry did not extend the fold") }
+                copied = min(copied, ContinuousClock.now - start)
+                start = ContinuousClock.now
+                guard fold.extend(with: arriving) else { throw BenchmarkError("the arriving entry did not extend the fold") }
+                extend = min(extend, ContinuousClock.now - start)
+                start = ContinuousClock.now
+                _ = LedgerFold(before + arriving, policies: policies)
+                whole = min(whole, ContinuousClock.now - start)
+            }
+            arrivals.append([
+                "ledger_entries": size,
+                "extend_in_place_ms": extend.seconds * 1000, "transfers_per_s": 1 / max(extend.seconds, 1e-9),
+                "extend_a_copy_ms": copied.seconds * 1000, "fold_again_ms": whole.seconds * 1000,
+            ])
+        }
+
+        try printJSON([
+            "scenario": "ledger", "entries": items.count, "accounts": accounts,
+            "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount],
+            "generate_seconds": buildSeconds,
+            "rebuild": [
+                "seconds": rebuild.seconds, "entries_per_s": Double(items.count) / max(rebuild.seconds, 1e-9),
+                "refused": ledger.refused.count, "waiting": ledger.waiting.count,
+                "minted_equals_balances_plus_in_flight": ledger.minted == balances + ledger.inFlight,
+            ],
+            "one_arriving_transfer": arrivals,
+        ])
+    }
+
+    /// Chain entries as members write them: the treasury mints and funds every account, then
+    /// accounts pay each other 100 (fee 1) and take in what they were sent, 16 at a time.
+    static func traffic(entries: Int, treasury: AgentID, members: [AgentID], policyID: EntryID) -> [GroupItem] {
+        var items: [GroupItem] = []
+        items.reserveCapacity(entries)
+        var heads: [AgentID: EntryID] = [:]
+        var seqs: [AgentID: UInt64] = [:]
+        var pending: [AgentID: [EntryID]] = [:]
+        func add(_ type: String, by author: AgentID, _ fields: [String: JSONValue]) -> EntryID {
+            let seq = (seqs[author] ?? 0) + 1
+            seqs[author] = seq
+            var content = fields
+            content["policy"] = .string(policyID.hex)
+            content["prev"] = heads[author].map { .string($0.hex) } ?? .null
+            var seed = Array(author.bytes)
+            withUnsafeBytes(of: seq.bigEndian) { seed += $0 }
+            let id = EntryID(hashing: seed)
+            items.append(GroupItem(
+                id: id, author: author, seq: seq, timeMs: Int64(items.count), cursor: Int64(items.count + 1), expiresMs: nil,
+                inner: GroupInner(type: type, content: .object(content))))
+            heads[author] = id
+            return id
+        }
+        _ = add(LedgerEntryType.mint, by: treasury, ["amount": .integer(Int64(members.count) * 1_000_000)])
+        for member in members {
+            let grant = add(LedgerEntryType.send, by: treasury, ["to": .string(member.hex), "amount": .integer(1_000_000), "fee": .integer(0)])
+            _ = add(LedgerEntryType.receive, by: member, ["from": .array([.string(grant.hex)])])
+        }
+        var random = GossipRandom(seed: 7)
+        while items.count < entries {
+            let sender = Int(random.next() % UInt64(members.count))
+            let offset = 1 + Int(random.next() % UInt64(members.count - 1))
+            let (from, to) = (members[sender], members[(sender + offset) % members.count])
+            let sent = add(LedgerEntryType.send, by: from, ["to": .string(to.hex), "amount": .integer(100), "fee": .integer(1)])
+            pending[to, default: []].append(sent)
+            if let waiting = pending[to], waiting.count >= 16, items.count < entries {
+                _ = add(LedgerEntryType.receive, by: to, ["from": .array(waiting.map { .string($0.hex) })])
+                pending[to] = []
+            }
+        }
+        return items
+    }
+}
