@@ -172,6 +172,65 @@ import Testing
         let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 0, "\(printed)")
         #expect(printed.contains(#""ok": true"#) && printed.contains("entries.json") && printed.contains("fingerprints.json"))
-        #expect(printed.contains("groups.json"))
+        #expect(printed.contains("groups.json") && printed.contains("ledger.json"))
+    }
+
+    struct LedgerVector: Decodable {
+        struct Policy: Decodable {
+            let id, treasury: String
+            let supply_cap, fee_basis_points: Int64
+            let balance_cap: Int64?
+        }
+        struct Entry: Decodable {
+            let id, author, type: String
+            let seq: UInt64
+            let content: JSONValue
+        }
+        struct Expected: Decodable, Equatable {
+            let minted: Int64
+            let balances: [String: Int64]
+            let receivable: [String: [String: Int64]]
+            let escrowed: [String: Int64]
+            let refused: [String: String]
+            let waiting: [String]
+        }
+        let policies: [Policy]
+        let forks: [String: UInt64]
+        let escrows: [String: String]
+        let entries: [Entry]
+        let expected: Expected
+    }
+
+    /// The ledger fold (PROTOCOL.md §14) gives the vector's balances, receivables, escrow,
+    /// refusals and waiting entries, from the entries in the order listed and reversed.
+    @Test func theLedgerFoldMatchesTheVector() throws {
+        let vector = try Self.load("ledger.json", as: LedgerVector.self)
+        func agent(_ hex: String) throws -> AgentID { try #require(AgentID(hex)) }
+        func entry(_ hex: String) throws -> EntryID { try #require(EntryID(hex)) }
+        let policies = try vector.policies.map { policy in
+            (id: try entry(policy.id), policy: LedgerPolicy(
+                currency: "credits", supplyCap: policy.supply_cap, treasury: try agent(policy.treasury),
+                feeBasisPoints: policy.fee_basis_points, balanceCap: policy.balance_cap))
+        }
+        let forks = Dictionary(uniqueKeysWithValues: try vector.forks.map { (try agent($0.key), $0.value) })
+        let escrows = Dictionary(uniqueKeysWithValues: try vector.escrows.map { (try entry($0.key), try agent($0.value)) })
+        let items = try vector.entries.enumerated().map { index, item in
+            GroupItem(
+                id: try entry(item.id), author: try agent(item.author), seq: item.seq, timeMs: Int64(index), cursor: Int64(index + 1),
+                expiresMs: nil, inner: GroupInner(type: item.type, content: item.content))
+        }
+        for order in [items, items.reversed()] {
+            let ledger = Ledger.fold(order, policies: policies, forks: forks, escrows: escrows)
+            let folded = LedgerVector.Expected(
+                minted: ledger.minted,
+                balances: Dictionary(uniqueKeysWithValues: ledger.accounts.filter { $0.value.balance != 0 }.map { ($0.key.hex, $0.value.balance) }),
+                receivable: Dictionary(uniqueKeysWithValues: ledger.accounts.filter { !$0.value.receivable.isEmpty }.map { account in
+                    (account.key.hex, Dictionary(uniqueKeysWithValues: account.value.receivable.map { ($0.key.hex, $0.value) }))
+                }),
+                escrowed: Dictionary(uniqueKeysWithValues: ledger.escrowed.map { ($0.key.hex, $0.value) }),
+                refused: Dictionary(uniqueKeysWithValues: ledger.refused.map { ($0.key.hex, $0.value.kind.rawValue) }),
+                waiting: ledger.waiting.map(\.hex).sorted())
+            #expect(folded == vector.expected)
+        }
     }
 }

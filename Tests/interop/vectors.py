@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from ledger_fold import fold as fold_ledger
 from mesh_peer import field_bytes, field_varint, prologue
 
 RAW = (Encoding.Raw, PublicFormat.Raw)
@@ -303,6 +304,82 @@ GROUP_CASE = {
 }
 
 
+# --- group ledger (section 14) ----------------------------------------------------------
+
+def ledger_case():
+    """Account chains that meet every rule of the fold once, listed out of order."""
+    def name(text):
+        return hashlib.sha256(text.encode()).hexdigest()
+    agents = {who: name("agent " + who) for who in ["treasury", "alice", "bob", "carol", "dave", "erin", "frank"]}
+    p1, p2 = name("policy 1"), name("policy 2")
+    entries, seqs, heads = {}, {}, {}
+
+    def add(label, who, type_, fields, policy=p1, prev="head"):
+        seqs[who] = seqs.get(who, 0) + 1
+        content = dict(fields, policy=policy, prev=heads.get(who) if prev == "head" else prev)
+        entry = {"id": name(label), "author": agents[who], "seq": seqs[who], "type": type_, "content": content}
+        entries[label] = entry
+        heads[who] = entry["id"]
+        return entry["id"]
+
+    def send(label, who, to, value, fee, **extra):
+        return add(label, who, "ledger.send", dict({"to": agents[to], "amount": value, "fee": fee}, **extra.get("fields", {})),
+                   policy=extra.get("policy", p1))
+
+    t2 = t3 = None
+    add("T1", "treasury", "ledger.mint", {"amount": 1500})
+    t2 = send("T2", "treasury", "alice", 300, 0)
+    t3 = send("T3", "treasury", "bob", 200, 0)
+    add("T4", "treasury", "ledger.mint", {"amount": 600})  # overCap
+    t5 = send("T5", "treasury", "carol", 100, 0)
+    t6 = send("T6", "treasury", "dave", 50, 0)
+    t7 = send("T7", "treasury", "frank", 300, 0)
+    t8 = send("T8", "treasury", "frank", 150, 0)
+    add("A1", "alice", "ledger.receive", {"from": [t2]})
+    a2 = send("A2", "alice", "bob", 100, 1)
+    send("A3", "alice", "bob", 200, 0)  # wrongFee (the policy asks 2)
+    send("A4", "alice", "carol", 500, 5)  # insufficient
+    a5 = add("A5", "alice", "board.create", {"title": "label the images", "reward": 60})  # settled: to bob
+    add("A6", "alice", "board.create", {"title": "write the report", "reward": 20})  # still in escrow
+    a6 = heads["alice"]
+    seqs["alice"] = 6
+    add("A7x", "alice", "ledger.send", {"to": agents["bob"], "amount": 1, "fee": 0}, prev=a6)
+    seqs["alice"] = 6
+    add("A7y", "alice", "ledger.send", {"to": agents["carol"], "amount": 2, "fee": 0}, prev=a6)  # one of the two: chainConflict
+    add("B1", "bob", "ledger.receive", {"from": [t3, a2, a5]})
+    add("B2", "bob", "ledger.receive", {"from": [t3]})  # notReceivable
+    add("B3", "bob", "ledger.mint", {"amount": 5})  # notTreasury
+    add("B4", "bob", "ledger.receive", {"from": [name("a send not held")]})  # waits
+    add("B5", "bob", "ledger.send", {"to": agents["carol"], "amount": 1, "fee": 0})  # waits behind B4
+    add("C1", "carol", "ledger.receive", {"from": [t5]}, policy=p2)
+    send("C2", "carol", "alice", 10, 0)  # stalePolicy (cites policy 1 after policy 2)
+    send("C3", "carol", "alice", 10, 0, policy=p2)
+    add("C4", "carol", "ledger.send", {"to": agents["alice"], "amount": 1, "fee": 0}, prev=name("an entry not held"))  # waits
+    add("D1", "dave", "ledger.receive", {"from": [t6]})
+    send("D2", "dave", "alice", 10, 0)  # frozen: dave's feed forked at seq 2
+    add("E1", "erin", "ledger.send", {"to": agents["alice"], "amount": 0, "fee": 0})  # malformed
+    add("E2", "erin", "ledger.mint", {"amount": 1})  # its prev is refused: waits
+    add("F1", "frank", "ledger.receive", {"from": [t7, t8]})  # t8 would pass the balance cap: stays receivable
+    add("F2", "frank", "ledger.receive", {"from": [t8]})  # notReceivable (still over the cap)
+    order = ["C3", "A7y", "F2", "B1", "T8", "A5", "E2", "C1", "A2", "D2", "T1", "B4", "A7x", "T5", "C4", "A1", "B3", "T2",
+             "F1", "A6", "T6", "C2", "B2", "T4", "D1", "A3", "T7", "B5", "E1", "T3", "A4"]
+    assert sorted(order) == sorted(entries)
+    return {
+        "comment": "A group ledger (PROTOCOL.md section 14) folded from entries in the order listed: any order folds the same.",
+        "policies": [
+            {"id": p1, "supply_cap": 2000, "treasury": agents["treasury"], "fee_basis_points": 100, "balance_cap": 400},
+            {"id": p2, "supply_cap": 2000, "treasury": agents["treasury"], "fee_basis_points": 200, "balance_cap": 400},
+        ],
+        "forks": {agents["dave"]: 2},
+        "escrows": {a5: agents["bob"]},
+        "entries": [entries[label] for label in order],
+    }
+
+
+def derive_ledger(case):
+    return dict(case, expected=fold_ledger(case["entries"], case["policies"], case["forks"], case["escrows"]))
+
+
 def derive_all(inputs):
     return {
         "entries.json": derive_entries(inputs["entries.json"]),
@@ -310,6 +387,7 @@ def derive_all(inputs):
         "fingerprints.json": [derive_fingerprint(case) for case in inputs["fingerprints.json"]],
         "soft-record.json": derive_record(inputs["soft-record.json"]),
         "groups.json": derive_group(inputs["groups.json"]),
+        "ledger.json": derive_ledger(inputs["ledger.json"]),
     }
 
 
@@ -319,6 +397,7 @@ INPUT_KEYS = {
     "fingerprints.json": ["comment", "heads"],
     "soft-record.json": list(RECORD_CASE.keys()),
     "groups.json": list(GROUP_CASE.keys()),
+    "ledger.json": ["comment", "policies", "forks", "escrows", "entries"],
 }
 
 
@@ -336,7 +415,7 @@ def main():
     if write:
         derived = derive_all({"entries.json": ENTRY_CASES, "handshake.json": HANDSHAKE_CASES,
                               "fingerprints.json": FINGERPRINT_CASES, "soft-record.json": RECORD_CASE,
-                              "groups.json": seal_group_case(GROUP_CASE)})
+                              "groups.json": seal_group_case(GROUP_CASE), "ledger.json": ledger_case()})
         for name, value in derived.items():
             with open(os.path.join(directory, name), "w") as out:
                 json.dump(value, out, indent=2)
