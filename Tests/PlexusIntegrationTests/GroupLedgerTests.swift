@@ -1,6 +1,7 @@
 import Foundation
 import PlexusClient
 import PlexusCore
+import PlexusNode
 import Testing
 
 /// A group's token ledger on real `plexus serve` processes: the treasury's faucet and
@@ -175,4 +176,59 @@ import Testing
         let ledger = try await owner.client.ledger(group: group)
         #expect(ledger.minted == (try await Self.balances(owner, group: group)).values.reduce(0, +))
     }
+
+    /// A member forks its feed where only the owner's node sees both sides: the owner's node
+    /// puts the proof in the group, and every member's node, Alice's too, freezes the
+    /// forker's account from the fork (its receipt there no longer counts).
+    @Test func aForkProofSpreadsInTheGroupAndFreezesTheAccountEverywhere() async throws {
+        let owner = try await GroupTests.start()
+        let alice = try await GroupTests.start(owner)
+        let bob = try await GroupTests.start(owner)
+        let aliceID = try await alice.client.identity().agentID
+        let bobID = try await bob.client.identity().agentID
+        try await GroupTests.waitUntil(owner, knows: [aliceID, bobID])
+        let created = try await owner.client.createGroup(
+            GroupCreateRequest(name: "forks", policy: PolicyRequest(currency: "credits", supplyCap: 10_000, faucet: 100)))
+        let group = created.id.hex
+        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: aliceID))
+        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: bobID))
+        try await MeshTests.eventually("Alice and Bob hold their faucet on every node", within: .seconds(60)) {
+            for node in [owner, alice, bob] {
+                let balances = try await Self.balances(node, group: group)
+                guard balances[aliceID] == 100, balances[bobID] == 100 else { return false }
+            }
+            return true
+        }
+        // Bob's receipt of the faucet is his last entry; he signs another at its seq and
+        // hands it to the owner's node alone.
+        let receipt = try #require(try await bob.client.feed(author: bobID.description, limit: 1).entries.first)
+        try await MeshTests.eventually("the owner's node holds Bob's receipt", within: .seconds(60)) {
+            try await owner.client.feed(author: bobID.description, limit: 1).entries.first?.id == receipt.id
+        }
+        let bobKey = try DataDirectory(bob.directory.path).sealedKey().open(passphrase: nil)
+        var fork = Plexus_EntryBody()
+        fork.author = bobID.bytes.asData
+        fork.seq = receipt.seq
+        fork.prev = receipt.prev.map { Data($0.bytes) } ?? Data()
+        fork.timeMs = 1
+        fork.type = "insight"
+        fork.content = Data(#"{"text":"the other side"}"#.utf8)
+        let forked = try SignedEntry(signing: fork, with: bobKey).encoded()
+        #expect(await GroupTests.refusal { _ = try await owner.client.submit(entry: forked) } == .forkDetected)
+
+        try await MeshTests.eventually("every node freezes Bob's account from the fork", within: .seconds(60)) {
+            for node in [owner, alice, bob] {
+                let ledger = try await node.client.ledger(group: group)
+                guard let account = ledger.accounts.first(where: { $0.agent == bobID }),
+                      account.frozenFrom == receipt.seq, account.balance == 0, account.receivable == 100
+                else { return false }
+            }
+            return true
+        }
+        // Only now does Alice's node receive the other side (it froze the account from the
+        // group's proof above); it is a fork there too.
+        #expect(await GroupTests.refusal { _ = try await alice.client.submit(entry: forked) } == .forkDetected)
+        #expect(try await Self.balances(alice, group: group)[aliceID] == 100)
+    }
 }
+

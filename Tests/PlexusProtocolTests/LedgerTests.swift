@@ -257,4 +257,29 @@ import Testing
             if extended.extend(with: Array(shuffled.dropFirst(cut))) { #expect(same(extended)) }
         }
     }
+
+    /// A `ledger.fork` entry proves a fork when its two entries verify, share the author and
+    /// contradict each other; anything else proves nothing.
+    @Test func aForkProofHoldsOnlyForTwoContradictingEntriesOfItsAuthor() throws {
+        let author = AgentKey()
+        func signed(_ seq: UInt64, prev: EntryID?, text: String, by key: AgentKey? = nil) throws -> SignedEntry {
+            try SignedEntry(signing: try EntryDraft(content: .object(["t": .string(text)])).body(seq: seq, prev: prev, timeMs: 1), with: key ?? author)
+        }
+        func proof(_ first: SignedEntry, _ second: SignedEntry) -> LedgerForkProof? {
+            LedgerForkProof(GroupItem(
+                id: EntryID(hashing: [9]), author: Self.alice, seq: 1, timeMs: 1, cursor: 1, expiresMs: nil,
+                inner: GroupInner(type: LedgerForkProof.type, content: LedgerForkProof.content(first: first, second: second))))
+        }
+        let one = try signed(1, prev: nil, text: "one")
+        let two = try signed(2, prev: one.id, text: "two")
+        let otherTwo = try signed(2, prev: one.id, text: "two, again")
+        let strayThree = try signed(3, prev: EntryID(hashing: [1]), text: "three")
+        #expect(proof(two, otherTwo)?.author == author.id && proof(two, otherTwo)?.seq == 2)
+        #expect(proof(strayThree, two)?.seq == 2, "seq 3 does not build on the seq 2 held")
+        #expect(proof(one, two) == nil, "a feed that follows on proves nothing")
+        #expect(proof(two, two) == nil)
+        #expect(proof(two, try signed(2, prev: one.id, text: "someone else's", by: AgentKey())) == nil)
+        #expect(proof(one, try signed(3, prev: EntryID(hashing: [2]), text: "far")) == nil, "two seqs apart")
+    }
 }
+

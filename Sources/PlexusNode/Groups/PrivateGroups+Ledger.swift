@@ -129,7 +129,7 @@ extension PrivateGroups {
             inner: GroupInner(type: type, content: .object(content)))
         if !fold.extend(with: [trial]) {
             fold = LedgerFold(
-                current.log.items + [trial], policies: current.roster.policies, forks: try await store.forkedAuthors(),
+                current.log.items + [trial], policies: current.roster.policies, forks: try await forks(in: current),
                 escrows: Self.escrows(of: current))
         }
         let judged = fold.ledger
@@ -170,6 +170,7 @@ extension PrivateGroups {
     func keepLedgers() async {
         for (id, group) in groups where group.roster.policy != nil && (group.roster.members[key.id] ?? .reader) >= .member {
             do {
+                try await spreadForkProofs(in: group)
                 try await receiveWhatIsSent(in: group)
                 if group.roster.policy?.treasury == key.id { try await payAsTreasury(in: id) }
             } catch {
@@ -244,7 +245,7 @@ extension PrivateGroups {
     /// the policies, the proven forks and the settled tasks are the same; otherwise folded
     /// again from every entry.
     func ledgerFold(of group: Group) async throws(PlexusError) -> LedgerFold {
-        let forks = try await store.forkedAuthors()
+        let forks = try await forks(in: group)
         let stamp = LedgerStamp(policies: group.roster.policies.map(\.id), forks: forks, escrows: Self.escrows(of: group))
         let items = group.log.items
         let id = group.membership.id
@@ -261,6 +262,29 @@ extension PrivateGroups {
         let fold = LedgerFold(items, policies: group.roster.policies, forks: forks, escrows: stamp.escrows)
         ledgers[id] = FoldedLedger(stamp: stamp, fold: fold, count: items.count, last: items.last?.id)
         return fold
+    }
+
+    /// The feeds proven forked, as this node's store holds them and as the group's
+    /// `ledger.fork` entries prove them: the lower seq where both know of one.
+    func forks(in group: Group) async throws(PlexusError) -> [AgentID: UInt64] {
+        try await store.forkedAuthors().merging(group.forkProofs, uniquingKeysWith: min)
+    }
+
+    /// Publishes a `ledger.fork` for each member whose feed this node's store holds proven
+    /// forked and the group does not know of yet (PROTOCOL.md §14.5).
+    private func spreadForkProofs(in group: Group) async throws(PlexusError) {
+        let forked = try await store.forkedAuthors()
+        let unknown = forked.filter { group.roster.members[$0.key] != nil && (group.forkProofs[$0.key] ?? .max) > $0.value }
+        guard !unknown.isEmpty else { return }
+        // Two entries of up to 16 KiB each fit one group entry as base64; a proof of larger
+        // ones stays with the nodes that saw both.
+        for proof in try await store.forks(limit: 1000)
+        where unknown[proof.author] == proof.seq && proof.held.encoded().count + proof.conflicting.encoded().count <= 32 * 1024 {
+            let content = LedgerForkProof.content(first: proof.held, second: proof.conflicting)
+            _ = try await seal(GroupInner(type: LedgerForkProof.type, content: content), expiresMs: nil, in: group)
+            logger.notice("spread a fork proof in a group", metadata: ["group": "\(group.membership.name)", "author": "\(proof.author.short)"])
+            return  // one per pass: the next pass sees it in the group and goes on
+        }
     }
 
     /// Whom each settled board task's reward goes to. Over every board entry, retracted or

@@ -34,6 +34,8 @@ actor PrivateGroups: IngestPolicy {
         var rekeyedAt: [EntryID]?
         /// Who may take part in the group's topic here, as last told to the gossip.
         var admitted: Set<AgentID>?
+        /// Feeds proven forked by `ledger.fork` entries of the group: author → fork seq.
+        var forkProofs: [AgentID: UInt64] = [:]
 
         init(membership: GroupStore.Membership) {
             self.membership = membership
@@ -201,6 +203,10 @@ actor PrivateGroups: IngestPolicy {
             group.index.add(entryID, text: ContextCompiler.searchText(of: item))
         }
         group.log.insert(contentsOf: opened)
+        for item in opened where item.inner.type == LedgerForkProof.type {
+            guard let proof = LedgerForkProof(item, limits: limits) else { continue }
+            group.forkProofs[proof.author] = min(group.forkProofs[proof.author] ?? .max, proof.seq)
+        }
         if group.unopened.count > Self.maxUnopened {
             // The oldest wait longest for a key that may never come.
             let oldest = group.unopened.values.sorted { $0.cursor < $1.cursor }.prefix(group.unopened.count - Self.maxUnopened)
