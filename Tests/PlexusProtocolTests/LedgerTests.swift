@@ -281,5 +281,42 @@ import Testing
         #expect(proof(two, try signed(2, prev: one.id, text: "someone else's", by: AgentKey())) == nil)
         #expect(proof(one, try signed(3, prev: EntryID(hashing: [2]), text: "far")) == nil, "two seqs apart")
     }
+
+    /// Judging an author's next entry on a scratch fold gives what extending the whole fold
+    /// with it gives, for that entry, and leaves the fold as it was.
+    @Test func judgingTheNextEntryAgreesWithExtendingTheFold() async {
+        let operations = Gen.int(in: 0...999).array(of: 5...40)
+        await propertyCheck(count: 60, input: operations, Gen.int(in: 0...999)) { script, last in
+            let accounts = [Self.treasury, Self.alice, Self.bob, Self.carol]
+            var chains = Chains()
+            var sent: [(id: EntryID, to: AgentID)] = []
+            func step(_ code: Int) {
+                let actor = accounts[code % 4]
+                switch code / 4 % 5 {
+                case 0: _ = chains.mint(Int64(code + 1), by: actor)
+                case 1, 2:
+                    let to = accounts[(code / 20 + 1 + code % 4) % 4]
+                    guard to != actor else { return }
+                    sent.append((chains.send(Int64(code % 300 + 1), from: actor, to: to), to))
+                default:
+                    let mine = sent.filter { $0.to == actor }.map(\.id)
+                    if !mine.isEmpty { chains.receive(Array(mine.suffix(3)), by: actor) }
+                }
+            }
+            for code in script { step(code) }
+            let fold = LedgerFold(chains.items, policies: [(Self.policyID, Self.policy)])
+            let before = chains.items.count
+            step(last)
+            guard chains.items.count > before, let trial = chains.items.last else { return }
+            var extended = fold
+            let accepted = extended.extend(with: [trial])
+            #expect(accepted)
+            guard let judged = fold.judge(trial) else { return }  // its author's chain waits: no quick judgement
+            #expect(judged.refused[trial.id] == extended.ledger.refused[trial.id])
+            #expect(judged.postings[trial.id] == extended.ledger.postings[trial.id])
+            #expect(judged.waiting.contains(trial.id) == extended.ledger.waiting.contains(trial.id))
+            #expect(fold.ledger.postings[trial.id] == nil && fold.ledger.refused[trial.id] == nil)
+        }
+    }
 }
 

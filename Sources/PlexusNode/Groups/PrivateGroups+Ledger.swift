@@ -127,12 +127,17 @@ extension PrivateGroups {
         let trial = GroupItem(
             id: trialID, author: key.id, seq: .max / 2, timeMs: clock.nowMs, cursor: .max, expiresMs: nil,
             inner: GroupInner(type: type, content: .object(content)))
-        if !fold.extend(with: [trial]) {
-            fold = LedgerFold(
-                current.log.items + [trial], policies: current.roster.policies, forks: try await forks(in: current),
-                escrows: Self.escrows(of: current))
+        let judged: Ledger
+        if let quick = fold.judge(trial) {
+            judged = quick
+        } else {
+            if !fold.extend(with: [trial]) {
+                fold = LedgerFold(
+                    current.log.items + [trial], policies: current.roster.policies, forks: try await forks(in: current),
+                    escrows: Self.escrows(of: current))
+            }
+            judged = fold.ledger
         }
-        let judged = fold.ledger
         if let refusal = judged.refused[trialID] {
             throw PlexusError(refusal.kind == .notTreasury ? .forbidden : .rejected, refusal.message)
         }

@@ -155,6 +155,40 @@ public struct LedgerFold: Sendable {
         for (author, from) in forks where ledger.accounts[author] != nil { ledger.accounts[author]?.frozenFrom = from }
     }
 
+    /// How the fold would take `item`, the author's next chain entry, without changing this
+    /// fold or copying it: the entry is folded into a scratch fold holding only what it can
+    /// touch (its author's account, the minted total, what it receives from). The returned
+    /// ledger has the entry's posting or refusal (or lists it waiting). Nil when the author's
+    /// chain is not fully settled or `item` does not continue it: then extend a copy.
+    public func judge(_ item: GroupItem) -> Ledger? {
+        guard LedgerEntryType.isChainEntry(item), let move = try? LedgerMove(item), unplaced[move.author] == nil,
+              let chain = chains[move.author], positions[move.author] == chain.count, let last = chain.last,
+              move.prev == last.id
+        else { return nil }
+        var scratch = LedgerFold(policies: policies, forks: forks, escrows: escrows)
+        scratch.ledger.minted = ledger.minted
+        if let account = ledger.accounts[move.author] { scratch.ledger.accounts[move.author] = account }
+        scratch.ledger.heads[move.author] = last.id
+        scratch.chains[move.author] = [last]
+        scratch.positions[move.author] = 1
+        scratch.cited[move.author] = cited[move.author]
+        if case .receive(let sources) = move.action {
+            for source in sources {
+                if settled.contains(source) { scratch.settled.insert(source) }
+                if let refusal = ledger.refused[source] { scratch.ledger.refused[source] = refusal }
+            }
+        }
+        guard scratch.extend(with: [item]) else { return nil }
+        return scratch.ledger
+    }
+
+    /// An empty fold under these inputs, for `judge`.
+    private init(policies: [EntryID: (order: Int, policy: LedgerPolicy)], forks: [AgentID: UInt64], escrows: [EntryID: AgentID]) {
+        self.policies = policies
+        self.forks = forks
+        self.escrows = escrows
+    }
+
     /// Folds in entries that arrived since (under the same policies, forks and settled
     /// tasks). Returns false when one of them does not continue its author's chain as the
     /// fold holds it (it fills a gap, or competes with an entry placed already): the fold is
