@@ -13,7 +13,15 @@ import Testing
         Dictionary(uniqueKeysWithValues: try await node.client.ledger(group: group).accounts.map { ($0.agent, $0.balance) })
     }
 
-    @Test func theTreasuryPaysFaucetsAndRewardsAndTransfersCarryTheirFee() async throws {
+    /// Three nodes (the owner as treasury, Alice and Bob as members) in a group with
+    /// `policy`, once both members hold their faucet on every node.
+    struct Economy {
+        let owner, alice, bob: ServeProcess
+        let ownerID, aliceID, bobID: AgentID
+        let group: String
+    }
+
+    static func economy(_ name: String, policy: PolicyRequest) async throws -> Economy {
         let owner = try await GroupTests.start()
         let alice = try await GroupTests.start(owner)
         let bob = try await GroupTests.start(owner)
@@ -21,23 +29,27 @@ import Testing
         let aliceID = try await alice.client.identity().agentID
         let bobID = try await bob.client.identity().agentID
         try await GroupTests.waitUntil(owner, knows: [aliceID, bobID])
-
-        let policy = PolicyRequest(
-            currency: "credits", supplyCap: 10_000, faucet: 100, claimReward: 5, claimRewardDailyLimit: 10, feeBasisPoints: 1_000)
-        let created = try await owner.client.createGroup(GroupCreateRequest(name: "economy", policy: policy))
-        let group = created.id.hex
+        let group = try await owner.client.createGroup(GroupCreateRequest(name: name, policy: policy)).id.hex
         _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: aliceID))
         _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: bobID))
-
         // The treasury's node mints what it needs and pays each member the faucet; each
         // member's node takes it in.
         try await MeshTests.eventually("Alice and Bob hold their faucet on every node", within: .seconds(60)) {
             for node in [owner, alice, bob] {
                 let balances = try await Self.balances(node, group: group)
-                guard balances[aliceID] == 100, balances[bobID] == 100 else { return false }
+                guard balances[aliceID] == policy.faucet, balances[bobID] == policy.faucet else { return false }
             }
             return true
         }
+        return Economy(owner: owner, alice: alice, bob: bob, ownerID: ownerID, aliceID: aliceID, bobID: bobID, group: group)
+    }
+
+    @Test func theTreasuryPaysFaucetsAndRewardsAndTransfersCarryTheirFee() async throws {
+        let policy = PolicyRequest(
+            currency: "credits", supplyCap: 10_000, faucet: 100, claimReward: 5, claimRewardDailyLimit: 10, feeBasisPoints: 1_000)
+        let economy = try await Self.economy("economy", policy: policy)
+        let (owner, alice, bob, group) = (economy.owner, economy.alice, economy.bob, economy.group)
+        let (ownerID, aliceID, bobID) = (economy.ownerID, economy.aliceID, economy.bobID)
 
         // Alice pays Bob 50 with a 10 % fee: Bob's node takes the 50 in, the treasury's the 5.
         let sent = try await alice.client.transfer(group: group, TransferRequest(to: bobID, amount: 50, memo: "for the data"))
@@ -90,22 +102,9 @@ import Testing
     /// cancelled task's refund, and the refusals: no balance, a manager assigning, the
     /// assignee accepting its own work, a ruling by someone else.
     @Test func aTaskRewardIsEscrowedAndPaidWhereTheBoardSettlesIt() async throws {
-        let owner = try await GroupTests.start()
-        let alice = try await GroupTests.start(owner)
-        let bob = try await GroupTests.start(owner)
-        let aliceID = try await alice.client.identity().agentID
-        let bobID = try await bob.client.identity().agentID
-        let ownerID = try await owner.client.identity().agentID
-        try await GroupTests.waitUntil(owner, knows: [aliceID, bobID])
-        let created = try await owner.client.createGroup(
-            GroupCreateRequest(name: "bounties", policy: PolicyRequest(currency: "credits", supplyCap: 10_000, faucet: 300)))
-        let group = created.id.hex
-        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: aliceID))
-        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: bobID))
-        try await MeshTests.eventually("Alice and Bob hold their faucet", within: .seconds(60)) {
-            let (a, b) = (try await Self.balances(alice, group: group), try await Self.balances(bob, group: group))
-            return a[aliceID] == 300 && b[bobID] == 300
-        }
+        let economy = try await Self.economy("bounties", policy: PolicyRequest(currency: "credits", supplyCap: 10_000, faucet: 300))
+        let (owner, alice, bob, group) = (economy.owner, economy.alice, economy.bob, economy.group)
+        let (ownerID, aliceID, bobID) = (economy.ownerID, economy.aliceID, economy.bobID)
 
         // Refused: more than Alice holds.
         #expect(await GroupTests.refusal {
@@ -181,24 +180,9 @@ import Testing
     /// puts the proof in the group, and every member's node, Alice's too, freezes the
     /// forker's account from the fork (its receipt there no longer counts).
     @Test func aForkProofSpreadsInTheGroupAndFreezesTheAccountEverywhere() async throws {
-        let owner = try await GroupTests.start()
-        let alice = try await GroupTests.start(owner)
-        let bob = try await GroupTests.start(owner)
-        let aliceID = try await alice.client.identity().agentID
-        let bobID = try await bob.client.identity().agentID
-        try await GroupTests.waitUntil(owner, knows: [aliceID, bobID])
-        let created = try await owner.client.createGroup(
-            GroupCreateRequest(name: "forks", policy: PolicyRequest(currency: "credits", supplyCap: 10_000, faucet: 100)))
-        let group = created.id.hex
-        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: aliceID))
-        _ = try await owner.client.addMember(group: group, GroupMemberRequest(agent: bobID))
-        try await MeshTests.eventually("Alice and Bob hold their faucet on every node", within: .seconds(60)) {
-            for node in [owner, alice, bob] {
-                let balances = try await Self.balances(node, group: group)
-                guard balances[aliceID] == 100, balances[bobID] == 100 else { return false }
-            }
-            return true
-        }
+        let economy = try await Self.economy("forks", policy: PolicyRequest(currency: "credits", supplyCap: 10_000, faucet: 100))
+        let (owner, alice, bob, group) = (economy.owner, economy.alice, economy.bob, economy.group)
+        let (aliceID, bobID) = (economy.aliceID, economy.bobID)
         // Bob's receipt of the faucet is his last entry; he signs another at its seq and
         // hands it to the owner's node alone.
         let receipt = try #require(try await bob.client.feed(author: bobID.description, limit: 1).entries.first)

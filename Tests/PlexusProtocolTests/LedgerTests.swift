@@ -44,6 +44,7 @@ import Testing
             add(LedgerEntryType.mint, by: author, ["amount": .integer(amount)])
         }
 
+        @discardableResult
         mutating func send(_ amount: Int64, from author: AgentID, to: AgentID, fee: Int64? = nil) -> EntryID {
             let due = author == LedgerTests.treasury ? 0 : LedgerTests.policy.fee(for: amount)
             return add(LedgerEntryType.send, by: author, ["to": .string(to.hex), "amount": .integer(amount), "fee": .integer(fee ?? due)])
@@ -52,6 +53,27 @@ import Testing
         @discardableResult
         mutating func receive(_ sources: [EntryID], by author: AgentID) -> EntryID {
             add(LedgerEntryType.receive, by: author, ["from": .array(sources.map { .string($0.hex) })])
+        }
+
+        /// Sends so far and their recipients, for `randomStep`.
+        var sent: [(id: EntryID, to: AgentID)] = []
+
+        /// One step of random traffic among four accounts, chosen by `code`: a mint (refused
+        /// unless by the treasury), a send, or a receipt of the actor's last three sends.
+        mutating func randomStep(_ code: Int) {
+            let accounts = [LedgerTests.treasury, LedgerTests.alice, LedgerTests.bob, LedgerTests.carol]
+            let actor = accounts[code % 4]
+            switch code / 4 % 5 {
+            case 0:
+                _ = mint(Int64(code + 1), by: actor)
+            case 1, 2:
+                let to = accounts[(code / 20 + 1 + code % 4) % 4]
+                guard to != actor else { return }
+                sent.append((send(Int64(code % 300 + 1), from: actor, to: to), to))
+            default:
+                let mine = sent.filter { $0.to == actor }.map(\.id)
+                if !mine.isEmpty { receive(Array(mine.suffix(3)), by: actor) }
+            }
         }
     }
 
@@ -191,23 +213,8 @@ import Testing
     @Test func everyOrderOfArrivalGivesTheSameLedger() async {
         let operations = Gen.int(in: 0...999).array(of: 5...40)
         await propertyCheck(count: 60, input: operations, Gen.int(in: 0...Int.max)) { script, seed in
-            let accounts = [Self.treasury, Self.alice, Self.bob, Self.carol]
             var chains = Chains()
-            var sent: [(id: EntryID, to: AgentID)] = []
-            for code in script {
-                let actor = accounts[code % 4]
-                switch code / 4 % 5 {
-                case 0:
-                    _ = chains.mint(Int64(code + 1), by: actor)
-                case 1, 2:
-                    let to = accounts[(code / 20 + 1 + code % 4) % 4]
-                    guard to != actor else { continue }
-                    sent.append((chains.send(Int64(code % 300 + 1), from: actor, to: to), to))
-                default:
-                    let mine = sent.filter { $0.to == actor }.map(\.id)
-                    if !mine.isEmpty { chains.receive(Array(mine.suffix(3)), by: actor) }
-                }
-            }
+            for code in script { chains.randomStep(code) }
             let reference = Self.fold(chains.items)
             var random = GossipRandom(seed: UInt64(seed))
             let shuffled = Self.fold(chains.items.shuffled(using: &random))
@@ -224,22 +231,8 @@ import Testing
     @Test func anExtendedFoldEqualsTheWholeFold() async {
         let operations = Gen.int(in: 0...999).array(of: 5...40)
         await propertyCheck(count: 60, input: operations, Gen.int(in: 0...Int.max)) { script, seed in
-            let accounts = [Self.treasury, Self.alice, Self.bob, Self.carol]
             var chains = Chains()
-            var sent: [(id: EntryID, to: AgentID)] = []
-            for code in script {
-                let actor = accounts[code % 4]
-                switch code / 4 % 5 {
-                case 0: _ = chains.mint(Int64(code + 1), by: actor)
-                case 1, 2:
-                    let to = accounts[(code / 20 + 1 + code % 4) % 4]
-                    guard to != actor else { continue }
-                    sent.append((chains.send(Int64(code % 300 + 1), from: actor, to: to), to))
-                default:
-                    let mine = sent.filter { $0.to == actor }.map(\.id)
-                    if !mine.isEmpty { chains.receive(Array(mine.suffix(3)), by: actor) }
-                }
-            }
+            for code in script { chains.randomStep(code) }
             let whole = Self.fold(chains.items)
             func same(_ fold: LedgerFold) -> Bool {
                 let ledger = fold.ledger
@@ -287,26 +280,11 @@ import Testing
     @Test func judgingTheNextEntryAgreesWithExtendingTheFold() async {
         let operations = Gen.int(in: 0...999).array(of: 5...40)
         await propertyCheck(count: 60, input: operations, Gen.int(in: 0...999)) { script, last in
-            let accounts = [Self.treasury, Self.alice, Self.bob, Self.carol]
             var chains = Chains()
-            var sent: [(id: EntryID, to: AgentID)] = []
-            func step(_ code: Int) {
-                let actor = accounts[code % 4]
-                switch code / 4 % 5 {
-                case 0: _ = chains.mint(Int64(code + 1), by: actor)
-                case 1, 2:
-                    let to = accounts[(code / 20 + 1 + code % 4) % 4]
-                    guard to != actor else { return }
-                    sent.append((chains.send(Int64(code % 300 + 1), from: actor, to: to), to))
-                default:
-                    let mine = sent.filter { $0.to == actor }.map(\.id)
-                    if !mine.isEmpty { chains.receive(Array(mine.suffix(3)), by: actor) }
-                }
-            }
-            for code in script { step(code) }
+            for code in script { chains.randomStep(code) }
             let fold = LedgerFold(chains.items, policies: [(Self.policyID, Self.policy)])
             let before = chains.items.count
-            step(last)
+            chains.randomStep(last)
             guard chains.items.count > before, let trial = chains.items.last else { return }
             var extended = fold
             let accepted = extended.extend(with: [trial])

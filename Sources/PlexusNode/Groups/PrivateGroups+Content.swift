@@ -232,14 +232,11 @@ extension PrivateGroups {
     static func view(_ task: BoardTask, ledger: Ledger?) -> BoardTaskView {
         var escrow: String?
         if task.reward != nil {
-            if let ledger, ledger.refused[task.id] != nil {
-                escrow = "refused"
-            } else if let ledger, ledger.escrowed[task.id] != nil {
-                escrow = "locked"
-            } else if let ledger, ledger.postings[task.id] != nil {
-                escrow = "released"
-            } else {
-                escrow = "waiting"
+            escrow = switch ledger {
+            case let ledger? where ledger.refused[task.id] != nil: "refused"
+            case let ledger? where ledger.escrowed[task.id] != nil: "locked"
+            case let ledger? where ledger.postings[task.id] != nil: "released"
+            default: "waiting"
             }
         }
         return BoardTaskView(

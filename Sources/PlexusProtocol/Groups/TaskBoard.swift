@@ -216,6 +216,12 @@ public struct TaskBoard: Sendable, Equatable {
         return nil
     }
 
+    /// A move's `reason`: 1 to `maxReasonBytes` bytes, or nil.
+    private static func reason(in content: [String: JSONValue]) -> String? {
+        guard case .string(let reason)? = content["reason"], !reason.isEmpty, reason.utf8.count <= maxReasonBytes else { return nil }
+        return reason
+    }
+
     /// Moves `task` by `item`, or says why it may not (then `task` is unchanged).
     private static func move(_ task: inout BoardTask, by item: GroupItem, roles: [AgentID: GroupRole]) -> BoardRefusal? {
         let content = item.inner.content.objectValue ?? [:]
@@ -249,7 +255,7 @@ public struct TaskBoard: Sendable, Equatable {
         case Self.failType:
             guard item.author == task.assignee else { return BoardRefusal(.forbidden, "only the assignee fails a task") }
             guard task.state == .started || task.state == .assigned else { return BoardRefusal(.conflict, "a \(task.state.rawValue) task does not fail") }
-            guard case .string(let reason)? = content["reason"], !reason.isEmpty, reason.utf8.count <= Self.maxReasonBytes else {
+            guard let reason = reason(in: content) else {
                 return BoardRefusal(.malformed, "a failure gives a reason of 1–\(Self.maxReasonBytes) bytes")
             }
             task.reason = reason
@@ -265,14 +271,14 @@ public struct TaskBoard: Sendable, Equatable {
             }
             task.state = .cancelled
         case Self.disputeType:
-            guard item.author == task.creator || (item.author == task.assignee && task.assignee != nil) else {
+            guard item.author == task.creator || item.author == task.assignee else {
                 return BoardRefusal(.forbidden, "only the task's creator or assignee disputes it")
             }
             guard task.arbiter != nil else { return BoardRefusal(.conflict, "the task names no arbiter") }
             guard [.assigned, .started, .completed, .failed].contains(task.state) else {
                 return BoardRefusal(.conflict, "a \(task.state.rawValue) task is not disputed")
             }
-            guard case .string(let reason)? = content["reason"], !reason.isEmpty, reason.utf8.count <= Self.maxReasonBytes else {
+            guard let reason = reason(in: content) else {
                 return BoardRefusal(.malformed, "a dispute gives a reason of 1–\(Self.maxReasonBytes) bytes")
             }
             task.dispute = reason

@@ -167,7 +167,7 @@ public struct LedgerFold: Sendable {
         else { return nil }
         var scratch = LedgerFold(policies: policies, forks: forks, escrows: escrows)
         scratch.ledger.minted = ledger.minted
-        if let account = ledger.accounts[move.author] { scratch.ledger.accounts[move.author] = account }
+        scratch.ledger.accounts[move.author] = ledger.accounts[move.author]
         scratch.ledger.heads[move.author] = last.id
         scratch.chains[move.author] = [last]
         scratch.positions[move.author] = 1
@@ -195,19 +195,8 @@ public struct LedgerFold: Sendable {
     /// then left part-way and must be made again from every entry.
     public mutating func extend(with items: [GroupItem]) -> Bool {
         var added = false
-        for item in items where LedgerEntryType.isChainEntry(item) && !decoded.contains(item.id) && ledger.refused[item.id] == nil {
-            let move: LedgerMove
-            do {
-                move = try LedgerMove(item)
-            } catch {
-                ledger.refused[item.id] = LedgerRefusal(.malformed, error.message)
-                continue
-            }
-            if let from = forks[move.author], move.seq >= from {
-                ledger.refused[move.id] = LedgerRefusal(.frozen, "its author's feed forked at seq \(from)")
-                ledger.accounts[move.author, default: Ledger.Account()].frozenFrom = from
-                continue
-            }
+        for item in items {
+            guard let move = decode(item) else { continue }
             let last = chains[move.author]?.last
             guard unplaced[move.author] == nil, move.prev == last?.id, last.map({ move.seq > $0.seq }) ?? true else { return false }
             decoded.insert(move.id)
@@ -223,22 +212,30 @@ public struct LedgerFold: Sendable {
         return true
     }
 
+    /// A chain entry not seen before, decoded; nil for anything else, and for an entry
+    /// refused here (`malformed`, or `frozen` when its author's feed forked at or below it).
+    private mutating func decode(_ item: GroupItem) -> LedgerMove? {
+        guard LedgerEntryType.isChainEntry(item), !decoded.contains(item.id), ledger.refused[item.id] == nil else { return nil }
+        let move: LedgerMove
+        do {
+            move = try LedgerMove(item)
+        } catch {
+            ledger.refused[item.id] = LedgerRefusal(.malformed, error.message)
+            return nil
+        }
+        if let from = forks[move.author], move.seq >= from {
+            ledger.refused[move.id] = LedgerRefusal(.frozen, "its author's feed forked at seq \(from)")
+            ledger.accounts[move.author, default: Ledger.Account()].frozenFrom = from
+            return nil
+        }
+        return move
+    }
+
     /// Decodes the chain entries and links each author's chain from its first entry.
     mutating func place(_ items: [GroupItem]) {
         var byAuthor: [AgentID: [EntryID?: [LedgerMove]]] = [:]
-        for item in items where LedgerEntryType.isChainEntry(item) && !decoded.contains(item.id) && ledger.refused[item.id] == nil {
-            let move: LedgerMove
-            do {
-                move = try LedgerMove(item)
-            } catch {
-                ledger.refused[item.id] = LedgerRefusal(.malformed, error.message)
-                continue
-            }
-            if let from = forks[move.author], move.seq >= from {
-                ledger.refused[move.id] = LedgerRefusal(.frozen, "its author's feed forked at seq \(from)")
-                ledger.accounts[move.author, default: Ledger.Account()].frozenFrom = from
-                continue
-            }
+        for item in items {
+            guard let move = decode(item) else { continue }
             decoded.insert(move.id)
             byAuthor[move.author, default: [:]][move.prev, default: []].append(move)
         }
