@@ -46,6 +46,7 @@ public enum APIServer {
             TaskRoutes(service: service),
             GroupRoutes(service: service),
             LedgerRoutes(service: service),
+            MarketRoutes(service: service),
             EventRoutes(service: service),
             MetricsRoutes(node: node, registry: registry),
             MCPRoutes(

@@ -218,6 +218,10 @@ private func describe(_ posting: PostingView) -> String {
     switch posting.kind {
     case "mint": what = "minted \(posting.amount ?? posting.delta)"
     case "send": what = "sent \(posting.amount ?? 0) to \(posting.to?.short ?? "?") (fee \(posting.fee ?? 0))\(posting.memo.map { " \"\($0)\"" } ?? "")"
+    case "lock": what = "locked \(posting.amount ?? -posting.delta) as a task's reward"
+    case "buy": what = "locked \(posting.amount ?? -posting.delta) to buy an offer"
+    case "claim": what = "claimed \(posting.delta) for a sale (the key is revealed to the buyer)"
+    case "refund": what = "took back \(posting.delta) of a purchase never claimed"
     default: what = "received \(posting.delta) from \(posting.received?.count ?? 0) entr\(posting.received?.count == 1 ? "y" : "ies")"
     }
     return "\(posting.id.hex.prefix(12))  \(what)  → balance \(posting.balance)"

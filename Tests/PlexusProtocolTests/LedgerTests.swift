@@ -25,7 +25,9 @@ import Testing
         var policy = LedgerTests.policyID
 
         @discardableResult
-        mutating func add(_ type: String, by author: AgentID, _ fields: [String: JSONValue], prev: EntryID?? = nil) -> EntryID {
+        mutating func add(
+            _ type: String, by author: AgentID, _ fields: [String: JSONValue], prev: EntryID?? = nil, timeMs: Int64? = nil
+        ) -> EntryID {
             let seq = (seqs[author] ?? 0) + 1
             seqs[author] = seq
             var content = fields
@@ -34,7 +36,7 @@ import Testing
             content["prev"] = previous.map { .string($0.hex) } ?? .null
             let id = EntryID(hashing: Array("\(author.hex) \(seq) \(type) \(items.count)".utf8))
             items.append(GroupItem(
-                id: id, author: author, seq: seq, timeMs: Int64(seq), cursor: Int64(items.count + 1), expiresMs: nil,
+                id: id, author: author, seq: seq, timeMs: timeMs ?? Int64(seq), cursor: Int64(items.count + 1), expiresMs: nil,
                 inner: GroupInner(type: type, content: .object(content))))
             heads[author] = id
             return id

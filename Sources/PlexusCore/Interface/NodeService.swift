@@ -3,9 +3,10 @@
 /// the HTTP client of a running node (for `plexus mcp` over stdio and other tools), so an
 /// interface written against it works either way (DESIGN §10). It is the sum of the
 /// per-feature protocols (DESIGN §2): `NodeInfoService`, `EntryService`, `ReplicationService`,
-/// `DirectoryService`, `TaskService`, `GroupService`, `GroupContentService` and `LedgerService`.
+/// `DirectoryService`, `TaskService`, `GroupService`, `GroupContentService`, `LedgerService` and
+/// `MarketService`.
 public protocol NodeService: NodeInfoService, EntryService, ReplicationService, DirectoryService, TaskService, GroupService,
-    GroupContentService, LedgerService {}
+    GroupContentService, LedgerService, MarketService {}
 
 /// What a node is: its status and identity.
 public protocol NodeInfoService: Sendable {

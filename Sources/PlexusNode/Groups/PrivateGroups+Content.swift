@@ -225,7 +225,7 @@ extension PrivateGroups {
     }
 
     /// The group's ledger when it has a policy (a board without one has no rewards).
-    private func ledgerIfAny(of group: Group) async throws(PlexusError) -> Ledger? {
+    func ledgerIfAny(of group: Group) async throws(PlexusError) -> Ledger? {
         group.roster.policies.isEmpty ? nil : try await ledgerState(of: group)
     }
 

@@ -128,7 +128,13 @@ extension PrivateGroups {
             id: trialID, author: key.id, seq: .max / 2, timeMs: clock.nowMs, cursor: .max, expiresMs: nil,
             inner: GroupInner(type: type, content: .object(content)))
         let judged: Ledger
-        if let quick = fold.judge(trial) {
+        if type == MarketEntryType.claim || type == MarketEntryType.refund {
+            // It settles a purchase as it is written: judged under the escrows it makes.
+            judged = LedgerFold(
+                current.log.items + [trial], policies: current.roster.policies, forks: try await forks(in: current),
+                escrows: Self.escrows(of: current, adding: trial)
+            ).ledger
+        } else if let quick = fold.judge(trial) {
             judged = quick
         } else {
             if !fold.extend(with: [trial]) {
@@ -178,6 +184,7 @@ extension PrivateGroups {
                 try await spreadForkProofs(in: group)
                 try await receiveWhatIsSent(in: group)
                 if group.roster.policy?.treasury == key.id { try await payAsTreasury(in: id) }
+                try await keepMarket(in: id)
             } catch {
                 logger.warning("could not keep a group's ledger", metadata: ["group": "\(group.membership.name)", "error": "\(error)"])
             }
@@ -292,11 +299,13 @@ extension PrivateGroups {
         }
     }
 
-    /// Whom each settled board task's reward goes to. Over every board entry, retracted or
-    /// expired ones too: a retraction hides a task from the board, not its money.
-    static func escrows(of group: Group) -> [EntryID: AgentID] {
-        let board = TaskBoard.fold(group.log.items.filter { TaskBoard.types.contains($0.inner.type) }, roles: group.roster.members)
-        var payees: [EntryID: AgentID] = [:]
+    /// Whom each settled board task's reward and each settled market purchase's price goes
+    /// to (with `adding`, an entry about to be written, counted in). Over every entry,
+    /// retracted or expired ones too: a retraction hides an entry, not its money.
+    static func escrows(of group: Group, adding extra: GroupItem? = nil) -> [EntryID: AgentID] {
+        let items = group.log.items + (extra.map { [$0] } ?? [])
+        let board = TaskBoard.fold(items.filter { TaskBoard.types.contains($0.inner.type) }, roles: group.roster.members)
+        var payees = Market.fold(items.filter { MarketEntryType.types.contains($0.inner.type) }).escrows
         for task in board.tasks.values where task.reward != nil {
             if let payee = task.payee { payees[task.id] = payee }
         }
@@ -342,10 +351,14 @@ extension PrivateGroups {
             view.kind = "send"
             (view.to, view.amount, view.fee, view.memo, view.regarding) = (to, amount, fee, memo, regarding)
         case .receive:
-            view.kind = "receive"
+            view.kind = switch move.type {
+            case MarketEntryType.claim: "claim"
+            case MarketEntryType.refund: "refund"
+            default: "receive"
+            }
             view.received = posting.received
         case .lock(let amount):
-            view.kind = "lock"
+            view.kind = move.type == MarketEntryType.buy ? "buy" : "lock"
             view.amount = amount
         }
         return view

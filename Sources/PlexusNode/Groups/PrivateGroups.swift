@@ -50,7 +50,7 @@ actor PrivateGroups: IngestPolicy {
     static let maxUnopened = 10_000
 
     let key: AgentKey
-    private let exchangeKey: ExchangeKey
+    let exchangeKey: ExchangeKey
     private let vault: EpochKeyVault
     let store: EntryStore
     let gossip: GossipEngine
@@ -74,6 +74,8 @@ actor PrivateGroups: IngestPolicy {
     /// each names the one before as its prev), and who waits for a turn.
     var ledgerWriting: Set<EntryID> = []
     var ledgerTurns: [EntryID: [CheckedContinuation<Void, Never>]] = [:]
+    /// Callers waiting for a group's log to change (a buyer waiting for the claim), by group.
+    var logWaiters = Waiters<EntryID>()
 
     init(
         key: AgentKey, store: EntryStore, gossip: GossipEngine, clock: NodeClock, logger: Logger, limits: Limits,
@@ -113,6 +115,7 @@ actor PrivateGroups: IngestPolicy {
             await rekeyWhereDue()
             await keepLedgers()
             await refreshPresence()
+            logWaiters.wakeExpired(now: .now)
         }
     }
 
@@ -214,6 +217,7 @@ actor PrivateGroups: IngestPolicy {
         }
         // Written back before any await, so a settle that runs meanwhile sees it.
         groups[id] = group
+        if !opened.isEmpty { logWaiters.wakeAll(id) }
         if renamed { try? await store.groups.save(group.membership) }
         try? await store.groups.saveSealedKeys(sealed, of: id)
         await admitMembers(of: id)
@@ -506,7 +510,7 @@ actor PrivateGroups: IngestPolicy {
     }
 
     /// The exchange key a member's add (or the create) carried: the latest counted one.
-    private static func binding(of member: AgentID, in group: Group) -> ExchangeKeyBinding? {
+    static func binding(of member: AgentID, in group: Group) -> ExchangeKeyBinding? {
         for id in group.roster.applied.reversed() {
             guard let control = group.controls[id], let binding = control.exchangeKey, binding.agent == member else { continue }
             return binding

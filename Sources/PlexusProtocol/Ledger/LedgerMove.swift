@@ -8,8 +8,9 @@ public enum LedgerEntryType {
     public static let receive = "ledger.receive"
 
     /// The types that take a place in their author's account chain (a `board.create` with
-    /// a reward too: `isChainEntry`).
-    public static let chain: Set<String> = [mint, send, receive]
+    /// a reward too: `isChainEntry`): the ledger's own and the market's purchases, claims
+    /// and refunds (PROTOCOL.md §14.6).
+    public static let chain: Set<String> = [mint, send, receive, MarketEntryType.buy, MarketEntryType.claim, MarketEntryType.refund]
 
     /// Whether the entry takes a place in its author's account chain: a ledger entry, or a
     /// board task with a reward (which locks the reward in escrow, PROTOCOL.md §14.4).
@@ -33,12 +34,15 @@ public struct LedgerMove: Sendable, Equatable {
         case send(to: AgentID, amount: Int64, fee: Int64, memo: String?, regarding: EntryID?)
         /// The author takes in what the named entries left for it.
         case receive(from: [EntryID])
-        /// The author locks `amount` as the reward of the board task this entry creates,
-        /// until the board settles whom it goes to.
+        /// The author locks `amount` until whom it goes to is settled: as the reward of the
+        /// board task this entry creates (the board settles it), or as the price of a market
+        /// purchase (the seller's claim or the buyer's refund settles it).
         case lock(amount: Int64)
     }
 
     public let id: EntryID
+    /// The entry type (`ledger.send`, `market.buy`, …).
+    public let type: String
     public let author: AgentID
     /// The entry's seq in its author's feed (a fork proof voids the account from there).
     public let seq: UInt64
@@ -52,8 +56,9 @@ public struct LedgerMove: Sendable, Equatable {
     /// Longest memo, in UTF-8 bytes.
     public static let maxMemoBytes = 256
 
-    public init(id: EntryID, author: AgentID, seq: UInt64, timeMs: Int64, prev: EntryID?, policy: EntryID, action: Action) {
+    public init(id: EntryID, type: String, author: AgentID, seq: UInt64, timeMs: Int64, prev: EntryID?, policy: EntryID, action: Action) {
         self.id = id
+        self.type = type
         self.author = author
         self.seq = seq
         self.timeMs = timeMs
@@ -110,9 +115,16 @@ public struct LedgerMove: Sendable, Equatable {
             action = .receive(from: sources)
         case TaskBoard.createType:
             action = .lock(amount: try amount("reward"))
+        case MarketEntryType.buy:
+            // Only a well-formed purchase locks: another could never be settled.
+            action = .lock(amount: try MarketPurchase(item).price)
+        case MarketEntryType.claim, MarketEntryType.refund:
+            // Each takes in the one purchase it settles (the market decides for whom).
+            guard let purchase = try entryID("purchase") else { throw fail("names no purchase") }
+            action = .receive(from: [purchase])
         default:
             throw fail("is not a ledger entry (\(item.inner.type))")
         }
-        self.init(id: item.id, author: item.author, seq: item.seq, timeMs: item.timeMs, prev: try entryID("prev"), policy: policy, action: action)
+        self.init(id: item.id, type: item.inner.type, author: item.author, seq: item.seq, timeMs: item.timeMs, prev: try entryID("prev"), policy: policy, action: action)
     }
 }

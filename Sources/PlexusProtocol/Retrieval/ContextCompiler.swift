@@ -161,7 +161,11 @@ public enum ContextCompiler {
 
     /// The text an entry contributes: its content's strings, in key order.
     public static func text(of item: GroupItem) -> String {
-        item.inner.content.strings().joined(separator: " ")
+        // A market entry's strings are keys, hashes and sealed goods, but an offer's words.
+        if MarketEntryType.types.contains(item.inner.type) {
+            return item.inner.type == MarketEntryType.offer ? MarketOffer.searchText(of: item) : ""
+        }
+        return item.inner.content.strings().joined(separator: " ")
     }
 
     /// What an entry is indexed by: type, tags and content strings.
