@@ -243,16 +243,6 @@ struct GroupsBenchmark: AsyncParsableCommand {
             "processes": 5, "samples_ms": samples.values, "p50_ms": samples.percentile(50), "max_ms": samples.percentile(100),
         ]
     }
-
-    /// Polls `condition` every 5 ms until it holds, or fails after `within`.
-    private func until(_ what: String, within: Duration = .seconds(120), _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + within
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        throw BenchmarkError("timed out: \(what)")
-    }
 }
 
 extension Optional {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PlexusClient
 import PlexusCore
 import PlexusProtocol
 
@@ -7,6 +8,8 @@ import PlexusProtocol
 /// chains: how long rebuilding balances from N chain entries takes, and what one arriving
 /// transfer costs at several ledger sizes (extending the fold a node keeps, judging an own
 /// entry, extending a copy, folding everything again). In-process and pure: no signing, sealing or storage.
+/// With `--purchases N`, also N market purchases across three `plexus serve` processes,
+/// each timed from the buyer's request to the goods opened.
 struct LedgerBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger", abstract: "Ledger fold: rebuild time for N chain entries, and what one arriving transfer costs by ledger size.")
@@ -19,6 +22,9 @@ struct LedgerBenchmark: AsyncParsableCommand {
 
     @Option(help: "Ledger sizes at which one arriving transfer is folded (comma-separated).")
     var sizes = "1000,10000,100000,1000000"
+
+    @Option(help: "Market purchases across three serve processes (0 skips them).")
+    var purchases = 20
 
     func run() async throws {
         guard (2...10_000).contains(accounts) else { throw BenchmarkError("--accounts must be from 2 to 10,000") }
@@ -76,7 +82,7 @@ struct LedgerBenchmark: AsyncParsableCommand {
             ])
         }
 
-        try printJSON([
+        var result: [String: Any] = [
             "scenario": "ledger", "entries": items.count, "accounts": accounts,
             "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount],
             "generate_seconds": buildSeconds,
@@ -86,7 +92,76 @@ struct LedgerBenchmark: AsyncParsableCommand {
                 "minted_equals_balances_plus_in_flight": ledger.minted == balances + ledger.inFlight,
             ],
             "one_arriving_transfer": arrivals,
-        ])
+        ]
+        if purchases > 0 {
+            guard purchases <= 1_000 else { throw BenchmarkError("--purchases must be at most 1,000") }
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("plexus-bench-market-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: root) }
+            result["market"] = try await measurePurchases(root: root)
+        }
+        try printJSON(result)
+    }
+
+    /// Three processes: the owner (treasury), a seller and a buyer joined to it. The seller
+    /// offers `purchases` goods of 4 KiB; the buyer buys each in turn, timed from its request
+    /// (which waits for the seller's node to claim) to the goods opened; then the time until
+    /// the owner's node counts every payment.
+    private func measurePurchases(root: URL) async throws -> [String: Any] {
+        let owner = try ServeNode(directory: root.appendingPathComponent("owner"))
+        defer { owner.stop() }
+        let ownerClient = try await owner.ready()
+        let seller = try ServeNode(directory: root.appendingPathComponent("seller"), arguments: ["--peer", owner.meshAddress])
+        defer { seller.stop() }
+        let buyer = try ServeNode(directory: root.appendingPathComponent("buyer"), arguments: ["--peer", owner.meshAddress])
+        defer { buyer.stop() }
+        let (sellerClient, buyerClient) = (try await seller.ready(), try await buyer.ready())
+        let sellerID = try await sellerClient.identity().agentID
+        let buyerID = try await buyerClient.identity().agentID
+        try await until("the owner knows both exchange keys") {
+            for id in [sellerID, buyerID] where (try? await ownerClient.agent(id))?.record.exchangeKey == nil { return false }
+            return true
+        }
+        let price: Int64 = 3
+        let faucet = price * Int64(purchases)
+        let policy = PolicyRequest(currency: "credits", supplyCap: 1_000_000, faucet: faucet)
+        let group = try await ownerClient.createGroup(GroupCreateRequest(name: "market", policy: policy)).id.hex
+        _ = try await ownerClient.addMember(group: group, GroupMemberRequest(agent: sellerID))
+        _ = try await ownerClient.addMember(group: group, GroupMemberRequest(agent: buyerID))
+        try await until("the buyer holds its faucet") {
+            (try? await buyerClient.ledger(group: group))?.accounts.first { $0.agent == buyerID }?.balance == faucet
+        }
+        var offers: [EntryID] = []
+        for n in 0..<purchases {
+            let goods = Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ n) })
+            offers.append(try await sellerClient.createOffer(group: group, OfferCreateRequest(title: "goods \(n)", price: price, content: goods)).id)
+        }
+        try await until("the buyer sees every offer") {
+            let listed = try? await buyerClient.offers(group: group, OfferListRequest(limit: 200))
+            let last = try? await buyerClient.offer(offers[purchases - 1])
+            return listed?.offers.count == min(purchases, 200) && last != nil
+        }
+        var samples = LatencySamples()
+        let start = ContinuousClock.now
+        for offer in offers {
+            let begun = ContinuousClock.now
+            let purchase = try await buyerClient.buy(offer, BuyRequest(waitS: 60))
+            guard purchase.state == "claimed" else { throw BenchmarkError("purchase \(purchase.id.hex.prefix(12)) is \(purchase.state), not claimed") }
+            guard try await buyerClient.goods(offer).size == 4096 else { throw BenchmarkError("the goods did not open to 4096 bytes") }
+            samples.add(ContinuousClock.now - begun)
+        }
+        let bought = ContinuousClock.now - start
+        try await until("the owner counts every payment") {
+            let accounts = (try? await ownerClient.ledger(group: group))?.accounts ?? []
+            return accounts.first { $0.agent == buyerID }?.balance == 0
+                && accounts.first { $0.agent == sellerID }?.balance == faucet + price * Int64(purchases)
+        }
+        let settled = ContinuousClock.now - start
+        return [
+            "processes": 3, "purchases": purchases, "goods_bytes": 4096,
+            "buy_to_goods_p50_ms": samples.percentile(50), "buy_to_goods_p90_ms": samples.percentile(90),
+            "buy_to_goods_max_ms": samples.percentile(100), "purchases_per_s": Double(purchases) / max(bought.seconds, 1e-9),
+            "all_settled_on_owner_s": settled.seconds,
+        ]
     }
 
     /// Chain entries as members write them: the treasury mints and funds every account, then

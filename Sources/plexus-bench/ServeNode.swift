@@ -77,6 +77,16 @@ final class ServeNode {
     deinit { stop() }
 }
 
+/// Polls `condition` every 5 ms until it holds, or fails after `within`.
+func until(_ what: String, within: Duration = .seconds(120), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + within
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+    throw BenchmarkError("timed out: \(what)")
+}
+
 struct BenchmarkError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
