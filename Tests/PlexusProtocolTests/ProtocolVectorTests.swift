@@ -172,7 +172,7 @@ import Testing
         let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 0, "\(printed)")
         #expect(printed.contains(#""ok": true"#) && printed.contains("entries.json") && printed.contains("fingerprints.json"))
-        #expect(printed.contains("groups.json") && printed.contains("ledger.json"))
+        #expect(printed.contains("groups.json") && printed.contains("ledger.json") && printed.contains("market.json"))
     }
 
     struct LedgerVector: Decodable {
@@ -230,6 +230,81 @@ import Testing
                 escrowed: Dictionary(uniqueKeysWithValues: ledger.escrowed.map { ($0.key.hex, $0.value) }),
                 refused: Dictionary(uniqueKeysWithValues: ledger.refused.map { ($0.key.hex, $0.value.kind.rawValue) }),
                 waiting: ledger.waiting.map(\.hex).sorted())
+            #expect(folded == vector.expected)
+        }
+    }
+
+    struct MarketVector: Decodable {
+        struct Entry: Decodable {
+            let id, author, type: String
+            let time_ms: Int64
+            let content: JSONValue
+        }
+        struct Purchase: Decodable, Equatable {
+            let state: String
+            let claims, voided: [String]
+            let refund: String?
+        }
+        struct Expected: Decodable, Equatable {
+            let purchases: [String: Purchase]
+            let withdrawn: [String: String?]
+            let refused: [String]
+        }
+        let seller_seed, buyer_seed, group, offer_nonce, purchase_nonce, purchase, goods, secret_seal: String
+        let seller, buyer, content_key, key_hash, sealed_goods, secret, secret_hash, mask, masked_key: String
+        let entries: [Entry]
+        let expected: Expected
+    }
+
+    /// A market sale's keys (PROTOCOL.md §14.6) as Python derives them: K and r from the
+    /// seeds and nonces, the sealed goods, the mask and masked key, r sealed to the seller;
+    /// and the market fold of the entries, in the order listed and reversed.
+    @Test func theMarketKeysAndFoldMatchTheVector() throws {
+        let vector = try Self.load("market.json", as: MarketVector.self)
+        let seller = try AgentKey(seed: Self.bytes(vector.seller_seed))
+        let buyer = try AgentKey(seed: Self.bytes(vector.buyer_seed))
+        #expect(seller.id.hex == vector.seller && buyer.id.hex == vector.buyer)
+        let group = try EntryID.parse(vector.group), purchase = try EntryID.parse(vector.purchase)
+        let offerNonce = try #require(Data(base64Encoded: vector.offer_nonce))
+        let purchaseNonce = try #require(Data(base64Encoded: vector.purchase_nonce))
+        let contentKey = MarketCrypto.contentKey(of: seller, group: group, nonce: offerNonce)
+        #expect(contentKey.withUnsafeBytes { Hex.encode(Data($0)) } == vector.content_key)
+        #expect(Hex.encode(MarketCrypto.hash(contentKey)) == vector.key_hash)
+        #expect(Hex.encode(try MarketCrypto.sealGoods(Data(vector.goods.utf8), key: contentKey)) == vector.sealed_goods)
+        #expect(try MarketCrypto.openGoods(Self.bytes(vector.sealed_goods), key: contentKey) == Data(vector.goods.utf8))
+        let secret = MarketCrypto.buyerSecret(of: buyer, group: group, nonce: purchaseNonce)
+        #expect(Hex.encode(secret) == vector.secret && Hex.encode(MarketCrypto.hash(secret)) == vector.secret_hash)
+        #expect(Hex.encode(MarketCrypto.mask(secret: secret, purchase: purchase)) == vector.mask)
+        let masked = MarketCrypto.maskedKey(contentKey, secret: secret, purchase: purchase)
+        #expect(Hex.encode(masked) == vector.masked_key)
+        #expect(MarketCrypto.unmask(masked, secret: secret, purchase: purchase) == contentKey)
+        // Sealed by Python's HPKE to the seller: it opens here to r, and not for the buyer.
+        let sealed = try #require(Data(base64Encoded: vector.secret_seal))
+        let opened = try AgentSeal.open(
+            encapsulatedKey: sealed.prefix(32), ciphertext: sealed.suffix(48), recipient: seller.id, key: ExchangeKey(agent: seller),
+            label: MarketCrypto.secretSealLabel)
+        #expect(opened == secret)
+        #expect(throws: PlexusError.self) {
+            try AgentSeal.open(
+                encapsulatedKey: sealed.prefix(32), ciphertext: sealed.suffix(48), recipient: buyer.id, key: ExchangeKey(agent: buyer),
+                label: MarketCrypto.secretSealLabel)
+        }
+
+        let items = try vector.entries.enumerated().map { index, item in
+            GroupItem(
+                id: try EntryID.parse(item.id), author: try #require(AgentID(item.author)), seq: 1, timeMs: item.time_ms,
+                cursor: Int64(index + 1), expiresMs: nil, inner: GroupInner(type: item.type, content: item.content))
+        }
+        for order in [items, items.reversed()] {
+            let market = Market.fold(order)
+            let folded = MarketVector.Expected(
+                purchases: Dictionary(uniqueKeysWithValues: market.purchases.values.map { purchase in
+                    (purchase.id.hex, MarketVector.Purchase(
+                        state: purchase.state.rawValue, claims: purchase.claims.map(\.hex), voided: purchase.voided.map(\.hex),
+                        refund: purchase.refund?.hex))
+                }),
+                withdrawn: Dictionary(uniqueKeysWithValues: market.offers.values.map { ($0.id.hex, $0.withdrawn?.hex) }),
+                refused: market.refused.keys.map(\.hex).sorted())
             #expect(folded == vector.expected)
         }
     }

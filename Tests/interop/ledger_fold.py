@@ -3,11 +3,12 @@ the Swift code), for the vectors in vectors/ledger.json.
 
 Entries are dicts {id, author, seq, type, content} with ids and agents as 64 hex digits;
 policies a list (in the roster's order) of {id, supply_cap, treasury, fee_basis_points,
-balance_cap}; forks {agent: seq}; escrows {task: payee}.
+balance_cap}; forks {agent: seq}; escrows {task or purchase: payee}.
 """
+from market_fold import Malformed as MarketMalformed, purchase as market_purchase
 
 MAX_AMOUNT = 1 << 53
-CHAIN_TYPES = {"ledger.mint", "ledger.send", "ledger.receive"}
+CHAIN_TYPES = {"ledger.mint", "ledger.send", "ledger.receive", "market.buy", "market.claim", "market.refund"}
 
 
 class Malformed(Exception):
@@ -65,6 +66,17 @@ def decode(entry):
         if len(set(sources)) != len(sources):
             raise Malformed("from")
         action = ("receive", sources)
+    elif kind == "market.buy":
+        try:  # only a well-formed purchase locks; the vector's entries carry no time (their deadlines are far from it)
+            market_purchase(dict(entry, time_ms=entry.get("time_ms", 0)))
+        except MarketMalformed:
+            raise Malformed("market.buy")
+        action = ("lock", amount(content, "price"))
+    elif kind in ("market.claim", "market.refund"):
+        settles = optional_id(content, "purchase")
+        if settles is None:
+            raise Malformed("purchase")
+        action = ("receive", [settles])
     else:
         action = ("lock", amount(content, "reward"))
     return {"id": entry["id"], "author": entry["author"], "seq": entry["seq"], "prev": optional_id(content, "prev"),

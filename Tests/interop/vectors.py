@@ -6,6 +6,7 @@ from `cryptography`, SHA-256 from hashlib.
     vectors.py DIR            recomputes every vector in DIR, prints {"ok": true, ...}
     vectors.py --write DIR    writes them
 """
+import base64
 import hashlib
 import json
 import os
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ledger_fold import fold as fold_ledger
+from market_fold import fold as fold_market, mask as market_mask, xor
 from mesh_peer import field_bytes, field_varint, prologue
 
 RAW = (Encoding.Raw, PublicFormat.Raw)
@@ -361,8 +363,20 @@ def ledger_case():
     add("E2", "erin", "ledger.mint", {"amount": 1})  # its prev is refused: waits
     add("F1", "frank", "ledger.receive", {"from": [t7, t8]})  # t8 would pass the balance cap: stays receivable
     add("F2", "frank", "ledger.receive", {"from": [t8]})  # notReceivable (still over the cap)
+    c3 = entries["C3"]["id"]
+
+    def buy(label, price, seller, prev=None):
+        return add(label, "carol", "market.buy", {
+            "offer": name("offer"), "seller": agents[seller], "price": price, "key_hash": name("key"), "secret_hash": name(label),
+            "secret_seal": base64.b64encode(bytes(80)).decode(), "nonce": base64.b64encode(bytes(16)).decode(),
+            "deadline_ms": 1_000_000}, policy=p2, prev=prev or "head")
+    c5 = buy("C5", 20, "frank", prev=c3)  # claimed by frank (escrows)
+    c6 = buy("C6", 5, "frank")  # refunded to carol (escrows)
+    add("C7", "carol", "market.refund", {"purchase": c6}, policy=p2)
+    buy("C8", 5, "carol")  # buys from itself: malformed
+    add("F3", "frank", "market.claim", {"purchase": c5, "masked_key": base64.b64encode(bytes(32)).decode()}, policy=p1)
     order = ["C3", "A7y", "F2", "B1", "T8", "A5", "E2", "C1", "A2", "D2", "T1", "B4", "A7x", "T5", "C4", "A1", "B3", "T2",
-             "F1", "A6", "T6", "C2", "B2", "T4", "D1", "A3", "T7", "B5", "E1", "T3", "A4"]
+             "F1", "A6", "T6", "C2", "B2", "T4", "D1", "A3", "T7", "B5", "E1", "T3", "A4", "F3", "C7", "C5", "C8", "C6"]
     assert sorted(order) == sorted(entries)
     return {
         "comment": "A group ledger (PROTOCOL.md section 14) folded from entries in the order listed: any order folds the same.",
@@ -371,13 +385,115 @@ def ledger_case():
             {"id": p2, "supply_cap": 2000, "treasury": agents["treasury"], "fee_basis_points": 200, "balance_cap": 400},
         ],
         "forks": {agents["dave"]: 2},
-        "escrows": {a5: agents["bob"]},
+        "escrows": {a5: agents["bob"], c5: agents["frank"], c6: agents["carol"]},
         "entries": [entries[label] for label in order],
     }
 
 
 def derive_ledger(case):
     return dict(case, expected=fold_ledger(case["entries"], case["policies"], case["forks"], case["escrows"]))
+
+
+# --- knowledge market (section 14.6) ---------------------------------------------------
+
+def market_keys(case):
+    """K from the seller's seed and the offer's nonce, r from the buyer's seed and the
+    purchase's nonce, the sealed goods and the masked key (14.6)."""
+    group = bytes.fromhex(case["group"])
+    seller_seed, buyer_seed = bytes.fromhex(case["seller_seed"]), bytes.fromhex(case["buyer_seed"])
+    content_key = hkdf(seller_seed, b"plexus/market-key/v1" + group, salt=base64.b64decode(case["offer_nonce"]))
+    secret = hkdf(buyer_seed, b"plexus/market-buyer/v1" + group, salt=base64.b64decode(case["purchase_nonce"]))
+    goods = ChaCha20Poly1305(content_key).encrypt(ZERO_NONCE, case["goods"].encode(), None)
+    mask = market_mask(secret, case["purchase"])
+    return {
+        "seller": signing_key(seller_seed)[1].hex(), "buyer": signing_key(buyer_seed)[1].hex(),
+        "content_key": content_key.hex(), "key_hash": hashlib.sha256(content_key).hexdigest(), "sealed_goods": goods.hex(),
+        "secret": secret.hex(), "secret_hash": hashlib.sha256(secret).hexdigest(), "mask": mask.hex(),
+        "masked_key": xor(content_key, mask).hex(),
+    }
+
+
+def market_case():
+    """One sale with its keys, and market entries (listed out of order) that meet every rule
+    of the fold once."""
+    def name(text):
+        return hashlib.sha256(text.encode()).hexdigest()
+    case = {
+        "comment": "A market sale (PROTOCOL.md section 14.6): keys and the fold of the entries in the order listed.",
+        "seller_seed": bytes(range(140, 172)).hex(), "buyer_seed": bytes(range(180, 212)).hex(),
+        "group": name("market group"), "offer_nonce": base64.b64encode(bytes(range(16))).decode(),
+        "purchase_nonce": base64.b64encode(bytes(range(16, 32))).decode(), "purchase": name("P1"),
+        "goods": "High water at 06:12 and 18:37.", "secret_seal": "",
+    }
+    keys = market_keys(case)
+    seller, buyer = keys["seller"], keys["buyer"]
+    carol, dave = name("agent carol"), name("agent dave")
+    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
+    r2, r3 = hashlib.sha256(b"carol's secret").digest(), hashlib.sha256(b"dave's secret").digest()
+    seal = base64.b64encode(bytes(80)).decode()  # P1 carries the real seal (secret_seal), made at --write
+    entries = []
+
+    def add(label, who, time_ms, type_, content):
+        entries.append({"id": case["purchase"] if label == "P1" else name(label), "author": who, "time_ms": time_ms,
+                        "type": type_, "content": content})
+
+    def buy(label, who, secret, deadline_ms, seller_=seller, time_ms=2000):
+        add(label, who, time_ms, "market.buy", {
+            "offer": name("O1"), "seller": seller_, "price": 30, "key_hash": keys["key_hash"],
+            "secret_hash": hashlib.sha256(secret).hexdigest(), "secret_seal": seal, "nonce": case["purchase_nonce"],
+            "deadline_ms": deadline_ms, "prev": None, "policy": name("policy")})
+
+    offer = {"title": "Tide tables", "tags": ["tides"], "price": 30, "key_hash": keys["key_hash"],
+             "goods": b64(bytes.fromhex(keys["sealed_goods"])), "nonce": case["offer_nonce"]}
+    add("O1", seller, 1000, "market.offer", offer)
+    add("O2", seller, 1000, "market.offer", dict(offer, price=0))  # malformed
+    add("O3", seller, 1000, "market.offer", dict(offer, title="Old tables"))
+    add("W1", buyer, 1500, "market.withdraw", {"offer": name("O3")})  # not the seller
+    add("W2", seller, 1500, "market.withdraw", {"offer": name("O3")})
+    add("W3", seller, 1600, "market.withdraw", {"offer": name("O3")})  # one of W2, W3 counts (the lower id)
+    buy("P1", buyer, bytes.fromhex(keys["secret"]), 62000)
+    add("K1", seller, 2500, "market.claim", {"purchase": case["purchase"], "masked_key": b64(bytes.fromhex(keys["masked_key"]))})
+    add("K2", buyer, 2500, "market.claim", {"purchase": case["purchase"], "masked_key": b64(bytes(32))})  # not the seller
+    add("J1", buyer, 2600, "market.reject", {"purchase": case["purchase"], "claim": name("K1"), "secret": b64(bytes.fromhex(keys["secret"]))})
+    add("F1", buyer, 70000, "market.refund", {"purchase": case["purchase"]})  # claimed
+    buy("P2", carol, r2, 62000)
+    add("K3", seller, 2500, "market.claim", {"purchase": name("P2"), "masked_key": b64(bytes(range(32)))})  # a bad key
+    add("J2", carol, 2600, "market.reject", {"purchase": name("P2"), "claim": name("K3"), "secret": b64(r2)})  # voids K3
+    add("J3", carol, 2600, "market.reject", {"purchase": name("P2"), "claim": name("K3"), "secret": b64(r3)})  # wrong secret
+    add("F2", carol, 3000, "market.refund", {"purchase": name("P2")})  # before the deadline, after a voided claim
+    buy("P3", dave, r3, 5000)
+    add("F3", dave, 4000, "market.refund", {"purchase": name("P3")})  # before the deadline
+    add("F4", dave, 5000, "market.refund", {"purchase": name("P3")})
+    add("F5", seller, 9000, "market.refund", {"purchase": name("P3")})  # not the buyer
+    buy("P4", buyer, r3, 9000, seller_=buyer)  # buys from itself: malformed
+    buy("P5", dave, r3, 2000 + 30 * 86_400_000 + 1)  # deadline past 30 days: malformed
+    add("K4", seller, 2500, "market.claim", {"purchase": name("a purchase not held"), "masked_key": b64(bytes(32))})  # no effect
+    add("K5", seller, 2500, "market.claim", {"purchase": name("P3"), "masked_key": b64(bytes(31))})  # malformed
+    order = [12, 3, 20, 7, 0, 15, 22, 9, 5, 18, 1, 13, 10, 4, 17, 23, 8, 2, 14, 19, 11, 6, 16, 21]
+    assert sorted(order) == list(range(len(entries)))
+    return dict(case, entries=[entries[i] for i in order])
+
+
+def seal_market_case(case):
+    """Fills in a fresh HPKE seal of the buyer's secret to the seller (for --write)."""
+    keys = market_keys(case)
+    seller_seed = bytes.fromhex(case["seller_seed"])
+    public = X25519PrivateKey.from_private_bytes(hkdf(seller_seed, b"plexus/x25519/v1")).public_key()
+    sealed = HPKE_SUITE.encrypt(bytes.fromhex(keys["secret"]), public, info=b"plexus/market-secret/v1" + bytes.fromhex(keys["seller"]))
+    seal = base64.b64encode(sealed).decode()
+    entries = [dict(e, content=dict(e["content"], secret_seal=seal)) if e["id"] == case["purchase"] else e for e in case["entries"]]
+    return dict(case, secret_seal=seal, entries=entries)
+
+
+def derive_market(case):
+    keys = market_keys(case)
+    seller_seed = bytes.fromhex(case["seller_seed"])
+    seller_x25519, _ = exchange_key(seller_seed)
+    opened = HPKE_SUITE.decrypt(base64.b64decode(case["secret_seal"]), seller_x25519,
+                                info=b"plexus/market-secret/v1" + bytes.fromhex(keys["seller"]))
+    if opened.hex() != keys["secret"]:
+        raise ValueError("the sealed secret does not open to r")
+    return dict(case, **keys, expected=fold_market(case["entries"]))
 
 
 def derive_all(inputs):
@@ -388,6 +504,7 @@ def derive_all(inputs):
         "soft-record.json": derive_record(inputs["soft-record.json"]),
         "groups.json": derive_group(inputs["groups.json"]),
         "ledger.json": derive_ledger(inputs["ledger.json"]),
+        "market.json": derive_market(inputs["market.json"]),
     }
 
 
@@ -398,6 +515,8 @@ INPUT_KEYS = {
     "soft-record.json": list(RECORD_CASE.keys()),
     "groups.json": list(GROUP_CASE.keys()),
     "ledger.json": ["comment", "policies", "forks", "escrows", "entries"],
+    "market.json": ["comment", "seller_seed", "buyer_seed", "group", "offer_nonce", "purchase_nonce", "purchase", "goods",
+                    "secret_seal", "entries"],
 }
 
 
@@ -415,7 +534,8 @@ def main():
     if write:
         derived = derive_all({"entries.json": ENTRY_CASES, "handshake.json": HANDSHAKE_CASES,
                               "fingerprints.json": FINGERPRINT_CASES, "soft-record.json": RECORD_CASE,
-                              "groups.json": seal_group_case(GROUP_CASE), "ledger.json": ledger_case()})
+                              "groups.json": seal_group_case(GROUP_CASE), "ledger.json": ledger_case(),
+                              "market.json": seal_market_case(market_case())})
         for name, value in derived.items():
             with open(os.path.join(directory, name), "w") as out:
                 json.dump(value, out, indent=2)
