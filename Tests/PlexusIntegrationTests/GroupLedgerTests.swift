@@ -214,5 +214,80 @@ import Testing
         #expect(await GroupTests.refusal { _ = try await alice.client.submit(entry: forked) } == .forkDetected)
         #expect(try await Self.balances(alice, group: group)[aliceID] == 100)
     }
-}
 
+    /// The ledger threats tried with entries signed by hand, past what a member's own node
+    /// would sign: a mint by a member and an overspend (refused on every node, while a
+    /// well-formed transfer signed the same way counts), a mint past the cap by the treasury,
+    /// a replayed transfer (no effect), and a removed member's transfer signed after its
+    /// cutoff by a node that had not heard of the removal (refused by every member's node,
+    /// through the one ingest path that gossip and sync use too).
+    @Test func handSignedMintsOverspendsReplaysAndLateTransfersAreRefusedEverywhere() async throws {
+        let policy = PolicyRequest(currency: "credits", supplyCap: 1_000, faucet: 100)
+        let economy = try await Self.economy("threats", policy: policy)
+        let (owner, alice, bob, group) = (economy.owner, economy.alice, economy.bob, economy.group)
+        let (ownerID, aliceID, bobID) = (economy.ownerID, economy.aliceID, economy.bobID)
+        let policyID = try #require(try await alice.client.ledger(group: group).policy?.id)
+        func raw(_ node: ServeProcess, _ type: String, prev: EntryID, _ fields: [String: JSONValue]) async throws -> EntryID {
+            let content = fields.merging(["prev": .string(prev.hex), "policy": .string(policyID.hex)]) { $1 }
+            return try await node.client.publish(group: group, PublishRequest(type: type, content: .object(content))).id
+        }
+        func refusals(_ node: ServeProcess) async throws -> [EntryID: String] {
+            Dictionary(uniqueKeysWithValues: try await node.client.ledger(group: group).refused.map { ($0.id, $0.reason) })
+        }
+
+        // Alice, by hand on her chain: a mint, a send of more than she holds, then a send she can make.
+        let receipt = try #require(try await alice.client.account(group: group, agent: aliceID, limit: 1).postings.first)
+        let mint = try await raw(alice, "ledger.mint", prev: receipt.id, ["amount": .integer(500)])
+        let overspend = try await raw(alice, "ledger.send", prev: mint, ["to": .string(bobID.hex), "amount": .integer(1_000), "fee": .integer(0)])
+        let send = try await raw(alice, "ledger.send", prev: overspend, ["to": .string(bobID.hex), "amount": .integer(10), "fee": .integer(0)])
+        try await MeshTests.eventually("every node refuses the mint and the overspend and counts the send", within: .seconds(60)) {
+            for node in [owner, alice, bob] {
+                let refused = try await refusals(node)
+                guard refused[mint]?.hasPrefix("notTreasury") == true, refused[overspend]?.hasPrefix("insufficient") == true,
+                      refused[send] == nil
+                else { return false }
+                let balances = try await Self.balances(node, group: group)
+                guard balances[aliceID] == 90, balances[bobID] == 110 else { return false }
+            }
+            return true
+        }
+        // Her node writes on after them.
+        #expect(try await alice.client.transfer(group: group, TransferRequest(to: bobID, amount: 5)).balance == 85)
+
+        // The treasury, by hand, mints past the cap: refused everywhere.
+        let treasuryHead = try #require(try await owner.client.account(group: group, agent: ownerID, limit: 1).postings.first)
+        let pastCap = try await raw(owner, "ledger.mint", prev: treasuryHead.id, ["amount": .integer(policy.supplyCap)])
+        try await MeshTests.eventually("every node refuses the mint past the cap", within: .seconds(60)) {
+            for node in [owner, alice, bob] where try await refusals(node)[pastCap]?.hasPrefix("overCap") != true { return false }
+            return true
+        }
+
+        // A replayed transfer changes nothing.
+        try await MeshTests.eventually("Bob holds Alice's transfers", within: .seconds(60)) {
+            let (onOwner, onBob) = (try await Self.balances(owner, group: group), try await Self.balances(bob, group: group))
+            return onOwner[bobID] == 115 && onBob[bobID] == 115
+        }
+        let settled = try await Self.balances(owner, group: group)
+        for node in [owner, bob] {
+            #expect(try await node.client.submit(entry: try await GroupTests.encoded(send, from: alice)).created == false)
+            #expect(try await Self.balances(node, group: group) == settled)
+        }
+
+        // Bob's node is away when the owner removes him; back on a network of its own it
+        // still counts him a member and signs his transfer. Every other node refuses it.
+        _ = try await bob.stop()
+        _ = try await owner.client.removeMember(group: group, agent: bobID)
+        let away = try await ServeProcess(directory: bob.directory, arguments: ["--network-key", "elsewhere"], announce: true)
+        let late = try await away.client.transfer(group: group, TransferRequest(to: aliceID, amount: 50))
+        #expect(late.balance == 65)
+        let lateEntry = try await GroupTests.encoded(late.id, from: away)
+        _ = try await away.stop()
+        for node in [owner, alice] {
+            #expect(await GroupTests.refusal { _ = try await node.client.submit(entry: lateEntry) } == .notMember)
+        }
+        for node in [owner, alice] {
+            #expect(try await Self.balances(node, group: group) == settled)
+            #expect(try await node.client.ledger(group: group).minted <= policy.supplyCap)
+        }
+    }
+}
