@@ -8,8 +8,9 @@ import PlexusProtocol
 /// chains: how long rebuilding balances from N chain entries takes, and what one arriving
 /// transfer costs at several ledger sizes (extending the fold a node keeps, judging an own
 /// entry, extending a copy, folding everything again). In-process and pure: no signing, sealing or storage.
-/// With `--purchases N`, also N market purchases across three `plexus serve` processes,
-/// each timed from the buyer's request to the goods opened.
+/// Then, on three `plexus serve` processes: `--purchases N` market purchases, each timed from
+/// the buyer's request to the goods opened, and `--arrivals N` transfers taken in by a node
+/// that was down while they were signed (ingest, opening and fold).
 struct LedgerBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger", abstract: "Ledger fold: rebuild time for N chain entries, and what one arriving transfer costs by ledger size.")
@@ -25,6 +26,9 @@ struct LedgerBenchmark: AsyncParsableCommand {
 
     @Option(help: "Market purchases across three serve processes (0 skips them).")
     var purchases = 20
+
+    @Option(help: "Transfers signed while a third node is down, then taken in by it (0 skips them).")
+    var arrivals = 2_000
 
     func run() async throws {
         guard (2...10_000).contains(accounts) else { throw BenchmarkError("--accounts must be from 2 to 10,000") }
@@ -52,7 +56,7 @@ struct LedgerBenchmark: AsyncParsableCommand {
         // place); it judges one of its own before signing on a scratch fold (or, when its
         // chain waits, by extending a copy); a fold made again from every entry is what a
         // gap or a changed policy costs.
-        var arrivals: [[String: Any]] = []
+        var oneArriving: [[String: Any]] = []
         for size in sizes.split(separator: ",").compactMap({ Int($0) }) where size > 1 && size <= items.count {
             let before = Array(items.prefix(size - 1))
             let arriving = [items[size - 1]]
@@ -75,7 +79,7 @@ struct LedgerBenchmark: AsyncParsableCommand {
                 _ = LedgerFold(before + arriving, policies: policies)
                 whole = min(whole, ContinuousClock.now - start)
             }
-            arrivals.append([
+            oneArriving.append([
                 "ledger_entries": size,
                 "extend_in_place_ms": extend.seconds * 1000, "transfers_per_s": 1 / max(extend.seconds, 1e-9),
                 "judge_ms": judged.seconds * 1000, "extend_a_copy_ms": copied.seconds * 1000, "fold_again_ms": whole.seconds * 1000,
@@ -91,45 +95,96 @@ struct LedgerBenchmark: AsyncParsableCommand {
                 "refused": ledger.refused.count, "waiting": ledger.waiting.count,
                 "minted_equals_balances_plus_in_flight": ledger.minted == balances + ledger.inFlight,
             ],
-            "one_arriving_transfer": arrivals,
+            "one_arriving_transfer": oneArriving,
         ]
-        if purchases > 0 {
-            guard purchases <= 1_000 else { throw BenchmarkError("--purchases must be at most 1,000") }
-            let root = FileManager.default.temporaryDirectory.appendingPathComponent("plexus-bench-market-\(UUID().uuidString)")
+        if purchases > 0 || arrivals > 0 {
+            guard (0...1_000).contains(purchases) else { throw BenchmarkError("--purchases must be from 0 to 1,000") }
+            guard (0...20_000).contains(arrivals) else { throw BenchmarkError("--arrivals must be from 0 to 20,000") }
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("plexus-bench-ledger-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: root) }
-            result["market"] = try await measurePurchases(root: root)
+            result.merge(try await measureNodes(root: root)) { $1 }
         }
         try printJSON(result)
     }
 
-    /// Three processes: the owner (treasury), a seller and a buyer joined to it. The seller
-    /// offers `purchases` goods of 4 KiB; the buyer buys each in turn, timed from its request
-    /// (which waits for the seller's node to claim) to the goods opened; then the time until
-    /// the owner's node counts every payment.
-    private func measurePurchases(root: URL) async throws -> [String: Any] {
+    /// Three processes: the owner (treasury), a seller and a buyer joined to it.
+    ///
+    /// Market: the seller offers `purchases` goods of 4 KiB; the buyer buys each in turn,
+    /// timed from its request (which waits for the seller's node to claim) to the goods
+    /// opened; then the time until the owner's node counts every payment.
+    ///
+    /// Arrivals: with the buyer's node down, the seller pays the owner 1 token `arrivals`
+    /// times; the buyer's node, started again, is timed from its start until its ledger
+    /// holds every transfer and the owner's receipts of them.
+    private func measureNodes(root: URL) async throws -> [String: Any] {
         let owner = try ServeNode(directory: root.appendingPathComponent("owner"))
         defer { owner.stop() }
         let ownerClient = try await owner.ready()
         let seller = try ServeNode(directory: root.appendingPathComponent("seller"), arguments: ["--peer", owner.meshAddress])
         defer { seller.stop() }
-        let buyer = try ServeNode(directory: root.appendingPathComponent("buyer"), arguments: ["--peer", owner.meshAddress])
+        var buyer = try ServeNode(directory: root.appendingPathComponent("buyer"), arguments: ["--peer", owner.meshAddress])
         defer { buyer.stop() }
         let (sellerClient, buyerClient) = (try await seller.ready(), try await buyer.ready())
         let sellerID = try await sellerClient.identity().agentID
         let buyerID = try await buyerClient.identity().agentID
+        let ownerID = try await ownerClient.identity().agentID
         try await until("the owner knows both exchange keys") {
             for id in [sellerID, buyerID] where (try? await ownerClient.agent(id))?.record.exchangeKey == nil { return false }
             return true
         }
         let price: Int64 = 3
-        let faucet = price * Int64(purchases)
-        let policy = PolicyRequest(currency: "credits", supplyCap: 1_000_000, faucet: faucet)
+        let faucet = price * Int64(purchases) + Int64(arrivals)
+        let policy = PolicyRequest(currency: "credits", supplyCap: 10_000_000, faucet: faucet)
         let group = try await ownerClient.createGroup(GroupCreateRequest(name: "market", policy: policy)).id.hex
         _ = try await ownerClient.addMember(group: group, GroupMemberRequest(agent: sellerID))
         _ = try await ownerClient.addMember(group: group, GroupMemberRequest(agent: buyerID))
         try await until("the buyer holds its faucet") {
             (try? await buyerClient.ledger(group: group))?.accounts.first { $0.agent == buyerID }?.balance == faucet
         }
+        var result: [String: Any] = ["processes": 3]
+        if purchases > 0 {
+            result["market"] = try await measureMarket(
+                seller: sellerClient, buyer: buyerClient, owner: ownerClient, ids: (sellerID, buyerID), group: group, price: price,
+                faucet: faucet)
+        }
+        if arrivals > 0 {
+            buyer.stop()
+            let sellerBefore = try await sellerClient.account(group: group, agent: sellerID, limit: 1).balance
+            let signing = ContinuousClock.now
+            for _ in 0..<arrivals {
+                _ = try await sellerClient.transfer(group: group, TransferRequest(to: ownerID, amount: 1))
+            }
+            let signed = ContinuousClock.now - signing
+            let expected = sellerBefore - Int64(arrivals)
+            try await until("the owner takes in every transfer", within: .seconds(600)) {
+                let ledger = try? await ownerClient.ledger(group: group)
+                return ledger?.inFlight == 0 && ledger?.accounts.first { $0.agent == sellerID }?.balance == expected
+            }
+            let ownerBalance = try await ownerClient.account(group: group, agent: ownerID, limit: 1).balance
+            let start = ContinuousClock.now
+            buyer = try ServeNode(directory: root.appendingPathComponent("buyer"), arguments: ["--peer", owner.meshAddress])
+            let restarted = try await buyer.ready()
+            let started = ContinuousClock.now - start
+            try await until("the buyer's node holds every transfer and receipt", within: .seconds(600)) {
+                let ledger = try? await restarted.ledger(group: group)
+                let balances = Dictionary((ledger?.accounts ?? []).map { ($0.agent, $0.balance) }) { $1 }
+                return ledger?.inFlight == 0 && balances[sellerID] == expected && balances[ownerID] == ownerBalance
+            }
+            let took = ContinuousClock.now - start
+            result["arrival"] = [
+                "transfers": arrivals, "signed_per_s": Double(arrivals) / max(signed.seconds, 1e-9), "node_start_s": started.seconds,
+                "taken_in_s": took.seconds, "transfers_per_s_from_arrival": Double(arrivals) / max((took - started).seconds, 1e-9),
+            ]
+        }
+        return result
+    }
+
+    /// The market part of `measureNodes`.
+    private func measureMarket(
+        seller sellerClient: NodeClient, buyer buyerClient: NodeClient, owner ownerClient: NodeClient, ids: (seller: AgentID, buyer: AgentID),
+        group: String, price: Int64, faucet: Int64
+    ) async throws -> [String: Any] {
+        let (sellerID, buyerID) = ids
         var offers: [EntryID] = []
         for n in 0..<purchases {
             let goods = Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ n) })
@@ -152,12 +207,12 @@ struct LedgerBenchmark: AsyncParsableCommand {
         let bought = ContinuousClock.now - start
         try await until("the owner counts every payment") {
             let accounts = (try? await ownerClient.ledger(group: group))?.accounts ?? []
-            return accounts.first { $0.agent == buyerID }?.balance == 0
+            return accounts.first { $0.agent == buyerID }?.balance == faucet - price * Int64(purchases)
                 && accounts.first { $0.agent == sellerID }?.balance == faucet + price * Int64(purchases)
         }
         let settled = ContinuousClock.now - start
         return [
-            "processes": 3, "purchases": purchases, "goods_bytes": 4096,
+            "purchases": purchases, "goods_bytes": 4096,
             "buy_to_goods_p50_ms": samples.percentile(50), "buy_to_goods_p90_ms": samples.percentile(90),
             "buy_to_goods_max_ms": samples.percentile(100), "purchases_per_s": Double(purchases) / max(bought.seconds, 1e-9),
             "all_settled_on_owner_s": settled.seconds,
