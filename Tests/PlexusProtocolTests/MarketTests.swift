@@ -61,8 +61,11 @@ import Testing
         EscrowTests.funded()
     }
 
-    static func offer(_ chains: inout Chains, _ sale: Sale, price: Int64 = 120, by seller: AgentID = bob) throws -> EntryID {
-        let goods = try MarketCrypto.sealGoods(Data("goods".utf8), key: sale.key)
+    /// `sealedUnder`: the key the goods are sealed with (by default the one the offer promises).
+    static func offer(
+        _ chains: inout Chains, _ sale: Sale, price: Int64 = 120, by seller: AgentID = bob, sealedUnder: SymmetricKey? = nil
+    ) throws -> EntryID {
+        let goods = try MarketCrypto.sealGoods(Data("goods".utf8), key: sealedUnder ?? sale.key)
         return Self.entry(&chains, MarketEntryType.offer, by: seller, [
             "title": .string("labelled images"), "price": .integer(price), "tags": .array([.string("vision")]),
             "key_hash": .string(Hex.encode(MarketCrypto.hash(sale.key))), "goods": .string(goods.base64EncodedString()),
@@ -167,6 +170,24 @@ import Testing
         #expect(ledger.balance(of: Self.alice) == 500 && ledger.balance(of: Self.bob) == 0 && EscrowTests.balancesAddUp(ledger))
     }
 
+    /// The claim reveals the promised key, but the offer's goods were sealed under another:
+    /// the buyer's secret proves that too, and the price goes back.
+    @Test func aClaimWhoseKeyDoesNotOpenTheGoodsIsProvenBad() throws {
+        let sale = Sale()
+        var chains = Self.funded()
+        let offer = try Self.offer(&chains, sale, sealedUnder: SymmetricKey(size: .bits256))
+        let purchase = Self.buy(&chains, sale, offer: offer)
+        let claim = Self.claim(&chains, sale, purchase: purchase)
+        var (market, _) = Self.fold(chains.items)
+        #expect(market.purchases[purchase]?.state == .claimed)
+        Self.reject(&chains, secret: sale.secret, purchase: purchase, claim: claim)
+        Self.refund(&chains, purchase: purchase, at: 10)
+        let ledger: Ledger
+        (market, ledger) = Self.fold(chains.items)
+        #expect(market.purchases[purchase]?.voided == [claim] && market.purchases[purchase]?.state == .refunded)
+        #expect(ledger.balance(of: Self.alice) == 500 && ledger.balance(of: Self.bob) == 0 && EscrowTests.balancesAddUp(ledger))
+    }
+
     @Test func anHonestClaimCannotBeRejected() throws {
         let sale = Sale()
         var chains = Self.funded()
@@ -174,7 +195,7 @@ import Testing
         let claim = Self.claim(&chains, sale, purchase: purchase)
         let reject = Self.reject(&chains, secret: sale.secret, purchase: purchase, claim: claim)
         let (market, ledger) = Self.fold(chains.items)
-        #expect(market.refused[reject] == "the claim's masked key opens to the right key")
+        #expect(market.refused[reject] == "the claim's masked key opens to the promised key, and that key opens the goods")
         #expect(market.purchases[purchase]?.state == .claimed && ledger.balance(of: Self.bob) == 120)
     }
 

@@ -9,7 +9,9 @@ import base64
 import binascii
 import hashlib
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 MAX_AMOUNT = 1 << 53
@@ -81,9 +83,17 @@ def offer(entry):
     text(c, "media_type", 255, optional=True)
     amount(c, "price")
     ident(c, "key_hash")
-    blob(c, "goods", 16, MAX_GOODS + 16)
+    goods = blob(c, "goods", 16, MAX_GOODS + 16)
     blob(c, "nonce", 16, 16)
-    return {"seller": entry["author"], "withdrawn": None}
+    return {"seller": entry["author"], "withdrawn": None, "goods": goods}
+
+
+def opens(goods, key):
+    try:
+        ChaCha20Poly1305(key).decrypt(bytes(12), goods, None)
+        return True
+    except InvalidTag:
+        return False
 
 
 def purchase(entry):
@@ -91,14 +101,14 @@ def purchase(entry):
     seller = ident(c, "seller")
     if seller == entry["author"]:
         raise Malformed("seller")
-    ident(c, "offer")
+    offer_id = ident(c, "offer")
     amount(c, "price")
     blob(c, "secret_seal", 80, 80)
     blob(c, "nonce", 16, 16)
     deadline = c.get("deadline_ms")
     if not isinstance(deadline, int) or isinstance(deadline, bool) or not 0 < deadline - entry["time_ms"] <= MAX_DEADLINE_MS:
         raise Malformed("deadline_ms")
-    return {"buyer": entry["author"], "seller": seller, "key_hash": ident(c, "key_hash"), "secret_hash": ident(c, "secret_hash"),
+    return {"buyer": entry["author"], "seller": seller, "offer": offer_id, "key_hash": ident(c, "key_hash"), "secret_hash": ident(c, "secret_hash"),
             "deadline_ms": deadline, "claims": [], "voided": [], "refund": None}
 
 
@@ -148,7 +158,8 @@ def fold(entries):
             continue
         claims[entry["id"]] = (target, masked)
 
-    # 3. Rejects: the purchase's secret under which the claim does not open to the key.
+    # 3. Rejects: the purchase's secret under which the claim does not open to the key, or
+    # to a key that does not open the offer's goods (when the offer is held).
     voided = set()
     for entry in later["market.reject"]:
         c = entry["content"]
@@ -164,7 +175,8 @@ def fold(entries):
         held = purchases[target]
         if hashlib.sha256(secret).hexdigest() != held["secret_hash"]:
             refused.add(entry["id"])
-        elif hashlib.sha256(xor(masked, mask(secret, target))).hexdigest() == held["key_hash"]:
+        elif hashlib.sha256(xor(masked, mask(secret, target))).hexdigest() == held["key_hash"] and (
+                held["offer"] not in offers or opens(offers[held["offer"]]["goods"], xor(masked, mask(secret, target)))):
             refused.add(entry["id"])
         else:
             voided.add(claim)

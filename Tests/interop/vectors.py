@@ -437,9 +437,9 @@ def market_case():
         entries.append({"id": case["purchase"] if label == "P1" else name(label), "author": who, "time_ms": time_ms,
                         "type": type_, "content": content})
 
-    def buy(label, who, secret, deadline_ms, seller_=seller, time_ms=2000):
+    def buy(label, who, secret, deadline_ms, seller_=seller, time_ms=2000, offer_="O1"):
         add(label, who, time_ms, "market.buy", {
-            "offer": name("O1"), "seller": seller_, "price": 30, "key_hash": keys["key_hash"],
+            "offer": name(offer_), "seller": seller_, "price": 30, "key_hash": keys["key_hash"],
             "secret_hash": hashlib.sha256(secret).hexdigest(), "secret_seal": seal, "nonce": case["purchase_nonce"],
             "deadline_ms": deadline_ms, "prev": None, "policy": name("policy")})
 
@@ -469,7 +469,15 @@ def market_case():
     buy("P5", dave, r3, 2000 + 30 * 86_400_000 + 1)  # deadline past 30 days: malformed
     add("K4", seller, 2500, "market.claim", {"purchase": name("a purchase not held"), "masked_key": b64(bytes(32))})  # no effect
     add("K5", seller, 2500, "market.claim", {"purchase": name("P3"), "masked_key": b64(bytes(31))})  # malformed
-    order = [12, 3, 20, 7, 0, 15, 22, 9, 5, 18, 1, 13, 10, 4, 17, 23, 8, 2, 14, 19, 11, 6, 16, 21]
+    # O4 commits to K but carries goods sealed under another key: the claim reveals K, and
+    # the buyer's reject shows that K does not open the goods.
+    other = ChaCha20Poly1305(bytes(32)).encrypt(ZERO_NONCE, b"not the tide tables", None)
+    add("O4", seller, 1000, "market.offer", dict(offer, title="Tide tables, again", goods=b64(other)))
+    buy("P6", buyer, bytes.fromhex(keys["secret"]), 62000, offer_="O4")
+    p6_mask = market_mask(bytes.fromhex(keys["secret"]), name("P6"))
+    add("K6", seller, 2500, "market.claim", {"purchase": name("P6"), "masked_key": b64(xor(bytes.fromhex(keys["content_key"]), p6_mask))})
+    add("J6", buyer, 2600, "market.reject", {"purchase": name("P6"), "claim": name("K6"), "secret": b64(bytes.fromhex(keys["secret"]))})
+    order = [12, 3, 20, 26, 7, 0, 15, 22, 9, 5, 18, 1, 24, 13, 10, 4, 17, 23, 8, 2, 27, 14, 19, 11, 6, 25, 16, 21]
     assert sorted(order) == list(range(len(entries)))
     return dict(case, entries=[entries[i] for i in order])
 

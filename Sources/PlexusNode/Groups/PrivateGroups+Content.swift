@@ -129,7 +129,7 @@ extension PrivateGroups {
 
     /// The board as the fold over the group's standing board entries leaves it.
     static func taskBoard(of group: Group, nowMs: Int64) -> TaskBoard {
-        let items = group.log.items.filter { TaskBoard.types.contains($0.inner.type) && group.log.isListed($0, nowMs: nowMs) }
+        let items = group.log.items(ofTypes: TaskBoard.types).filter { group.log.isListed($0, nowMs: nowMs) }
         return TaskBoard.fold(items, roles: group.roster.members)
     }
 

@@ -18,6 +18,10 @@ struct FoldedLedger {
     /// entry opened late is sorted in by cursor: then the prefix differs and all is folded).
     var count: Int
     var last: EntryID?
+    /// The log's count of board and market entries and the roster's heads when the
+    /// escrows in `stamp` were folded: while both are the same, so are the escrows.
+    var settlements: Int
+    var rosterHeads: [EntryID]
 }
 
 /// A group's token ledger (PROTOCOL.md §14): balances folded from the members' account
@@ -258,9 +262,15 @@ extension PrivateGroups {
     /// again from every entry.
     func ledgerFold(of group: Group) async throws(PlexusError) -> LedgerFold {
         let forks = try await forks(in: group)
-        let stamp = LedgerStamp(policies: group.roster.policies.map(\.id), forks: forks, escrows: Self.escrows(of: group))
-        let items = group.log.items
         let id = group.membership.id
+        let settlements = group.log.count(ofTypes: Self.settlementTypes)
+        let escrows = if let kept = ledgers[id], kept.settlements == settlements, kept.rosterHeads == group.roster.heads {
+            kept.stamp.escrows
+        } else {
+            Self.escrows(of: group)
+        }
+        let stamp = LedgerStamp(policies: group.roster.policies.map(\.id), forks: forks, escrows: escrows)
+        let items = group.log.items
         // Taken out of the cache while it is extended, so the fold is changed in place
         // rather than copied whole.
         if var cached = ledgers.removeValue(forKey: id), cached.stamp == stamp, items.count >= cached.count,
@@ -272,7 +282,8 @@ extension PrivateGroups {
             }
         }
         let fold = LedgerFold(items, policies: group.roster.policies, forks: forks, escrows: stamp.escrows)
-        ledgers[id] = FoldedLedger(stamp: stamp, fold: fold, count: items.count, last: items.last?.id)
+        ledgers[id] = FoldedLedger(
+            stamp: stamp, fold: fold, count: items.count, last: items.last?.id, settlements: settlements, rosterHeads: group.roster.heads)
         return fold
     }
 
@@ -299,11 +310,14 @@ extension PrivateGroups {
         }
     }
 
+    /// The entry types whose folds settle escrows: the board's and the market's.
+    static let settlementTypes = TaskBoard.types.union(MarketEntryType.types)
+
     /// Whom each settled board task's reward and each settled market purchase's price goes
     /// to (with `adding`, an entry about to be written, counted in). Over every entry,
     /// retracted or expired ones too: a retraction hides an entry, not its money.
     static func escrows(of group: Group, adding extra: GroupItem? = nil) -> [EntryID: AgentID] {
-        let items = group.log.items + (extra.map { [$0] } ?? [])
+        let items = group.log.items(ofTypes: settlementTypes) + (extra.map { [$0] } ?? [])
         let board = TaskBoard.fold(items.filter { TaskBoard.types.contains($0.inner.type) }, roles: group.roster.members)
         var payees = Market.fold(items.filter { MarketEntryType.types.contains($0.inner.type) }).escrows
         for task in board.tasks.values where task.reward != nil {

@@ -11,7 +11,7 @@ extension PrivateGroups {
     /// The market as the fold over the group's market entries leaves it (over every entry,
     /// retracted or expired ones too: a retraction hides an entry, not its money).
     static func market(of group: Group) -> Market {
-        Market.fold(group.log.items.filter { MarketEntryType.types.contains($0.inner.type) })
+        Market.fold(group.log.items(ofTypes: MarketEntryType.types))
     }
 
     // MARK: - Reading
@@ -128,7 +128,7 @@ extension PrivateGroups {
         let mine = market.purchases.values.filter { $0.seller == key.id || $0.buyer == key.id }
         guard !mine.isEmpty else { return }
         let ledger = try await ledgerState(of: group)
-        let rejected = Set(group.log.items.lazy.filter { $0.inner.type == MarketEntryType.reject && $0.author == self.key.id }.map(\.inner.refs))
+        let rejected = Set(group.log.items(ofTypes: [MarketEntryType.reject]).filter { $0.author == self.key.id }.map(\.inner.refs))
         for purchase in mine.sorted(by: { $0.timeMs < $1.timeMs }) where ledger.escrowed[purchase.id] != nil || purchase.state == .claimed {
             if purchase.seller == key.id {
                 try await claim(purchase, market: market, in: id)
@@ -173,9 +173,9 @@ extension PrivateGroups {
         let secret = MarketCrypto.buyerSecret(of: key, group: id, nonce: purchase.nonce)
         for claimID in purchase.claims {
             guard let claim = market.claims[claimID], !rejected.contains([purchase.id, claimID]),
-                  MarketCrypto.hash(MarketCrypto.unmask(claim.maskedKey, secret: secret, purchase: purchase.id)) != purchase.keyHash
+                  !market.delivers(claim, of: purchase, secret: secret)
             else { continue }
-            logger.warning("a seller's claim does not reveal the offer's key: proving it bad", metadata: ["claim": "\(claimID.hex.prefix(12))"])
+            logger.warning("a seller's claim does not reveal the key to the goods: proving it bad", metadata: ["claim": "\(claimID.hex.prefix(12))"])
             let content: [String: JSONValue] = [
                 "purchase": .string(purchase.id.hex), "claim": .string(claimID.hex), "secret": .string(secret.base64EncodedString()),
             ]

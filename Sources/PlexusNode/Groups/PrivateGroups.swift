@@ -173,7 +173,9 @@ actor PrivateGroups: IngestPolicy {
 
     /// Refolds a group's roster, opens the keys and entries it can, and keeps new keys.
     private func settle(_ id: EntryID) async {
-        guard var group = groups[id] else { return }
+        // Taken out while it changes (and written back before any await), so its log and
+        // index are changed in place rather than copied whole on every arrival.
+        guard var group = groups.removeValue(forKey: id) else { return }
         let controls = Array(group.controls.values)
         group.roster = GroupRoster.fold(group: id, controls: controls.map(\.control))
         var renamed = false

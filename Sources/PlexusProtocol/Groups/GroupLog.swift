@@ -55,6 +55,8 @@ public struct GroupLog: Sendable {
     private var replacements: [EntryID: [EntryID]] = [:]
     /// Parent → replies, in receive order.
     private var children: [EntryID: [EntryID]] = [:]
+    /// Inner type → entries of it, in insertion order (for folds over a few types).
+    private var byType: [String: [EntryID]] = [:]
 
     public init() {}
 
@@ -63,6 +65,18 @@ public struct GroupLog: Sendable {
     public func contains(_ id: EntryID) -> Bool { byID[id] != nil }
 
     public subscript(id: EntryID) -> GroupItem? { byID[id] }
+
+    /// The entries of `types`, in insertion order (not receive order: for folds that do not
+    /// depend on order), without reading the others.
+    public func items(ofTypes types: Set<String>) -> [GroupItem] {
+        types.flatMap { byType[$0] ?? [] }.compactMap { byID[$0] }
+    }
+
+    /// How many entries of `types` the log holds: it only grows, so a changed count means
+    /// an entry of one of them arrived.
+    public func count(ofTypes types: Set<String>) -> Int {
+        types.reduce(0) { $0 + (byType[$1]?.count ?? 0) }
+    }
 
     /// Adds an entry (a second insert of the same id is ignored); false when it was there.
     @discardableResult
@@ -79,6 +93,7 @@ public struct GroupLog: Sendable {
         var ordered = true
         for item in batch where byID[item.id] == nil {
             byID[item.id] = item
+            byType[item.inner.type, default: []].append(item.id)
             if let last = items.last, last.cursor > item.cursor { ordered = false }
             items.append(item)
             for target in item.inner.supersedes where target != item.id { replacements[target, default: []].append(item.id) }

@@ -239,7 +239,8 @@ public struct MarketClaim: Sendable, Equatable {
 /// - A withdrawal by the offer's seller withdraws it (lists hide it; purchases made stand).
 /// - A claim counts when its author is the purchase's seller and no `market.reject` proves
 ///   it bad: a reject reveals a secret r with SHA-256(r) = the purchase's secret hash under
-///   which the claim's masked key does not open to a key with the purchase's key hash.
+///   which the claim's masked key does not open to a key with the purchase's key hash, or
+///   to one that does not open the offer's goods (`delivers`).
 /// - A refund by the buyer counts when its own time is at or past the purchase's deadline,
 ///   or a claim of the purchase was proven bad — and no claim counts: a claim beats a
 ///   refund, whenever it arrives (the buyer has the goods then).
@@ -257,6 +258,15 @@ public struct Market: Sendable {
     /// Whom each settled purchase's price goes to.
     public var escrows: [EntryID: AgentID] {
         purchases.compactMapValues(\.payee)
+    }
+
+    /// Whether `claim`, unmasked with the purchase's secret, gives the key the purchase was
+    /// promised and (when the offer is held) that key opens the offer's goods.
+    public func delivers(_ claim: MarketClaim, of purchase: MarketPurchase, secret: Data) -> Bool {
+        let key = MarketCrypto.unmask(claim.maskedKey, secret: secret, purchase: purchase.id)
+        guard MarketCrypto.hash(key) == purchase.keyHash else { return false }
+        guard let offer = offers[purchase.offer] else { return true }
+        return (try? MarketCrypto.openGoods(offer.goods, key: key)) != nil
     }
 
     /// Folds a group's opened items (any order; other types ignored).
@@ -320,8 +330,8 @@ public struct Market: Sendable {
                 market.refused[item.id] = "its secret is not the purchase's"
                 continue
             }
-            guard MarketCrypto.hash(MarketCrypto.unmask(claim.maskedKey, secret: secret, purchase: purchase.id)) != purchase.keyHash else {
-                market.refused[item.id] = "the claim's masked key opens to the right key"
+            guard !market.delivers(claim, of: purchase, secret: secret) else {
+                market.refused[item.id] = "the claim's masked key opens to the promised key, and that key opens the goods"
                 continue
             }
             voided.insert(claimID)
