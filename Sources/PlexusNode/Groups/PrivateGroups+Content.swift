@@ -104,7 +104,7 @@ extension PrivateGroups {
         }
         let content: JSONValue = .object(reason.map { ["reason": .string($0)] } ?? [:])
         let inner = GroupInner(type: GroupLog.retractType, refs: [target], supersedes: [target], content: content)
-        return (try await seal(inner, expiresMs: nil, in: group), group.membership.id)
+        return (try await seal(inner, expiresMs: nil, in: group.membership.id), group.membership.id)
     }
 
     // MARK: - Context
@@ -150,7 +150,7 @@ extension PrivateGroups {
         if let body = request.body { content["body"] = .string(body) }
         if let assignee = request.assignee { content["assignee"] = .string(assignee.hex) }
         guard let reward = request.reward else {
-            let stored = try await seal(GroupInner(type: TaskBoard.createType, content: .object(content)), expiresMs: nil, in: group)
+            let stored = try await seal(GroupInner(type: TaskBoard.createType, content: .object(content)), expiresMs: nil, in: group.membership.id)
             return try await boardTask(stored.entry.id, in: group.membership.id)
         }
         // A reward is locked in this agent's account chain by the same entry (PROTOCOL.md §14.4).
@@ -160,7 +160,7 @@ extension PrivateGroups {
             try checkWriter(arbiter, in: group)
             content["arbiter"] = .string(arbiter.hex)
         }
-        let posting = try await writeLedger(TaskBoard.createType, content, in: group)
+        let posting = try await writeLedger(TaskBoard.createType, content, in: group.membership.id)
         return try await boardTask(posting.id, in: group.membership.id)
     }
 
@@ -202,7 +202,7 @@ extension PrivateGroups {
         if let refusal = board.apply(trial, roles: group.roster.members) {
             throw PlexusError(refusal.kind == .forbidden ? .forbidden : .rejected, refusal.message)
         }
-        let stored = try await seal(inner, expiresMs: nil, in: group)
+        let stored = try await seal(inner, expiresMs: nil, in: group.membership.id)
         // Another move may have been made while this one was signed: it then does not count.
         if let current = groups[group.membership.id],
            let refusal = Self.taskBoard(of: current, nowMs: clock.nowMs).refused[stored.entry.id] {

@@ -65,19 +65,31 @@ extension PrivateGroups {
 
     // MARK: - Writing
 
+    // The writing calls below read the group in a helper that returns only what the write
+    // needs: a copy of the group held across the write would make it copy its log.
+
     func mint(_ reference: String, _ request: MintRequest) async throws(PlexusError) -> PostingView {
         let request = try request.validated()
-        let group = try resolve(reference)
-        if let to = request.to, to != key.id, group.roster.members[to] == nil {
-            throw PlexusError(.rejected, "\(to.short) is not a member of \(group.membership.name)")
-        }
-        let minted = try await writeLedger(LedgerEntryType.mint, ["amount": .integer(request.amount)], in: group)
+        let id = try mintTarget(reference, request)
+        let minted = try await writeLedger(LedgerEntryType.mint, ["amount": .integer(request.amount)], in: id)
         guard let to = request.to, to != key.id else { return minted }
         return try await transfer(reference, TransferRequest(to: to, amount: request.amount, memo: "minted"))
     }
 
     func transfer(_ reference: String, _ request: TransferRequest) async throws(PlexusError) -> PostingView {
-        let request = try request.validated()
+        let (id, fields) = try transferFields(reference, try request.validated())
+        return try await writeLedger(LedgerEntryType.send, fields, in: id)
+    }
+
+    private func mintTarget(_ reference: String, _ request: MintRequest) throws(PlexusError) -> EntryID {
+        let group = try resolve(reference)
+        if let to = request.to, to != key.id, group.roster.members[to] == nil {
+            throw PlexusError(.rejected, "\(to.short) is not a member of \(group.membership.name)")
+        }
+        return group.membership.id
+    }
+
+    private func transferFields(_ reference: String, _ request: TransferRequest) throws(PlexusError) -> (EntryID, [String: JSONValue]) {
         let group = try resolve(reference)
         guard request.to != key.id else { throw PlexusError(.invalidContent, "a transfer goes to another agent") }
         guard group.roster.members[request.to] != nil else {
@@ -90,7 +102,7 @@ extension PrivateGroups {
         ]
         if let memo = request.memo { fields["memo"] = .string(memo) }
         if let regarding = request.regarding { fields["for"] = .string(regarding.hex) }
-        return try await writeLedger(LedgerEntryType.send, fields, in: group)
+        return (group.membership.id, fields)
     }
 
     func setPolicy(_ reference: String, _ request: PolicyRequest) async throws(PlexusError) -> LedgerView {
@@ -114,13 +126,28 @@ extension PrivateGroups {
 
     /// Signs a chain entry of this agent after its last one, once the fold would count it.
     /// One at a time per group, so each names the one before.
-    func writeLedger(_ type: String, _ fields: [String: JSONValue], in group: Group) async throws(PlexusError) -> PostingView {
-        let id = group.membership.id
+    func writeLedger(_ type: String, _ fields: [String: JSONValue], in id: EntryID) async throws(PlexusError) -> PostingView {
         await takeLedgerTurn(id)
         defer { giveLedgerTurn(id) }
-        guard let current = groups[id], let policy = current.roster.policies.last else { throw Self.noLedger(group) }
+        let content = try await judgedLedgerContent(type, fields, in: id)
+        // Sealed by the group's id: no copy of the group is held while it takes the entry
+        // in, so its log changes in place.
+        let stored = try await seal(GroupInner(type: type, content: .object(content)), expiresMs: nil, in: id)
+        guard let current = groups[id], let posting = try await ledgerState(of: current).postings[stored.entry.id] else {
+            throw PlexusError(.internal, "the ledger entry just written does not count")
+        }
+        return Self.view(posting)
+    }
+
+    /// The content of this agent's next chain entry of `type` in group `id` (`fields` with
+    /// its prev and policy), once the fold, given it, would count it; refused otherwise.
+    private func judgedLedgerContent(
+        _ type: String, _ fields: [String: JSONValue], in id: EntryID
+    ) async throws(PlexusError) -> [String: JSONValue] {
+        guard let current = groups[id] else { throw PlexusError(.notFound, "the group was left") }
+        guard let policy = current.roster.policies.last else { throw Self.noLedger(current) }
         guard (current.roster.members[key.id] ?? .reader) >= .member else {
-            throw PlexusError(.forbidden, "this agent may not write in \(group.membership.name)")
+            throw PlexusError(.forbidden, "this agent may not write in \(current.membership.name)")
         }
         var fold = try await ledgerFold(of: current)
         var content = fields
@@ -154,11 +181,7 @@ extension PrivateGroups {
         guard judged.postings[trialID] != nil else {
             throw PlexusError(.rejected, "this agent's account waits for an entry not held yet; try again shortly")
         }
-        let stored = try await seal(GroupInner(type: type, content: .object(content)), expiresMs: nil, in: current)
-        guard let posting = try await ledgerState(of: groups[id] ?? current).postings[stored.entry.id] else {
-            throw PlexusError(.internal, "the ledger entry just written does not count")
-        }
-        return Self.view(posting)
+        return content
     }
 
     private func takeLedgerTurn(_ group: EntryID) async {
@@ -182,33 +205,39 @@ extension PrivateGroups {
     /// Takes in what was sent to this agent and, on the treasury's node, pays the faucet to
     /// new members and rewards for claims (PROTOCOL.md §14.2; what the treasury pays is its
     /// choice, the policy its promise).
+    ///
+    /// Each pass names groups by id and reads them afresh around its writes: a copy of a
+    /// group held while an entry is taken in would make the group copy its log.
     func keepLedgers() async {
-        for (id, group) in groups where group.roster.policy != nil && (group.roster.members[key.id] ?? .reader) >= .member {
+        let writable = groups.filter { $0.value.roster.policy != nil && ($0.value.roster.members[key.id] ?? .reader) >= .member }.keys
+        for id in writable {
             do {
-                try await spreadForkProofs(in: group)
-                try await receiveWhatIsSent(in: group)
-                if group.roster.policy?.treasury == key.id { try await payAsTreasury(in: id) }
+                try await spreadForkProofs(in: id)
+                try await receiveWhatIsSent(in: id)
+                if groups[id]?.roster.policy?.treasury == key.id { try await payAsTreasury(in: id) }
                 try await keepMarket(in: id)
             } catch {
-                logger.warning("could not keep a group's ledger", metadata: ["group": "\(group.membership.name)", "error": "\(error)"])
+                logger.warning("could not keep a group's ledger", metadata: ["group": "\(groups[id]?.membership.name ?? id.hex)", "error": "\(error)"])
             }
         }
     }
 
-    private func receiveWhatIsSent(in group: Group) async throws(PlexusError) {
-        let ledger = try await ledgerState(of: group)
-        guard let account = ledger.accounts[key.id], account.frozenFrom == nil, !account.receivable.isEmpty else { return }
+    private func receiveWhatIsSent(in id: EntryID) async throws(PlexusError) {
+        guard let ledger = try await ledgerState(in: id), let account = ledger.accounts[key.id], account.frozenFrom == nil,
+              !account.receivable.isEmpty
+        else { return }
         let sources = account.receivable.keys.sorted { $0.hex < $1.hex }.prefix(LedgerMove.maxReceived)
         do {
-            _ = try await writeLedger(LedgerEntryType.receive, ["from": .array(sources.map { .string($0.hex) })], in: group)
+            _ = try await writeLedger(LedgerEntryType.receive, ["from": .array(sources.map { .string($0.hex) })], in: id)
         } catch where error.code == .rejected {
             // Nothing fits under the balance cap now: it stays receivable.
         }
     }
 
     private func payAsTreasury(in id: EntryID) async throws(PlexusError) {
-        guard let group = groups[id], let policy = group.roster.policy else { return }
-        let ledger = try await ledgerState(of: group)
+        guard let (name, policy, members, claims) = groups[id].flatMap({ group in
+            group.roster.policy.map { (group.membership.name, $0, group.roster.members, group.log.items(ofTypes: ["claim"])) }
+        }), let ledger = try await ledgerState(in: id) else { return }
         let mine = (ledger.accounts[key.id]?.postings ?? []).compactMap { ledger.postings[$0]?.move }
         var paid: [(to: AgentID, memo: String?, regarding: EntryID?, timeMs: Int64)] = mine.compactMap { move in
             if case .send(let to, _, _, let memo, let regarding) = move.action { return (to, memo, regarding, move.timeMs) }
@@ -217,14 +246,14 @@ extension PrivateGroups {
         var payments: [(to: AgentID, amount: Int64, memo: String, regarding: EntryID?)] = []
         if policy.faucet > 0 {
             // Writers only: a reader cannot take anything in.
-            let writers = group.roster.members.filter { $0.value >= .member }.keys.sorted()
+            let writers = members.filter { $0.value >= .member }.keys.sorted()
             for member in writers where member != key.id && !paid.contains(where: { $0.to == member && $0.memo == "faucet" }) {
                 payments.append((member, policy.faucet, "faucet", nil))
             }
         }
         if policy.claimReward > 0 {
             let day = clock.nowMs / 86_400_000
-            for item in group.log.items where item.inner.type == "claim" && item.author != key.id && group.roster.members[item.author] != nil {
+            for item in claims.sorted(by: { $0.cursor < $1.cursor }) where item.author != key.id && members[item.author] != nil {
                 guard !paid.contains(where: { $0.regarding == item.id }) else { continue }
                 let today = paid.filter { $0.to == item.author && $0.memo == "reward" && $0.timeMs / 86_400_000 == day }.count
                 guard Int64(today + 1) * policy.claimReward <= policy.claimRewardDailyLimit else { continue }
@@ -233,20 +262,20 @@ extension PrivateGroups {
             }
         }
         for payment in payments.prefix(Self.maxPaymentsPerPass) {
-            let now = try await ledgerState(of: groups[id] ?? group)
+            guard let now = try await ledgerState(in: id) else { return }
             let balance = now.balance(of: key.id)
             if balance < payment.amount {
                 guard policy.supplyCap - now.minted >= payment.amount - balance else {
-                    logger.notice("the treasury cannot pay: supply cap reached", metadata: ["group": "\(group.membership.name)"])
+                    logger.notice("the treasury cannot pay: supply cap reached", metadata: ["group": "\(name)"])
                     return
                 }
-                _ = try await writeLedger(LedgerEntryType.mint, ["amount": .integer(payment.amount - balance)], in: groups[id] ?? group)
+                _ = try await writeLedger(LedgerEntryType.mint, ["amount": .integer(payment.amount - balance)], in: id)
             }
             var fields: [String: JSONValue] = [
                 "to": .string(payment.to.hex), "amount": .integer(payment.amount), "fee": .integer(0), "memo": .string(payment.memo),
             ]
             if let regarding = payment.regarding { fields["for"] = .string(regarding.hex) }
-            _ = try await writeLedger(LedgerEntryType.send, fields, in: groups[id] ?? group)
+            _ = try await writeLedger(LedgerEntryType.send, fields, in: id)
         }
     }
 
@@ -255,6 +284,13 @@ extension PrivateGroups {
     /// The group's ledger.
     func ledgerState(of group: Group) async throws(PlexusError) -> Ledger {
         try await ledgerFold(of: group).ledger
+    }
+
+    /// The ledger of group `id` (nil when this node left it), without a copy of the group
+    /// outliving the call.
+    func ledgerState(in id: EntryID) async throws(PlexusError) -> Ledger? {
+        guard let group = groups[id] else { return nil }
+        return try await ledgerState(of: group)
     }
 
     /// The group's ledger fold: the one kept, extended with the entries opened since, while
@@ -295,17 +331,18 @@ extension PrivateGroups {
 
     /// Publishes a `ledger.fork` for each member whose feed this node's store holds proven
     /// forked and the group does not know of yet (PROTOCOL.md §14.5).
-    private func spreadForkProofs(in group: Group) async throws(PlexusError) {
+    private func spreadForkProofs(in id: EntryID) async throws(PlexusError) {
         let forked = try await store.forkedAuthors()
-        let unknown = forked.filter { group.roster.members[$0.key] != nil && (group.forkProofs[$0.key] ?? .max) > $0.value }
+        guard let (name, members, known) = groups[id].map({ ($0.membership.name, $0.roster.members, $0.forkProofs) }) else { return }
+        let unknown = forked.filter { members[$0.key] != nil && (known[$0.key] ?? .max) > $0.value }
         guard !unknown.isEmpty else { return }
         // Two entries of up to 16 KiB each fit one group entry as base64; a proof of larger
         // ones stays with the nodes that saw both.
         for proof in try await store.forks(limit: 1000)
         where unknown[proof.author] == proof.seq && proof.held.encoded().count + proof.conflicting.encoded().count <= 32 * 1024 {
             let content = LedgerForkProof.content(first: proof.held, second: proof.conflicting)
-            _ = try await seal(GroupInner(type: LedgerForkProof.type, content: content), expiresMs: nil, in: group)
-            logger.notice("spread a fork proof in a group", metadata: ["group": "\(group.membership.name)", "author": "\(proof.author.short)"])
+            _ = try await seal(GroupInner(type: LedgerForkProof.type, content: content), expiresMs: nil, in: id)
+            logger.notice("spread a fork proof in a group", metadata: ["group": "\(name)", "author": "\(proof.author.short)"])
             return  // one per pass: the next pass sees it in the group and goes on
         }
     }

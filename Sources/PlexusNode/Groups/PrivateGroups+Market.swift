@@ -67,7 +67,7 @@ extension PrivateGroups {
         if let description = request.description { content["description"] = .string(description) }
         if let name = request.name { content["name"] = .string(name) }
         if let mediaType = request.mediaType { content["media_type"] = .string(mediaType) }
-        let stored = try await seal(GroupInner(type: MarketEntryType.offer, content: .object(content)), expiresMs: nil, in: group)
+        let stored = try await seal(GroupInner(type: MarketEntryType.offer, content: .object(content)), expiresMs: nil, in: group.membership.id)
         return try await offer(stored.entry.id)
     }
 
@@ -77,13 +77,34 @@ extension PrivateGroups {
         if offer.withdrawn == nil {
             _ = try await seal(
                 GroupInner(type: MarketEntryType.withdraw, refs: [id], content: .object(["offer": .string(id.hex)])), expiresMs: nil,
-                in: group)
+                in: group.membership.id)
         }
         return try await self.offer(id)
     }
 
     func buy(_ id: EntryID, _ request: BuyRequest) async throws(PlexusError) -> PurchaseView {
         let request = try request.validated()
+        // The group is read in a helper: a copy held across the write would make it copy its log.
+        let (groupID, fields) = try purchaseFields(id, request)
+        let posting = try await writeLedger(MarketEntryType.buy, fields, in: groupID)
+        let deadline = ContinuousClock.now + .seconds(request.waitS ?? 0)
+        while true {
+            if let view = try await purchaseView(posting.id, in: groupID, unlessOpenBefore: deadline) { return view }
+            await withCheckedContinuation { logWaiters.add(groupID, until: deadline, $0) }
+        }
+    }
+
+    /// The purchase as it stands, once it is settled or `deadline` has passed (nil before).
+    private func purchaseView(
+        _ purchase: EntryID, in groupID: EntryID, unlessOpenBefore deadline: ContinuousClock.Instant
+    ) async throws(PlexusError) -> PurchaseView? {
+        guard let current = groups[groupID] else { throw PlexusError(.notFound, "the group was left") }
+        guard let held = Self.market(of: current).purchases[purchase], held.state != .open || ContinuousClock.now >= deadline else { return nil }
+        return Self.view(held, ledger: try await ledgerIfAny(of: current))
+    }
+
+    /// The group of offer `id` and the content of a purchase of it, once this agent may buy it.
+    private func purchaseFields(_ id: EntryID, _ request: BuyRequest) throws(PlexusError) -> (EntryID, [String: JSONValue]) {
         let (group, market, offer) = try locateOffer(id)
         guard offer.seller != key.id else { throw PlexusError(.invalidContent, "this agent sells \(id.hex.prefix(12)); it does not buy it") }
         guard offer.withdrawn == nil else { throw PlexusError(.rejected, "the offer \(id.hex.prefix(12)) was withdrawn") }
@@ -106,16 +127,7 @@ extension PrivateGroups {
             "nonce": .string(nonce.base64EncodedString()),
             "deadline_ms": .integer(clock.nowMs + (request.deadlineS ?? BuyRequest.defaultDeadlineS) * 1000),
         ]
-        let posting = try await writeLedger(MarketEntryType.buy, fields, in: group)
-        let deadline = ContinuousClock.now + .seconds(request.waitS ?? 0)
-        while true {
-            guard let current = groups[group.membership.id] else { throw PlexusError(.notFound, "the group was left") }
-            let market = Self.market(of: current)
-            if let purchase = market.purchases[posting.id], purchase.state != .open || ContinuousClock.now >= deadline {
-                return Self.view(purchase, ledger: try await ledgerIfAny(of: current))
-            }
-            await withCheckedContinuation { logWaiters.add(group.membership.id, until: deadline, $0) }
-        }
+        return (group.membership.id, fields)
     }
 
     // MARK: - By itself
@@ -123,12 +135,11 @@ extension PrivateGroups {
     /// The seller's claims, the buyer's rejections of bad claims and its refunds, for the
     /// purchases this agent takes part in (PROTOCOL.md §14.6).
     func keepMarket(in id: EntryID) async throws(PlexusError) {
-        guard let group = groups[id] else { return }
-        let market = Self.market(of: group)
+        guard let (market, rejected) = groups[id].map({ group in
+            (Self.market(of: group), Set(group.log.items(ofTypes: [MarketEntryType.reject]).filter { $0.author == self.key.id }.map(\.inner.refs)))
+        }) else { return }
         let mine = market.purchases.values.filter { $0.seller == key.id || $0.buyer == key.id }
-        guard !mine.isEmpty else { return }
-        let ledger = try await ledgerState(of: group)
-        let rejected = Set(group.log.items(ofTypes: [MarketEntryType.reject]).filter { $0.author == self.key.id }.map(\.inner.refs))
+        guard !mine.isEmpty, let ledger = try await ledgerState(in: id) else { return }
         for purchase in mine.sorted(by: { $0.timeMs < $1.timeMs }) where ledger.escrowed[purchase.id] != nil || purchase.state == .claimed {
             if purchase.seller == key.id {
                 try await claim(purchase, market: market, in: id)
@@ -140,8 +151,7 @@ extension PrivateGroups {
 
     private func claim(_ purchase: MarketPurchase, market: Market, in id: EntryID) async throws(PlexusError) {
         guard purchase.state == .open, purchase.voided.isEmpty, clock.nowMs < purchase.deadlineMs,
-              let offer = market.offers[purchase.offer], offer.seller == key.id,
-              let group = groups[id]
+              let offer = market.offers[purchase.offer], offer.seller == key.id
         else { return }
         guard offer.price == purchase.price, offer.keyHash == purchase.keyHash else {
             logger.notice("a purchase does not match its offer; left to run out", metadata: ["purchase": "\(purchase.id.hex.prefix(12))"])
@@ -162,14 +172,13 @@ extension PrivateGroups {
         }
         let masked = MarketCrypto.maskedKey(contentKey, secret: secret, purchase: purchase.id)
         _ = try await writeLedger(
-            MarketEntryType.claim, ["purchase": .string(purchase.id.hex), "masked_key": .string(masked.base64EncodedString())], in: group)
+            MarketEntryType.claim, ["purchase": .string(purchase.id.hex), "masked_key": .string(masked.base64EncodedString())], in: id)
     }
 
     /// `rejected`: the refs ([purchase, claim]) of this agent's rejections so far.
     private func settleAsBuyer(
         _ purchase: MarketPurchase, market: Market, rejected: Set<[EntryID]>, in id: EntryID
     ) async throws(PlexusError) {
-        guard let group = groups[id] else { return }
         let secret = MarketCrypto.buyerSecret(of: key, group: id, nonce: purchase.nonce)
         for claimID in purchase.claims {
             guard let claim = market.claims[claimID], !rejected.contains([purchase.id, claimID]),
@@ -179,11 +188,11 @@ extension PrivateGroups {
             let content: [String: JSONValue] = [
                 "purchase": .string(purchase.id.hex), "claim": .string(claimID.hex), "secret": .string(secret.base64EncodedString()),
             ]
-            _ = try await seal(GroupInner(type: MarketEntryType.reject, refs: [purchase.id, claimID], content: .object(content)), expiresMs: nil, in: group)
+            _ = try await seal(GroupInner(type: MarketEntryType.reject, refs: [purchase.id, claimID], content: .object(content)), expiresMs: nil, in: id)
             return  // the next pass sees the claim voided
         }
         guard purchase.state == .open, clock.nowMs >= purchase.deadlineMs || !purchase.voided.isEmpty else { return }
-        _ = try await writeLedger(MarketEntryType.refund, ["purchase": .string(purchase.id.hex)], in: group)
+        _ = try await writeLedger(MarketEntryType.refund, ["purchase": .string(purchase.id.hex)], in: id)
     }
 
     // MARK: - Helpers

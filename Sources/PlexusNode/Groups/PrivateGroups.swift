@@ -429,13 +429,19 @@ actor PrivateGroups: IngestPolicy {
 
     /// Seals `request` under the group's sending epoch and publishes it.
     func publish(_ reference: String, _ request: PublishRequest) async throws(PlexusError) -> StoredEntry {
+        let (id, inner, expiresMs) = try publication(reference, request)
+        return try await seal(inner, expiresMs: expiresMs, in: id)
+    }
+
+    /// The group and the inner body `request` publishes there (read in a helper: a copy of
+    /// the group held while the entry is taken in would make it copy its log).
+    private func publication(_ reference: String, _ request: PublishRequest) throws(PlexusError) -> (EntryID, GroupInner, UInt64?) {
         let group = try resolve(reference)
-        let now = clock.nowMs
-        let draft = try request.draft(nowMs: now)
+        let draft = try request.draft(nowMs: clock.nowMs)
         let supersedes = request.supersedes ?? []
         for target in supersedes { try checkOwn(target, in: group, doing: "supersede") }
         let inner = GroupInner(type: draft.type, tags: draft.tags, refs: draft.refs, supersedes: supersedes, content: draft.content)
-        return try await seal(inner, expiresMs: draft.expiresMs, in: group)
+        return (group.membership.id, inner, draft.expiresMs)
     }
 
     /// Refuses to replace an entry that is not this agent's standing entry in the group.
@@ -450,14 +456,10 @@ actor PrivateGroups: IngestPolicy {
     }
 
     /// Seals an inner body under the group's sending epoch, appends it to this agent's
-    /// feed, pushes it and takes it in.
-    func seal(_ innerBody: GroupInner, expiresMs: UInt64?, in group: Group) async throws(PlexusError) -> StoredEntry {
-        guard (group.roster.members[key.id] ?? .reader) >= .member else {
-            throw PlexusError(.forbidden, "this agent may not write in \(group.membership.name) (role: \(group.roster.members[key.id]?.rawValue ?? "none"))")
-        }
-        guard let epoch = group.roster.sendingEpoch, let epochKey = group.ring[epoch] else {
-            throw PlexusError(.rejected, "this node holds no key of \(group.membership.name)'s current epoch yet; a manager must rekey")
-        }
+    /// feed, pushes it and takes it in. Takes the group's id, not a copy of the group, so
+    /// that taking the entry in changes the group in place.
+    func seal(_ innerBody: GroupInner, expiresMs: UInt64?, in id: EntryID) async throws(PlexusError) -> StoredEntry {
+        let (epoch, epochKey, topic) = try sendingEpoch(of: id)
         let now = clock.nowMs
         if let expiresMs, Int64(clamping: expiresMs) <= now {
             throw PlexusError(.invalidContent, "expires_ms \(expiresMs) is already in the past")
@@ -466,9 +468,9 @@ actor PrivateGroups: IngestPolicy {
         var template = Plexus_EntryBody()
         template.timeMs = now
         template.type = GroupEntryType.sealed
-        template.topic = group.membership.topic
+        template.topic = topic
         if let expiresMs { template.expiresMs = expiresMs }
-        let (key, limits, id, me) = (self.key, self.limits, group.membership.id, self.key.id)
+        let (key, limits, me) = (self.key, self.limits, self.key.id)
         let stored = try await store.writer.append(as: me, searchText: "") { head throws(PlexusError) in
             let seq = (head?.seq ?? 0) + 1
             var body = template.linked(seq: seq, prev: head?.id)
@@ -478,6 +480,19 @@ actor PrivateGroups: IngestPolicy {
         await gossip.publish(stored.entry)
         try await took([stored], into: id)
         return stored
+    }
+
+    /// The epoch this agent seals under in group `id`, its key and the group's topic;
+    /// refused when it may not write there or holds no key of the current epoch.
+    private func sendingEpoch(of id: EntryID) throws(PlexusError) -> (EntryID, SymmetricKey, String) {
+        guard let group = groups[id] else { throw PlexusError(.notFound, "the group was left") }
+        guard (group.roster.members[key.id] ?? .reader) >= .member else {
+            throw PlexusError(.forbidden, "this agent may not write in \(group.membership.name) (role: \(group.roster.members[key.id]?.rawValue ?? "none"))")
+        }
+        guard let epoch = group.roster.sendingEpoch, let epochKey = group.ring[epoch] else {
+            throw PlexusError(.rejected, "this node holds no key of \(group.membership.name)'s current epoch yet; a manager must rekey")
+        }
+        return (epoch, epochKey, group.membership.topic)
     }
 
     /// The opened view of an entry of a group.
