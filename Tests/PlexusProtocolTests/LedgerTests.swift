@@ -253,6 +253,48 @@ import Testing
         }
     }
 
+    /// Escrows settled after part of the ledger was folded (a task accepted, a purchase
+    /// claimed), released into the fold, then the rest extended: the same as folding
+    /// everything under the final escrows; refused only when a receipt already folded named
+    /// a newly settled escrow.
+    @Test func releasingSettledEscrowsEqualsTheWholeFold() async {
+        let operations = Gen.int(in: 0...999).array(of: 5...40)
+        await propertyCheck(count: 80, input: operations, Gen.int(in: 0...Int.max)) { script, seed in
+            let accounts = [Self.treasury, Self.alice, Self.bob, Self.carol]
+            var chains = Chains()
+            // Every account funded, so that most locks count.
+            _ = chains.mint(4_000)
+            for member in [Self.alice, Self.bob, Self.carol] { chains.receive([chains.send(1_000, from: Self.treasury, to: member)], by: member) }
+            var locks: [EntryID] = []
+            for code in script {
+                if code % 5 == 0 {
+                    locks.append(chains.add(TaskBoard.createType, by: accounts[code / 5 % 4], ["title": .string("t"), "reward": .integer(Int64(code % 50 + 1))]))
+                } else {
+                    chains.randomStep(code)
+                }
+            }
+            var escrows: [EntryID: AgentID] = [:]
+            for (index, lock) in locks.enumerated() where (seed >> (index % 60)) & 1 == 1 { escrows[lock] = accounts[(index + seed) % 4] }
+            for (lock, payee) in escrows.sorted(by: { $0.key.hex < $1.key.hex }) where (seed / 7) % 3 != 0 { chains.receive([lock], by: payee) }
+            let policies = [(id: Self.policyID, policy: Self.policy)]
+            let whole = LedgerFold(chains.items, policies: policies, escrows: escrows).ledger
+            let cut = 7 + seed % (chains.items.count - 6)
+            let early = escrows.filter { ($0.key.bytes[0] ^ UInt8(truncatingIfNeeded: seed)) & 1 == 0 }
+            var fold = LedgerFold(Array(chains.items.prefix(cut)), policies: policies, escrows: early)
+            let namedEarly = Set(chains.items.prefix(cut).compactMap { item -> [EntryID]? in
+                guard item.inner.type == LedgerEntryType.receive, let move = try? LedgerMove(item), case .receive(let sources) = move.action else { return nil }
+                return sources
+            }.joined())
+            let released = escrows.keys.filter { early[$0] == nil }
+            let accepted = fold.release(escrows)
+            if !released.contains(where: namedEarly.contains) { #expect(accepted) }
+            guard accepted, fold.extend(with: Array(chains.items.dropFirst(cut))) else { return }
+            let ledger = fold.ledger
+            #expect(ledger.accounts == whole.accounts && ledger.refused == whole.refused && ledger.waiting == whole.waiting)
+            #expect(ledger.minted == whole.minted && ledger.postings == whole.postings && ledger.escrowed == whole.escrowed)
+        }
+    }
+
     /// A `ledger.fork` entry proves a fork when its two entries verify, share the author and
     /// contradict each other; anything else proves nothing.
     @Test func aForkProofHoldsOnlyForTwoContradictingEntriesOfItsAuthor() throws {

@@ -159,11 +159,14 @@ extension PrivateGroups {
             id: trialID, author: key.id, seq: .max / 2, timeMs: clock.nowMs, cursor: .max, expiresMs: nil,
             inner: GroupInner(type: type, content: .object(content)))
         let judged: Ledger
-        if type == MarketEntryType.claim || type == MarketEntryType.refund {
-            // It settles a purchase as it is written: judged under the escrows it makes.
+        let settling = type == MarketEntryType.claim || type == MarketEntryType.refund
+        // A claim or refund settles its purchase as it is written: judged under the escrows it makes.
+        let escrows = settling ? Self.escrows(of: current, adding: trial) : nil
+        if let quick = fold.judge(trial, escrows: escrows) {
+            judged = quick
+        } else if let escrows {
             judged = LedgerFold(
-                current.log.items + [trial], policies: current.roster.policies, forks: try await forks(in: current),
-                escrows: Self.escrows(of: current, adding: trial)
+                current.log.items + [trial], policies: current.roster.policies, forks: try await forks(in: current), escrows: escrows
             ).ledger
         } else if let quick = fold.judge(trial) {
             judged = quick
@@ -309,8 +312,11 @@ extension PrivateGroups {
         let items = group.log.items
         // Taken out of the cache while it is extended, so the fold is changed in place
         // rather than copied whole.
-        if var cached = ledgers.removeValue(forKey: id), cached.stamp == stamp, items.count >= cached.count,
-           cached.count == 0 || items[cached.count - 1].id == cached.last {
+        if var cached = ledgers.removeValue(forKey: id), cached.stamp.policies == stamp.policies, cached.stamp.forks == stamp.forks,
+           items.count >= cached.count, cached.count == 0 || items[cached.count - 1].id == cached.last,
+           cached.stamp.escrows == stamp.escrows || cached.fold.release(stamp.escrows) {
+            // Escrows settled since (a task accepted, a purchase claimed) were released in place.
+            (cached.stamp, cached.settlements, cached.rosterHeads) = (stamp, settlements, group.roster.heads)
             if items.count == cached.count || cached.fold.extend(with: Array(items[cached.count...])) {
                 (cached.count, cached.last) = (items.count, items.last?.id)
                 ledgers[id] = cached

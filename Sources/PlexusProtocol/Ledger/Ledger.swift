@@ -126,7 +126,12 @@ public struct LedgerFold: Sendable {
     public fileprivate(set) var ledger = Ledger()
     let policies: [EntryID: (order: Int, policy: LedgerPolicy)]
     let forks: [AgentID: UInt64]
-    let escrows: [EntryID: AgentID]
+    /// The settled escrows folded under (task or purchase → payee); grows by `release`.
+    private(set) var escrows: [EntryID: AgentID]
+    /// Entries that receipts named and did not take (nothing there for their author, or the
+    /// balance cap): if one of them is released from escrow later, a receipt that was
+    /// refused or took less might have taken it, so only a whole fold tells.
+    var missed: Set<EntryID> = []
     /// Authors with chain entries that could not be placed (their prev is not held, or it
     /// has a later entry already): extending those chains needs a whole fold.
     var unplaced: [AgentID: Set<EntryID>] = [:]
@@ -160,12 +165,18 @@ public struct LedgerFold: Sendable {
     /// touch (its author's account, the minted total, what it receives from). The returned
     /// ledger has the entry's posting or refusal (or lists it waiting). Nil when the author's
     /// chain is not fully settled or `item` does not continue it: then extend a copy.
-    public func judge(_ item: GroupItem) -> Ledger? {
+    ///
+    /// `escrows`, when given, are the settled escrows as they will be once the entry is
+    /// written (a market claim or refund settles its purchase as it is written): what they
+    /// release to the author from an escrow this fold holds is receivable in the scratch.
+    public func judge(_ item: GroupItem, escrows updated: [EntryID: AgentID]? = nil) -> Ledger? {
         guard LedgerEntryType.isChainEntry(item), let move = try? LedgerMove(item), unplaced[move.author] == nil,
               let chain = chains[move.author], positions[move.author] == chain.count, let last = chain.last,
               move.prev == last.id
         else { return nil }
-        var scratch = LedgerFold(policies: policies, forks: forks, escrows: escrows)
+        let updated = updated ?? escrows
+        guard escrows.allSatisfy({ updated[$0.key] == $0.value }) else { return nil }
+        var scratch = LedgerFold(policies: policies, forks: forks, escrows: updated)
         scratch.ledger.minted = ledger.minted
         scratch.ledger.accounts[move.author] = ledger.accounts[move.author]
         scratch.ledger.heads[move.author] = last.id
@@ -176,10 +187,33 @@ public struct LedgerFold: Sendable {
             for source in sources {
                 if settled.contains(source) { scratch.settled.insert(source) }
                 if let refusal = ledger.refused[source] { scratch.ledger.refused[source] = refusal }
+                if escrows[source] == nil, let payee = updated[source], let amount = ledger.escrowed[source] {
+                    guard !missed.contains(source) else { return nil }
+                    if payee == move.author { scratch.ledger.accounts[move.author, default: Ledger.Account()].receivable[source] = amount }
+                }
             }
         }
         guard scratch.extend(with: [item]) else { return nil }
         return scratch.ledger
+    }
+
+    /// Takes in escrows settled since the fold was made (the board settled a task, the
+    /// market a purchase): `updated` holds every escrow this fold was made with, unchanged,
+    /// and more. What this fold holds in escrow under a newly settled id becomes receivable
+    /// by its payee; a lock not folded yet is released when it is. Returns false, changing
+    /// nothing, when that would not give what a whole fold under `updated` gives (a
+    /// settlement changed, or a receipt already folded named a newly settled id): then
+    /// fold again.
+    public mutating func release(_ updated: [EntryID: AgentID]) -> Bool {
+        guard escrows.allSatisfy({ updated[$0.key] == $0.value }) else { return false }
+        let released = updated.filter { escrows[$0.key] == nil }
+        guard !released.keys.contains(where: missed.contains) else { return false }
+        escrows = updated
+        for (id, payee) in released {
+            guard let amount = ledger.escrowed.removeValue(forKey: id) else { continue }
+            ledger.accounts[payee, default: Ledger.Account()].receivable[id, default: 0] += amount
+        }
+        return true
     }
 
     /// An empty fold under these inputs, for `judge`.
@@ -354,8 +388,14 @@ public struct LedgerFold: Sendable {
         case .receive(let sources):
             for source in sources {
                 // Taking an item removes it, so nothing is taken twice.
-                guard let amount = account.receivable[source] else { continue }
-                if move.author != policy.treasury, let cap = policy.balanceCap, account.balance + delta + amount > cap { continue }
+                guard let amount = account.receivable[source] else {
+                    missed.insert(source)
+                    continue
+                }
+                if move.author != policy.treasury, let cap = policy.balanceCap, account.balance + delta + amount > cap {
+                    missed.insert(source)
+                    continue
+                }
                 delta += amount
                 received.append(source)
                 account.receivable.removeValue(forKey: source)
