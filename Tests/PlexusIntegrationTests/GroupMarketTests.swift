@@ -24,6 +24,16 @@ import Testing
         return found
     }
 
+    /// Whether every node folds these balances with nothing in flight (no price locked).
+    static func settled(_ nodes: [ServeProcess], group: String, _ expected: [AgentID: Int64]) async throws -> Bool {
+        for node in nodes {
+            let ledger = try await node.client.ledger(group: group)
+            let balances = Dictionary(uniqueKeysWithValues: ledger.accounts.map { ($0.agent, $0.balance) })
+            guard ledger.inFlight == 0, expected.allSatisfy({ balances[$0.key] == $0.value }) else { return false }
+        }
+        return true
+    }
+
     static func purchase(_ node: ServeProcess, offer: EntryID) async throws -> PurchaseView? {
         try await node.client.offer(offer).purchases.first
     }
@@ -79,13 +89,7 @@ import Testing
 
         // The price moved from Alice to Bob on every node, with no fee.
         try await MeshTests.eventually("every node settles the purchase", within: .seconds(60)) {
-            for node in [owner, alice, bob] {
-                let balances = try await GroupLedgerTests.balances(node, group: group)
-                guard balances[aliceID] == 70, balances[bobID] == 130, try await node.client.ledger(group: group).inFlight == 0 else {
-                    return false
-                }
-            }
-            return true
+            try await Self.settled([owner, alice, bob], group: group, [aliceID: 70, bobID: 130])
         }
         #expect(try await bob.client.offer(offer.id).sales == 1)
 
@@ -147,8 +151,7 @@ import Testing
         // Bob's node never claims an offer whose key it does not derive; Bob claims by hand,
         // on his chain (after his faucet receipt, under the current policy).
         #expect(try await Self.purchase(bob, offer: offer)?.state == "open")
-        let chain = try await bob.client.account(group: group, agent: bobID, limit: 50).postings.filter { $0.author == bobID }
-        let prev = try #require(chain.max { $0.timeMs < $1.timeMs })
+        let prev = try #require(try await bob.client.account(group: group, agent: bobID, limit: 1).postings.first)
         let policyID = try #require(try await bob.client.ledger(group: group).policy?.id)
         let claim = try await bob.client.publish(group: group, PublishRequest(type: "market.claim", content: .object([
             "purchase": .string(bought.id.hex), "masked_key": .string(random(32)), "prev": .string(prev.id.hex),
@@ -161,13 +164,7 @@ import Testing
                       purchase.state == "refunded", purchase.voided == [claim], purchase.claim == nil
                 else { return false }
             }
-            for node in [owner, alice, bob] {
-                let balances = try await GroupLedgerTests.balances(node, group: group)
-                guard balances[aliceID] == 100, balances[bobID] == 100, try await node.client.ledger(group: group).inFlight == 0 else {
-                    return false
-                }
-            }
-            return true
+            return try await Self.settled([owner, alice, bob], group: group, [aliceID: 100, bobID: 100])
         }
         let refunded = try #require(try await Self.purchase(alice, offer: offer))
         #expect(refunded.refund != nil && refunded.deadlineMs > Int64(Date().timeIntervalSince1970 * 1000))
@@ -204,13 +201,7 @@ import Testing
             return purchase.claim == nil
         }
         try await MeshTests.eventually("every node counts the refund", within: .seconds(60)) {
-            for node in [owner, alice, back] {
-                let balances = try await GroupLedgerTests.balances(node, group: group)
-                guard balances[aliceID] == 100, balances[bobID] == 100, try await node.client.ledger(group: group).inFlight == 0 else {
-                    return false
-                }
-            }
-            return true
+            try await Self.settled([owner, alice, back], group: group, [aliceID: 100, bobID: 100])
         }
         #expect(try await back.client.offer(offer).sales == 0)
     }
