@@ -47,6 +47,7 @@ public enum APIServer {
             GroupRoutes(service: service),
             LedgerRoutes(service: service),
             MarketRoutes(service: service),
+            RetentionRoutes(service: service),
             EventRoutes(service: service),
             MetricsRoutes(node: node, registry: registry),
             MCPRoutes(

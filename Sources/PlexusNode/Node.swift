@@ -24,6 +24,8 @@ public actor Node {
     nonisolated let gossip: GossipEngine
     /// The private groups this node is in.
     nonisolated let groups: PrivateGroups
+    /// The retention policies and their sweep.
+    nonisolated let retention: Retention
     /// Tasks sent from here, and tasks that arrived for this agent.
     nonisolated let taskRouter: TaskRouter
     nonisolated let inbox: TaskInbox
@@ -109,6 +111,7 @@ public actor Node {
             lookup: { id throws(PlexusError) in try await Node.agent(id, in: gossip, dht: dht, nowMs: clock.nowMs) })
         self.groups = groups
         store.setPolicy(groups)
+        self.retention = Retention(store: store, me: key.id, settings: config.retention, logger: logger)
         self.taskRouter = TaskRouter(
             me: me, clock: clock, mesh: mesh, inbox: inbox, maxPayloadBytes: config.limits.maxBodyBytes, logger: logger,
             seal: { task, target in RelayedTask.seal(task, by: key, for: target) },
@@ -448,6 +451,7 @@ extension Node: Service {
                 group.addTask { await self.runTasks() }
                 group.addTask { await self.runDHT(advertising: advertised) }
                 group.addTask { await self.groups.run() }
+                group.addTask { await self.retention.runSweeps() }
                 await group.next()
                 group.cancelAll()
             }

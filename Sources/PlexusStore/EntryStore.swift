@@ -28,6 +28,8 @@ public final class EntryStore: Sendable {
     public let interests: Interests
     /// The private groups this node is in, and their sealed epoch keys.
     public let groups: GroupStore
+    /// Retention policies added at run time.
+    public let retention: RetentionStore
     /// Wakes readers waiting for new entries.
     public let arrivals: ArrivalSignal
     /// Wakes readers of some topics only (by prefix) when such entries are stored.
@@ -68,6 +70,7 @@ public final class EntryStore: Sendable {
         self.peers = PeerBook(pool: pool, clock: clock)
         self.interests = Interests(pool: pool, clock: clock)
         self.groups = GroupStore(pool: pool)
+        self.retention = RetentionStore(pool: pool, clock: clock)
     }
 
     /// Milliseconds since the Unix epoch, from the system's wall clock (`NodeClock.system`).

@@ -162,6 +162,22 @@ enum StoreSchema {
             // does not remember it again (only an explicit connect does).
             try db.execute(sql: "ALTER TABLE peers ADD COLUMN forgotten INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v8-retention") { db in
+            // Retention policies added at run time (those in config.yaml are not stored), and
+            // an index for sweeping by receive time.
+            try db.execute(sql: """
+                CREATE TABLE retention_policies (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    topic TEXT,
+                    author BLOB,
+                    max_age_s INTEGER,
+                    max_count INTEGER,
+                    compact_key TEXT,
+                    created_ms INTEGER NOT NULL
+                );
+                CREATE INDEX entries_by_received ON entries (received_ms);
+                """)
+        }
         return migrator
     }
 }

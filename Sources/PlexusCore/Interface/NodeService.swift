@@ -3,10 +3,10 @@
 /// the HTTP client of a running node (for `plexus mcp` over stdio and other tools), so an
 /// interface written against it works either way (DESIGN §10). It is the sum of the
 /// per-feature protocols (DESIGN §2): `NodeInfoService`, `EntryService`, `ReplicationService`,
-/// `DirectoryService`, `TaskService`, `GroupService`, `GroupContentService`, `LedgerService` and
-/// `MarketService`.
+/// `DirectoryService`, `TaskService`, `GroupService`, `GroupContentService`, `LedgerService`,
+/// `MarketService` and `RetentionService`.
 public protocol NodeService: NodeInfoService, EntryService, ReplicationService, DirectoryService, TaskService, GroupService,
-    GroupContentService, LedgerService, MarketService {}
+    GroupContentService, LedgerService, MarketService, RetentionService {}
 
 /// What a node is: its status and identity.
 public protocol NodeInfoService: Sendable {

@@ -32,6 +32,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var hooks: HookSettings
     /// What this agent announces (skills, tools, labels, user, devices, interval).
     public var agent: AgentSettings
+    /// The retention sweep's interval and the policies set in the file.
+    public var retention: RetentionSettings
 
     public static let defaultAPIPort = 7464
     public static let defaultMeshPort = 7465
@@ -54,6 +56,7 @@ public struct NodeConfig: Sendable, Equatable {
         self.mesh = MeshLimits()
         self.hooks = HookSettings()
         self.agent = AgentSettings()
+        self.retention = RetentionSettings()
     }
 
     /// Values given on the command line; nil means "not given".
@@ -134,7 +137,7 @@ public struct NodeConfig: Sendable, Equatable {
         }
         let sources = try SettingsSources(
             flags: overrides.values, environment: environment, file: file,
-            structuredKeys: AgentSettings.structuredKeys.map { "agent.\($0)" })
+            structuredKeys: AgentSettings.structuredKeys.map { "agent.\($0)" } + RetentionSettings.structuredKeys.map { "retention.\($0)" })
         let settings = sources.reader
         var config = NodeConfig(dataDirectory: directory.path)
 
@@ -177,6 +180,7 @@ public struct NodeConfig: Sendable, Equatable {
         config.hooks = try HookSettings(reading: settings.scoped(to: "hooks"))
         let extraSkills = settings.stringArray(forKey: "capabilities", default: []).map { $0.trimmingCharacters(in: .whitespaces) }
         config.agent = try AgentSettings(reading: settings.scoped(to: "agent"), structured: sources.structured, extraSkills: extraSkills)
+        config.retention = try RetentionSettings(reading: settings.scoped(to: "retention"), structured: sources.structured)
         try sources.checkReadable()
         return config
     }
@@ -190,7 +194,8 @@ public struct NodeConfig: Sendable, Equatable {
 
     /// The documented template `plexus init-config` writes: the top-level settings, then
     /// each section's own lines.
-    public static let template = topLevelTemplate + MeshLimits.template + "\n" + HookSettings.template + "\n" + AgentSettings.template
+    public static let template = topLevelTemplate + MeshLimits.template + "\n" + HookSettings.template + "\n" + AgentSettings.template + "\n"
+        + RetentionSettings.template
 
     private static let topLevelTemplate = """
         # Plexus node configuration.
