@@ -25,18 +25,19 @@ actor Retention {
                 id: "c\(index + 1)", topic: request.topic, author: request.author, maxAgeS: request.maxAgeS, maxCount: request.maxCount,
                 compactKey: request.compactKey, source: "config", createdMs: nil)
         }
-        let added = try await store.retention.policies().map { stored in
-            RetentionPolicyView(
-                id: "p\(stored.id)", topic: stored.request.topic, author: stored.request.author, maxAgeS: stored.request.maxAgeS,
-                maxCount: stored.request.maxCount, compactKey: stored.request.compactKey, source: "api", createdMs: stored.createdMs)
-        }
+        let added = try await store.retention.policies().map(Self.view)
         return RetentionPolicyList(policies: fromFile + added, intervalS: settings.intervalS)
     }
 
     func add(_ request: RetentionPolicyRequest) async throws(PlexusError) -> RetentionPolicyView {
         let stored = try await store.retention.add(try request.validated())
         logger.info("retention policy added", metadata: ["id": "p\(stored.id)"])
-        return RetentionPolicyView(
+        return Self.view(stored)
+    }
+
+    /// A policy added at run time, as listed (`p` and its row id).
+    private static func view(_ stored: RetentionStore.Stored) -> RetentionPolicyView {
+        RetentionPolicyView(
             id: "p\(stored.id)", topic: stored.request.topic, author: stored.request.author, maxAgeS: stored.request.maxAgeS,
             maxCount: stored.request.maxCount, compactKey: stored.request.compactKey, source: "api", createdMs: stored.createdMs)
     }

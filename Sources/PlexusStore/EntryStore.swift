@@ -272,38 +272,12 @@ public final class EntryStore: Sendable {
             return try await pool.write { db in
                 let cursors = try Int64.fetchAll(
                     db, sql: "SELECT cursor FROM entries WHERE expires_ms IS NOT NULL AND expires_ms <= ?", arguments: [now])
-                guard !cursors.isEmpty else { return 0 }
-                try db.execute(
-                    sql: """
-                        INSERT OR IGNORE INTO tombstones (id, author, seq, topic, reason, removed_ms)
-                        SELECT id, author, seq, CASE topic WHEN '' THEN 'mesh' ELSE topic END, 'expired', ?
-                        FROM entries WHERE expires_ms IS NOT NULL AND expires_ms <= ?
-                        """,
-                    arguments: [now, now])
-                for cursor in cursors {
-                    try db.execute(sql: "DELETE FROM entry_fts WHERE rowid = ?", arguments: [cursor])
+                var removed = 0
+                for start in stride(from: 0, to: cursors.count, by: Self.removalBatch) {
+                    let slice = Array(cursors[start..<min(start + Self.removalBatch, cursors.count)])
+                    removed += try Self.remove(slice, reason: "expired", nowMs: now, in: db)
                 }
-                // The feeds that lost entries: their heads are counted again from what is held.
-                let touched = try Row.fetchAll(
-                    db, sql: """
-                        SELECT DISTINCT CASE topic WHEN '' THEN 'mesh' ELSE topic END AS topic, author
-                        FROM entries WHERE expires_ms IS NOT NULL AND expires_ms <= ?
-                        """,
-                    arguments: [now])
-                try db.execute(sql: "DELETE FROM entries WHERE expires_ms IS NOT NULL AND expires_ms <= ?", arguments: [now])
-                for row in touched {
-                    let topic: String = row["topic"]
-                    let author: Data = row["author"]
-                    try db.execute(sql: "DELETE FROM topic_heads WHERE topic = ? AND author = ?", arguments: [topic, author])
-                    try db.execute(
-                        sql: """
-                            INSERT INTO topic_heads (topic, author, max_seq, count, min_seq)
-                            SELECT ?, author, max(seq), count(*), min(seq) FROM entries
-                            WHERE author = ? AND topic IN (?, ?) GROUP BY author
-                            """,
-                        arguments: [topic, author, topic, Self.storedTopic(topic)])
-                }
-                return cursors.count
+                return removed
             }
         } catch {
             throw PlexusError(.internal, "expiry failed: \(error)")

@@ -34,9 +34,6 @@ public struct RetentionStore: Sendable {
     private let pool: DatabasePool
     private let clock: @Sendable () -> Int64
 
-    /// Entries removed per transaction: the writer is not held for long at a time.
-    static let batch = 2_000
-
     init(pool: DatabasePool, clock: @escaping @Sendable () -> Int64) {
         self.pool = pool
         self.clock = clock
@@ -134,43 +131,9 @@ public struct RetentionStore: Sendable {
             return cursors.sorted()
         }
         var removed = 0
-        for start in stride(from: 0, to: candidates.count, by: Self.batch) {
-            let slice = Array(candidates[start..<min(start + Self.batch, candidates.count)])
-            removed += try await write { db in try Self.remove(slice, reason: "retention", nowMs: now, in: db) }
-        }
-        return removed
-    }
-
-    /// Deletes the entries at `cursors`, tombstones them with `reason`, and counts the heads
-    /// of the feeds they were in again. Returns how many were deleted.
-    static func remove(_ cursors: [Int64], reason: String, nowMs: Int64, in db: Database) throws -> Int {
-        guard !cursors.isEmpty else { return 0 }
-        let marks = Array(repeating: "?", count: cursors.count).joined(separator: ",")
-        let list = StatementArguments(cursors)
-        try db.execute(
-            sql: """
-                INSERT OR IGNORE INTO tombstones (id, author, seq, topic, reason, removed_ms)
-                SELECT id, author, seq, CASE topic WHEN '' THEN 'mesh' ELSE topic END, ?, ?
-                FROM entries WHERE cursor IN (\(marks))
-                """,
-            arguments: [reason, nowMs] + list)
-        let touched = try Row.fetchAll(
-            db, sql: "SELECT DISTINCT CASE topic WHEN '' THEN 'mesh' ELSE topic END AS topic, author FROM entries WHERE cursor IN (\(marks))",
-            arguments: list)
-        try db.execute(sql: "DELETE FROM entry_fts WHERE rowid IN (\(marks))", arguments: list)
-        try db.execute(sql: "DELETE FROM entries WHERE cursor IN (\(marks))", arguments: list)
-        let removed = db.changesCount
-        for row in touched {
-            let topic: String = row["topic"]
-            let author: Data = row["author"]
-            try db.execute(sql: "DELETE FROM topic_heads WHERE topic = ? AND author = ?", arguments: [topic, author])
-            try db.execute(
-                sql: """
-                    INSERT INTO topic_heads (topic, author, max_seq, count, min_seq)
-                    SELECT ?, author, max(seq), count(*), min(seq) FROM entries
-                    WHERE author = ? AND topic IN (?, ?) GROUP BY author
-                    """,
-                arguments: [topic, author, topic, EntryStore.storedTopic(topic)])
+        for start in stride(from: 0, to: candidates.count, by: EntryStore.removalBatch) {
+            let slice = Array(candidates[start..<min(start + EntryStore.removalBatch, candidates.count)])
+            removed += try await write { db in try EntryStore.remove(slice, reason: "retention", nowMs: now, in: db) }
         }
         return removed
     }
