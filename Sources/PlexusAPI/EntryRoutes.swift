@@ -23,6 +23,14 @@ struct EntryRoutes: APIRouteCollection {
         }
         router.get("/v1/search") { request, _ in try await search(request) }
         router.post("/v1/entries") { request, _ in try await submit(request) }
+        router.post("/v1/deletions") { request, _ in
+            let body: DeleteEntriesRequest = try await TaskRoutes.decode(request, limit: 160 * 1024, keys: ["ids"])
+            return EnvelopeResponse.success(try await service.delete(body))
+        }
+        router.delete("/v1/entries/{id}") { _, context in
+            let id = try EntryID.parse(context.pathParameter("id"))
+            return EnvelopeResponse.success(try await service.delete(DeleteEntriesRequest(ids: [id])))
+        }
         router.get("/v1/forks") { request, _ in
             EnvelopeResponse.success(try await service.forks(limit: try QueryReader(request).int("limit")))
         }

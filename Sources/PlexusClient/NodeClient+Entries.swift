@@ -37,6 +37,11 @@ extension NodeClient {
         try await send(.GET, "/v1/entries/\(id.hex)")
     }
 
+    /// Deletes entries of the node's own feed (`POST /v1/deletions`).
+    public func delete(_ request: DeleteEntriesRequest) async throws(PlexusError) -> DeletionView {
+        try await send(.POST, "/v1/deletions", body: request)
+    }
+
     public func thread(_ id: EntryID, limit: Int? = nil) async throws(PlexusError) -> EntryPage {
         try await send(.GET, "/v1/entries/\(id.hex)/thread", query: ["limit": limit.map(String.init)])
     }

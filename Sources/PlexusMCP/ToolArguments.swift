@@ -38,6 +38,19 @@ struct ToolArguments {
         }
     }
 
+    /// An array of strings; nil when absent.
+    func strings(_ name: String) throws(PlexusError) -> [String]? {
+        switch values[name] {
+        case nil, .null?: return nil
+        case .array(let items)?:
+            return try items.map { item throws(PlexusError) in
+                guard case .string(let text) = item else { throw PlexusError(.invalidArgument, "'\(name)' must hold strings only") }
+                return text
+            }
+        case let other?: throw PlexusError(.invalidArgument, "'\(name)' must be an array of strings, not \(Self.kind(other))")
+        }
+    }
+
     func requiredString(_ name: String) throws(PlexusError) -> String {
         guard let text = try string(name), !text.isEmpty else {
             throw PlexusError(.invalidArgument, "missing argument '\(name)'")

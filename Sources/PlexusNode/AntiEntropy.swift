@@ -192,7 +192,7 @@ extension GossipEngine {
         }
         return learned.compactMap { head in
             guard let held = accounting[head.author] else { return nil }  // forked here
-            return FeedSync.want(for: head, accounting: FeedSync.Accounting(maxSeq: held.maxSeq, countInRange: held.countInRange))
+            return FeedSync.want(for: head, accounting: FeedSync.Accounting(maxSeq: held.maxSeq, countInRange: held.countInRange, retainedFrom: held.retainedFrom))
         }
     }
 

@@ -34,6 +34,10 @@ extension LocalNodeService {
         return SearchResults(query: request.text, hits: hits.map { .init(entry: $0.entry.view, rank: $0.rank) })
     }
 
+    public func delete(_ request: DeleteEntriesRequest) async throws(PlexusError) -> DeletionView {
+        try await node.delete(try request.validated().ids)
+    }
+
     public func forks(limit: Int?) async throws(PlexusError) -> [ForkView] {
         let limit = try PageLimit.check(limit ?? 100)
         return try await node.store.forks(limit: limit).map { proof in

@@ -148,6 +148,9 @@ public actor Node {
         guard request.supersedes?.isEmpty ?? true else {
             throw PlexusError(.invalidArgument, "supersedes applies to group entries only (publish --group)")
         }
+        guard request.type != DeleteRequest.type else {
+            throw PlexusError(.invalidArgument, "type 'delete' is reserved for delete requests: use plexus delete (POST /v1/deletions)")
+        }
         let now = clock.nowMs
         return try await publish(try request.draft(nowMs: now), at: now)
     }
@@ -203,6 +206,16 @@ public actor Node {
     /// One entry by id; `notFound` if not held.
     public func entry(_ id: EntryID) async throws(PlexusError) -> StoredEntry {
         guard let stored = try await store.entry(id) else {
+            if let tombstone = try await store.tombstone(id) {
+                let why = switch tombstone.reason {
+                case "deleted": "was deleted by its author"
+                case "expired": "expired"
+                default: "was removed by a retention policy"
+                }
+                throw PlexusError(
+                    .notFound,
+                    "entry \(id.hex.prefix(16)) (seq \(tombstone.seq) of \(tombstone.author.short)) \(why); its stub keeps id, seq and prev")
+            }
             throw PlexusError(.notFound, "no entry \(id.hex) on this node")
         }
         return stored

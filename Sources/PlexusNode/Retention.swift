@@ -26,7 +26,7 @@ actor Retention {
                 compactKey: request.compactKey, source: "config", createdMs: nil)
         }
         let added = try await store.retention.policies().map(Self.view)
-        return RetentionPolicyList(policies: fromFile + added, intervalS: settings.intervalS)
+        return RetentionPolicyList(policies: fromFile + added, intervalS: settings.intervalS, tombstoneMaxAgeS: settings.tombstoneMaxAgeS)
     }
 
     func add(_ request: RetentionPolicyRequest) async throws(PlexusError) -> RetentionPolicyView {
@@ -67,9 +67,11 @@ actor Retention {
         }
         let removed = results.reduce(0) { $0 + $1.removed }
         if removed > 0 { logger.info("retention removed entries", metadata: ["count": "\(removed)"]) }
+        let collapsed = try await store.collapseTombstones(olderThanMs: settings.tombstoneMaxAgeS * 1000)
+        if collapsed > 0 { logger.info("tombstones collapsed into low-water marks", metadata: ["count": "\(collapsed)"]) }
         let took = ContinuousClock.now - started
         return RetentionRunView(
-            removed: removed, policies: results, tookMs: took.components.seconds * 1000 + took.components.attoseconds / 1_000_000_000_000_000)
+            removed: removed, policies: results, collapsed: collapsed, tookMs: took.components.seconds * 1000 + took.components.attoseconds / 1_000_000_000_000_000)
     }
 
     /// Sweeps every `interval_s` until cancelled.

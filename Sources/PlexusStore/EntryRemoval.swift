@@ -17,8 +17,8 @@ extension EntryStore {
         let list = StatementArguments(cursors)
         try db.execute(
             sql: """
-                INSERT OR IGNORE INTO tombstones (id, author, seq, topic, reason, removed_ms)
-                SELECT id, author, seq, CASE topic WHEN '' THEN 'mesh' ELSE topic END, ?, ?
+                INSERT OR REPLACE INTO tombstones (id, author, seq, prev, topic, reason, removed_ms)
+                SELECT id, author, seq, prev, CASE topic WHEN '' THEN 'mesh' ELSE topic END, ?, ?
                 FROM entries WHERE cursor IN (\(marks))
                 """,
             arguments: [reason, nowMs] + list)
@@ -43,4 +43,90 @@ extension EntryStore {
         return removed
     }
 
+}
+
+/// What a node keeps of an entry it removed: its place in the author's chain (the stub:
+/// id, seq and prev), where it was, and why it went (`expired`, `retention`, `deleted`).
+public struct Tombstone: Sendable, Equatable {
+    public let id: EntryID
+    public let author: AgentID
+    public let seq: UInt64
+    public let prev: EntryID?
+    /// The replication topic.
+    public let topic: String
+    public let reason: String
+    public let removedMs: Int64
+}
+
+extension EntryStore {
+    /// Collapses tombstones removed more than `age` ms ago into the low-water marks of their
+    /// feeds (PROTOCOL.md §8), so the store stays bounded: per replication topic and author,
+    /// every such tombstone below the lowest entry still held there and below the lowest
+    /// younger tombstone goes, and the mark moves above the highest of them. Below its mark
+    /// a node holds and asks for nothing, and refuses what arrives. The tombstone of an
+    /// author's newest seq stays (an own feed continues from its id). Returns how many
+    /// tombstones collapsed.
+    @discardableResult
+    public func collapseTombstones(olderThanMs age: Int64) async throws(PlexusError) -> Int {
+        let cutoffMs = clock() - age
+        do {
+            return try await pool.write { db in
+                let collapsible = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT t.topic, t.author, max(t.seq) AS top FROM tombstones t
+                        WHERE t.removed_ms < :cutoff
+                          AND t.seq < COALESCE((SELECT min_seq FROM topic_heads h
+                                                WHERE h.topic = t.topic AND h.author = t.author AND h.count > 0), 9223372036854775807)
+                          AND t.seq < COALESCE((SELECT min(y.seq) FROM tombstones y
+                                                WHERE y.topic = t.topic AND y.author = t.author AND y.removed_ms >= :cutoff), 9223372036854775807)
+                          AND t.seq < COALESCE((SELECT a.max_seq FROM authors a WHERE a.author = t.author), 9223372036854775807)
+                        GROUP BY t.topic, t.author
+                        """,
+                    arguments: ["cutoff": cutoffMs])
+                var collapsed = 0
+                for row in collapsible {
+                    let topic: String = row["topic"]
+                    let author: Data = row["author"]
+                    let top: Int64 = row["top"]
+                    try db.execute(
+                        sql: """
+                            INSERT INTO feed_marks (topic, author, retained_from) VALUES (?, ?, ?)
+                            ON CONFLICT (topic, author) DO UPDATE SET retained_from = max(retained_from, excluded.retained_from)
+                            """,
+                        arguments: [topic, author, top + 1])
+                    try db.execute(
+                        sql: "DELETE FROM tombstones WHERE topic = ? AND author = ? AND seq <= ? AND removed_ms < ?",
+                        arguments: [topic, author, top, cutoffMs])
+                    collapsed += db.changesCount
+                }
+                return collapsed
+            }
+        } catch {
+            throw PlexusError(.internal, "collapsing tombstones failed: \(error)")
+        }
+    }
+
+    /// The seq below which this node keeps nothing of `author` in a replication topic (1
+    /// when it has no mark there).
+    public func retainedFrom(author: AgentID, topic: String) async throws(PlexusError) -> UInt64 {
+        try await read { db in
+            let mark = try Int64.fetchOne(
+                db, sql: "SELECT retained_from FROM feed_marks WHERE topic = ? AND author = ?", arguments: [topic, author.bytes.asData])
+            return UInt64(max(1, mark ?? 1))
+        }
+    }
+
+    /// The tombstone of an entry id, nil when the id is not tombstoned here (never held, or
+    /// collapsed into its feed's low-water mark).
+    public func tombstone(_ id: EntryID) async throws(PlexusError) -> Tombstone? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM tombstones WHERE id = ?", arguments: [id.bytes.asData]).flatMap { row in
+                guard let author = AgentID(bytes: row["author"] as Data) else { return nil }
+                return Tombstone(
+                    id: id, author: author, seq: UInt64(max(0, row["seq"] as Int64)), prev: (row["prev"] as Data?).flatMap { EntryID(bytes: $0) },
+                    topic: row["topic"], reason: row["reason"], removedMs: row["removed_ms"])
+            }
+        }
+    }
 }

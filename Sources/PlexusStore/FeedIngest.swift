@@ -51,8 +51,17 @@ struct FeedIngest {
         }
         let trusted = isLocalAppend && seq == author.headSeq + 1 && author.maxSeq == author.headSeq
         if !trusted {
-            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM tombstones WHERE id = ?"), arguments: [id]) == true {
-                return .refused(PlexusError(.tombstoned, "entry \(entry.id.hex.prefix(16)) was deleted or expired here and is not accepted again"))
+            if let tombstoned = try Data.fetchOne(db.cachedStatement(sql: "SELECT author FROM tombstones WHERE id = ?"), arguments: [id]) {
+                guard tombstoned != authorKey else {
+                    return .refused(PlexusError(.tombstoned, "entry \(entry.id.hex.prefix(16)) was deleted or expired here and is not accepted again"))
+                }
+                // A stub by someone else naming this id deletes nothing of this author's.
+                try db.cachedStatement(sql: "DELETE FROM tombstones WHERE id = ?").execute(arguments: [id])
+            }
+            if let mark = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT retained_from FROM feed_marks WHERE topic = ? AND author = ?"),
+                arguments: [TopicName.replication(of: entry.topic), authorKey]), seq < mark {
+                return .refused(PlexusError(.tombstoned, "entry \(entry.id.hex.prefix(16)) is below the seq \(mark) this node keeps entries of \(entry.author.short) from in its topic"))
             }
             if let cursor = try Int64.fetchOne(db.cachedStatement(sql: "SELECT cursor FROM entries WHERE id = ?"), arguments: [id]) {
                 return .duplicate(cursor: cursor)
@@ -70,22 +79,56 @@ struct FeedIngest {
 
         let cursor = try insert(indexed, id: id, author: authorKey, seq: seq, arrival: arrival)
         try countInTopic(TopicName.replication(of: entry.topic), author: authorKey, seq: seq)
-        if seq == author.headSeq + 1 {
-            // Extend the linked prefix over this entry and any that were waiting for it.
-            author.headSeq = seq
-            if author.maxSeq > seq {
-                let following = try Int64.fetchCursor(
-                    db.cachedStatement(sql: "SELECT seq FROM entries WHERE author = ? AND seq > ? ORDER BY seq"),
-                    arguments: [authorKey, seq])
-                while let next = try following.next(), next == author.headSeq + 1 {
-                    author.headSeq = next
-                }
-            }
-        }
         author.maxSeq = max(author.maxSeq, seq)
+        try extendLinks(&author, over: seq, of: authorKey)
+        let linked = seq <= author.headSeq
+        if let request = DeleteRequest(entry) {
+            try honour(request, by: authorKey, state: &author)
+        }
         author.changed = true
         authors[authorKey] = author
-        return .stored(StoredEntry(entry: entry, cursor: cursor, linked: seq <= author.headSeq, receivedMs: nowMs, arrival: arrival))
+        return .stored(StoredEntry(entry: entry, cursor: cursor, linked: linked, receivedMs: nowMs, arrival: arrival))
+    }
+
+    /// When `seq` continues the linked prefix, extends the prefix over it and over every
+    /// held entry or tombstone stub that follows without a gap.
+    private func extendLinks(_ author: inout AuthorState, over seq: Int64, of authorKey: Data) throws {
+        guard seq == author.headSeq + 1 else { return }
+        author.headSeq = seq
+        guard author.maxSeq > seq else { return }
+        let following = try Int64.fetchCursor(
+            db.cachedStatement(sql: """
+                SELECT seq FROM entries WHERE author = ? AND seq > ?
+                UNION SELECT seq FROM tombstones WHERE author = ? AND seq > ? ORDER BY seq
+                """),
+            arguments: [authorKey, seq, authorKey, seq])
+        while let next = try following.next(), next == author.headSeq + 1 {
+            author.headSeq = next
+        }
+    }
+
+    /// Applies an author's delete request (PROTOCOL.md §2.6): each named entry of the same
+    /// author in the request's topic is removed, leaving its tombstone; one not held leaves
+    /// the stub as its tombstone at once, so it is never fetched. Group topics are out of
+    /// scope (their entries are retracted within the group).
+    private mutating func honour(_ request: DeleteRequest, by author: Data, state: inout AuthorState) throws {
+        let topic = TopicName.replication(of: request.topic)
+        guard !topic.hasPrefix("group/") else { return }
+        for stub in request.stubs {
+            let id = stub.id.bytes.asData
+            let held = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT cursor, seq, topic FROM entries WHERE id = ? AND author = ?"), arguments: [id, author])
+            if let held {
+                guard TopicName.replication(of: held["topic"]) == topic else { continue }
+                _ = try EntryStore.remove([held["cursor"]], reason: "deleted", nowMs: nowMs, in: db)
+                topicHeads[TopicHeadKey(topic: topic, author: author)] = nil  // counted again from the table
+            } else {
+                try db.cachedStatement(sql: """
+                    INSERT OR IGNORE INTO tombstones (id, author, seq, prev, topic, reason, removed_ms) VALUES (?, ?, ?, ?, ?, 'deleted', ?)
+                    """).execute(arguments: [id, author, Int64(clamping: stub.seq), stub.prev?.bytes.asData, topic, nowMs])
+                try extendLinks(&state, over: Int64(clamping: stub.seq), of: author)
+            }
+        }
     }
 
     /// Writes back the state of every author this transaction changed.

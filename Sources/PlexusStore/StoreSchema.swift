@@ -178,6 +178,21 @@ enum StoreSchema {
                 CREATE INDEX entries_by_received ON entries (received_ms);
                 """)
         }
+        migrator.registerMigration("v9-deletes-and-marks") { db in
+            // A tombstone keeps the entry's prev as well (with seq and id, the stub that keeps
+            // an author's chain verifiable after a delete), and per replication topic and
+            // author the low-water mark old tombstones collapse into (PROTOCOL.md §8).
+            try db.execute(sql: """
+                ALTER TABLE tombstones ADD COLUMN prev BLOB;
+                CREATE INDEX tombstones_by_removed ON tombstones (removed_ms);
+                CREATE TABLE feed_marks (
+                    topic TEXT NOT NULL,
+                    author BLOB NOT NULL,
+                    retained_from INTEGER NOT NULL,
+                    PRIMARY KEY (topic, author)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

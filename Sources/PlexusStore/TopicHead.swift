@@ -18,6 +18,8 @@ public struct TopicHead: Sendable, Equatable {
 public struct FeedAccounting: Sendable, Equatable {
     public let maxSeq: UInt64
     public let countInRange: UInt64
+    /// The low-water mark: below it this node keeps and asks for nothing (1 without one).
+    public let retainedFrom: UInt64
 }
 
 extension EntryStore {
@@ -38,9 +40,10 @@ extension EntryStore {
     }
 
     /// For each `(author, from, seq)` (a head learned from a peer), what this node accounts
-    /// for of that feed in the replication topic (`FeedAccounting`): its highest such seq,
-    /// and how many lie in `from ... min(seq, that highest)`. Authors whose feed forked here
-    /// are left out: nothing more of theirs is accepted.
+    /// for of that feed in the replication topic (`FeedAccounting`): its low-water mark
+    /// there, its highest such seq (at least just below the mark), and how many lie in
+    /// `max(from, mark) ... min(seq, that highest)`. Authors whose feed forked here are left
+    /// out: nothing more of theirs is accepted.
     public func accounting(topic: String, of heads: [(author: AgentID, from: UInt64, seq: UInt64)]) async throws(PlexusError) -> [AgentID: FeedAccounting] {
         guard !heads.isEmpty else { return [:] }
         let stored = Self.storedTopic(topic)
@@ -54,20 +57,24 @@ extension EntryStore {
                 sql: "SELECT count(*) FROM entries WHERE author = ? AND topic IN (?, ?) AND seq BETWEEN ? AND ?")
             let goneIn = try db.cachedStatement(
                 sql: "SELECT count(DISTINCT seq) FROM tombstones WHERE author = ? AND topic IN (?, ?) AND reason != 'expired' AND seq BETWEEN ? AND ?")
+            let markOf = try db.cachedStatement(sql: "SELECT retained_from FROM feed_marks WHERE topic = ? AND author = ?")
             for head in heads {
                 let author = head.author.bytes.asData
                 if try Bool.fetchOne(forked, arguments: [author]) == true { continue }
+                let mark = max(1, try Int64.fetchOne(markOf, arguments: [topic, author]) ?? 1)
                 let maxSeq = max(
                     try Int64.fetchOne(heldMax, arguments: [author, topic, stored]) ?? 0,
-                    try Int64.fetchOne(goneMax, arguments: [author, topic, stored]) ?? 0)
+                    try Int64.fetchOne(goneMax, arguments: [author, topic, stored]) ?? 0,
+                    mark - 1)
                 let upper = min(Int64(clamping: head.seq), maxSeq)
-                let lower = Int64(clamping: max(head.from, 1))
+                let lower = max(Int64(clamping: max(head.from, 1)), mark)
                 var count: Int64 = 0
                 if lower <= upper {
                     count = (try Int64.fetchOne(heldIn, arguments: [author, topic, stored, lower, upper]) ?? 0)
                         + (try Int64.fetchOne(goneIn, arguments: [author, topic, stored, lower, upper]) ?? 0)
                 }
-                result[head.author] = FeedAccounting(maxSeq: UInt64(max(0, maxSeq)), countInRange: UInt64(max(0, count)))
+                result[head.author] = FeedAccounting(
+                    maxSeq: UInt64(max(0, maxSeq)), countInRange: UInt64(max(0, count)), retainedFrom: UInt64(mark))
             }
             return result
         }

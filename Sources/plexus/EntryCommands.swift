@@ -297,3 +297,29 @@ struct ForksCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct DeleteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete",
+        abstract: "Delete entries of your own feed: publishes a signed delete request that every node honours (the entry's stub stays).")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Ids of your own entries.")
+    var ids: [String]
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) {
+            var parsed: [EntryID] = []
+            for id in ids { parsed.append(try EntryID.parse(id)) }
+            let result = try await global.client().delete(DeleteEntriesRequest(ids: parsed))
+            if global.json {
+                Output.printJSON(result)
+            } else {
+                for id in result.deleted { print("deleted \(id)") }
+                if result.deleted.count < parsed.count { print("\(parsed.count - result.deleted.count) already deleted") }
+                for id in result.requests { print("delete request \(id)") }
+            }
+        }
+    }
+}

@@ -13,6 +13,17 @@ import Testing
         var held: [AgentID: Set<UInt64>] = [:]
         var deleted: [AgentID: Set<UInt64>] = [:]
         var expired: [AgentID: Set<UInt64>] = [:]
+        /// Low-water marks: below one, the node keeps and wants nothing.
+        var marks: [AgentID: UInt64] = [:]
+
+        /// Collapses the author's deleted seqs below everything held into the mark.
+        mutating func collapse(_ author: AgentID) {
+            let floor = held[author]?.min() ?? UInt64.max
+            let below = (deleted[author] ?? []).filter { $0 < floor }
+            guard let top = below.max() else { return }
+            deleted[author]?.subtract(below)
+            marks[author] = max(marks[author] ?? 1, top + 1)
+        }
 
         /// What the node offers (PROTOCOL.md §8), sorted by author.
         var heads: [Head] {
@@ -23,14 +34,17 @@ import Testing
 
         func accounting(for learned: Head) -> FeedSync.Accounting {
             let accounted = (held[learned.author] ?? []).union(deleted[learned.author] ?? [])
-            let maxSeq = accounted.max() ?? 0
-            let range = FeedSync.measuredRange(of: learned, maxAccounted: maxSeq)
-            return FeedSync.Accounting(maxSeq: maxSeq, countInRange: UInt64(range.map { r in accounted.filter { r.contains($0) }.count } ?? 0))
+            let mark = marks[learned.author] ?? 1
+            let maxSeq = max(accounted.max() ?? 0, mark - 1)
+            let range = FeedSync.measuredRange(of: learned, maxAccounted: maxSeq, retainedFrom: mark)
+            return FeedSync.Accounting(
+                maxSeq: maxSeq, countInRange: UInt64(range.map { r in accounted.filter { r.contains($0) }.count } ?? 0), retainedFrom: mark)
         }
 
         /// Stores a streamed entry unless tombstoned here or expired everywhere.
         mutating func receive(_ author: AgentID, _ seq: UInt64, expired: Set<UInt64>) -> Bool {
-            if deleted[author]?.contains(seq) == true || self.expired[author]?.contains(seq) == true || expired.contains(seq) { return false }
+            if deleted[author]?.contains(seq) == true || self.expired[author]?.contains(seq) == true || expired.contains(seq)
+                || seq < marks[author] ?? 1 { return false }
             return held[author, default: []].insert(seq).inserted
         }
     }
@@ -116,6 +130,37 @@ import Testing
             // The peer's deletions stick: it never fetched them back.
             #expect(nodes[1].held[author]?.isDisjoint(with: nodes[1].deleted[author] ?? []) == true)
         }
+    }
+
+    /// A node that dropped the oldest entries of each feed and some scattered ones (as
+    /// `max_count` and compaction do), then collapsed their tombstones into low-water marks,
+    /// still goes quiet with a node holding everything, fetches none of them back, and still
+    /// gets what is published after.
+    @Test func feedsCollapsedIntoLowWaterMarksStayQuietAndGetNewEntries() {
+        let authors = (0..<10).map { _ in AgentKey().id }
+        var random = SystemRandomNumberGenerator()
+        var full = Node()
+        var trimmed = Node()
+        for author in authors {
+            full.held[author] = Set(1...40)
+            let oldest = Set<UInt64>(1...UInt64.random(in: 5...30, using: &random))
+            let scattered = Set(Set<UInt64>(1...40).subtracting(oldest).shuffled(using: &random).prefix(3))
+            trimmed.deleted[author] = oldest.union(scattered)
+            trimmed.held[author] = Set(1...40).subtracting(oldest).subtracting(scattered)
+            trimmed.collapse(author)
+            #expect(trimmed.marks[author] == trimmed.held[author]?.min(), "the mark is the lowest seq still held")
+            #expect(trimmed.deleted[author] == scattered.filter { $0 > trimmed.marks[author] ?? 0 })
+        }
+        let kept = trimmed.held
+        for _ in 1...3 {
+            let result = Self.round(&full, &trimmed, expired: [:])
+            #expect(result.wants == 0 && result.streamed == 0, "a collapsed feed is not fetched again: \(result)")
+        }
+        #expect(trimmed.held == kept)
+        for author in authors { full.held[author]?.insert(41) }
+        let after = Self.round(&full, &trimmed, expired: [:])
+        #expect(after.streamed == authors.count, "only the new entry of each feed comes")
+        for author in authors { #expect(trimmed.held[author] == kept[author]?.union([41])) }
     }
 
     @Test func aWantIsSentOnlyForSomethingUnaccountedFor() {

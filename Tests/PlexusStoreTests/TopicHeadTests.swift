@@ -29,9 +29,9 @@ import Testing
         // it), so it cannot hide a missing entry beside it.
         #expect(try await fixture.store.topicHeads("research") == [TopicHead(author: author.id, maxSeq: 3, count: 2, minSeq: 1)])
         let accounted = try await fixture.store.accounting(topic: "research", of: [(author.id, 1, 9)])
-        #expect(accounted[author.id] == FeedAccounting(maxSeq: 3, countInRange: 2))
+        #expect(accounted[author.id] == FeedAccounting(maxSeq: 3, countInRange: 2, retainedFrom: 1))
         let range = try await fixture.store.accounting(topic: "research", of: [(author.id, 3, 4)])
-        #expect(range[author.id] == FeedAccounting(maxSeq: 3, countInRange: 1))
+        #expect(range[author.id] == FeedAccounting(maxSeq: 3, countInRange: 1, retainedFrom: 1))
         #expect(try await fixture.store.offeredCount(author: author.id, topic: "research", from: 1, through: 4) == 2)
         #expect(try await fixture.store.offeredCount(author: author.id, topic: "research", from: 2, through: 4) == 1)
         #expect(try await fixture.store.count(inTopic: "research") == 2)

@@ -12,6 +12,42 @@ public protocol EntryService: Sendable {
     func search(_ request: SearchRequest) async throws(PlexusError) -> SearchResults
     /// Proven forks, newest first.
     func forks(limit: Int?) async throws(PlexusError) -> [ForkView]
+    /// Deletes entries of the node's own feed: publishes signed delete requests that every
+    /// node honouring them applies (PROTOCOL.md §2.6).
+    func delete(_ request: DeleteEntriesRequest) async throws(PlexusError) -> DeletionView
+}
+
+/// The body of `POST /v1/deletions`: entries of this node's own feed to delete.
+public struct DeleteEntriesRequest: Codable, Sendable, Equatable {
+    public var ids: [EntryID]
+
+    /// Most ids one call deletes.
+    public static let maxIDs = 1_024
+
+    public init(ids: [EntryID]) {
+        self.ids = ids
+    }
+
+    /// The request with each id once, in the order given; refused when empty or too long.
+    public func validated() throws(PlexusError) -> DeleteEntriesRequest {
+        guard (1...Self.maxIDs).contains(ids.count) else {
+            throw PlexusError(.invalidArgument, "give 1 to \(Self.maxIDs) entry ids to delete, not \(ids.count)")
+        }
+        var seen: Set<EntryID> = []
+        return DeleteEntriesRequest(ids: ids.filter { seen.insert($0).inserted })
+    }
+}
+
+/// What a delete did: the entries it deleted here (those already deleted are left out)
+/// and the delete requests it published for them (one per topic and 64 entries).
+public struct DeletionView: Codable, Sendable, Equatable {
+    public var deleted: [EntryID]
+    public var requests: [EntryID]
+
+    public init(deleted: [EntryID], requests: [EntryID]) {
+        self.deleted = deleted
+        self.requests = requests
+    }
 }
 
 /// What to read from the feed: the parameters of `GET /v1/feed`.

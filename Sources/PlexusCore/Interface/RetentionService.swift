@@ -162,15 +162,18 @@ public struct RetentionPolicyList: Codable, Sendable, Equatable {
     public var policies: [RetentionPolicyView]
     /// Seconds between sweeps.
     public var intervalS: Int
+    /// Seconds a tombstone is kept before it collapses into its feed's low-water mark.
+    public var tombstoneMaxAgeS: Int64
 
-    public init(policies: [RetentionPolicyView], intervalS: Int) {
+    public init(policies: [RetentionPolicyView], intervalS: Int, tombstoneMaxAgeS: Int64) {
         self.policies = policies
         self.intervalS = intervalS
+        self.tombstoneMaxAgeS = tombstoneMaxAgeS
     }
 
     enum CodingKeys: String, CodingKey {
         case policies
-        case intervalS = "interval_s"
+        case intervalS = "interval_s", tombstoneMaxAgeS = "tombstone_max_age_s"
     }
 }
 
@@ -189,16 +192,19 @@ public struct RetentionRunView: Codable, Sendable, Equatable {
     /// Entries removed in all (each leaves a tombstone).
     public var removed: Int
     public var policies: [PolicyResult]
+    /// Tombstones older than the tombstone age collapsed into low-water marks.
+    public var collapsed: Int
     public var tookMs: Int64
 
-    public init(removed: Int, policies: [PolicyResult], tookMs: Int64) {
+    public init(removed: Int, policies: [PolicyResult], collapsed: Int, tookMs: Int64) {
         self.removed = removed
         self.policies = policies
+        self.collapsed = collapsed
         self.tookMs = tookMs
     }
 
     enum CodingKeys: String, CodingKey {
-        case removed, policies
+        case removed, policies, collapsed
         case tookMs = "took_ms"
     }
 }

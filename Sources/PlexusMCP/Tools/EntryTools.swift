@@ -3,7 +3,7 @@ import MCP
 import PlexusCore
 
 extension ToolCatalog {
-    /// Entries: `publish`, `query`, `search`, `get`, `thread`.
+    /// Entries: `publish`, `query`, `search`, `get`, `thread`, `delete`.
     static let entries: [PlexusTool] = [
         PlexusTool(
             definition: tool(
@@ -80,6 +80,17 @@ extension ToolCatalog {
                 required: ["id"], readOnly: true),
             run: { arguments, node throws(PlexusError) in
                 try encode(try await node.thread(try EntryID.parse(try arguments.requiredString("id")), limit: try arguments.int("limit")))
+            }),
+        PlexusTool(
+            definition: tool(
+                "delete", "Delete own entries",
+                "Deletes entries this agent published: signs a delete request that every node honours, dropping the content and keeping only a stub (id, seq, prev) so the feed stays verifiable. Another author's entries cannot be deleted.",
+                properties: ["ids": ["type": "array", "items": ["type": "string"], "description": "Ids (64 hex) of this agent's entries."]],
+                required: ["ids"], readOnly: false),
+            run: { arguments, node throws(PlexusError) in
+                var ids: [EntryID] = []
+                for text in try arguments.strings("ids") ?? [] { ids.append(try EntryID.parse(text)) }
+                return try encode(try await node.delete(DeleteEntriesRequest(ids: ids)))
             }),
     ]
 }

@@ -48,13 +48,7 @@ extension ToolCatalog {
                     goods = data
                 default: throw PlexusError(.invalidArgument, "give the goods as either 'text' or 'content_base64'")
                 }
-                var tags: [String]?
-                if case .array(let list)? = try arguments.json.objectValue?["tags"] {
-                    tags = try list.map { value throws(PlexusError) in
-                        guard case .string(let tag) = value else { throw PlexusError(.invalidArgument, "'tags' must be strings") }
-                        return tag
-                    }
-                }
+                let tags = try arguments.strings("tags")
                 return try encode(try await node.createOffer(
                     group: try arguments.requiredString("group"),
                     OfferCreateRequest(

@@ -8,6 +8,9 @@ import Yams
 public struct RetentionSettings: Sendable, Equatable {
     /// Seconds between sweeps.
     public var intervalS = 600
+    /// Seconds a tombstone of a single id is kept before it collapses into its feed's
+    /// low-water mark (DESIGN §6).
+    public var tombstoneMaxAgeS: Int64 = 7 * 86_400
     /// Policies from `config.yaml`, in its order.
     public var policies: [RetentionPolicyRequest] = []
 
@@ -32,6 +35,13 @@ public struct RetentionSettings: Sendable, Equatable {
     init(reading config: ConfigReader, structured: [String: Yams.Node]) throws(PlexusError) {
         intervalS = config.int(forKey: "interval_s", default: intervalS)
         guard (1...86_400 * 7).contains(intervalS) else { throw PlexusError(.invalidConfig, "retention: interval_s must be from 1 to 604800") }
+        if let text = config.string(forKey: "tombstone_max_age") {
+            do throws(PlexusError) {
+                tombstoneMaxAgeS = try RetentionPolicyRequest.seconds(from: text)
+            } catch {
+                throw PlexusError(.invalidConfig, "retention: tombstone_max_age: \(error.message)")
+            }
+        }
         guard let node = structured["retention.policies"] else { return }
         let files: [FilePolicy]
         do {
@@ -60,6 +70,11 @@ public struct RetentionSettings: Sendable, Equatable {
           # Seconds between retention sweeps (plexus retention run sweeps at once).
           # env: PLEXUS_RETENTION_INTERVAL_S
           interval_s: 600
+          # How long a tombstone of a single deleted, expired or swept entry is kept before
+          # it collapses into its feed's low-water mark (below which nothing is kept or
+          # fetched again), so the store stays bounded.
+          # env: PLEXUS_RETENTION_TOMBSTONE_MAX_AGE
+          tombstone_max_age: 7d
           # Policies: scope (topic or author; neither = every topic) and bounds (max_age as
           # 90, 45s, 30m, 12h, 7d or 2w by receive time; max_count per topic; compact_key:
           # keep the newest entry per value of a JSON content field). Own entries are kept

@@ -13,15 +13,18 @@ import PlexusCore
 /// even when entries expired or were deleted on some nodes and never reached others.
 public enum FeedSync {
     /// What the asking node accounts for of one author's feed, measured against a head it
-    /// learned: its highest accounted seq, and how many seqs it accounts for in
-    /// `learned.from ... min(maxSeq, learned.seq)`.
+    /// learned: its low-water mark (below it, it keeps and wants nothing), its highest
+    /// accounted seq (at least `retainedFrom - 1`), and how many seqs it accounts for in
+    /// `max(learned.from, retainedFrom) ... min(maxSeq, learned.seq)`.
     public struct Accounting: Sendable, Equatable {
         public var maxSeq: UInt64
         public var countInRange: UInt64
+        public var retainedFrom: UInt64
 
-        public init(maxSeq: UInt64, countInRange: UInt64) {
+        public init(maxSeq: UInt64, countInRange: UInt64, retainedFrom: UInt64 = 1) {
             self.maxSeq = maxSeq
             self.countInRange = countInRange
+            self.retainedFrom = max(retainedFrom, 1)
         }
 
         /// Nothing held or tombstoned.
@@ -44,11 +47,14 @@ public enum FeedSync {
         }
     }
 
-    /// The range of seqs the asker must measure its accounting over for `learned`:
-    /// from the holder's low-water mark up to the lower of both tops.
-    public static func measuredRange(of learned: HeadsReconciliation.Head, maxAccounted: UInt64) -> ClosedRange<UInt64>? {
+    /// The range of seqs the asker must measure its accounting over for `learned`: from
+    /// the higher of both low-water marks up to the lower of both tops.
+    public static func measuredRange(
+        of learned: HeadsReconciliation.Head, maxAccounted: UInt64, retainedFrom: UInt64 = 1
+    ) -> ClosedRange<UInt64>? {
+        let lower = max(learned.from, retainedFrom, 1)
         let upper = min(learned.seq, maxAccounted)
-        return learned.from <= upper ? learned.from...upper : nil
+        return lower <= upper ? lower...upper : nil
     }
 
     /// The want to send for a learned head, or nil when the holder offers nothing this
@@ -57,9 +63,11 @@ public enum FeedSync {
     public static func want(for learned: HeadsReconciliation.Head, accounting: Accounting) -> Want? {
         let seq = min(learned.seq, accounting.maxSeq)
         // Below both tops the holder offers `learned.count` seqs of the range and we account
-        // for `countInRange`: more offered means one we lack.
-        guard learned.seq > accounting.maxSeq || learned.count > accounting.countInRange else { return nil }
-        return Want(author: learned.author, from: learned.from, seq: seq, count: accounting.countInRange)
+        // for `countInRange`: more offered means one we lack. Below our low-water mark we
+        // want nothing, and the holder may offer up to one entry per seq there.
+        let belowMark = accounting.retainedFrom > learned.from ? accounting.retainedFrom - learned.from : 0
+        guard learned.seq > accounting.maxSeq || learned.count > accounting.countInRange + belowMark else { return nil }
+        return Want(author: learned.author, from: max(learned.from, accounting.retainedFrom), seq: seq, count: accounting.countInRange)
     }
 
     /// Where the holder starts streaming a want: after `want.seq` when it offers no more
