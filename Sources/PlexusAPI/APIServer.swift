@@ -48,6 +48,7 @@ public enum APIServer {
             LedgerRoutes(service: service),
             MarketRoutes(service: service),
             RetentionRoutes(service: service),
+            BlobRoutes(service: service),
             EventRoutes(service: service),
             MetricsRoutes(node: node, registry: registry),
             MCPRoutes(

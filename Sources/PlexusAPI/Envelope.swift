@@ -60,6 +60,7 @@ extension PlexusError.Code {
         case .notFound, .noRoute: .notFound
         case .methodNotAllowed: .methodNotAllowed
         case .unsupportedMediaType: .unsupportedMediaType
+        case .rangeNotSatisfiable: .rangeNotSatisfiable
         case .forkDetected, .authorForked, .identityExists: .conflict
         case .tombstoned: .gone
         case .nodeNotRunning, .overloaded, .resourceExhausted: .serviceUnavailable

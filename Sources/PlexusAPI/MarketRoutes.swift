@@ -16,7 +16,7 @@ struct MarketRoutes: APIRouteCollection {
         router.post("/v1/groups/{group}/offers") { request, context in
             // The goods travel base64 in the body: 40 KiB of goods and the offer's words fit.
             let body: OfferCreateRequest = try await TaskRoutes.decode(
-                request, limit: 96 * 1024, keys: ["title", "description", "tags", "price", "name", "media_type", "content"])
+                request, limit: 96 * 1024, keys: ["title", "description", "tags", "price", "name", "media_type", "content", "blob"])
             return EnvelopeResponse.success(try await service.createOffer(group: context.pathParameter("group"), body), status: .created)
         }
         router.get("/v1/offers/{offer}") { _, context in

@@ -145,6 +145,11 @@ public struct NodeClient: NodeService {
         } catch {
             throw PlexusError(.nodeNotRunning, "cannot reach the node at \(baseURL): is 'plexus serve' running? (\(error))")
         }
+        return try decodeReply(data, path: path)
+    }
+
+    /// The payload of a reply envelope, or the error it carries.
+    func decodeReply<Payload: Decodable>(_ data: Data, path: String) throws(PlexusError) -> Payload {
         let reply: Reply<Payload>
         do {
             reply = try JSONDecoder().decode(Reply<Payload>.self, from: data)

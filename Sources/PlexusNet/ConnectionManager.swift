@@ -254,6 +254,11 @@ public actor ConnectionManager {
         }
     }
 
+    /// The agents connected now (read without entering the actor).
+    public nonisolated func connectedPeers() -> [AgentID] {
+        routes.withLock { routes in routes.filter { $0.value.channel.isActive }.map(\.key) }
+    }
+
     /// `trySend`, answering only whether the frames were sent.
     @discardableResult
     public nonisolated func send(_ frames: [Plexus_Frame], to peer: AgentID) -> Bool {

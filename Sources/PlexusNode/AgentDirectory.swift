@@ -29,7 +29,9 @@ extension Node {
         await gossip.publishRecord(record)
         // Also into the DHT, under the agent and each capability, for nodes gossip missed.
         let capabilities = agentRecord.capabilities.skills + agentRecord.capabilities.tools
-        let keys = [DHTService.key(of: id)] + capabilities.map { DHTService.key(ofCapability: $0) }
+        // And under the blobs added here most recently, as their holder.
+        let blobs = (try? await store.blobs.list(limit: Self.blobsProvidedPerAnnouncement, offset: 0)) ?? []
+        let keys = [DHTService.key(of: id)] + capabilities.map { DHTService.key(ofCapability: $0) } + blobs.map { Self.dhtKey(ofBlob: $0.id) }
         let encoded = record.encoded()
         Task { await dht.publish(encoded, under: keys) }
         guard let view = Self.view(of: record, nowMs: now) else {
@@ -93,6 +95,9 @@ extension Node {
         for record in records where newest[record.author].map({ record.supersedes($0) }) ?? true { newest[record.author] = record }
         return Array(newest.values)
     }
+
+    /// Blobs held here announced in the DHT per announcement (the most recently added).
+    static let blobsProvidedPerAnnouncement = 32
 
     /// Connected peers named as relays in a record.
     static let maxRelaysAnnounced = 8

@@ -36,6 +36,9 @@ public actor Node {
     /// Frames of the task and DHT channels, registered with the mesh before it starts.
     nonisolated let taskInbound: AsyncStream<MeshEvent>
     nonisolated let dhtInbound: AsyncStream<MeshEvent>
+    /// Blobs served to and fetched from peers, and their frames.
+    nonisolated let blobs: BlobExchange
+    nonisolated let blobInbound: AsyncStream<MeshEvent>
     /// The relay each remote caller's last relayed task came through: where replies go when
     /// the caller is not connected directly.
     nonisolated let relayPaths: RelayPaths
@@ -97,6 +100,8 @@ public actor Node {
         self.inbox = inbox
         taskInbound = mesh.register([.task])
         dhtInbound = mesh.register([.dht])
+        // Chunks are up to 1 MiB: a short queue bounds what waits in memory.
+        blobInbound = mesh.register([.blob], peerEvents: true, bufferSize: 128)
         var gossipConfig = GossipState.Config(me: key.id)
         gossipConfig.limits = config.limits
         gossipConfig.syncInterval = .milliseconds(Int64(config.mesh.syncIntervalMs))
@@ -106,12 +111,18 @@ public actor Node {
             me: key, mesh: mesh, inbound: mesh.register([.gossip], peerEvents: true), store: store, config: gossipConfig,
             logger: logger, wallClock: { clock.nowMs })
         self.gossip = gossip
+        blobs = BlobExchange(
+            store: store.blobs, mesh: mesh, settings: config.blobs, logger: logger,
+            discover: { id, hints in
+                await Node.blobSources(id, hints: hints, me: me, store: store, mesh: mesh, gossip: gossip, dht: dht, nowMs: clock.nowMs)
+            },
+            provide: { id in await Node.provideBlobs([id], gossip: gossip, dht: dht, me: me) })
         let groups = PrivateGroups(
             key: key, store: store, gossip: gossip, clock: clock, logger: logger, limits: config.limits,
             lookup: { id throws(PlexusError) in try await Node.agent(id, in: gossip, dht: dht, nowMs: clock.nowMs) })
         self.groups = groups
         store.setPolicy(groups)
-        self.retention = Retention(store: store, me: key.id, settings: config.retention, logger: logger)
+        self.retention = Retention(store: store, me: key.id, settings: config.retention, blobGraceS: config.blobs.graceS, logger: logger)
         self.taskRouter = TaskRouter(
             me: me, clock: clock, mesh: mesh, inbox: inbox, maxPayloadBytes: config.limits.maxBodyBytes, logger: logger,
             seal: { task, target in RelayedTask.seal(task, by: key, for: target) },
@@ -465,6 +476,7 @@ extension Node: Service {
                 group.addTask { await self.runDHT(advertising: advertised) }
                 group.addTask { await self.groups.run() }
                 group.addTask { await self.retention.runSweeps() }
+                group.addTask { await self.blobs.run(self.blobInbound) }
                 await group.next()
                 group.cancelAll()
             }

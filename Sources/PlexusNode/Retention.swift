@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import PlexusCore
 import PlexusProtocol
 import PlexusStore
@@ -10,12 +11,16 @@ actor Retention {
     private let store: EntryStore
     private let me: AgentID
     private let settings: RetentionSettings
+    private let blobGraceS: Int64
     private let logger: Logger
+    private let removedEntries = Counter(label: "plexus_retention_entries_removed_total")
+    private let collectedBlobBytes = Counter(label: "plexus_blob_bytes_collected_total")
 
-    init(store: EntryStore, me: AgentID, settings: RetentionSettings, logger: Logger) {
+    init(store: EntryStore, me: AgentID, settings: RetentionSettings, blobGraceS: Int64, logger: Logger) {
         self.store = store
         self.me = me
         self.settings = settings
+        self.blobGraceS = blobGraceS
         self.logger = logger
     }
 
@@ -67,11 +72,17 @@ actor Retention {
         }
         let removed = results.reduce(0) { $0 + $1.removed }
         if removed > 0 { logger.info("retention removed entries", metadata: ["count": "\(removed)"]) }
+        removedEntries.increment(by: removed)
         let collapsed = try await store.collapseTombstones(olderThanMs: settings.tombstoneMaxAgeS * 1000)
         if collapsed > 0 { logger.info("tombstones collapsed into low-water marks", metadata: ["count": "\(collapsed)"]) }
+        let blobs = try await store.blobs.collect(graceMs: blobGraceS * 1000)
+        if blobs.count > 0 {
+            collectedBlobBytes.increment(by: Int(clamping: blobs.bytes))
+            logger.info("blobs collected", metadata: ["count": "\(blobs.count)", "bytes": "\(blobs.bytes)"])
+        }
         let took = ContinuousClock.now - started
         return RetentionRunView(
-            removed: removed, policies: results, collapsed: collapsed, tookMs: took.components.seconds * 1000 + took.components.attoseconds / 1_000_000_000_000_000)
+            removed: removed, policies: results, collapsed: collapsed, blobsCollected: blobs.count, blobBytesCollected: blobs.bytes, tookMs: took.components.seconds * 1000 + took.components.attoseconds / 1_000_000_000_000_000)
     }
 
     /// Sweeps every `interval_s` until cancelled.

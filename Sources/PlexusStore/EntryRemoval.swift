@@ -26,6 +26,7 @@ extension EntryStore {
             db, sql: "SELECT DISTINCT CASE topic WHEN '' THEN 'mesh' ELSE topic END AS topic, author FROM entries WHERE cursor IN (\(marks))",
             arguments: list)
         try db.execute(sql: "DELETE FROM entry_fts WHERE rowid IN (\(marks))", arguments: list)
+        try db.execute(sql: "DELETE FROM blob_refs WHERE cursor IN (\(marks))", arguments: list)
         try db.execute(sql: "DELETE FROM entries WHERE cursor IN (\(marks))", arguments: list)
         let removed = db.changesCount
         for row in touched {

@@ -30,6 +30,8 @@ public final class EntryStore: Sendable {
     public let groups: GroupStore
     /// Retention policies added at run time.
     public let retention: RetentionStore
+    /// Blobs held here.
+    public let blobs: BlobStore
     /// Wakes readers waiting for new entries.
     public let arrivals: ArrivalSignal
     /// Wakes readers of some topics only (by prefix) when such entries are stored.
@@ -71,6 +73,8 @@ public final class EntryStore: Sendable {
         self.interests = Interests(pool: pool, clock: clock)
         self.groups = GroupStore(pool: pool)
         self.retention = RetentionStore(pool: pool, clock: clock)
+        self.blobs = BlobStore(
+            directory: URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("blobs"), pool: pool, clock: clock)
     }
 
     /// Milliseconds since the Unix epoch, from the system's wall clock (`NodeClock.system`).

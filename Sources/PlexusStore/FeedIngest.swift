@@ -220,6 +220,9 @@ struct FeedIngest {
         for ref in Set(entry.refs) {
             try db.cachedStatement(sql: "INSERT INTO entry_refs (cursor, ref) VALUES (?, ?)").execute(arguments: [cursor, ref.bytes.asData])
         }
+        for blob in Set(BlobReferences.ids(inContent: entry.content)) {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO blob_refs (blob, cursor) VALUES (?, ?)").execute(arguments: [blob.bytes.asData, cursor])
+        }
         try db.cachedStatement(sql: "INSERT INTO entry_fts (rowid, type, tags, text) VALUES (?, ?, ?, ?)")
             .execute(arguments: [cursor, entry.type, entry.tags.joined(separator: " "), indexed.searchText])
         return cursor

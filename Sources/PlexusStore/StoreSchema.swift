@@ -193,6 +193,27 @@ enum StoreSchema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v10-blobs") { db in
+            // Blobs held here (their bytes are files beside the database) and the entries
+            // that reference them, which keep them from collection (PROTOCOL.md §15).
+            try db.execute(sql: """
+                CREATE TABLE blobs (
+                    id BLOB PRIMARY KEY,
+                    size INTEGER NOT NULL,
+                    chunk_size INTEGER NOT NULL,
+                    digests BLOB NOT NULL,
+                    pinned INTEGER NOT NULL DEFAULT 0,
+                    added_ms INTEGER NOT NULL,
+                    used_ms INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE blob_refs (
+                    blob BLOB NOT NULL,
+                    cursor INTEGER NOT NULL,
+                    PRIMARY KEY (blob, cursor)
+                ) WITHOUT ROWID;
+                CREATE INDEX blob_refs_by_cursor ON blob_refs (cursor);
+                """)
+        }
         return migrator
     }
 }

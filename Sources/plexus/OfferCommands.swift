@@ -48,7 +48,7 @@ struct OfferCreateCommand: AsyncParsableCommand {
     @Argument(help: "The group's id or name.")
     var group: String
 
-    @Argument(help: "The goods: a file, or - for standard input (at most 40 KiB).")
+    @Argument(help: "The goods: a file (over 40 KiB: sold sealed as a blob), or - for standard input (at most 40 KiB).")
     var file: String
 
     @Option(name: .long, help: "What is sold.")
@@ -71,20 +71,28 @@ struct OfferCreateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            let goods: Data
+            let client = try await global.client()
+            var goods: Data?
+            var blob: BlobID?
             if file == "-" {
                 goods = FileHandle.standardInput.readDataToEndOfFile()
             } else {
-                guard let data = FileManager.default.contents(atPath: file) else {
-                    throw PlexusError(.invalidArgument, "cannot read \(file)")
+                let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.intValue ?? 0
+                if size > MarketLimits.maxGoodsBytes {
+                    blob = try await client.putBlob(file: URL(fileURLWithPath: file), pin: false).id
+                } else {
+                    guard let data = FileManager.default.contents(atPath: file) else {
+                        throw PlexusError(.invalidArgument, "cannot read \(file)")
+                    }
+                    goods = data
                 }
-                goods = data
             }
-            let offer = try await global.client().createOffer(
+            let offer = try await client.createOffer(
                 group: group,
                 OfferCreateRequest(
                     title: title, description: description, tags: tags.isEmpty ? nil : tags, price: price,
-                    name: name ?? (file == "-" ? nil : URL(fileURLWithPath: file).lastPathComponent), mediaType: mediaType, content: goods))
+                    name: name ?? (file == "-" ? nil : URL(fileURLWithPath: file).lastPathComponent), mediaType: mediaType, content: goods,
+                    blob: blob))
             if global.json { Output.printJSON(offer) } else { print(describe(offer)) }
         }
     }
@@ -138,7 +146,7 @@ struct OfferBuyCommand: AsyncParsableCommand {
                     .timeout,
                     "purchase \(purchase.id.hex.prefix(12)) is \(purchase.state): the seller has not claimed it yet; read the goods later with plexus offer goods \(id.hex)")
             }
-            try await OfferGoodsCommand.write(try await client.goods(id), to: output, json: global.json)
+            try await OfferGoodsCommand.write(try await client.goods(id), to: output, json: global.json, client: client)
         }
     }
 }
@@ -157,13 +165,31 @@ struct OfferGoodsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            try await Self.write(try await global.client().goods(try EntryID.parse(offer)), to: output, json: global.json)
+            let client = try await global.client()
+            try await Self.write(try await client.goods(try EntryID.parse(offer)), to: output, json: global.json, client: client)
         }
     }
 
     /// Writes the goods to `path` (0600) or standard output; with --json, the goods view.
-    static func write(_ goods: GoodsView, to path: String?, json: Bool) async throws {
+    /// Goods sold as a sealed blob are fetched (from the seller first) and opened.
+    static func write(_ goods: GoodsView, to path: String?, json: Bool, client: NodeClient) async throws {
         guard let bytes = goods.bytes else { throw PlexusError(.internal, "the node sent goods that are not base64") }
+        if goods.mediaType == MarketLimits.blobGoodsMediaType, let reference = BlobReference(in: try? JSONValue(parsing: bytes)) {
+            let seller = try await client.offer(goods.offer).seller
+            _ = try await client.fetchBlob(reference.id, BlobFetchRequest(from: [seller], waitMs: 600_000, pin: true))
+            if let path {
+                guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                    throw PlexusError(.invalidArgument, "cannot write \(path)")
+                }
+                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+                defer { try? handle.close() }
+                let written = try await client.readBlob(reference.id, offer: goods.offer) { try handle.write(contentsOf: $0) }
+                if json { Output.printJSON(goods) } else { Output.printError("wrote \(written) bytes to \(path)") }
+            } else {
+                try await client.readBlob(reference.id, offer: goods.offer) { FileHandle.standardOutput.write($0) }
+            }
+            return
+        }
         if let path {
             guard FileManager.default.createFile(atPath: path, contents: bytes, attributes: [.posixPermissions: 0o600]) else {
                 throw PlexusError(.invalidArgument, "cannot write \(path)")

@@ -83,7 +83,7 @@ struct RetentionRunCommand: AsyncParsableCommand {
         try await reportingErrors(json: global.json) {
             let run = try await global.client().runRetention()
             if global.json { return Output.printJSON(run) }
-            print("removed \(run.removed) entries in \(run.tookMs) ms; \(run.collapsed) tombstones collapsed into low-water marks")
+            print("removed \(run.removed) entries in \(run.tookMs) ms; \(run.collapsed) tombstones collapsed into low-water marks; \(run.blobsCollected) blobs (\(run.blobBytesCollected) bytes) collected")
             for policy in run.policies { print("  \(policy.id): \(policy.removed)") }
         }
     }

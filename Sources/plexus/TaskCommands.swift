@@ -31,6 +31,24 @@ struct TaskCommand: AsyncParsableCommand {
     static func print(_ task: TaskView, json: Bool) {
         if json { Output.printJSON(task) } else { Swift.print(describe(task)) }
     }
+
+    /// Fetches a blob a task named (from `source` first) and writes its bytes to `path`, or
+    /// to stdout.
+    static func write(_ reference: BlobReference, from source: AgentID?, to path: String?, client: NodeClient) async throws {
+        _ = try await client.fetchBlob(reference.id, BlobFetchRequest(from: source.map { [$0] }, waitMs: 600_000))
+        if let path {
+            let url = URL(fileURLWithPath: path)
+            FileManager.default.createFile(atPath: url.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: url)
+            defer { try? handle.close() }
+            try await client.readBlob(reference.id) { try handle.write(contentsOf: $0) }
+        } else {
+            try await client.readBlob(reference.id) { FileHandle.standardOutput.write($0) }
+        }
+    }
+
+    /// Results longer than this go back as a blob: a task message carries at most 64 KiB.
+    static let inlineResultBytes = 32 * 1024
 }
 
 struct TaskSendCommand: AsyncParsableCommand {
@@ -57,24 +75,43 @@ struct TaskSendCommand: AsyncParsableCommand {
         help: "Wait for the task to end (up to --timeout) and print the outcome, exiting 1 unless it completed (the default); --no-wait prints the submitted task and exits.")
     var wait = true
 
+    @Option(name: .long, help: "Send this file as the payload, as a blob the worker fetches (its --exec reads the bytes on stdin); a PAYLOAD given too goes beside it.")
+    var file: String?
+
+    @Option(name: [.short, .long], help: "Write a result that came as a blob to this file (default: stdout).")
+    var output: String?
+
     @Argument(help: "The payload: JSON, or text (sent as a JSON string); - reads stdin.")
-    var payload: String
+    var payload: String?
 
     func validate() throws {
         guard to != nil || capability != nil else { throw ValidationError("give --to ID or --capability NAME") }
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout is 0 to 3600 seconds") }
+        guard payload != nil || file != nil else { throw ValidationError("give a PAYLOAD or --file FILE") }
     }
 
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            let text = payload == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : payload
             let client = try await global.client(timeout: .seconds(Int64(timeout) + 15))
+            var value = payload.map { payload in
+                TaskCommand.payload(payload == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : payload)
+            }
+            if let file {
+                let url = URL(fileURLWithPath: file)
+                let blob = try await client.putBlob(file: url, pin: false)
+                value = BlobReference(id: blob.id, size: blob.size, name: url.lastPathComponent).attached(to: value)
+            }
             let timeoutMs = Int(timeout * 1000)
             var task = try await client.sendTask(SendTaskRequest(
                 to: try to.map { text throws(PlexusError) in try AgentID.parse(text) }, capability: capability ?? "default",
-                payload: TaskCommand.payload(text), timeoutMs: timeoutMs, require: require.isEmpty ? nil : require))
+                payload: value ?? .null, timeoutMs: timeoutMs, require: require.isEmpty ? nil : require))
             while wait, !task.state.isTerminal {
                 task = try await client.task(task.id, waitMs: min(FeedRequest.maxWaitMs, timeoutMs + 1000))
+            }
+            if wait, task.state == .completed, let reference = BlobReference(in: task.result) {
+                try await TaskCommand.write(reference, from: task.worker, to: output, client: client)
+                if global.json || output != nil { TaskCommand.print(task, json: global.json) }
+                return
             }
             TaskCommand.print(task, json: global.json)
             if wait, task.state != .completed { throw ExitCode(1) }
@@ -208,7 +245,9 @@ struct TasksCommand: AsyncParsableCommand {
 
 /// `plexus worker`: takes tasks for a capability from the running node and runs a command
 /// for each, payload on stdin; its stdout (JSON, or text) is the result, a non-zero exit an
-/// error. The command is stopped when the caller cancels or the deadline passes.
+/// error. The command is stopped when the caller cancels or the deadline passes. A payload
+/// that is a blob (`plexus task send --file`) is fetched and its bytes are the command's
+/// stdin; a result over 32 KiB goes back as a blob.
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker", abstract: "Run a command per task for a capability: payload on stdin, stdout is the result.")
@@ -273,9 +312,23 @@ struct WorkerCommand: AsyncParsableCommand {
                 await quota.release()
                 continue
             }
-            let input = (try? JSONEncoder.compact.encode(task.payload ?? .null)) ?? Data("null".utf8)
             let timeout = Duration.milliseconds(max(1, task.deadlineMs - Int64(Date().timeIntervalSince1970 * 1000)))
-            let work = Task { try await runner.run(input: input + Data("\n".utf8), timeout: timeout, capture: true) }
+            let input: Data
+            if let reference = BlobReference(in: task.payload) {
+                do {
+                    _ = try await client.fetchBlob(
+                        reference.id, BlobFetchRequest(from: [task.caller], waitMs: Int(max(1, min(timeout.components.seconds * 1000, 3_600_000)))))
+                    input = try await client.blobBytes(reference.id, limit: 1 << 30)
+                } catch {
+                    _ = try? await client.finishTask(
+                        task.id, with: TaskResultRequest(error: .init(code: error.code.rawValue, message: "cannot fetch the payload blob: \(error.message)")))
+                    continue
+                }
+            } else {
+                input = (try? JSONEncoder.compact.encode(task.payload ?? .null)) ?? Data("null".utf8)
+                    + Data("\n".utf8)
+            }
+            let work = Task { try await runner.run(input: input, timeout: timeout, capture: true) }
             // The caller may cancel: watch the task and stop the command if it ends meanwhile.
             let watcher = Task {
                 while !Task.isCancelled {
@@ -289,7 +342,10 @@ struct WorkerCommand: AsyncParsableCommand {
             let outcome = try await work.value
             watcher.cancel()
             let result: TaskResultRequest
-            if outcome.status == 0, !outcome.stopped {
+            if outcome.status == 0, !outcome.stopped, outcome.stdout.count > TaskCommand.inlineResultBytes {
+                let blob = try await client.putBlob(outcome.stdout, pin: false)
+                result = TaskResultRequest(result: BlobReference(id: blob.id, size: blob.size).attached(to: nil))
+            } else if outcome.status == 0, !outcome.stopped {
                 let text = String(decoding: outcome.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                 result = TaskResultRequest(result: TaskCommand.payload(text))
             } else {

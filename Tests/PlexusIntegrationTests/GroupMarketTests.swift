@@ -129,6 +129,42 @@ import Testing
     /// Bob publishes an offer whose key his node cannot derive and claims Alice's purchase
     /// with a masked key that opens to nothing: Alice's node proves the claim bad with her
     /// secret and takes the price back, before the deadline; every node agrees.
+    /// Goods over what an offer carries are sold as a blob sealed under the offer's key: the
+    /// buyer's CLI fetches and opens it; a member who did not buy fetches only ciphertext.
+    @Test func largeGoodsAreSoldAsASealedBlob() async throws {
+        let economy = try await GroupLedgerTests.economy("big market", policy: Self.policy)
+        let (owner, alice, bob, group) = (economy.owner, economy.alice, economy.bob, economy.group)
+        let marker = "survey-\(UUID().uuidString)"
+        let goods = Data(String(repeating: "\(marker) depth 12.5 m; ", count: 30_000).utf8)
+        let input = bob.directory.file("survey.txt")
+        try goods.write(to: input)
+        let created = try await runPlexus(
+            ["offer", "create", group, input.path, "--title", "Harbour survey", "--price", "25", "--media-type", "text/plain",
+             "--data", bob.directory.path, "--json"],
+            home: bob.directory.path)
+        #expect(created.status == 0, "\(created.stderr)")
+        let offer = try JSONDecoder().decode(OfferView.self, from: Data(created.stdout.utf8))
+        #expect(offer.mediaType == MarketLimits.blobGoodsMediaType)
+        try await MeshTests.eventually("Alice sees the offer", within: .seconds(60)) { (try? await alice.client.offer(offer.id)) != nil }
+
+        let file = alice.directory.file("survey.out")
+        let bought = try await runPlexus(
+            ["offer", "buy", offer.id.hex, "-o", file.path, "--wait", "120", "--data", alice.directory.path], home: alice.directory.path,
+            timeout: .seconds(180))
+        #expect(bought.status == 0, "\(bought.stderr)")
+        #expect(try Data(contentsOf: file) == goods, "the buyer wrote out the goods")
+
+        let goodsBytes = try #require(try await bob.client.goods(offer.id).bytes)
+        let reference = try #require(BlobReference(in: try JSONValue(parsing: goodsBytes)))
+        #expect(reference.size == UInt64(goods.count))
+        _ = try await owner.client.fetchBlob(reference.id, BlobFetchRequest(waitMs: 30_000))
+        #expect(await GroupTests.refusal { try await owner.client.readBlob(reference.id, offer: offer.id) { _ in } } == .forbidden)
+        for node in [owner, alice, bob] {
+            #expect(Self.files(under: node.directory.url.appendingPathComponent("blobs").path, holding: [Data(marker.utf8)]).isEmpty)
+        }
+        for node in [owner, alice, bob] { _ = try await node.stop() }
+    }
+
     @Test func aClaimThatDoesNotRevealTheKeyIsProvenBadAndThePriceGoesBack() async throws {
         let economy = try await GroupLedgerTests.economy("bad-seller", policy: Self.policy)
         let (owner, alice, bob, group) = (economy.owner, economy.alice, economy.bob, economy.group)

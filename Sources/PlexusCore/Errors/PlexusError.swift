@@ -22,6 +22,8 @@ public struct PlexusError: Error, Sendable, Equatable, CustomStringConvertible {
         case methodNotAllowed
         /// The request's content type is not JSON.
         case unsupportedMediaType
+        /// A byte range outside the blob asked for.
+        case rangeNotSatisfiable
         /// An entry failed to decode as protobuf or has impossible fields.
         case malformedEntry
         /// An entry's signature does not verify.

@@ -55,11 +55,14 @@ public struct OfferCreateRequest: Codable, Sendable, Equatable {
     public var name: String?
     public var mediaType: String?
     /// The goods, base64 (at most `MarketLimits.maxGoodsBytes` bytes once decoded).
-    public var content: String
+    public var content: String?
+    /// Or a blob held here whose bytes are the goods, of any size: sold sealed as a blob of
+    /// its own (PROTOCOL.md §14.6, §15.1).
+    public var blob: BlobID?
 
     public init(
         title: String, description: String? = nil, tags: [String]? = nil, price: Int64, name: String? = nil, mediaType: String? = nil,
-        content: Data
+        content: Data? = nil, blob: BlobID? = nil
     ) {
         self.title = title
         self.description = description
@@ -67,11 +70,17 @@ public struct OfferCreateRequest: Codable, Sendable, Equatable {
         self.price = price
         self.name = name
         self.mediaType = mediaType
-        self.content = content.base64EncodedString()
+        self.content = content?.base64EncodedString()
+        self.blob = blob
     }
 
-    /// The goods, checked; `invalidArgument` or `tooLarge` for what the offer cannot carry.
+    /// The goods carried inline, checked; `invalidArgument` or `tooLarge` for what the
+    /// offer cannot carry. Empty when the goods are a blob.
     public func goods() throws(PlexusError) -> Data {
+        guard (content == nil) != (blob == nil) else {
+            throw PlexusError(.invalidContent, "give the goods as either content (base64) or blob (the id of a blob held here)")
+        }
+        guard let content else { return Data() }
         guard let data = Data(base64Encoded: content) else { throw PlexusError(.invalidContent, "content must be the goods in base64") }
         guard data.count <= MarketLimits.maxGoodsBytes else {
             throw PlexusError(.tooLarge, "goods carried in an offer are at most \(MarketLimits.maxGoodsBytes) bytes (got \(data.count))")
@@ -100,7 +109,7 @@ public struct OfferCreateRequest: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case title, description, tags, price, name, content
+        case title, description, tags, price, name, content, blob
         case mediaType = "media_type"
     }
 }

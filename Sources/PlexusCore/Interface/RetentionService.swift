@@ -194,17 +194,22 @@ public struct RetentionRunView: Codable, Sendable, Equatable {
     public var policies: [PolicyResult]
     /// Tombstones older than the tombstone age collapsed into low-water marks.
     public var collapsed: Int
+    /// Blobs collected: not pinned, referenced by no entry held here, unused for the grace period.
+    public var blobsCollected: Int
+    public var blobBytesCollected: UInt64
     public var tookMs: Int64
 
-    public init(removed: Int, policies: [PolicyResult], collapsed: Int, tookMs: Int64) {
+    public init(removed: Int, policies: [PolicyResult], collapsed: Int, blobsCollected: Int, blobBytesCollected: UInt64, tookMs: Int64) {
         self.removed = removed
         self.policies = policies
         self.collapsed = collapsed
+        self.blobsCollected = blobsCollected
+        self.blobBytesCollected = blobBytesCollected
         self.tookMs = tookMs
     }
 
     enum CodingKeys: String, CodingKey {
         case removed, policies, collapsed
-        case tookMs = "took_ms"
+        case blobsCollected = "blobs_collected", blobBytesCollected = "blob_bytes_collected", tookMs = "took_ms"
     }
 }

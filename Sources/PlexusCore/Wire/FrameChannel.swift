@@ -6,6 +6,7 @@ public enum FrameChannel: Hashable, Sendable {
     case gossip
     case task
     case dht
+    case blob
     /// A `Message` frame on a named channel (features added later).
     case message(String)
 
@@ -16,6 +17,7 @@ public enum FrameChannel: Hashable, Sendable {
         case .gossip: self = .gossip
         case .task: self = .task
         case .dht: self = .dht
+        case .blob: self = .blob
         case .message(let message): self = .message(message.channel)
         case .ping, .pong, .close, nil: return nil
         }

@@ -237,6 +237,14 @@ public nonisolated struct Plexus_Frame: Sendable {
     set {kind = .dht(newValue)}
   }
 
+  public var blob: Plexus_Blob {
+    get {
+      if case .blob(let v)? = kind {return v}
+      return Plexus_Blob()
+    }
+    set {kind = .blob(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -247,8 +255,118 @@ public nonisolated struct Plexus_Frame: Sendable {
     case gossip(Plexus_Gossip)
     case task(Plexus_Task)
     case dht(Plexus_Dht)
+    case blob(Plexus_Blob)
 
   }
+
+  public init() {}
+}
+
+/// Blob transfer (PROTOCOL.md §15): content-addressed files fetched chunk by chunk, each
+/// chunk checked against the manifest's SHA-256 before it is kept.
+public nonisolated struct Plexus_Blob: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 32-byte SHA-256 of the blob's bytes
+  public var id: Data = Data()
+
+  public var kind: Plexus_Blob.OneOf_Kind? = nil
+
+  /// asks for the manifest
+  public var query: Bool {
+    get {
+      if case .query(let v)? = kind {return v}
+      return false
+    }
+    set {kind = .query(newValue)}
+  }
+
+  /// the answer: the holder has the whole blob
+  public var manifest: Plexus_BlobManifest {
+    get {
+      if case .manifest(let v)? = kind {return v}
+      return Plexus_BlobManifest()
+    }
+    set {kind = .manifest(newValue)}
+  }
+
+  /// asks for one chunk by index
+  public var get: UInt32 {
+    get {
+      if case .get(let v)? = kind {return v}
+      return 0
+    }
+    set {kind = .get(newValue)}
+  }
+
+  /// the answer to get
+  public var chunk: Plexus_BlobChunk {
+    get {
+      if case .chunk(let v)? = kind {return v}
+      return Plexus_BlobChunk()
+    }
+    set {kind = .chunk(newValue)}
+  }
+
+  /// the holder does not have it, or will not serve it now
+  public var missing: String {
+    get {
+      if case .missing(let v)? = kind {return v}
+      return String()
+    }
+    set {kind = .missing(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+    /// asks for the manifest
+    case query(Bool)
+    /// the answer: the holder has the whole blob
+    case manifest(Plexus_BlobManifest)
+    /// asks for one chunk by index
+    case get(UInt32)
+    /// the answer to get
+    case chunk(Plexus_BlobChunk)
+    /// the holder does not have it, or will not serve it now
+    case missing(String)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Plexus_BlobManifest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// bytes
+  public var size: UInt64 = 0
+
+  /// every chunk but the last is this long
+  public var chunkSize: UInt32 = 0
+
+  /// the 32-byte SHA-256 of each chunk, concatenated
+  public var chunks: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Plexus_BlobChunk: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var index: UInt32 = 0
+
+  public var data: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -1666,7 +1784,7 @@ nonisolated extension Plexus_HandshakePayload: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Plexus_Frame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Frame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ping\0\u{1}pong\0\u{1}close\0\u{1}message\0\u{1}gossip\0\u{1}task\0\u{1}dht\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ping\0\u{1}pong\0\u{1}close\0\u{1}message\0\u{1}gossip\0\u{1}task\0\u{1}dht\0\u{1}blob\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1765,6 +1883,19 @@ nonisolated extension Plexus_Frame: SwiftProtobuf.Message, SwiftProtobuf._Messag
           self.kind = .dht(v)
         }
       }()
+      case 8: try {
+        var v: Plexus_Blob?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .blob(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .blob(v)
+        }
+      }()
       default: break
       }
     }
@@ -1804,6 +1935,10 @@ nonisolated extension Plexus_Frame: SwiftProtobuf.Message, SwiftProtobuf._Messag
       guard case .dht(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
     }()
+    case .blob?: try {
+      guard case .blob(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -1811,6 +1946,189 @@ nonisolated extension Plexus_Frame: SwiftProtobuf.Message, SwiftProtobuf._Messag
 
   public static func ==(lhs: Plexus_Frame, rhs: Plexus_Frame) -> Bool {
     if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Plexus_Blob: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Blob"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}query\0\u{1}manifest\0\u{1}get\0\u{1}chunk\0\u{1}missing\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.id) }()
+      case 2: try {
+        var v: Bool?
+        try decoder.decodeSingularBoolField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .query(v)
+        }
+      }()
+      case 3: try {
+        var v: Plexus_BlobManifest?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .manifest(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .manifest(v)
+        }
+      }()
+      case 4: try {
+        var v: UInt32?
+        try decoder.decodeSingularUInt32Field(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .get(v)
+        }
+      }()
+      case 5: try {
+        var v: Plexus_BlobChunk?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .chunk(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .chunk(v)
+        }
+      }()
+      case 6: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .missing(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularBytesField(value: self.id, fieldNumber: 1)
+    }
+    switch self.kind {
+    case .query?: try {
+      guard case .query(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 2)
+    }()
+    case .manifest?: try {
+      guard case .manifest(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .get?: try {
+      guard case .get(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 4)
+    }()
+    case .chunk?: try {
+      guard case .chunk(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case .missing?: try {
+      guard case .missing(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 6)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Plexus_Blob, rhs: Plexus_Blob) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Plexus_BlobManifest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BlobManifest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}size\0\u{3}chunk_size\0\u{1}chunks\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.chunkSize) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.chunks) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.size != 0 {
+      try visitor.visitSingularUInt64Field(value: self.size, fieldNumber: 1)
+    }
+    if self.chunkSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.chunkSize, fieldNumber: 2)
+    }
+    if !self.chunks.isEmpty {
+      try visitor.visitSingularBytesField(value: self.chunks, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Plexus_BlobManifest, rhs: Plexus_BlobManifest) -> Bool {
+    if lhs.size != rhs.size {return false}
+    if lhs.chunkSize != rhs.chunkSize {return false}
+    if lhs.chunks != rhs.chunks {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Plexus_BlobChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BlobChunk"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{1}data\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.index) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.index != 0 {
+      try visitor.visitSingularUInt32Field(value: self.index, fieldNumber: 1)
+    }
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Plexus_BlobChunk, rhs: Plexus_BlobChunk) -> Bool {
+    if lhs.index != rhs.index {return false}
+    if lhs.data != rhs.data {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -51,22 +51,48 @@ extension PrivateGroups {
 
     // MARK: - Writing
 
-    func createOffer(_ reference: String, _ request: OfferCreateRequest) async throws(PlexusError) -> OfferView {
-        let request = try request.validated()
+    /// A fresh nonce and the content key of an offer about to be made in group
+    /// `reference`, with the domain its goods blob is sealed in (PROTOCOL.md §15.1).
+    func offerSealing(_ reference: String) throws(PlexusError) -> (nonce: Data, key: SymmetricKey, domain: String) {
         let group = try resolve(reference)
         guard group.roster.policy != nil else { throw Self.noLedger(group) }
         let nonce = MarketCrypto.nonce()
-        let contentKey = MarketCrypto.contentKey(of: key, group: group.membership.id, nonce: nonce)
+        return (nonce, MarketCrypto.contentKey(of: key, group: group.membership.id, nonce: nonce), Self.goodsDomain(group.membership.id))
+    }
+
+    /// The key a sealed goods blob of `offer` opens with, when this agent may read its goods.
+    func goodsBlobKey(_ offer: EntryID) throws(PlexusError) -> (key: SymmetricKey, domain: String) {
+        let (group, market, found) = try locateOffer(offer)
+        guard let key = contentKey(of: found, market: market, in: group) else {
+            throw PlexusError(.forbidden, "only the seller and buyers whose purchase was claimed read the goods of \(offer.hex.prefix(12))")
+        }
+        return (key, Self.goodsDomain(group.membership.id))
+    }
+
+    private static func goodsDomain(_ group: EntryID) -> String { "market:" + group.hex }
+
+    /// Makes an offer. `prepared` carries the nonce and key its goods blob was sealed with
+    /// and the goods (the blob's reference) when they are a blob.
+    func createOffer(
+        _ reference: String, _ request: OfferCreateRequest, prepared: (nonce: Data, key: SymmetricKey, goods: Data)? = nil
+    ) async throws(PlexusError) -> OfferView {
+        let request = try request.validated()
+        let group = try resolve(reference)
+        guard group.roster.policy != nil else { throw Self.noLedger(group) }
+        let nonce = prepared?.nonce ?? MarketCrypto.nonce()
+        let contentKey = prepared?.key ?? MarketCrypto.contentKey(of: key, group: group.membership.id, nonce: nonce)
+        let goods = if let prepared { prepared.goods } else { try request.goods() }
         var content: [String: JSONValue] = [
             "title": .string(request.title), "price": .integer(request.price),
             "tags": .array((request.tags ?? []).map(JSONValue.string)),
             "key_hash": .string(Hex.encode(MarketCrypto.hash(contentKey))),
-            "goods": .string(try MarketCrypto.sealGoods(try request.goods(), key: contentKey).base64EncodedString()),
+            "goods": .string(try MarketCrypto.sealGoods(goods, key: contentKey).base64EncodedString()),
             "nonce": .string(nonce.base64EncodedString()),
         ]
         if let description = request.description { content["description"] = .string(description) }
         if let name = request.name { content["name"] = .string(name) }
-        if let mediaType = request.mediaType { content["media_type"] = .string(mediaType) }
+        let mediaType = prepared != nil ? MarketLimits.blobGoodsMediaType : request.mediaType
+        if let mediaType { content["media_type"] = .string(mediaType) }
         let stored = try await seal(GroupInner(type: MarketEntryType.offer, content: .object(content)), expiresMs: nil, in: group.membership.id)
         return try await offer(stored.entry.id)
     }

@@ -495,6 +495,26 @@ actor PrivateGroups: IngestPolicy {
         return (epoch, epochKey, group.membership.topic)
     }
 
+    /// What a blob for group `reference` is sealed under (PROTOCOL.md §15.1): the current
+    /// epoch's key, named by the epoch id; only a member that may write there seals.
+    func blobSealing(_ reference: String) throws(PlexusError) -> (key: SymmetricKey, context: Data, domain: String) {
+        let group = try resolve(reference)
+        let (epoch, key, _) = try sendingEpoch(of: group.membership.id)
+        return (key, Data(epoch.bytes), Self.blobDomain(group.membership.id))
+    }
+
+    /// The key a group blob sealed under epoch `context` opens with; refused when this
+    /// node holds no key of that epoch (not a member then, or not yet rekeyed to).
+    func blobOpening(_ reference: String, context: Data) throws(PlexusError) -> (key: SymmetricKey, domain: String) {
+        let group = try resolve(reference)
+        guard let epoch = EntryID(bytes: context), let key = group.ring[epoch] else {
+            throw PlexusError(.forbidden, "this node holds no key of the epoch this blob of \(group.membership.name) was sealed under")
+        }
+        return (key, Self.blobDomain(group.membership.id))
+    }
+
+    private static func blobDomain(_ group: EntryID) -> String { "group:" + group.hex }
+
     /// The opened view of an entry of a group.
     func opened(_ id: EntryID, in group: EntryID) -> EntryView? {
         groups[group].flatMap { Self.entryView(id, in: $0) }

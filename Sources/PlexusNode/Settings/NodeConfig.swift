@@ -34,6 +34,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var agent: AgentSettings
     /// The retention sweep's interval and the policies set in the file.
     public var retention: RetentionSettings
+    /// Blob limits, quota, collection and serving rate.
+    public var blobs: BlobSettings
 
     public static let defaultAPIPort = 7464
     public static let defaultMeshPort = 7465
@@ -57,6 +59,7 @@ public struct NodeConfig: Sendable, Equatable {
         self.hooks = HookSettings()
         self.agent = AgentSettings()
         self.retention = RetentionSettings()
+        self.blobs = BlobSettings()
     }
 
     /// Values given on the command line; nil means "not given".
@@ -181,6 +184,7 @@ public struct NodeConfig: Sendable, Equatable {
         let extraSkills = settings.stringArray(forKey: "capabilities", default: []).map { $0.trimmingCharacters(in: .whitespaces) }
         config.agent = try AgentSettings(reading: settings.scoped(to: "agent"), structured: sources.structured, extraSkills: extraSkills)
         config.retention = try RetentionSettings(reading: settings.scoped(to: "retention"), structured: sources.structured)
+        config.blobs = try BlobSettings(reading: settings.scoped(to: "blobs"))
         try sources.checkReadable()
         return config
     }
@@ -195,7 +199,7 @@ public struct NodeConfig: Sendable, Equatable {
     /// The documented template `plexus init-config` writes: the top-level settings, then
     /// each section's own lines.
     public static let template = topLevelTemplate + MeshLimits.template + "\n" + HookSettings.template + "\n" + AgentSettings.template + "\n"
-        + RetentionSettings.template
+        + RetentionSettings.template + "\n" + BlobSettings.template
 
     private static let topLevelTemplate = """
         # Plexus node configuration.
