@@ -122,8 +122,15 @@ actor DHTService {
     }
 
     private func lookup(_ target: DHTKey, wantsValue: Bool) async -> (closest: [Contact], values: [Data]) {
+        // Seeds: the closest contacts known, and the peers connected now (a node that just
+        // joined has not heard of any contact through the DHT yet, but can ask its peers).
+        var seeds = table.closest(to: target, count: Self.k)
+        let known = Set(seeds.map(\.peer.agent))
+        for peer in mesh.connectedPeers() where peer != me && !known.contains(peer) {
+            seeds.append(Contact(key: Self.key(of: peer), peer: DHTPeer(agent: peer, address: "")))
+        }
         var lookup = DHTLookup<DHTPeer>(
-            target: target, seeds: table.closest(to: target, count: Self.k), k: Self.k, alpha: Self.alpha,
+            target: target, seeds: seeds, k: Self.k, alpha: Self.alpha,
             wantsValue: wantsValue, exclude: DHTPeer(agent: me, address: ""))
         var found: [Data] = []
         let deadline = ContinuousClock.now + Self.lookupBudget

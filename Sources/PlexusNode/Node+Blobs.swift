@@ -122,8 +122,9 @@ extension Node {
         let stored = try await store.blobs.adopt(
             file, id: id, size: manifest.size, manifest: BlobManifestRecord(chunkSize: manifest.chunkSize, digests: manifest.digests), pin: pin)
         await blobs.updateStoredGauge()
-        let (gossip, dht, me) = (self.gossip, self.dht, self.id)
-        Task { await Self.provideBlobs([id], gossip: gossip, dht: dht, me: me) }
+        // Once put returns, the DHT names this node as a holder (when it has announced
+        // itself): peers that are not connected find it there.
+        await Self.provideBlobs([id], gossip: gossip, dht: dht, me: self.id)
         logger.info("blob stored", metadata: ["blob": "\(id.hex.prefix(16))", "bytes": "\(manifest.size)"])
         return stored
     }

@@ -72,16 +72,21 @@ extension EntryStore {
         let cutoffMs = clock() - age
         do {
             return try await pool.write { db in
+                // Per feed, the bounds below which old tombstones collapse, found once each.
                 let collapsible = try Row.fetchAll(
                     db,
                     sql: """
+                        WITH young AS (
+                            SELECT topic, author, min(seq) AS low FROM tombstones WHERE removed_ms >= :cutoff GROUP BY topic, author
+                        )
                         SELECT t.topic, t.author, max(t.seq) AS top FROM tombstones t
+                        LEFT JOIN young y ON y.topic = t.topic AND y.author = t.author
+                        LEFT JOIN topic_heads h ON h.topic = t.topic AND h.author = t.author AND h.count > 0
+                        LEFT JOIN authors a ON a.author = t.author
                         WHERE t.removed_ms < :cutoff
-                          AND t.seq < COALESCE((SELECT min_seq FROM topic_heads h
-                                                WHERE h.topic = t.topic AND h.author = t.author AND h.count > 0), 9223372036854775807)
-                          AND t.seq < COALESCE((SELECT min(y.seq) FROM tombstones y
-                                                WHERE y.topic = t.topic AND y.author = t.author AND y.removed_ms >= :cutoff), 9223372036854775807)
-                          AND t.seq < COALESCE((SELECT a.max_seq FROM authors a WHERE a.author = t.author), 9223372036854775807)
+                          AND t.seq < COALESCE(h.min_seq, 9223372036854775807)
+                          AND t.seq < COALESCE(y.low, 9223372036854775807)
+                          AND t.seq < COALESCE(a.max_seq, 9223372036854775807)
                         GROUP BY t.topic, t.author
                         """,
                     arguments: ["cutoff": cutoffMs])

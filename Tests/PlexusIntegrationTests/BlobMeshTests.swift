@@ -70,6 +70,39 @@ import Testing
         for node in [c, b] { _ = try await node.stop() }
     }
 
+    /// A node not connected to the blob's holder finds it: through the author of an entry
+    /// that references the blob (dialled at the address of its directory record), and,
+    /// for a blob nothing references, through the DHT. The fetcher listens nowhere and does
+    /// not announce itself, so only its own dials connect it; before each fetch it is
+    /// connected to the hub alone.
+    @Test func holdersThatAreNotConnectedAreFoundThroughReferencesAndTheDHT() async throws {
+        let holder = try await ServeProcess(directory: try MeshTests.directory(), announce: true)
+        let hub = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", holder.meshAddress], announce: true)
+        let fetcher = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--listen", "off", "--peer", hub.meshAddress])
+        let holderID = try await holder.client.identity().agentID
+        try await MeshTests.eventually("the fetcher has the holder's record", within: .seconds(60)) {
+            (try? await fetcher.client.agent(holderID)) != nil
+        }
+        let referenced = try await holder.client.putBlob(Data("referenced by an entry".utf8))
+        let entry = try await holder.client.publish(PublishRequest(
+            content: .object(["text": .string("the file"), "blobs": .array([.object(["id": .string(referenced.id.hex)])])])))
+        try await MeshTests.eventually("the fetcher holds the entry", within: .seconds(60)) { (try? await fetcher.client.entry(entry.id)) != nil }
+        #expect(try await fetcher.client.connectedPeers().allSatisfy { $0.agentID != holderID }, "not connected to the holder")
+        _ = try await fetcher.client.fetchBlob(referenced.id, BlobFetchRequest(waitMs: 30_000))
+        #expect(try await fetcher.client.blobBytes(referenced.id, limit: 1 << 20) == Data("referenced by an entry".utf8))
+
+        // Only the DHT knows of this one, and a second fetcher, connected to the hub alone,
+        // asks for it. The holder stored its record under the blob's key before its put
+        // returned.
+        let unreferenced = try await holder.client.putBlob(Data("found in the DHT".utf8))
+        let second = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--listen", "off", "--peer", hub.meshAddress])
+        try await MeshTests.eventually("the second fetcher is connected") { !(try await second.client.connectedPeers().isEmpty) }
+        #expect(try await second.client.connectedPeers().allSatisfy { $0.agentID != holderID }, "not connected to the holder")
+        _ = try await second.client.fetchBlob(unreferenced.id, BlobFetchRequest(waitMs: 30_000))
+        #expect(try await second.client.blobBytes(unreferenced.id, limit: 1 << 20) == Data("found in the DHT".utf8))
+        for node in [second, fetcher, hub, holder] { _ = try await node.stop() }
+    }
+
     /// A fetch interrupted by the fetching node's own death resumes from the chunks it kept
     /// once the node is back, and ends with the right bytes.
     @Test func aFetchResumesAfterTheFetchingNodeRestarts() async throws {

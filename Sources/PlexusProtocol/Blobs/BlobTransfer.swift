@@ -85,7 +85,7 @@ public struct BlobTransfer: Sendable {
     }
 
     /// Requests in flight per source.
-    public static let window = 8
+    public static let window = 32
     /// A request unanswered this long goes to another source.
     public static let requestTimeout = Duration.seconds(15)
 
