@@ -8,6 +8,8 @@ struct APIRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// The client connection this request arrived on.
     let channel: any Channel
+    /// The web panel session the request carries, once `PanelGuard` checked it.
+    var panelSession: PanelSessions.Session?
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -16,13 +16,23 @@ public enum APIServer {
         node: Node, token: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger,
         onBound: @escaping @Sendable (String) async -> Void
     ) -> some ApplicationProtocol {
-        let collections = routeCollections(node: node, registry: registry, logger: logger)
+        let service = LocalNodeService(node: node)
+        let sessions = PanelSessions()
+        let events = EventRoutes(service: service)
+        let metrics = MetricsRoutes(node: node, registry: registry)
+        let collections = routeCollections(service: service, sessions: sessions, events: events, metrics: metrics, logger: logger)
         let routes = APIRouteTable(collections)
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: MetricsMiddleware(routes: routes))
         router.add(middleware: ErrorMiddleware(routes: routes, logger: logger))
         router.add(middleware: AccessMiddleware(token: token, routes: routes))
         for collection in collections { collection.register(on: router) }
+        do {
+            PanelRoutes(service: service, sessions: sessions, renderer: try PanelRenderer(), events: events, metrics: metrics)
+                .register(on: router)
+        } catch {
+            logger.error("the web panel is not served", metadata: ["error": "\(error)"])
+        }
         let address = node.config.api
         return Application(
             router: router,
@@ -37,6 +47,15 @@ public enum APIServer {
     /// Every feature's routes.
     static func routeCollections(node: Node, registry: PrometheusCollectorRegistry, logger: Logger) -> [any APIRouteCollection] {
         let service = LocalNodeService(node: node)
+        return routeCollections(
+            service: service, sessions: PanelSessions(), events: EventRoutes(service: service),
+            metrics: MetricsRoutes(node: node, registry: registry), logger: logger)
+    }
+
+    static func routeCollections(
+        service: LocalNodeService, sessions: PanelSessions, events: EventRoutes, metrics: MetricsRoutes, logger: Logger
+    ) -> [any APIRouteCollection] {
+        let node = service.node
         return [
             NodeRoutes(service: service),
             EntryRoutes(service: service),
@@ -49,8 +68,9 @@ public enum APIServer {
             MarketRoutes(service: service),
             RetentionRoutes(service: service),
             BlobRoutes(service: service),
-            EventRoutes(service: service),
-            MetricsRoutes(node: node, registry: registry),
+            events,
+            metrics,
+            PanelLoginRoutes(sessions: sessions),
             MCPRoutes(
                 sessions: MCPHTTPSessions(service: service, logger: logger),
                 bodyLimit: node.config.limits.maxBodyBytes * 2 + 16 * 1024),

@@ -3,7 +3,8 @@ import Hummingbird
 import PlexusCore
 import PlexusNode
 
-/// Guards the API: the bearer token on every route except the open ones, and no requests
+/// Guards the API: the bearer token on every route except the open ones and the web
+/// panel's, and no requests
 /// from web pages of other origins (a browser on this machine must not be turned against
 /// the node). The token comparison takes the same time whatever the input.
 struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -19,7 +20,8 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         if let origin = request.headers[.origin], !Self.isLoopbackOrigin(origin) {
             throw PlexusError(.forbidden, "requests from origin \(origin) are not allowed")
         }
-        if routes.requiresToken(request) {
+        // The panel signs people in with its own sessions (`PanelGuard`), never the token.
+        if !PanelRoutes.owns(request.uri.path), routes.requiresToken(request) {
             guard let header = request.headers[.authorization] else {
                 throw PlexusError(.unauthorized, "missing 'Authorization: Bearer <token>' (the token is in api.token in the data directory)")
             }

@@ -36,10 +36,11 @@ struct EventRoutes: APIRouteCollection {
     }
 
     func register(on router: Router<APIRequestContext>) {
-        router.get("/v1/events") { request, context in try await events(request, connection: context.channel) }
+        router.get("/v1/events") { request, context in try await stream(request, connection: context.channel) }
     }
 
-    private func events(_ request: Request, connection: any Channel) async throws -> Response {
+    /// The stream for `request`'s filters, written to `connection` (also the panel's live feed).
+    func stream(_ request: Request, connection: any Channel) async throws -> Response {
         let reader = QueryReader(request)
         let heartbeatMs = try reader.int("heartbeat_ms", default: 15_000)
         guard (100...60_000).contains(heartbeatMs) else {

@@ -10,7 +10,8 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let response = try await next(request, context)
-        let route = routes.pattern(matching: request.uri.path) ?? "unmatched"
+        let path = request.uri.path
+        let route = routes.pattern(matching: path) ?? (PanelRoutes.owns(path) ? "/ui" : "unmatched")
         let method = request.method.rawValue
         let elapsed = (ContinuousClock.now - start).components
         Metrics.Timer(label: "plexus_api_request_duration_seconds", dimensions: [("route", route), ("method", method)])

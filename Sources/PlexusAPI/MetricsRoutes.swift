@@ -22,14 +22,19 @@ struct MetricsRoutes: APIRouteCollection {
 
     func register(on router: Router<APIRequestContext>) {
         router.get("/metrics") { _, _ in
-            try await collect()
-            var buffer: [UInt8] = []
-            buffer.reserveCapacity(16 * 1024)
-            registry.emit(into: &buffer)
-            return Response(
+            Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+                body: .init(byteBuffer: ByteBuffer(bytes: try await exposition())))
         }
+    }
+
+    /// Every metric in the text exposition format, the node's tallies brought up to date.
+    func exposition() async throws -> [UInt8] {
+        try await collect()
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(16 * 1024)
+        registry.emit(into: &buffer)
+        return buffer
     }
 
     private func collect() async throws {
