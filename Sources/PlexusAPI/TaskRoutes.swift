@@ -17,7 +17,14 @@ struct TaskRoutes: APIRouteCollection {
             return EnvelopeResponse.success(try await service.sendTask(body), status: .created)
         }
         router.get("/v1/tasks") { request, _ in
-            EnvelopeResponse.success(try await service.tasks(limit: try QueryReader(request).int("limit", default: 100)))
+            let reader = QueryReader(request)
+            let role = try reader.string("role").map { text throws(PlexusError) -> TaskView.Role in
+                guard let role = TaskView.Role(rawValue: text) else {
+                    throw PlexusError(.invalidArgument, "role must be caller (sent from here) or worker (received here)")
+                }
+                return role
+            }
+            return EnvelopeResponse.success(try await service.tasks(limit: try reader.int("limit", default: 100), role: role ?? .caller))
         }
         router.get("/v1/tasks/next") { request, _ in
             let reader = QueryReader(request)

@@ -12,8 +12,8 @@ extension NodeClient {
         try await send(.POST, "/v1/tasks", body: request, timeout: request.waitMs.map { max(timeout, .milliseconds(Int64($0)) + .seconds(10)) })
     }
 
-    public func tasks(limit: Int) async throws(PlexusError) -> [TaskView] {
-        try await send(.GET, "/v1/tasks", query: ["limit": String(limit)])
+    public func tasks(limit: Int, role: TaskView.Role) async throws(PlexusError) -> [TaskView] {
+        try await send(.GET, "/v1/tasks", query: ["limit": String(limit), "role": role.rawValue])
     }
 
     public func task(_ id: TaskID, waitMs: Int) async throws(PlexusError) -> TaskView {

@@ -7,8 +7,12 @@ extension LocalNodeService {
         try await node.sendTask(request)
     }
 
-    public func tasks(limit: Int) async throws(PlexusError) -> [TaskView] {
-        await node.sentTasks(limit: try PageLimit.check(limit))
+    public func tasks(limit: Int, role: TaskView.Role) async throws(PlexusError) -> [TaskView] {
+        let limit = try PageLimit.check(limit)
+        switch role {
+        case .caller: return await node.sentTasks(limit: limit)
+        case .worker: return await node.receivedTasks(limit: limit)
+        }
     }
 
     public func task(_ id: TaskID, waitMs: Int) async throws(PlexusError) -> TaskView {

@@ -21,6 +21,11 @@ extension Node {
         await taskRouter.list(limit: max(1, min(limit, 1000)))
     }
 
+    /// Tasks received here for local workers, newest first.
+    public nonisolated func receivedTasks(limit: Int = 100) async -> [TaskView] {
+        await inbox.list(limit: max(1, min(limit, 1000)))
+    }
+
     /// Cancels a task sent from here.
     public nonisolated func cancelTask(_ id: TaskID) async throws(PlexusError) -> TaskView {
         try await taskRouter.cancel(id)

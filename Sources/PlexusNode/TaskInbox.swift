@@ -29,6 +29,11 @@ actor TaskInbox {
         self.notify = notify
     }
 
+    /// The newest `limit` tasks received, newest first.
+    func list(limit: Int) -> [TaskView] {
+        state.newest(limit)
+    }
+
     /// Whether so many tasks wait here that this agent should be announced as busy.
     var isBusy: Bool { state.isBusy }
 

@@ -223,16 +223,20 @@ struct TaskResultCommand: AsyncParsableCommand {
 }
 
 struct TasksCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "tasks", abstract: "List tasks sent from this node, newest first.")
+    static let configuration = CommandConfiguration(
+        commandName: "tasks", abstract: "List tasks sent from this node (or with --received, received by it), newest first.")
 
     @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .long, help: "Tasks received by this node for its workers instead.")
+    var received = false
 
     @Option(name: .long, help: "How many at most.")
     var limit = 100
 
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            let tasks = try await global.client().tasks(limit: limit)
+            let tasks = try await global.client().tasks(limit: limit, role: received ? .worker : .caller)
             if global.json {
                 Output.printJSON(tasks)
                 return

@@ -20,7 +20,7 @@ import Testing
         "every_control_named", "injection_text_shown", "injection_inert_feed", "entry_page", "injection_inert_entry", "live_entry",
         "injection_inert_live", "idle_no_requests", "task_from_form_completes", "cancel_works", "csrf_missing_refused",
         "csrf_wrong_refused", "csrf_right_works", "form_without_session_refused", "foreign_host_refused", "own_host_works",
-        "foreign_origin_refused", "token_not_in_pages", "logout", "no_console_errors", "no_dialogs", "script_completed", "task_form_sent",
+        "foreign_origin_refused", "token_not_in_pages", "logout", "no_console_errors", "no_dialogs", "script_completed", "task_form_sent", "group_page", "injection_inert_group", "store_page",
     ]
 
     @Test func panelInHeadlessChromium() async throws {
@@ -53,12 +53,20 @@ import Testing
             return try await a.client.agent(bID).record.capabilities.skills.contains("echo")
         }
 
+        // A group with a claim (sealed at rest, opened for the page), a blob and a policy, so
+        // the group and store pages show real data.
+        let group = try await a.client.createGroup(GroupCreateRequest(name: "panel-lab"))
+        _ = try await a.client.publish(group: group.id.description, PublishRequest(type: "claim", content: .object(["text": .string("claim " + Self.injections[0])])))
+        _ = try await a.client.putBlob(Data(repeating: 7, count: 4096))
+        _ = try await a.client.addRetentionPolicy(RetentionPolicyRequest(topic: "panel", maxCount: 1000))
+
+        try? FileManager.default.removeItem(at: Self.screenshots)
         let login = try await a.client.panelLogin()
         let short = try await a.client.panelLogin(ttlMs: 1000)
         let config: [String: Any] = [
             "a": a.apiAddress, "b": b.apiAddress, "a_token": a.token, "b_token": b.token, "b_id": bID.description,
             "login": a.client.panelURL(login), "short_login": a.client.panelURL(short), "short_expires_ms": short.expiresMs,
-            "shots": Self.screenshots.path, "chromium": browser,
+            "shots": Self.screenshots.path, "chromium": browser, "group": group.id.description,
         ]
         let arguments = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
         let run = try await PythonPeer.run(script: Self.script, [arguments], home: a.directory.path, timeout: .seconds(300))
@@ -70,6 +78,9 @@ import Testing
             #expect(pair?.first as? Bool == true, "\(name): \(pair?.last ?? "no result")")
         }
         // Every page was checked at both widths.
-        #expect(run.json.keys.filter { $0.hasPrefix("page ") }.count == 22)
+        #expect(run.json.keys.filter { $0.hasPrefix("page ") }.count == 26)
+        // The task sent from A's form was received and answered on B.
+        let received = try await b.client.tasks(limit: 10, role: .worker)
+        #expect(received.contains { $0.capability == "echo" && $0.state == .completed }, "B's received tasks: \(received.map(\.state))")
     }
 }

@@ -55,7 +55,7 @@ def raw(method, path, headers, body=None):
 
 
 PAGES = ["/ui/", "/ui/peers", "/ui/feed", "/ui/search?q=marker", "/ui/forks", "/ui/agents", "/ui/agents/" + config["b_id"],
-         "/ui/tasks", "/ui/groups", "/ui/store", "/ui/metrics"]
+         "/ui/tasks", "/ui/tasks?role=worker", "/ui/groups", "/ui/groups/" + config["group"], "/ui/store", "/ui/metrics"]
 INJECTIONS = ["<script>window.__xss=1</script>", "\"><img src=x onerror=\"window.__xss=2\">", "javascript:window.__xss=3"]
 
 try:
@@ -103,7 +103,7 @@ try:
             page.set_viewport_size({"width": width, "height": 900})
             for path in PAGES:
                 response = page.goto(A + path)
-                name = (path.strip("/").replace("/", "_").split("?")[0] or "overview")[:40]
+                name = (path.strip("/").replace("/", "_").replace("?", "_").replace("=", "-") or "overview")[:40]
                 page.screenshot(path=os.path.join(config["shots"], "%s-%d.png" % (name, width)), full_page=True)
                 overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
                 check("page %s at %d" % (path, width), response.status == 200 and page.locator("h1").count() == 1 and overflow <= 1,
@@ -130,6 +130,15 @@ try:
         page.goto(A + first)
         check("entry_page", page.locator("pre.content").count() == 1 and "Signature" in page.content(), first)
         check("injection_inert_entry", page.evaluate("window.__xss === undefined") and page.locator("img").count() == 0)
+
+        # A group's claim, sealed at rest, is opened for its page and shown inert.
+        page.goto(A + "/ui/groups/" + config["group"])
+        main = page.locator("main").inner_text()
+        check("group_page", "panel-lab" in main and "claim " + INJECTIONS[0] in main and "owner" in main, main[:300])
+        check("injection_inert_group", page.evaluate("window.__xss === undefined") and page.locator("main script").count() == 0)
+        page.goto(A + "/ui/store")
+        main = page.locator("main").inner_text()
+        check("store_page", "beyond 1000 entries" in main and "4.1 kB" in main, main[:400])
 
         # Live: an entry published on B appears on A's feed page without a reload, inert too.
         page.goto(A + "/ui/feed?topic=panel")

@@ -55,11 +55,21 @@ struct PanelRenderer: Sendable {
 
     /// A page: `template` rendered with `model`.
     func page(_ template: String, _ model: Any, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]) -> Response {
-        let html = library.render(model, withTemplate: template) ?? "<!doctype html><title>Plexus</title><p>The page template \(template) is missing.</p>"
+        let html = html(template, model)
         var headers = Self.securityHeaders
         headers[.contentType] = "text/html; charset=utf-8"
         headers.append(contentsOf: extra)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// The HTML of `template` rendered with `model`.
+    func html(_ template: String, _ model: Any) -> String {
+        library.render(model, withTemplate: template) ?? "<!doctype html><title>Plexus</title><p>The page template \(template) is missing.</p>"
+    }
+
+    /// Whether a template of this name was loaded.
+    func has(_ template: String) -> Bool {
+        library.getTemplate(named: template) != nil
     }
 
     /// A static file, nil when there is none by that name.

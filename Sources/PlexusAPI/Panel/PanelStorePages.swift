@@ -144,7 +144,7 @@ struct PanelMetricsPage: PanelPageCollection {
             let top = series.sorted { $0.value > $1.value }.prefix(maxSeries)
             let largest = max(1, top.first?.value ?? 1)
             return Chart(name: family, series: top.map {
-                Series(label: $0.labels.replacingOccurrences(of: "\"", with: ""), value: Self.number($0.value), raw: "\($0.value)", max: "\(largest)")
+                Series(label: $0.labels.replacingOccurrences(of: "\"", with: "").replacingOccurrences(of: ",", with: ", "), value: Self.number($0.value), raw: "\($0.value)", max: "\(largest)")
             })
         }
     }

@@ -58,16 +58,21 @@ struct PanelTaskPages: PanelPageCollection {
     private func tasks(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let query = PanelQuery(request)
         let offset = try query.offset()
-        let tasks = try await service.tasks(limit: Self.listed)
+        let received = query.string("role") == TaskView.Role.worker.rawValue
+        let tasks = try await service.tasks(limit: Self.listed, role: received ? .worker : .caller)
         let now = PanelRoutes.nowMs()
         let model = TasksModel(
+            received: received,
             tasks: tasks.dropFirst(offset).prefix(PanelRoutes.pageSize).map { TaskModel($0, nowMs: now) },
-            pager: Pager(path: "/ui/tasks", query: [:], offset: offset, size: PanelRoutes.pageSize, total: tasks.count),
+            pager: Pager(
+                path: "/ui/tasks", query: received ? ["role": "worker"] : [:], offset: offset, size: PanelRoutes.pageSize, total: tasks.count),
             capability: query.string("capability") ?? "", to: query.string("to") ?? "")
         return routes.render("tasks", title: "Tasks", section: "/ui/tasks", context, model)
     }
 
     struct TasksModel {
+        /// Listing tasks received for local workers rather than those sent from here.
+        let received: Bool
         let tasks: [TaskModel]
         let pager: Pager
         /// Prefilled form fields (from an agent's page).
@@ -82,6 +87,11 @@ struct PanelTaskPages: PanelPageCollection {
         let capability: String
         let state: String
         let terminal: Bool
+        /// Sent from here and still running: the page offers to cancel it.
+        let cancellable: Bool
+        let caller: String
+        /// `sent from here` or `received here`.
+        let direction: String
         let worker: String?
         let message: String?
         let created: String
@@ -99,6 +109,9 @@ struct PanelTaskPages: PanelPageCollection {
             capability = task.capability
             state = task.state.rawValue
             terminal = task.state.isTerminal
+            cancellable = task.role == .caller && !task.state.isTerminal
+            caller = task.caller.description
+            direction = task.role == .caller ? "sent from here" : "received here"
             worker = task.worker?.description
             message = task.message
             created = Show.time(task.createdMs)

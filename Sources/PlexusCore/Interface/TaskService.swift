@@ -2,8 +2,9 @@
 public protocol TaskService: Sendable {
     /// Sends a task to an agent, or to one offering the capability.
     func sendTask(_ request: SendTaskRequest) async throws(PlexusError) -> TaskView
-    /// Tasks sent from this node, newest first.
-    func tasks(limit: Int) async throws(PlexusError) -> [TaskView]
+    /// Tasks sent from this node (`caller`) or received by it for its workers (`worker`),
+    /// newest first.
+    func tasks(limit: Int, role: TaskView.Role) async throws(PlexusError) -> [TaskView]
     /// A task sent or received here; with `waitMs`, waits for it to end (sent) or change (received).
     func task(_ id: TaskID, waitMs: Int) async throws(PlexusError) -> TaskView
     /// Cancels a task sent from here.
@@ -14,4 +15,11 @@ public protocol TaskService: Sendable {
     func taskProgress(_ id: TaskID, message: String) async throws(PlexusError) -> TaskView
     /// The result or error of a leased task.
     func finishTask(_ id: TaskID, with outcome: TaskResultRequest) async throws(PlexusError) -> TaskView
+}
+
+extension TaskService {
+    /// Tasks sent from this node, newest first.
+    public func tasks(limit: Int) async throws(PlexusError) -> [TaskView] {
+        try await tasks(limit: limit, role: .caller)
+    }
 }

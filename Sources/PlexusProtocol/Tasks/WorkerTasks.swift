@@ -91,6 +91,9 @@ public struct WorkerTasks: Sendable {
     /// A task as this worker sees it.
     public func view(_ id: TaskID) -> TaskView? { tasks[id]?.view }
 
+    /// The newest `limit` tasks received, newest first.
+    public func newest(_ limit: Int) -> [TaskView] { tasks.newest(limit).map(\.view) }
+
     /// Tasks for `capability` run an in-process handler from now on.
     public mutating func registerHandler(_ capability: String) {
         handled.insert(capability.lowercased())
