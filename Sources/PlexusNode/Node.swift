@@ -22,8 +22,16 @@ public actor Node {
     /// The mesh transport.
     nonisolated let mesh: ConnectionManager
     nonisolated let gossip: GossipEngine
-    /// The private groups this node is in.
-    nonisolated let groups: PrivateGroups
+    /// The private groups this node is in, as loaded at start (`groups` waits for that).
+    nonisolated let privateGroups: PrivateGroups
+    /// The private groups this node is in, once read back from the store: a request that
+    /// comes in while the node starts waits for them instead of finding none.
+    nonisolated var groups: PrivateGroups {
+        get async {
+            await privateGroups.load()
+            return privateGroups
+        }
+    }
     /// The retention policies and their sweep.
     nonisolated let retention: Retention
     /// Tasks sent from here, and tasks that arrived for this agent.
@@ -120,7 +128,7 @@ public actor Node {
         let groups = PrivateGroups(
             key: key, store: store, gossip: gossip, clock: clock, logger: logger, limits: config.limits,
             lookup: { id throws(PlexusError) in try await Node.agent(id, in: gossip, dht: dht, nowMs: clock.nowMs) })
-        self.groups = groups
+        self.privateGroups = groups
         store.setPolicy(groups)
         self.retention = Retention(store: store, me: key.id, settings: config.retention, blobGraceS: config.blobs.graceS, logger: logger)
         self.taskRouter = TaskRouter(
@@ -474,7 +482,7 @@ extension Node: Service {
                 if self.config.agent.announce { group.addTask { await self.runAnnouncements() } }
                 group.addTask { await self.runTasks() }
                 group.addTask { await self.runDHT(advertising: advertised) }
-                group.addTask { await self.groups.run() }
+                group.addTask { await self.privateGroups.run() }
                 group.addTask { await self.retention.runSweeps() }
                 group.addTask { await self.blobs.run(self.blobInbound) }
                 await group.next()

@@ -88,7 +88,11 @@ import Testing
             content: .object(["text": .string("the file"), "blobs": .array([.object(["id": .string(referenced.id.hex)])])])))
         try await MeshTests.eventually("the fetcher holds the entry", within: .seconds(60)) { (try? await fetcher.client.entry(entry.id)) != nil }
         #expect(try await fetcher.client.connectedPeers().allSatisfy { $0.agentID != holderID }, "not connected to the holder")
-        _ = try await fetcher.client.fetchBlob(referenced.id, BlobFetchRequest(waitMs: 30_000))
+        do {
+            _ = try await fetcher.client.fetchBlob(referenced.id, BlobFetchRequest(waitMs: 30_000))
+        } catch {
+            Issue.record("the referenced blob: \(error)\nfetcher log: \(fetcher.log.suffix(3000))\nholder log: \(holder.log.suffix(2000))")
+        }
         #expect(try await fetcher.client.blobBytes(referenced.id, limit: 1 << 20) == Data("referenced by an entry".utf8))
 
         // Only the DHT knows of this one, and a second fetcher, connected to the hub alone,
@@ -98,7 +102,11 @@ import Testing
         let second = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--listen", "off", "--peer", hub.meshAddress])
         try await MeshTests.eventually("the second fetcher is connected") { !(try await second.client.connectedPeers().isEmpty) }
         #expect(try await second.client.connectedPeers().allSatisfy { $0.agentID != holderID }, "not connected to the holder")
-        _ = try await second.client.fetchBlob(unreferenced.id, BlobFetchRequest(waitMs: 30_000))
+        do {
+            _ = try await second.client.fetchBlob(unreferenced.id, BlobFetchRequest(waitMs: 30_000))
+        } catch {
+            Issue.record("the blob in the DHT: \(error)\nfetcher log: \(second.log.suffix(3000))\nhub log: \(hub.log.suffix(2000))")
+        }
         #expect(try await second.client.blobBytes(unreferenced.id, limit: 1 << 20) == Data("found in the DHT".utf8))
         for node in [second, fetcher, hub, holder] { _ = try await node.stop() }
     }

@@ -67,7 +67,8 @@ actor PrivateGroups: IngestPolicy {
     private var welcomesSeen: Set<EntryID> = []
     /// This agent's presence per group, and when it was last published (kept fresh by `run`).
     var ownPresence: [EntryID: (request: PresenceRequest, publishedMs: Int64)] = [:]
-    private var loaded = false
+    /// Reading the groups back from the store, once; every caller of `load` waits for it.
+    private var loading: Task<Void, Never>?
     /// Each group's ledger as last folded, and what it was folded from.
     var ledgers: [EntryID: FoldedLedger] = [:]
     /// Groups whose ledger an entry of this node is being written to (one at a time, so
@@ -119,10 +120,16 @@ actor PrivateGroups: IngestPolicy {
         }
     }
 
-    /// Reads the groups, their keys and their logs back from the store.
+    /// Reads the groups, their keys and their logs back from the store (the first call), or
+    /// waits until that is done.
     func load() async {
-        guard !loaded else { return }
-        loaded = true
+        if let loading { return await loading.value }
+        let task = Task { await self.readBack() }
+        loading = task
+        await task.value
+    }
+
+    private func readBack() async {
         do {
             for membership in try await store.groups.groups() {
                 var group = Group(membership: membership)
