@@ -67,6 +67,7 @@ public enum APIServer {
             LedgerRoutes(service: service),
             MarketRoutes(service: service),
             RetentionRoutes(service: service),
+            ContactRoutes(service: service),
             BlobRoutes(service: service),
             events,
             metrics,

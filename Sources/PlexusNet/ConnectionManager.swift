@@ -40,6 +40,8 @@ public actor ConnectionManager {
     private var redials: [String: Redial] = [:]
     private var shuttingDown = false
     private var pingCounter: UInt64 = 0
+    /// Agents whose connections are closed once their handshake names them.
+    private nonisolated let refused = Mutex<Set<AgentID>>([])
 
     /// - Parameter onPeerConnected: a dialled address completed a handshake with this agent.
     public init(
@@ -124,9 +126,18 @@ public actor ConnectionManager {
         }
         let (connection, handshake) = try await pipelined.get()
         let peer = try await handshake.get()
-        let survivor = register(connection, peer: peer, bootstrap: isBootstrap)
+        let survivor = try register(connection, peer: peer, bootstrap: isBootstrap)
         onPeerConnected(HostPort(host: host, port: port).description, peer.agentID)
         return survivor.info
+    }
+
+    /// Refuses these agents from now on: closes their connections, and every later one
+    /// once its handshake names them (whatever address it comes from).
+    public func refuse(_ agents: Set<AgentID>) {
+        refused.withLock { $0 = agents }
+        for (agent, connection) in connections where agents.contains(agent) {
+            connection.close(MeshError.refusedPeer.reason)
+        }
     }
 
     /// Keeps a connection to `host:port`: dials now and again whenever it drops, backing
@@ -320,7 +331,7 @@ public actor ConnectionManager {
         counters.update { $0.connectionsAccepted += 1 }
         let (connection, handshake) = try setUpPipeline(channel, direction: .inbound, expectedPeer: nil)
         handshake.whenSuccess { peer in
-            Task { await self.register(connection, peer: peer) }
+            Task { _ = try? await self.register(connection, peer: peer) }
         }
     }
 
@@ -378,8 +389,12 @@ public actor ConnectionManager {
     /// peer. With two connections to one peer (both dialled at once), both sides keep the
     /// one dialled by the smaller agent id and close the other.
     @discardableResult
-    private func register(_ connection: PeerConnection, peer: PeerIdentity, bootstrap: Bool = false) -> PeerConnection {
+    private func register(_ connection: PeerConnection, peer: PeerIdentity, bootstrap: Bool = false) throws(MeshError) -> PeerConnection {
         connection.update { $0.agentID = peer.agentID }
+        guard !refused.withLock({ $0.contains(peer.agentID) }) else {
+            connection.close(MeshError.refusedPeer.reason)
+            throw MeshError.refusedPeer
+        }
         counters.update { $0.handshakesCompleted += 1 }
         if let existing = connections[peer.agentID], existing !== connection, existing.channel.isActive {
             let keepNew = Self.dialler(of: connection, peer: peer.agentID, me: identity)

@@ -22,6 +22,8 @@ public enum MeshError: Error, Sendable, Equatable, CustomStringConvertible {
     case slowPeer
     /// A ping was not answered in time.
     case pingTimeout
+    /// The peer is an agent this node refuses (a blocked contact).
+    case refusedPeer
 
     public var reason: String {
         switch self {
@@ -38,6 +40,7 @@ public enum MeshError: Error, Sendable, Equatable, CustomStringConvertible {
         case .dialFailed: "dial_failed"
         case .slowPeer: "slow_peer"
         case .pingTimeout: "ping_timeout"
+        case .refusedPeer: "refused_peer"
         }
     }
 

@@ -143,6 +143,11 @@ actor GossipEngine {
         await handle(.setFollows(authors))
     }
 
+    /// Authors whose entries are neither stored, asked for nor passed on (blocked contacts).
+    func setBlocked(_ authors: Set<AgentID>) async {
+        await handle(.setBlocked(authors))
+    }
+
     /// The topics this node is in, with their overlay neighbours.
     func topicList() -> [(name: String, neighbors: [AgentID], reserve: Int)] {
         state.topicList

@@ -34,6 +34,8 @@ public actor Node {
     }
     /// The retention policies and their sweep.
     nonisolated let retention: Retention
+    /// Contacts' trust as the mesh, the ingest pipeline and the task inbox apply it.
+    nonisolated let trust: TrustGate
     /// Tasks sent from here, and tasks that arrived for this agent.
     nonisolated let taskRouter: TaskRouter
     nonisolated let inbox: TaskInbox
@@ -129,7 +131,9 @@ public actor Node {
             key: key, store: store, gossip: gossip, clock: clock, logger: logger, limits: config.limits,
             lookup: { id throws(PlexusError) in try await Node.agent(id, in: gossip, dht: dht, nowMs: clock.nowMs) })
         self.privateGroups = groups
-        store.setPolicy(groups)
+        store.addPolicy(groups)
+        trust = TrustGate(policy: config.trust)
+        store.addPolicy(trust)
         self.retention = Retention(store: store, me: key.id, settings: config.retention, blobGraceS: config.blobs.graceS, logger: logger)
         self.taskRouter = TaskRouter(
             me: me, clock: clock, mesh: mesh, inbox: inbox, maxPayloadBytes: config.limits.maxBodyBytes, logger: logger,
@@ -473,6 +477,7 @@ extension Node {
 extension Node: Service {
     /// Runs the mesh and the node's background duties until graceful shutdown or cancellation.
     public func run() async throws {
+        try await applyTrust()
         try await startMesh()
         let advertised = meshAddress
         await cancelWhenGracefulShutdown {

@@ -99,7 +99,12 @@ extension Node {
             sender = origin
         }
         switch task.kind {
-        case .submit(let submit)?: await inbox.receive(id, submit: submit, from: sender)
+        case .submit(let submit)?:
+            if let refusal = trust.refusesTask(from: sender) {
+                await inbox.refuse(id, from: sender, refusal)
+            } else {
+                await inbox.receive(id, submit: submit, from: sender)
+            }
         case .update(let update)?: await taskRouter.receive(id, update: update, from: sender)
         case .cancel?: await inbox.cancel(id, from: sender)
         case nil: break

@@ -49,6 +49,12 @@ actor TaskInbox {
 
     // MARK: - From callers
 
+    /// A task refused before the state machine saw it (its caller is not trusted here):
+    /// the caller is told it was rejected, and why.
+    func refuse(_ id: TaskID, from caller: AgentID, _ error: PlexusError) async {
+        await execute([.notify(caller, WorkerTasks.update(id, .rejected, message: error.message, code: error.code))])
+    }
+
     /// A task submitted by `caller`.
     func receive(_ id: TaskID, submit: Plexus_TaskSubmit, from caller: AgentID) async {
         await execute(state.receive(id, submit: submit, from: caller, nowMs: clock.nowMs))

@@ -30,6 +30,8 @@ public final class EntryStore: Sendable {
     public let groups: GroupStore
     /// Retention policies added at run time.
     public let retention: RetentionStore
+    /// Contacts and their trust.
+    public let contacts: ContactStore
     /// Blobs held here.
     public let blobs: BlobStore
     /// Wakes readers waiting for new entries.
@@ -40,7 +42,7 @@ public final class EntryStore: Sendable {
     public let expiringArrivals: ArrivalSignal
     let pool: DatabasePool
     let clock: @Sendable () -> Int64
-    private let policy = Mutex<(any IngestPolicy)?>(nil)
+    private let policies = Mutex<[any IngestPolicy]>([])
 
     /// Opens (creating if needed) the store at `path` and migrates it.
     /// - Parameter clock: milliseconds since the epoch; injected so tests control expiry.
@@ -73,6 +75,7 @@ public final class EntryStore: Sendable {
         self.interests = Interests(pool: pool, clock: clock)
         self.groups = GroupStore(pool: pool)
         self.retention = RetentionStore(pool: pool, clock: clock)
+        self.contacts = ContactStore(pool: pool, clock: clock)
         self.blobs = BlobStore(
             directory: URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("blobs"), pool: pool, clock: clock)
     }
@@ -82,10 +85,11 @@ public final class EntryStore: Sendable {
         NodeClock.system.nowMs
     }
 
-    /// Sets the policy stage of ingest (DESIGN §2): asked about every arriving entry of
-    /// the topics it governs before the feed rules.
-    public func setPolicy(_ policy: any IngestPolicy) {
-        self.policy.withLock { $0 = policy }
+    /// Adds to the policy stage of ingest (DESIGN §2): each policy is asked about every
+    /// arriving entry of the topics it governs before the feed rules; the first refusal
+    /// counts.
+    public func addPolicy(_ policy: any IngestPolicy) {
+        policies.withLock { $0.append(policy) }
     }
 
     /// Stores a verified entry from elsewhere (see `EntryWriter.ingest`). Its search text
@@ -98,8 +102,9 @@ public final class EntryStore: Sendable {
     /// policy refuses are not written and come back `.refused`.
     public func ingest(contentsOf entries: [SignedEntry], arrival: Arrival = .submitted) async throws(PlexusError) -> [IngestOutcome] {
         var refusals: [PlexusError?] = []
-        if let policy = policy.withLock({ $0 }), entries.contains(where: { $0.topic.hasPrefix(policy.topicPrefix) }) {
-            refusals = await policy.admit(entries)
+        for policy in policies.withLock({ $0 }) where entries.contains(where: { $0.topic.hasPrefix(policy.topicPrefix) }) {
+            let verdicts = await policy.admit(entries)
+            refusals = refusals.isEmpty ? verdicts : zip(refusals, verdicts).map { $0 ?? $1 }
         }
         let admitted = entries.indices.filter { refusals.isEmpty || refusals[$0] == nil }
         var stored = try await writer.ingest(contentsOf: admitted.map { IndexedEntry(entries[$0]) }, arrival: arrival)[...]

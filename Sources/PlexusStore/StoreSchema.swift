@@ -214,6 +214,18 @@ enum StoreSchema {
                 CREATE INDEX blob_refs_by_cursor ON blob_refs (cursor);
                 """)
         }
+        migrator.registerMigration("v11-contacts") { db in
+            // The agents an operator named, and how far each is trusted (DESIGN §15).
+            try db.execute(sql: """
+                CREATE TABLE contacts (
+                    agent BLOB PRIMARY KEY,
+                    name TEXT,
+                    trust TEXT NOT NULL,
+                    added_ms INTEGER NOT NULL,
+                    updated_ms INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -132,6 +132,8 @@ public struct AgentView: Codable, Sendable, Equatable {
     public var presence: Presence
     /// The user whose certificate in the record verifies for this agent, if any.
     public var verifiedUser: AgentID?
+    /// This node's contact entry for the agent, if it has one.
+    public var contact: ContactView?
     /// When the agent signed its latest record, and when that record expires.
     public var announcedMs: Int64
     public var expiresMs: Int64?
@@ -149,7 +151,7 @@ public struct AgentView: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case agentID = "agent_id", record, presence, announcedMs = "announced_ms", expiresMs = "expires_ms", recordID = "record_id"
-        case verifiedUser = "verified_user"
+        case verifiedUser = "verified_user", contact
     }
 }
 

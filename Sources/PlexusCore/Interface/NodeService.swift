@@ -4,9 +4,9 @@
 /// interface written against it works either way (DESIGN §10). It is the sum of the
 /// per-feature protocols (DESIGN §2): `NodeInfoService`, `EntryService`, `ReplicationService`,
 /// `DirectoryService`, `TaskService`, `GroupService`, `GroupContentService`, `LedgerService`,
-/// `MarketService`, `RetentionService` and `BlobService`.
+/// `MarketService`, `RetentionService`, `BlobService` and `ContactService`.
 public protocol NodeService: NodeInfoService, EntryService, ReplicationService, DirectoryService, TaskService, GroupService,
-    GroupContentService, LedgerService, MarketService, RetentionService, BlobService {}
+    GroupContentService, LedgerService, MarketService, RetentionService, BlobService, ContactService {}
 
 /// What a node is: its status and identity.
 public protocol NodeInfoService: Sendable {

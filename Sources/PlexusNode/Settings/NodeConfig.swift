@@ -36,6 +36,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var retention: RetentionSettings
     /// Blob limits, quota, collection and serving rate.
     public var blobs: BlobSettings
+    /// Which trust levels may send tasks.
+    public var trust: TrustPolicy
 
     public static let defaultAPIPort = 7464
     public static let defaultMeshPort = 7465
@@ -60,6 +62,7 @@ public struct NodeConfig: Sendable, Equatable {
         self.agent = AgentSettings()
         self.retention = RetentionSettings()
         self.blobs = BlobSettings()
+        self.trust = TrustPolicy()
     }
 
     /// Values given on the command line; nil means "not given".
@@ -185,6 +188,7 @@ public struct NodeConfig: Sendable, Equatable {
         config.agent = try AgentSettings(reading: settings.scoped(to: "agent"), structured: sources.structured, extraSkills: extraSkills)
         config.retention = try RetentionSettings(reading: settings.scoped(to: "retention"), structured: sources.structured)
         config.blobs = try BlobSettings(reading: settings.scoped(to: "blobs"))
+        config.trust = try TrustPolicy(reading: settings.scoped(to: "trust"))
         try sources.checkReadable()
         return config
     }
@@ -199,7 +203,7 @@ public struct NodeConfig: Sendable, Equatable {
     /// The documented template `plexus init-config` writes: the top-level settings, then
     /// each section's own lines.
     public static let template = topLevelTemplate + MeshLimits.template + "\n" + HookSettings.template + "\n" + AgentSettings.template + "\n"
-        + RetentionSettings.template + "\n" + BlobSettings.template
+        + RetentionSettings.template + "\n" + BlobSettings.template + "\n" + TrustPolicy.template
 
     private static let topLevelTemplate = """
         # Plexus node configuration.

@@ -110,6 +110,8 @@ public struct GossipState: Sendable {
         case unsubscribe(String)
         /// The authors stored (empty: all).
         case setFollows(Set<AgentID>)
+        /// Authors blocked here: their entries are not stored, asked for or passed on.
+        case setBlocked(Set<AgentID>)
         /// This node's own soft-state record, to keep and spread.
         case publishRecord(SignedRecord)
         /// Where this node accepts connections (empty: it does not listen).
@@ -172,6 +174,8 @@ public struct GossipState: Sendable {
     /// The topics each connected peer said it is in.
     private var peerTopics: [AgentID: Set<String>] = [:]
     private var follows: Set<AgentID> = []
+    /// Authors blocked here: never stored, asked for or passed on.
+    private var blocked: Set<AgentID> = []
     /// Topics only some peers may take part in, and those peers.
     private var restricted: [String: Set<AgentID>] = [:]
     private var strikes: [AgentID: Int] = [:]
@@ -220,7 +224,7 @@ public struct GossipState: Sendable {
 
     /// Whether this node stores entries of `author`.
     public func stores(_ author: AgentID) -> Bool {
-        follows.isEmpty || author == me || follows.contains(author)
+        author == me || (!blocked.contains(author) && (follows.isEmpty || follows.contains(author)))
     }
 
 
@@ -306,6 +310,8 @@ public struct GossipState: Sendable {
             announceTopics(into: &actions)
         case .setFollows(let authors):
             follows = authors
+        case .setBlocked(let authors):
+            blocked = authors
         case .publishRecord(let record):
             _ = records.insert(record, nowMs: now.wallMs)
             spreadRecords([record], except: nil, into: &actions)
