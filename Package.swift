@@ -95,6 +95,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         // The local HTTP API (Hummingbird) in front of a node.

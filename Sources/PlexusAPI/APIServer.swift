@@ -68,6 +68,7 @@ public enum APIServer {
             MarketRoutes(service: service),
             RetentionRoutes(service: service),
             ContactRoutes(service: service),
+            DirectRoutes(service: service),
             BlobRoutes(service: service),
             events,
             metrics,

@@ -37,6 +37,38 @@ struct EventRoutes: APIRouteCollection {
 
     func register(on router: Router<APIRequestContext>) {
         router.get("/v1/events") { request, context in try await stream(request, connection: context.channel) }
+        router.get("/v1/dms/events") { request, context in try await directStream(request, connection: context.channel) }
+    }
+
+    /// `GET /v1/dms/events`: direct messages (sent and received) as they are stored, event
+    /// `dm`, ids their `seq`; resumed with `Last-Event-ID` or `since` like the entry stream.
+    func directStream(_ request: Request, connection: any Channel) async throws -> Response {
+        let reader = QueryReader(request)
+        let heartbeatMs = try reader.int("heartbeat_ms", default: 15_000)
+        guard (100...60_000).contains(heartbeatMs) else {
+            throw PlexusError(.invalidArgument, "heartbeat_ms must be between 100 and 60000")
+        }
+        let with = try reader.agentID("with")
+        let since = try reader.cursor("since")
+        let start: Int64
+        if let lastEventID = request.headers[.lastEventID] {
+            guard let cursor = QueryReader.decimal(lastEventID), cursor >= 0 else {
+                throw PlexusError(.invalidArgument, "Last-Event-ID must be an event id this node sent (a message's seq)")
+            }
+            start = cursor
+        } else if let since {
+            start = since
+        } else {
+            start = try await service.directMessages(DirectListRequest(limit: 1)).messages.first?.seq ?? 0
+        }
+        return try respond(from: start, connection: connection) { [service] since throws(PlexusError) in
+            let page = try await service.directMessages(DirectListRequest(with: with, since: since, limit: Self.pageSize, waitMs: heartbeatMs))
+            return (page.messages.map { ($0.seq, "dm", Self.json($0)) }, page.nextSeq)
+        }
+    }
+
+    private static func json(_ value: some Encodable) -> String {
+        (try? JSONEncoder.compact.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     /// The stream for `request`'s filters, written to `connection` (also the panel's live feed).
@@ -67,32 +99,40 @@ struct EventRoutes: APIRouteCollection {
             // Allowed by the document, refused for what it says: a group has one topic.
             guard query.topic == nil else { throw PlexusError(.invalidContent, "give group or topic, not both") }
         }
+        let start = query.since ?? 0
+        if let group {
+            return try respond(from: start, connection: connection) { [service, query] since throws(PlexusError) in
+                let feed = FeedRequest(
+                    author: query.author, type: query.type, tag: query.tag, since: since, limit: Self.pageSize, waitMs: heartbeatMs)
+                let page = try await service.groupFeed(group: group, GroupFeedRequest(feed))
+                return (page.entries.map { ($0.cursor, "entry", Self.json($0)) }, page.nextCursor)
+            }
+        }
+        let heartbeat = Duration.milliseconds(heartbeatMs)
+        return try respond(from: start, connection: connection) { [node, query] since throws(PlexusError) in
+            var query = query
+            query.since = since
+            let page = try await node.feed(query, wait: heartbeat)
+            return (page.entries.map { ($0.cursor, "entry", Self.json($0.view)) }, page.nextCursor)
+        }
+    }
+
+    /// One page of events: each with its id (a cursor), name and JSON data, and where the
+    /// next page starts.
+    typealias EventPage = (events: [(id: Int64, name: String, data: String)], next: Int64?)
+
+    /// A server-sent event stream from `start` on, read page by page with `next`.
+    private func respond(
+        from start: Int64, connection: any Channel,
+        next: @escaping @Sendable (Int64) async throws(PlexusError) -> EventPage
+    ) throws -> Response {
         guard streams.enter(limit: Self.maxStreams) else {
             throw PlexusError(.overloaded, "\(Self.maxStreams) event streams are open; try again later")
         }
-
         // Released by whichever ends first: the writer below, or the producer (which gives up
         // when nothing takes its events, as when the response body is never written).
         let slot = StreamSlot(streams)
         let channel = AsyncChannel<ByteBuffer>()
-        let heartbeat = Duration.milliseconds(heartbeatMs)
-        let next: @Sendable (Int64) async throws(PlexusError) -> (entries: [(cursor: Int64, view: EntryView)], next: Int64?)
-        if let group {
-            next = { [service, query] since throws(PlexusError) in
-                let feed = FeedRequest(
-                    author: query.author, type: query.type, tag: query.tag, since: since, limit: Self.pageSize, waitMs: heartbeatMs)
-                let page = try await service.groupFeed(group: group, GroupFeedRequest(feed))
-                return (page.entries.map { ($0.cursor, $0) }, page.nextCursor)
-            }
-        } else {
-            next = { [node, query] since throws(PlexusError) in
-                var query = query
-                query.since = since
-                let page = try await node.feed(query, wait: heartbeat)
-                return (page.entries.map { ($0.cursor, $0.view) }, page.nextCursor)
-            }
-        }
-        let start = query.since ?? 0
         let producer = Task {
             defer {
                 channel.finish()
@@ -130,27 +170,25 @@ struct EventRoutes: APIRouteCollection {
     /// Reads pages from `since` on, hands events to the writer one page at a time; a page
     /// waits up to the heartbeat for new entries, and an empty one writes a heartbeat.
     private static func produce(
-        from since: Int64, next: @Sendable (Int64) async throws(PlexusError) -> (entries: [(cursor: Int64, view: EntryView)], next: Int64?),
-        into channel: AsyncChannel<ByteBuffer>
+        from since: Int64, next: @Sendable (Int64) async throws(PlexusError) -> EventPage, into channel: AsyncChannel<ByteBuffer>
     ) async {
         var since = since
         guard await deliver(ByteBuffer(string: "retry: 2000\n\n"), to: channel) else { return }
         while !Task.isCancelled {
-            let page: (entries: [(cursor: Int64, view: EntryView)], next: Int64?)
+            let page: EventPage
             do {
                 page = try await next(since)
             } catch {
                 _ = await deliver(ByteBuffer(string: "event: error\ndata: \(error)\n\n"), to: channel)
                 return
             }
-            if page.entries.isEmpty {
+            if page.events.isEmpty {
                 guard await deliver(ByteBuffer(string: ": keepalive\n\n"), to: channel) else { return }
                 continue
             }
             var text = ""
-            for (cursor, view) in page.entries {
-                let data = (try? JSONEncoder.compact.encode(view)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-                text += "id: \(cursor)\nevent: entry\ndata: \(data)\n\n"
+            for event in page.events {
+                text += "id: \(event.id)\nevent: \(event.name)\ndata: \(event.data)\n\n"
             }
             guard await deliver(ByteBuffer(string: text), to: channel) else { return }
             since = page.next ?? since

@@ -24,14 +24,25 @@ extension NodeClient {
         author: String? = nil, topic: String? = nil, group: String? = nil, type: String? = nil, tag: String? = nil,
         since: Int64? = nil, lastEventID: String? = nil, heartbeatMs: Int? = nil
     ) -> AsyncThrowingStream<ServerEvent, any Error> {
-        var components = URLComponents()
         let query: [String: String?] = [
             "author": author, "topic": topic, "group": group, "type": type, "tag": tag, "since": since.map(String.init),
             "heartbeat_ms": heartbeatMs.map(String.init),
         ]
+        return eventStream("/v1/events", query: query, lastEventID: lastEventID)
+    }
+
+    /// Streams `GET /v1/dms/events` (direct messages sent and received, event `dm`, ids
+    /// their `seq`) like `events`.
+    public func directEvents(with peer: AgentID? = nil, lastEventID: String? = nil, heartbeatMs: Int? = nil) -> AsyncThrowingStream<ServerEvent, any Error> {
+        eventStream(
+            "/v1/dms/events", query: ["with": peer?.description, "heartbeat_ms": heartbeatMs.map(String.init)], lastEventID: lastEventID)
+    }
+
+    private func eventStream(_ path: String, query: [String: String?], lastEventID: String?) -> AsyncThrowingStream<ServerEvent, any Error> {
+        var components = URLComponents()
         let items = query.compactMap { key, value in value.map { URLQueryItem(name: key, value: $0) } }
         components.queryItems = items.isEmpty ? nil : items.sorted { $0.name < $1.name }
-        var request = HTTPClientRequest(url: baseURL + "/v1/events" + (components.percentEncodedQuery.map { "?" + $0 } ?? ""))
+        var request = HTTPClientRequest(url: baseURL + path + (components.percentEncodedQuery.map { "?" + $0 } ?? ""))
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Accept", value: "text/event-stream")
         if let lastEventID { request.headers.add(name: "Last-Event-ID", value: lastEventID) }
@@ -42,7 +53,7 @@ extension NodeClient {
                 let response = try await http.execute(request, timeout: .hours(24 * 365))
                 guard response.status == .ok else {
                     let body = try await response.body.collect(upTo: 64 * 1024)
-                    throw NodeClient.failure(from: Data(buffer: body), path: "/v1/events")
+                    throw NodeClient.failure(from: Data(buffer: body), path: path)
                 }
                 var parser = ServerEventParser()
                 for try await chunk in response.body {

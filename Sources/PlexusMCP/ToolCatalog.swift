@@ -18,7 +18,7 @@ struct PlexusTool: Sendable {
 /// under `data` (lists wrapped in an object, as MCP's structured content must be an object).
 /// Each feature's tools are in `Tools/<Feature>Tools.swift` (DESIGN §2).
 enum ToolCatalog {
-    static let all: [PlexusTool] = node + entries + replication + directory + tasks + groups + groupContent + ledger + market + retention + blobs + contacts
+    static let all: [PlexusTool] = node + entries + replication + directory + tasks + groups + groupContent + ledger + market + retention + blobs + contacts + direct
 
     static let byName: [String: PlexusTool] = Dictionary(uniqueKeysWithValues: all.map { ($0.definition.name, $0) })
 

@@ -36,6 +36,9 @@ public actor Node {
     nonisolated let retention: Retention
     /// Contacts' trust as the mesh, the ingest pipeline and the task inbox apply it.
     nonisolated let trust: TrustGate
+    /// Direct messages: the outbox, the inbox, relaying.
+    nonisolated let direct: DirectMessages
+    let directInbound: AsyncStream<MeshEvent>
     /// Tasks sent from here, and tasks that arrived for this agent.
     nonisolated let taskRouter: TaskRouter
     nonisolated let inbox: TaskInbox
@@ -132,8 +135,13 @@ public actor Node {
             lookup: { id throws(PlexusError) in try await Node.agent(id, in: gossip, dht: dht, nowMs: clock.nowMs) })
         self.privateGroups = groups
         store.addPolicy(groups)
-        trust = TrustGate(policy: config.trust)
+        let trust = TrustGate(policy: config.trust)
+        self.trust = trust
         store.addPolicy(trust)
+        directInbound = mesh.register([.direct], peerEvents: true, bufferSize: 1024)
+        direct = DirectMessages(
+            key: key, store: store.direct, mesh: mesh, trust: trust, clock: clock, relays: config.agent.relay, logger: logger,
+            lookup: { id throws(PlexusError) in try await Node.agent(id, in: gossip, dht: dht, nowMs: clock.nowMs) })
         self.retention = Retention(store: store, me: key.id, settings: config.retention, blobGraceS: config.blobs.graceS, logger: logger)
         self.taskRouter = TaskRouter(
             me: me, clock: clock, mesh: mesh, inbox: inbox, maxPayloadBytes: config.limits.maxBodyBytes, logger: logger,
@@ -490,6 +498,7 @@ extension Node: Service {
                 group.addTask { await self.privateGroups.run() }
                 group.addTask { await self.retention.runSweeps() }
                 group.addTask { await self.blobs.run(self.blobInbound) }
+                group.addTask { await self.direct.run(self.directInbound) }
                 await group.next()
                 group.cancelAll()
             }

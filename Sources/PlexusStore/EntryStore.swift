@@ -32,6 +32,8 @@ public final class EntryStore: Sendable {
     public let retention: RetentionStore
     /// Contacts and their trust.
     public let contacts: ContactStore
+    /// Direct messages sent and received.
+    public let direct: DirectStore
     /// Blobs held here.
     public let blobs: BlobStore
     /// Wakes readers waiting for new entries.
@@ -76,6 +78,11 @@ public final class EntryStore: Sendable {
         self.groups = GroupStore(pool: pool)
         self.retention = RetentionStore(pool: pool, clock: clock)
         self.contacts = ContactStore(pool: pool, clock: clock)
+        do {
+            self.direct = try DirectStore(pool: pool)
+        } catch {
+            throw PlexusError(.internal, "cannot open the direct messages at \(path): \(error)")
+        }
         self.blobs = BlobStore(
             directory: URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("blobs"), pool: pool, clock: clock)
     }

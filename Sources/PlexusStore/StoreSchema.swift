@@ -226,6 +226,32 @@ enum StoreSchema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v12-direct-messages") { db in
+            // Direct messages sent and received (PROTOCOL.md §16), ciphertext only: a
+            // received one as it arrived (sealed to this agent), a sent one sealed to this
+            // agent too, plus the signed frame while it waits in the outbox.
+            try db.execute(sql: """
+                CREATE TABLE direct_messages (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id BLOB NOT NULL,
+                    peer BLOB NOT NULL,
+                    outgoing INTEGER NOT NULL,
+                    time_ms INTEGER NOT NULL,
+                    received_ms INTEGER NOT NULL,
+                    sealed BLOB NOT NULL,
+                    state TEXT NOT NULL,
+                    read_ms INTEGER,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_ms INTEGER,
+                    expires_ms INTEGER,
+                    last_error TEXT,
+                    frame BLOB,
+                    UNIQUE (peer, id, outgoing)
+                );
+                CREATE INDEX direct_by_peer ON direct_messages (peer, seq);
+                CREATE INDEX direct_outbox ON direct_messages (next_attempt_ms) WHERE state = 'pending';
+                """)
+        }
         return migrator
     }
 }

@@ -21,7 +21,7 @@ struct PlexusCommand: AsyncParsableCommand {
             MetricsCommand.self, AgentsCommand.self, FindCommand.self, TaskCommand.self, TasksCommand.self, WorkerCommand.self,
             GroupsCommand.self, GroupCommand.self, RetractCommand.self, ContextCommand.self, BoardCommand.self,
             PresenceCommand.self, BalanceCommand.self, LedgerCommand.self, MintCommand.self, TransferCommand.self, PolicyCommand.self,
-            OffersCommand.self, OfferCommand.self, RetentionCommand.self, BlobCommand.self, BlobsCommand.self, UICommand.self, ContactsCommand.self, ContactCommand.self,
+            OffersCommand.self, OfferCommand.self, RetentionCommand.self, BlobCommand.self, BlobsCommand.self, UICommand.self, ContactsCommand.self, ContactCommand.self, DirectCommand.self,
         ]
     )
 }

@@ -15,7 +15,7 @@ import Testing
         "group_publish", "group_read", "group_search", "retract", "compile_context", "board_list", "board_create", "board_move",
         "presence_list", "presence_set", "ledger", "balance", "transfer", "mint", "offer_list", "offer_create", "offer_buy",
         "offer_goods", "offer_withdraw", "retention_list", "retention_add", "retention_remove", "retention_run", "delete", "blob_list", "blob_put", "blob_get", "blob_pin",
-        "contact_list", "contact_add", "contact_remove",
+        "contact_list", "contact_add", "contact_remove", "dm_send", "dm_list",
     ]
 
     /// What every transport must show: the tools, a publish that is stored, a search that

@@ -57,6 +57,8 @@ public enum SigningDomain: Sendable {
     case record
     /// `plexus/x25519/v1`: an agent's X25519 key, bound to the agent (`ExchangeKey`).
     case exchangeKey
+    /// `plexus/dm/v1`: direct messages and their acknowledgements (PROTOCOL.md §16).
+    case direct
 
     public var prefix: String {
         switch self {
@@ -66,6 +68,7 @@ public enum SigningDomain: Sendable {
         case .userCertificate: "plexus/user-cert/v1"
         case .record: "plexus/record/v1"
         case .exchangeKey: "plexus/x25519/v1"
+        case .direct: "plexus/dm/v1"
         }
     }
 }

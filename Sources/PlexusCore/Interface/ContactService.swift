@@ -88,12 +88,16 @@ public struct ContactRequest: Codable, Sendable, Equatable {
 public struct TrustPolicy: Sendable, Equatable, Codable {
     /// The lowest level whose tasks are taken (`unknown`: anyone not blocked).
     public var tasksFrom: Trust
+    /// The lowest level whose direct messages go to the inbox; those of lower levels (but
+    /// not blocked) are kept apart as `quarantined`.
+    public var messagesFrom: Trust
 
-    public init(tasksFrom: Trust = .unknown) {
+    public init(tasksFrom: Trust = .unknown, messagesFrom: Trust = .unknown) {
         self.tasksFrom = tasksFrom
+        self.messagesFrom = messagesFrom
     }
 
     enum CodingKeys: String, CodingKey {
-        case tasksFrom = "tasks_from"
+        case tasksFrom = "tasks_from", messagesFrom = "messages_from"
     }
 }

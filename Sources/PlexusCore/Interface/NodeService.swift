@@ -4,9 +4,9 @@
 /// interface written against it works either way (DESIGN §10). It is the sum of the
 /// per-feature protocols (DESIGN §2): `NodeInfoService`, `EntryService`, `ReplicationService`,
 /// `DirectoryService`, `TaskService`, `GroupService`, `GroupContentService`, `LedgerService`,
-/// `MarketService`, `RetentionService`, `BlobService` and `ContactService`.
+/// `MarketService`, `RetentionService`, `BlobService`, `ContactService` and `DirectService`.
 public protocol NodeService: NodeInfoService, EntryService, ReplicationService, DirectoryService, TaskService, GroupService,
-    GroupContentService, LedgerService, MarketService, RetentionService, BlobService, ContactService {}
+    GroupContentService, LedgerService, MarketService, RetentionService, BlobService, ContactService, DirectService {}
 
 /// What a node is: its status and identity.
 public protocol NodeInfoService: Sendable {

@@ -7,6 +7,7 @@ public enum FrameChannel: Hashable, Sendable {
     case task
     case dht
     case blob
+    case direct
     /// A `Message` frame on a named channel (features added later).
     case message(String)
 
@@ -18,6 +19,7 @@ public enum FrameChannel: Hashable, Sendable {
         case .task: self = .task
         case .dht: self = .dht
         case .blob: self = .blob
+        case .direct: self = .direct
         case .message(let message): self = .message(message.channel)
         case .ping, .pong, .close, nil: return nil
         }

@@ -245,6 +245,14 @@ public nonisolated struct Plexus_Frame: Sendable {
     set {kind = .blob(newValue)}
   }
 
+  public var direct: Plexus_Direct {
+    get {
+      if case .direct(let v)? = kind {return v}
+      return Plexus_Direct()
+    }
+    set {kind = .direct(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -256,8 +264,91 @@ public nonisolated struct Plexus_Frame: Sendable {
     case task(Plexus_Task)
     case dht(Plexus_Dht)
     case blob(Plexus_Blob)
+    case direct(Plexus_Direct)
 
   }
+
+  public init() {}
+}
+
+/// Direct messages (PROTOCOL.md §16): end-to-end sealed to one agent, signed by the
+/// writer, routed like tasks (connection, dial, relay), acknowledged by the recipient.
+public nonisolated struct Plexus_Direct: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 16 random bytes chosen by the message's sender
+  public var id: Data = Data()
+
+  /// the writer's 32-byte agent id
+  public var origin: Data = Data()
+
+  /// the recipient's 32-byte agent id
+  public var target: Data = Data()
+
+  public var kind: Plexus_Direct.OneOf_Kind? = nil
+
+  /// sender → recipient
+  public var message: Plexus_DirectMessage {
+    get {
+      if case .message(let v)? = kind {return v}
+      return Plexus_DirectMessage()
+    }
+    set {kind = .message(newValue)}
+  }
+
+  /// recipient → sender: message `id` is stored
+  public var ack: Bool {
+    get {
+      if case .ack(let v)? = kind {return v}
+      return false
+    }
+    set {kind = .ack(newValue)}
+  }
+
+  /// recipient → sender: message `id` is refused, and why
+  public var refused: String {
+    get {
+      if case .refused(let v)? = kind {return v}
+      return String()
+    }
+    set {kind = .refused(newValue)}
+  }
+
+  /// Ed25519 by origin over "plexus/dm/v1" ‖ B (§16)
+  public var signature: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+    /// sender → recipient
+    case message(Plexus_DirectMessage)
+    /// recipient → sender: message `id` is stored
+    case ack(Bool)
+    /// recipient → sender: message `id` is refused, and why
+    case refused(String)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Plexus_DirectMessage: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// when it was written (wall clock, ms since the epoch)
+  public var timeMs: UInt64 = 0
+
+  /// HPKE (§16): 32 bytes
+  public var encapsulatedKey: Data = Data()
+
+  /// HPKE seal of the content (UTF-8 JSON object)
+  public var ciphertext: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -1784,7 +1875,7 @@ nonisolated extension Plexus_HandshakePayload: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Plexus_Frame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Frame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ping\0\u{1}pong\0\u{1}close\0\u{1}message\0\u{1}gossip\0\u{1}task\0\u{1}dht\0\u{1}blob\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ping\0\u{1}pong\0\u{1}close\0\u{1}message\0\u{1}gossip\0\u{1}task\0\u{1}dht\0\u{1}blob\0\u{1}direct\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1896,6 +1987,19 @@ nonisolated extension Plexus_Frame: SwiftProtobuf.Message, SwiftProtobuf._Messag
           self.kind = .blob(v)
         }
       }()
+      case 9: try {
+        var v: Plexus_Direct?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .direct(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .direct(v)
+        }
+      }()
       default: break
       }
     }
@@ -1939,6 +2043,10 @@ nonisolated extension Plexus_Frame: SwiftProtobuf.Message, SwiftProtobuf._Messag
       guard case .blob(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
     }()
+    case .direct?: try {
+      guard case .direct(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -1946,6 +2054,140 @@ nonisolated extension Plexus_Frame: SwiftProtobuf.Message, SwiftProtobuf._Messag
 
   public static func ==(lhs: Plexus_Frame, rhs: Plexus_Frame) -> Bool {
     if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Plexus_Direct: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Direct"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}origin\0\u{1}target\0\u{1}message\0\u{1}ack\0\u{1}refused\0\u{1}signature\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.origin) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.target) }()
+      case 4: try {
+        var v: Plexus_DirectMessage?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .message(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .message(v)
+        }
+      }()
+      case 5: try {
+        var v: Bool?
+        try decoder.decodeSingularBoolField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .ack(v)
+        }
+      }()
+      case 6: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .refused(v)
+        }
+      }()
+      case 7: try { try decoder.decodeSingularBytesField(value: &self.signature) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularBytesField(value: self.id, fieldNumber: 1)
+    }
+    if !self.origin.isEmpty {
+      try visitor.visitSingularBytesField(value: self.origin, fieldNumber: 2)
+    }
+    if !self.target.isEmpty {
+      try visitor.visitSingularBytesField(value: self.target, fieldNumber: 3)
+    }
+    switch self.kind {
+    case .message?: try {
+      guard case .message(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .ack?: try {
+      guard case .ack(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 5)
+    }()
+    case .refused?: try {
+      guard case .refused(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 6)
+    }()
+    case nil: break
+    }
+    if !self.signature.isEmpty {
+      try visitor.visitSingularBytesField(value: self.signature, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Plexus_Direct, rhs: Plexus_Direct) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.origin != rhs.origin {return false}
+    if lhs.target != rhs.target {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.signature != rhs.signature {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Plexus_DirectMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DirectMessage"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}time_ms\0\u{3}encapsulated_key\0\u{1}ciphertext\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.timeMs) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.encapsulatedKey) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.ciphertext) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.timeMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.timeMs, fieldNumber: 1)
+    }
+    if !self.encapsulatedKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.encapsulatedKey, fieldNumber: 2)
+    }
+    if !self.ciphertext.isEmpty {
+      try visitor.visitSingularBytesField(value: self.ciphertext, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Plexus_DirectMessage, rhs: Plexus_DirectMessage) -> Bool {
+    if lhs.timeMs != rhs.timeMs {return false}
+    if lhs.encapsulatedKey != rhs.encapsulatedKey {return false}
+    if lhs.ciphertext != rhs.ciphertext {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

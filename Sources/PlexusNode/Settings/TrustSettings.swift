@@ -6,13 +6,17 @@ extension TrustPolicy {
     /// contacts are refused whatever it says.
     init(reading config: ConfigReader) throws(PlexusError) {
         self.init()
-        if let text = config.string(forKey: "tasks_from") {
-            let levels: [String: Trust] = ["anyone": .unknown, "known": .known, "trusted": .trusted]
-            guard let level = levels[text] else {
-                throw PlexusError(.invalidConfig, "trust: tasks_from must be anyone, known or trusted, not '\(text.prefix(40))'")
-            }
-            tasksFrom = level
+        tasksFrom = try Self.level(config, "tasks_from")
+        messagesFrom = try Self.level(config, "messages_from")
+    }
+
+    private static func level(_ config: ConfigReader, _ key: ConfigKey) throws(PlexusError) -> Trust {
+        guard let text = config.string(forKey: key) else { return .unknown }
+        let levels: [String: Trust] = ["anyone": .unknown, "known": .known, "trusted": .trusted]
+        guard let level = levels[text] else {
+            throw PlexusError(.invalidConfig, "trust: \(key) must be anyone, known or trusted, not '\(text.prefix(40))'")
         }
+        return level
     }
 
     static let template = """
@@ -22,6 +26,10 @@ extension TrustPolicy {
           # a blocked agent's entries, tasks and connections are always refused.
           # env: PLEXUS_TRUST_TASKS_FROM
           tasks_from: anyone
+          # Whose direct messages go to the inbox; others' (not blocked) are kept apart as
+          # quarantined (plexus dm list --quarantined). Blocked senders' are refused.
+          # env: PLEXUS_TRUST_MESSAGES_FROM
+          messages_from: anyone
 
         """
 }
