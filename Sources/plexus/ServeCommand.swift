@@ -58,6 +58,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not announce this agent (it stays out of other nodes' directories).")
     var noAnnounce = false
 
+    @Flag(name: .customLong("lan-discovery"), help: "Find peers on the local networks by UDP multicast beacons (and be found).")
+    var lanDiscovery = false
+
     func run() async throws {
         try await reportingErrors(json: false) {
             let directory = DataDirectory.resolve(flag: global.data)
@@ -67,7 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
                     api: api, maxBodyBytes: maxBodyBytes, logLevel: logLevel, listen: listen,
                     peers: peer.isEmpty ? nil : peer, networkKey: networkKey, hookOnEntry: hookOnEntry, webhook: webhook,
                     capabilities: capability.isEmpty ? nil : capability, announce: noAnnounce ? false : nil, logFormat: logFormat,
-                    logFile: logFile, configFile: configFile))
+                    logFile: logFile, configFile: configFile, lanDiscovery: lanDiscovery ? true : nil))
             let factory = try LogOutput.factory(for: config)
             let logger = {
                 var logger = Logger(label: "plexus", factory: factory)

@@ -100,6 +100,13 @@ func runCapturing(
         stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
 }
 
+/// Whether process `pid` is alive (not gone, not a zombie waiting to be reaped).
+func childExists(_ pid: Int32) -> Bool {
+    guard kill(pid, 0) == 0 else { return errno != ESRCH }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
+    return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+}
+
 /// Starts `process`, runs `afterLaunch`, and waits for it to exit; SIGKILL after `timeout`.
 func runToExit(_ process: Process, timeout: Duration, afterLaunch: () -> Void = {}) async throws -> Int32 {
     let exited = AsyncStream<Int32>.makeStream()
@@ -113,6 +120,18 @@ func runToExit(_ process: Process, timeout: Duration, afterLaunch: () -> Void = 
         kill(pid, SIGKILL)
     }
     defer { killer.cancel() }
+    // Foundation can lose a child's termination notice (seen once: a finished schemathesis
+    // run left the suite waiting for good); the process table cannot, so it is asked too.
+    // Once the child is gone (or a zombie) and no notice came within a second, the wait
+    // ends, with the status when Foundation knows it and -1 when it does not.
+    let watcher = Task {
+        while !Task.isCancelled, childExists(pid) { try? await Task.sleep(for: .milliseconds(200)) }
+        try? await Task.sleep(for: .seconds(1))
+        guard !Task.isCancelled else { return }
+        exited.continuation.yield(process.isRunning ? -1 : process.terminationStatus)
+        exited.continuation.finish()
+    }
+    defer { watcher.cancel() }
     for await status in exited.stream { return status }
     throw TestFailure("process ended without a status")
 }

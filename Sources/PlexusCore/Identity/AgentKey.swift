@@ -59,6 +59,8 @@ public enum SigningDomain: Sendable {
     case exchangeKey
     /// `plexus/dm/v1`: direct messages and their acknowledgements (PROTOCOL.md §16).
     case direct
+    /// `plexus/beacon/v1`: LAN discovery beacons (PROTOCOL.md §17).
+    case beacon
 
     public var prefix: String {
         switch self {
@@ -69,6 +71,7 @@ public enum SigningDomain: Sendable {
         case .record: "plexus/record/v1"
         case .exchangeKey: "plexus/x25519/v1"
         case .direct: "plexus/dm/v1"
+        case .beacon: "plexus/beacon/v1"
         }
     }
 }

@@ -334,6 +334,33 @@ public nonisolated struct Plexus_Direct: Sendable {
   public init() {}
 }
 
+/// LAN discovery (PROTOCOL.md §17): a UDP multicast datagram saying "this agent's mesh
+/// listens on this port of the sending address". Not a Frame: it travels outside any link.
+public nonisolated struct Plexus_Beacon: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the 32-byte agent id
+  public var agent: Data = Data()
+
+  /// its mesh port, on the datagram's source address
+  public var port: UInt32 = 0
+
+  /// the first 8 bytes of SHA-256("plexus-network:" ‖ network key)
+  public var network: Data = Data()
+
+  /// when it was sent (wall clock)
+  public var timeMs: UInt64 = 0
+
+  /// Ed25519 by agent over "plexus/beacon/v1" ‖ B (§17)
+  public var signature: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Plexus_DirectMessage: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2147,6 +2174,56 @@ nonisolated extension Plexus_Direct: SwiftProtobuf.Message, SwiftProtobuf._Messa
     if lhs.origin != rhs.origin {return false}
     if lhs.target != rhs.target {return false}
     if lhs.kind != rhs.kind {return false}
+    if lhs.signature != rhs.signature {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Plexus_Beacon: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Beacon"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agent\0\u{1}port\0\u{1}network\0\u{3}time_ms\0\u{1}signature\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.agent) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.port) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.network) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.timeMs) }()
+      case 5: try { try decoder.decodeSingularBytesField(value: &self.signature) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.agent.isEmpty {
+      try visitor.visitSingularBytesField(value: self.agent, fieldNumber: 1)
+    }
+    if self.port != 0 {
+      try visitor.visitSingularUInt32Field(value: self.port, fieldNumber: 2)
+    }
+    if !self.network.isEmpty {
+      try visitor.visitSingularBytesField(value: self.network, fieldNumber: 3)
+    }
+    if self.timeMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.timeMs, fieldNumber: 4)
+    }
+    if !self.signature.isEmpty {
+      try visitor.visitSingularBytesField(value: self.signature, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Plexus_Beacon, rhs: Plexus_Beacon) -> Bool {
+    if lhs.agent != rhs.agent {return false}
+    if lhs.port != rhs.port {return false}
+    if lhs.network != rhs.network {return false}
+    if lhs.timeMs != rhs.timeMs {return false}
     if lhs.signature != rhs.signature {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

@@ -38,6 +38,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var blobs: BlobSettings
     /// Which trust levels may send tasks.
     public var trust: TrustPolicy
+    /// Finding peers without addresses: LAN beacons.
+    public var discovery: DiscoverySettings
 
     public static let defaultAPIPort = 7464
     public static let defaultMeshPort = 7465
@@ -63,6 +65,7 @@ public struct NodeConfig: Sendable, Equatable {
         self.retention = RetentionSettings()
         self.blobs = BlobSettings()
         self.trust = TrustPolicy()
+        self.discovery = DiscoverySettings()
     }
 
     /// Values given on the command line; nil means "not given".
@@ -84,13 +87,16 @@ public struct NodeConfig: Sendable, Equatable {
         public var capabilities: [String]?
         /// `false` turns announcements off.
         public var announce: Bool?
+        /// `true` turns LAN discovery on.
+        public var lanDiscovery: Bool?
 
         public init(
             api: String? = nil, maxBodyBytes: Int? = nil, logLevel: String? = nil, listen: String? = nil,
             peers: [String]? = nil, networkKey: String? = nil, hookOnEntry: String? = nil, webhook: String? = nil,
             capabilities: [String]? = nil, announce: Bool? = nil, logFormat: String? = nil, logFile: String? = nil,
-            configFile: String? = nil
+            configFile: String? = nil, lanDiscovery: Bool? = nil
         ) {
+            self.lanDiscovery = lanDiscovery
             self.logFormat = logFormat
             self.logFile = logFile
             self.configFile = configFile
@@ -124,6 +130,7 @@ public struct NodeConfig: Sendable, Equatable {
             set("hooks.webhook", webhook.map(ConfigContent.string))
             set("capabilities", capabilities.map(ConfigContent.stringArray))
             set("agent.announce", announce.map(ConfigContent.bool))
+            set("discovery.lan", lanDiscovery.map(ConfigContent.bool))
             return values
         }
     }
@@ -189,6 +196,7 @@ public struct NodeConfig: Sendable, Equatable {
         config.retention = try RetentionSettings(reading: settings.scoped(to: "retention"), structured: sources.structured)
         config.blobs = try BlobSettings(reading: settings.scoped(to: "blobs"))
         config.trust = try TrustPolicy(reading: settings.scoped(to: "trust"))
+        config.discovery = try DiscoverySettings(reading: settings.scoped(to: "discovery"))
         try sources.checkReadable()
         return config
     }
@@ -203,7 +211,8 @@ public struct NodeConfig: Sendable, Equatable {
     /// The documented template `plexus init-config` writes: the top-level settings, then
     /// each section's own lines.
     public static let template = topLevelTemplate + MeshLimits.template + "\n" + HookSettings.template + "\n" + AgentSettings.template + "\n"
-        + RetentionSettings.template + "\n" + BlobSettings.template + "\n" + TrustPolicy.template
+        + RetentionSettings.template + "\n" + BlobSettings.template + "\n" + TrustPolicy.template + "\n"
+        + DiscoverySettings.template
 
     private static let topLevelTemplate = """
         # Plexus node configuration.

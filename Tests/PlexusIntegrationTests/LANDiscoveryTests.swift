@@ -1,0 +1,110 @@
+import Foundation
+import PlexusCore
+import Testing
+
+/// LAN discovery in real network namespaces (made and removed by the test): nodes started
+/// with `--lan-discovery` and no `--peer` find each other by their beacons alone; a node of
+/// another network key hears the beacons and ignores them.
+@Suite(.serialized) struct LANDiscoveryTests {
+    /// A `plexus serve` inside a namespace, driven through the CLI run in the same namespace
+    /// (its API listens on that namespace's loopback).
+    final class NamespacedNode: Sendable {
+        let lan: NamespaceLAN
+        let host: Int
+        let directory: TempDirectory
+        let process: Process
+
+        init(lan: NamespaceLAN, host: Int, config: String) async throws {
+            self.lan = lan
+            self.host = host
+            directory = try TempDirectory()
+            try Data(config.utf8).write(to: directory.file("config.yaml"))
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = lan.command(host, [
+                PlexusBinary.url.path, "serve", "--data", directory.path, "--api", "127.0.0.1:0", "--listen", "0.0.0.0:0", "--lan-discovery",
+                "--no-announce",
+            ])
+            process.environment = childEnvironment(home: directory.path)
+            let log = directory.file("serve.log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: log)
+            process.standardError = process.standardOutput
+            try process.run()
+            try await MeshTests.eventually("the node in \(lan.hosts[host]) answers", within: .seconds(60)) {
+                try await self.cli(["status"]).status == 0
+            }
+        }
+
+        var log: String { (try? String(contentsOf: directory.file("serve.log"), encoding: .utf8)) ?? "" }
+
+        /// `plexus ARGS --data DIR` inside the namespace.
+        func cli(_ arguments: [String]) async throws -> CLIResult {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = lan.command(host, [PlexusBinary.url.path] + arguments + ["--data", directory.path])
+            return try await runCapturing(process, home: directory.path, timeout: .seconds(30))
+        }
+
+        func id() async throws -> String {
+            try await cli(["id"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        /// The agent ids of the connected peers.
+        func connected() async throws -> [String] {
+            let result = try await cli(["peers", "--json"])
+            let peers = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [[String: Any]] ?? []
+            return peers.filter { $0["state"] as? String == "connected" }.compactMap { $0["agent_id"] as? String }
+        }
+
+        /// A counter of this node's metrics, 0 when absent.
+        func metric(_ series: String) async throws -> Double {
+            let text = try await cli(["metrics"]).stdout
+            return text.split(separator: "\n").first { $0.hasPrefix(series + " ") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        }
+
+        func stop() {
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+            }
+        }
+
+        deinit { if process.isRunning { process.terminate() } }
+    }
+
+    /// Needs root and iproute2 to make network namespaces.
+    @Test(.enabled(if: NamespaceLAN.available))
+    func nodesOnOneNetworkFindEachOtherAndOthersAreIgnored() async throws {
+        let lan = try NamespaceLAN(hosts: 3)
+        defer { lan.remove() }
+        let config = "discovery:\n  beacon_interval_s: 1\n"
+        let a = try await NamespacedNode(lan: lan, host: 0, config: config)
+        defer { a.stop() }
+        let b = try await NamespacedNode(lan: lan, host: 1, config: config)
+        defer { b.stop() }
+        let bothUp = ContinuousClock.now
+        let (aID, bID) = (try await a.id(), try await b.id())
+        try await MeshTests.eventually("A and B connected by discovery alone", within: .seconds(5)) {
+            let aPeers = try await a.connected()
+            let bPeers = try await b.connected()
+            return aPeers.contains(bID) && bPeers.contains(aID)
+        }
+        let discovered = ContinuousClock.now - bothUp
+        #expect(discovered < .seconds(5), "took \(discovered); A: \(a.log.suffix(1500))")
+
+        // Another network key: C hears the beacons (counted as foreign) and dials nobody.
+        let c = try await NamespacedNode(lan: lan, host: 2, config: config + "network_key: another-network\n")
+        defer { c.stop() }
+        try await MeshTests.eventually("C heard beacons of the other network") {
+            try await c.metric(#"plexus_discovery_beacons_total{outcome="foreign"}"#) >= 2
+        }
+        #expect(try await c.connected().isEmpty)
+        let cID = try await c.id()
+        let aPeers = try await a.connected()
+        let bPeers = try await b.connected()
+        #expect(!aPeers.contains(cID) && !bPeers.contains(cID))
+        #expect(try await a.metric(#"plexus_discovery_beacons_total{outcome="foreign"}"#) >= 1, "A heard C's beacons too")
+    }
+}
