@@ -22,6 +22,8 @@ public final class LANDatagrams: Sendable {
     private let receiver: any Channel
     private let senders: [any Channel]
     public let datagrams: AsyncStream<Datagram>
+    /// The IPv4 addresses of the interfaces datagrams leave on (4 bytes each).
+    public let addresses: [[UInt8]]
 
     /// Opens the sockets; `groupAddress` is an IPv4 multicast address.
     public static func open(
@@ -36,6 +38,8 @@ public final class LANDatagrams: Sendable {
         let (stream, continuation) = AsyncStream<Datagram>.makeStream(bufferingPolicy: .bufferingNewest(bufferSize))
         let receiver = try await DatagramBootstrap(group: eventLoopGroup)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Other mDNS stacks on the host (avahi, zeroconf) share port 5353.
+            .channelOption(ChannelOptions.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: maxDatagramBytes + 1))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -48,6 +52,7 @@ public final class LANDatagrams: Sendable {
             throw MeshError.dialFailed("the discovery socket cannot join multicast groups")
         }
         var senders: [any Channel] = []
+        var addresses: [[UInt8]] = []
         for device in devices {
             try await multicast.joinGroup(group, device: device).get()
             guard case .v4(let address)? = device.address else { continue }
@@ -57,11 +62,15 @@ public final class LANDatagrams: Sendable {
                 _ = try await options.setIPMulticastLoop(0).get()
             }
             senders.append(sender)
+            addresses.append(withUnsafeBytes(of: address.address.sin_addr.s_addr) { Array($0) })
         }
-        return LANDatagrams(group: group, port: port, receiver: receiver, senders: senders, datagrams: stream)
+        return LANDatagrams(group: group, port: port, receiver: receiver, senders: senders, datagrams: stream, addresses: addresses)
     }
 
-    private init(group: SocketAddress, port: Int, receiver: any Channel, senders: [any Channel], datagrams: AsyncStream<Datagram>) {
+    private init(
+        group: SocketAddress, port: Int, receiver: any Channel, senders: [any Channel], datagrams: AsyncStream<Datagram>, addresses: [[UInt8]]
+    ) {
+        self.addresses = addresses
         self.group = group
         self.port = port
         self.receiver = receiver

@@ -23,7 +23,9 @@ actor DHTService {
 
     static let k = 20
     static let alpha = 3
-    static let queryTimeout = Duration.seconds(2)
+    /// How long one query waits for its answer (a busy peer on a loaded machine was seen
+    /// to take more than 2 s).
+    static let queryTimeout = Duration.seconds(4)
     /// Longest a whole lookup takes: no new round of queries starts after it, so a task to
     /// an agent nobody knows fails with `noRoute` within seconds.
     static let lookupBudget = Duration.seconds(5)
@@ -103,11 +105,17 @@ actor DHTService {
 
     // MARK: - Lookups
 
-    /// Stores a signed agent record under `keys`, at the k closest nodes of each.
+    /// Stores a signed agent record under `keys`, at the k closest nodes of each, and at the
+    /// peers connected here (those a lookup started from here asks first, so a record stored
+    /// while a slow peer's answer timed out is still found through it).
     func publish(_ encoded: Data, under keys: [DHTKey]) async {
         for key in keys {
             keep(encoded, under: key)
-            let holders = await lookup(key, wantsValue: false).closest
+            var holders = await lookup(key, wantsValue: false).closest
+            let chosen = Set(holders.map(\.peer.agent))
+            for peer in mesh.connectedPeers().prefix(Self.k) where peer != me && !chosen.contains(peer) {
+                holders.append(Contact(key: Self.key(of: peer), peer: DHTPeer(agent: peer, address: "")))
+            }
             for holder in holders {
                 _ = await query(holder.peer.agent, address: holder.peer.address, .store(.with { $0.key = Data(key.bytes); $0.value = encoded }))
             }

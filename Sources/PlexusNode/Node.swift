@@ -499,7 +499,7 @@ extension Node: Service {
                 group.addTask { await self.retention.runSweeps() }
                 group.addTask { await self.blobs.run(self.blobInbound) }
                 group.addTask { await self.direct.run(self.directInbound) }
-                if self.config.discovery.lan {
+                if self.config.discovery.lan || self.config.discovery.mdns {
                     let port = advertised.flatMap { try? HostPort.parse($0, defaultHost: "0.0.0.0").port }
                     let discovery = LANDiscovery(
                         key: self.key, networkKey: self.config.networkKey, meshPort: port, settings: self.config.discovery, mesh: self.mesh,

@@ -61,6 +61,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("lan-discovery"), help: "Find peers on the local networks by UDP multicast beacons (and be found).")
     var lanDiscovery = false
 
+    @Flag(name: .long, help: "Advertise this node by multicast DNS (_plexus._tcp.local.) and find others that way.")
+    var mdns = false
+
     func run() async throws {
         try await reportingErrors(json: false) {
             let directory = DataDirectory.resolve(flag: global.data)
@@ -70,7 +73,7 @@ struct ServeCommand: AsyncParsableCommand {
                     api: api, maxBodyBytes: maxBodyBytes, logLevel: logLevel, listen: listen,
                     peers: peer.isEmpty ? nil : peer, networkKey: networkKey, hookOnEntry: hookOnEntry, webhook: webhook,
                     capabilities: capability.isEmpty ? nil : capability, announce: noAnnounce ? false : nil, logFormat: logFormat,
-                    logFile: logFile, configFile: configFile, lanDiscovery: lanDiscovery ? true : nil))
+                    logFile: logFile, configFile: configFile, lanDiscovery: lanDiscovery ? true : nil, mdns: mdns ? true : nil))
             let factory = try LogOutput.factory(for: config)
             let logger = {
                 var logger = Logger(label: "plexus", factory: factory)

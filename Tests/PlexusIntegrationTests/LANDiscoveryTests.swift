@@ -14,7 +14,7 @@ import Testing
         let directory: TempDirectory
         let process: Process
 
-        init(lan: NamespaceLAN, host: Int, config: String) async throws {
+        init(lan: NamespaceLAN, host: Int, config: String, flags: [String] = ["--lan-discovery"]) async throws {
             self.lan = lan
             self.host = host
             directory = try TempDirectory()
@@ -22,9 +22,8 @@ import Testing
             process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
             process.arguments = lan.command(host, [
-                PlexusBinary.url.path, "serve", "--data", directory.path, "--api", "127.0.0.1:0", "--listen", "0.0.0.0:0", "--lan-discovery",
-                "--no-announce",
-            ])
+                PlexusBinary.url.path, "serve", "--data", directory.path, "--api", "127.0.0.1:0", "--listen", "0.0.0.0:0", "--no-announce",
+            ] + flags)
             process.environment = childEnvironment(home: directory.path)
             let log = directory.file("serve.log")
             FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -106,5 +105,33 @@ import Testing
         let bPeers = try await b.connected()
         #expect(!aPeers.contains(cID) && !bPeers.contains(cID))
         #expect(try await a.metric(#"plexus_discovery_beacons_total{outcome="foreign"}"#) >= 1, "A heard C's beacons too")
+    }
+
+    /// Needs root and iproute2 to make network namespaces.
+    @Test(.enabled(if: NamespaceLAN.available))
+    func multicastDNSAdvertisesToZeroconfAndFindsPeers() async throws {
+        let lan = try NamespaceLAN(hosts: 3)
+        defer { lan.remove() }
+        let a = try await NamespacedNode(lan: lan, host: 0, config: "", flags: ["--mdns"])
+        defer { a.stop() }
+        let b = try await NamespacedNode(lan: lan, host: 1, config: "", flags: ["--mdns"])
+        defer { b.stop() }
+        let (aID, bID) = (try await a.id(), try await b.id())
+        try await MeshTests.eventually("A and B connected through mDNS alone", within: .seconds(10)) {
+            let aPeers = try await a.connected()
+            let bPeers = try await b.connected()
+            return aPeers.contains(bID) && bPeers.contains(aID)
+        }
+
+        // Python's zeroconf, browsing from a third host, sees both services with their ids.
+        try await PythonPeer.ensure(modules: "zeroconf", packages: ["zeroconf"], home: a.directory.path)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        process.arguments = lan.command(2, ["python3", PythonPeer.interopScript("zeroconf_browse.py").path, "15", "2"])
+        let browsed = try await runCapturing(process, home: a.directory.path, timeout: .seconds(60))
+        let found = (try? JSONSerialization.jsonObject(with: Data((browsed.stdout.split(separator: "\n").last ?? "").utf8))) as? [String: [String: Any]] ?? [:]
+        let ids = Set(found.values.compactMap { ($0["properties"] as? [String: Any])?["id"] as? String })
+        #expect(ids == [aID, bID], "zeroconf found \(browsed.stdout) \(browsed.stderr.suffix(1500))")
+        #expect(found.values.allSatisfy { ($0["port"] as? Int ?? 0) > 0 && !(($0["addresses"] as? [String]) ?? []).isEmpty })
     }
 }

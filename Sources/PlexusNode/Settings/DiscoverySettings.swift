@@ -11,6 +11,8 @@ public struct DiscoverySettings: Sendable, Equatable {
     public var lanGroup = "239.255.70.77"
     /// Seconds between two beacons (each one jittered by up to a fifth).
     public var beaconIntervalS = 5
+    /// Advertise `_plexus._tcp.local.` by multicast DNS and browse for it (`--mdns`).
+    public var mdns = false
 
     public init() {}
 
@@ -19,6 +21,7 @@ public struct DiscoverySettings: Sendable, Equatable {
         lanPort = config.int(forKey: "lan_port", default: lanPort)
         lanGroup = config.string(forKey: "lan_group", default: lanGroup)
         beaconIntervalS = config.int(forKey: "beacon_interval_s", default: beaconIntervalS)
+        mdns = config.bool(forKey: "mdns", default: mdns)
         guard (1...65_535).contains(lanPort) else { throw PlexusError(.invalidConfig, "discovery: lan_port must be from 1 to 65535") }
         guard (1...3600).contains(beaconIntervalS) else { throw PlexusError(.invalidConfig, "discovery: beacon_interval_s must be from 1 to 3600") }
         let parts = lanGroup.split(separator: ".").compactMap { UInt8($0) }
@@ -36,6 +39,10 @@ public struct DiscoverySettings: Sendable, Equatable {
           lan_port: 7466
           lan_group: 239.255.70.77
           beacon_interval_s: 5
+          # Advertise this node as _plexus._tcp.local. by multicast DNS (DNS-SD, seen by
+          # avahi-browse and zeroconf) and find others that way; also --mdns.
+          # env: PLEXUS_DISCOVERY_MDNS
+          mdns: false
 
         """
 }

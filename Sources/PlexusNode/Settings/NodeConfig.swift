@@ -89,13 +89,16 @@ public struct NodeConfig: Sendable, Equatable {
         public var announce: Bool?
         /// `true` turns LAN discovery on.
         public var lanDiscovery: Bool?
+        /// `true` turns multicast DNS discovery on.
+        public var mdns: Bool?
 
         public init(
             api: String? = nil, maxBodyBytes: Int? = nil, logLevel: String? = nil, listen: String? = nil,
             peers: [String]? = nil, networkKey: String? = nil, hookOnEntry: String? = nil, webhook: String? = nil,
             capabilities: [String]? = nil, announce: Bool? = nil, logFormat: String? = nil, logFile: String? = nil,
-            configFile: String? = nil, lanDiscovery: Bool? = nil
+            configFile: String? = nil, lanDiscovery: Bool? = nil, mdns: Bool? = nil
         ) {
+            self.mdns = mdns
             self.lanDiscovery = lanDiscovery
             self.logFormat = logFormat
             self.logFile = logFile
@@ -131,6 +134,7 @@ public struct NodeConfig: Sendable, Equatable {
             set("capabilities", capabilities.map(ConfigContent.stringArray))
             set("agent.announce", announce.map(ConfigContent.bool))
             set("discovery.lan", lanDiscovery.map(ConfigContent.bool))
+            set("discovery.mdns", mdns.map(ConfigContent.bool))
             return values
         }
     }
