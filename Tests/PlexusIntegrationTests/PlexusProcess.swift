@@ -86,11 +86,24 @@ func runCapturing(
         try? FileManager.default.removeItem(at: outURL)
         try? FileManager.default.removeItem(at: errURL)
     }
-    process.standardOutput = try FileHandle(forWritingTo: outURL)
-    process.standardError = try FileHandle(forWritingTo: errURL)
+    // Every descriptor opened here is closed here: the suite runs hundreds of processes,
+    // and Foundation watches children with select(), which fails past descriptor 1023
+    // (leaked handles of deleted output files once took the suite there, and it hung).
+    let outHandle = try FileHandle(forWritingTo: outURL)
+    let errHandle = try FileHandle(forWritingTo: errURL)
+    defer {
+        try? outHandle.close()
+        try? errHandle.close()
+    }
+    process.standardOutput = outHandle
+    process.standardError = errHandle
     let input = Pipe()
     process.standardInput = input
     let status = try await runToExit(process, timeout: timeout) {
+        // The child has its own copies.
+        try? outHandle.close()
+        try? errHandle.close()
+        try? input.fileHandleForReading.close()
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try? input.fileHandleForWriting.close()
     }
@@ -141,6 +154,8 @@ final class ServeProcess {
     let directory: TempDirectory
     let process: Process
     let logURL: URL
+    /// The log file as the child writes it; closed once the child is gone.
+    private let logHandle: FileHandle
     private let exited = AsyncStream<Int32>.makeStream()
     let client: NodeClient
 
@@ -161,12 +176,16 @@ final class ServeProcess {
         process.arguments = ["serve", "--data", directory.path, "--api", "127.0.0.1:0", "--listen", "127.0.0.1:0"]
             + (announce ? [] : ["--no-announce"]) + arguments
         process.environment = childEnvironment(home: directory.path, extra: environment)
-        process.standardOutput = try FileHandle(forWritingTo: logURL)
-        process.standardError = process.standardOutput
+        let logHandle = try FileHandle(forWritingTo: logURL)
+        self.logHandle = logHandle
+        process.standardOutput = logHandle
+        process.standardError = logHandle
         process.standardInput = FileHandle.nullDevice
         let continuation = exited.continuation
         process.terminationHandler = { continuation.yield($0.terminationStatus); continuation.finish() }
         try process.run()
+        // The child writes through its own copy.
+        try? logHandle.close()
 
         let deadline = ContinuousClock.now + timeout
         var ready: NodeClient?
@@ -222,12 +241,16 @@ final class ServeProcess {
             try await Task.sleep(for: timeout)
             kill(pid, SIGKILL)
         }
-        defer { killer.cancel() }
+        defer {
+            killer.cancel()
+            try? logHandle.close()
+        }
         for await status in exited.stream { return status }
         return process.terminationStatus
     }
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? logHandle.close()
     }
 }
