@@ -18,10 +18,10 @@ import Testing
     /// Opens an event stream and returns the first `count` events (heartbeat comments
     /// count as events named ":" when `comments` is set), then drops the connection.
     static func read(
-        _ node: ServeProcess, query: String = "", lastEventID: String? = nil, count: Int, comments: Bool = false,
+        _ node: ServeProcess, path: String = "/v1/events", query: String = "", lastEventID: String? = nil, count: Int, comments: Bool = false,
         timeout: Duration = .seconds(20)
     ) async throws -> (status: Int, events: [Event]) {
-        var request = HTTPClientRequest(url: "http://\(node.apiAddress)/v1/events\(query)")
+        var request = HTTPClientRequest(url: "http://\(node.apiAddress)\(path)\(query)")
         request.headers.add(name: "Authorization", value: "Bearer \(node.token)")
         if let lastEventID { request.headers.add(name: "Last-Event-ID", value: lastEventID) }
         let reading = Task { () -> (Int, [Event]) in
