@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PlexusCore
 import PlexusNet
 import PlexusProtocol
@@ -141,7 +142,7 @@ extension Node {
     /// connected afterwards.
     static func blobSources(
         _ id: BlobID, hints: [AgentID], me: AgentID, store: EntryStore, mesh: ConnectionManager, gossip: GossipEngine, dht: DHTService,
-        nowMs: Int64
+        nowMs: Int64, logger: Logger
     ) async -> [AgentID] {
         var candidates = hints.filter { $0 != me }
         for author in (try? await store.blobs.referencingAuthors(id, limit: 16)) ?? [] where author != me && !candidates.contains(author) {
@@ -160,11 +161,15 @@ extension Node {
             }
             var known = providers.first { $0.author == agent }.flatMap { Node.view(of: $0, nowMs: nowMs) }
             if known == nil { known = try? await Node.agent(agent, in: gossip, dht: dht, nowMs: nowMs) }
+            if known == nil { logger.info("blob holder has no record here", metadata: ["blob": "\(id.hex.prefix(16))", "agent": "\(agent.short)"]) }
             for address in known?.record.addresses ?? [] {
                 guard let target = try? HostPort.parse(address, defaultHost: "127.0.0.1"), target.host != "0.0.0.0" else { continue }
-                if (try? await mesh.connect(host: target.host, port: target.port, expectedPeer: agent)) != nil {
+                do {
+                    _ = try await mesh.connect(host: target.host, port: target.port, expectedPeer: agent)
                     reached.append(agent)
                     break
+                } catch {
+                    logger.info("blob holder not reachable", metadata: ["blob": "\(id.hex.prefix(16))", "agent": "\(agent.short)", "address": "\(address)", "error": "\(error)"])
                 }
             }
         }

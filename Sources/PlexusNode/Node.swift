@@ -127,7 +127,8 @@ public actor Node {
         blobs = BlobExchange(
             store: store.blobs, mesh: mesh, settings: config.blobs, logger: logger,
             discover: { id, hints in
-                await Node.blobSources(id, hints: hints, me: me, store: store, mesh: mesh, gossip: gossip, dht: dht, nowMs: clock.nowMs)
+                await Node.blobSources(
+                    id, hints: hints, me: me, store: store, mesh: mesh, gossip: gossip, dht: dht, nowMs: clock.nowMs, logger: logger)
             },
             provide: { id in await Node.provideBlobs([id], gossip: gossip, dht: dht, me: me) })
         let groups = PrivateGroups(

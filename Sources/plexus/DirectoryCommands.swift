@@ -40,6 +40,7 @@ struct AgentsCommand: AsyncParsableCommand {
         let record = agent.record
         let offers = record.capabilities.skills + record.capabilities.tools
         var line = "\(agent.agentID)  \(agent.presence.rawValue)"
+        if let contact = agent.contact { line += "  [\(contact.name.map { "\($0), " } ?? "")\(contact.trust.rawValue)]" }
         if !offers.isEmpty { line += "  offers \(offers.joined(separator: ", "))" }
         if let user = record.user { line += "  user \(user)" }
         if !record.addresses.isEmpty { line += "  at \(record.addresses.joined(separator: ", "))" }
