@@ -30,6 +30,10 @@ actor DirectMessages {
     private let logger: Logger
     private let lookup: @Sendable (AgentID) async throws(PlexusError) -> AgentView
     private var answered = Waiters<DirectID>()
+    /// Sent messages whose answer (or expiry) came lately, with when: a sender waiting for
+    /// one checks here without suspending, so an answer that arrives while it is still on
+    /// its way to waiting is not missed. Entries older than a minute are dropped.
+    private var settled: [DirectID: ContinuousClock.Instant] = [:]
 
     init(
         key: AgentKey, store: DirectStore, mesh: ConnectionManager, trust: TrustGate, clock: NodeClock, relays: Bool, logger: Logger,
@@ -73,7 +77,7 @@ actor DirectMessages {
         await attempt(record)
         if wait > .zero {
             let deadline = ContinuousClock.now + wait
-            while ContinuousClock.now < deadline, !Task.isCancelled, try await store.message(id)?.state == .pending {
+            while ContinuousClock.now < deadline, !Task.isCancelled, settled[id] == nil {
                 await withCheckedContinuation { answered.add(id, until: deadline, $0) }
             }
         }
@@ -128,10 +132,10 @@ actor DirectMessages {
             await take(message, id: id, from: origin, via: peer)
         case .ack?:
             if (try? await store.answered(id, by: origin, refusal: nil)) != nil { Self.count("delivered") }
-            answered.wakeAll(id)
+            settle(id)
         case .refused(let reason)?:
             if (try? await store.answered(id, by: origin, refusal: reason)) != nil { Self.count("refused_by_recipient") }
-            answered.wakeAll(id)
+            settle(id)
         case nil:
             Self.count("malformed")
         }
@@ -195,6 +199,12 @@ actor DirectMessages {
         }
     }
 
+    /// A sent message is answered or expired: its waiting sender goes on.
+    private func settle(_ id: DirectID) {
+        settled[id] = .now
+        answered.wakeAll(id)
+    }
+
     /// A recipient just connected: everything waiting for it goes now.
     private func flush(to peer: AgentID) async {
         for record in (try? await store.due(by: .max, peer: peer)) ?? [] { await attempt(record) }
@@ -208,10 +218,12 @@ actor DirectMessages {
             if let expired = try? await store.expire(nowMs: now), !expired.isEmpty {
                 Self.count("expired", by: expired.count)
                 logger.info("direct messages expired undelivered", metadata: ["count": "\(expired.count)"])
-                for record in expired { answered.wakeAll(record.id) }
+                for record in expired { settle(record.id) }
             }
             for record in (try? await store.due(by: now)) ?? [] { await attempt(record) }
             answered.wakeExpired(now: .now)
+            let stale = ContinuousClock.now - .seconds(60)
+            settled = settled.filter { $0.value > stale }
             try? await Task.sleep(for: .seconds(1))
         }
     }
