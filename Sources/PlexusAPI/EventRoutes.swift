@@ -44,27 +44,34 @@ struct EventRoutes: APIRouteCollection {
     /// `dm`, ids their `seq`; resumed with `Last-Event-ID` or `since` like the entry stream.
     func directStream(_ request: Request, connection: any Channel) async throws -> Response {
         let reader = QueryReader(request)
+        let heartbeatMs = try Self.heartbeat(reader)
+        let with = try reader.agentID("with")
+        var start = try Self.resumePoint(request, reader, idIs: "a message's seq")
+        if start == nil { start = try await service.directMessages(DirectListRequest(limit: 1)).messages.first?.seq ?? 0 }
+        return try respond(from: start ?? 0, connection: connection) { [service] since throws(PlexusError) in
+            let page = try await service.directMessages(DirectListRequest(with: with, since: since, limit: Self.pageSize, waitMs: heartbeatMs))
+            return (page.messages.map { ($0.seq, "dm", Self.json($0)) }, page.nextSeq)
+        }
+    }
+
+    /// `heartbeat_ms`: 100 to 60000, 15000 when absent.
+    private static func heartbeat(_ reader: QueryReader) throws(PlexusError) -> Int {
         let heartbeatMs = try reader.int("heartbeat_ms", default: 15_000)
         guard (100...60_000).contains(heartbeatMs) else {
             throw PlexusError(.invalidArgument, "heartbeat_ms must be between 100 and 60000")
         }
-        let with = try reader.agentID("with")
+        return heartbeatMs
+    }
+
+    /// Where a stream continues: after `Last-Event-ID`, else after `since`, else nil. `since`
+    /// is read even when Last-Event-ID wins, so a malformed one is refused either way.
+    private static func resumePoint(_ request: Request, _ reader: QueryReader, idIs what: String) throws(PlexusError) -> Int64? {
         let since = try reader.cursor("since")
-        let start: Int64
-        if let lastEventID = request.headers[.lastEventID] {
-            guard let cursor = QueryReader.decimal(lastEventID), cursor >= 0 else {
-                throw PlexusError(.invalidArgument, "Last-Event-ID must be an event id this node sent (a message's seq)")
-            }
-            start = cursor
-        } else if let since {
-            start = since
-        } else {
-            start = try await service.directMessages(DirectListRequest(limit: 1)).messages.first?.seq ?? 0
+        guard let lastEventID = request.headers[.lastEventID] else { return since }
+        guard let cursor = QueryReader.decimal(lastEventID), cursor >= 0 else {
+            throw PlexusError(.invalidArgument, "Last-Event-ID must be an event id this node sent (\(what))")
         }
-        return try respond(from: start, connection: connection) { [service] since throws(PlexusError) in
-            let page = try await service.directMessages(DirectListRequest(with: with, since: since, limit: Self.pageSize, waitMs: heartbeatMs))
-            return (page.messages.map { ($0.seq, "dm", Self.json($0)) }, page.nextSeq)
-        }
+        return cursor
     }
 
     private static func json(_ value: some Encodable) -> String {
@@ -74,25 +81,13 @@ struct EventRoutes: APIRouteCollection {
     /// The stream for `request`'s filters, written to `connection` (also the panel's live feed).
     func stream(_ request: Request, connection: any Channel) async throws -> Response {
         let reader = QueryReader(request)
-        let heartbeatMs = try reader.int("heartbeat_ms", default: 15_000)
-        guard (100...60_000).contains(heartbeatMs) else {
-            throw PlexusError(.invalidArgument, "heartbeat_ms must be between 100 and 60000")
-        }
+        let heartbeatMs = try Self.heartbeat(reader)
         var query = FeedQuery(
             author: try reader.agentID("author"), topic: reader.string("topic"), type: reader.string("type"),
             tag: reader.string("tag"), limit: Self.pageSize)
-        // Read even when Last-Event-ID wins, so a malformed one is refused either way.
-        let since = try reader.cursor("since")
-        if let lastEventID = request.headers[.lastEventID] {
-            guard let cursor = QueryReader.decimal(lastEventID), cursor >= 0 else {
-                throw PlexusError(.invalidArgument, "Last-Event-ID must be an event id this node sent (a cursor)")
-            }
-            query.since = cursor
-        } else if let since {
-            query.since = since
-        } else {
-            query.since = try await node.status().store.latestCursor  // from now on
-        }
+        // Without a resume point: from now on.
+        query.since = try Self.resumePoint(request, reader, idIs: "a cursor")
+        if query.since == nil { query.since = try await node.status().store.latestCursor }
         let group = reader.string("group")
         if let group {
             _ = try await service.group(group)  // 404 before the stream starts
