@@ -13,8 +13,11 @@ import NIOPosix
 public final class LANDatagrams: Sendable {
     /// A datagram and its sender.
     public struct Datagram: Sendable {
+        /// The bytes, cut after `maxDatagramBytes` when `oversized`.
         public let bytes: Data
         public let source: SocketAddress
+        /// Longer than `maxDatagramBytes`: to be counted and not read.
+        public let oversized: Bool
     }
 
     public let group: SocketAddress
@@ -106,8 +109,9 @@ public final class LANDatagrams: Sendable {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let envelope = Self.unwrapInboundIn(data)
-            guard envelope.data.readableBytes <= maxBytes else { return }
-            continuation.yield(Datagram(bytes: Data(buffer: envelope.data), source: envelope.remoteAddress))
+            let oversized = envelope.data.readableBytes > maxBytes
+            continuation.yield(Datagram(
+                bytes: oversized ? Data() : Data(buffer: envelope.data), source: envelope.remoteAddress, oversized: oversized))
         }
 
         func channelInactive(context: ChannelHandlerContext) {

@@ -65,6 +65,34 @@ import Testing
         for node in [b, a, relay] { _ = try await node.stop() }
     }
 
+    /// An independent peer (`mesh_peer.py direct`: PROTOCOL.md §16 with its own HPKE) sends
+    /// raw `Direct` frames. Good messages are stored and acknowledged; a replay is
+    /// acknowledged and not stored twice; a bad signature or a forged origin is dropped
+    /// unanswered; a message not sealed to the node, not an object, or oversized gets a
+    /// signed refusal. Each is counted, and the link stays up throughout.
+    @Test func rawFramesFromAnIndependentPeer() async throws {
+        let directory = try MeshTests.directory()
+        try await PythonPeer.ensurePackages(home: directory.path)
+        let node = try await ServeProcess(directory: directory, arguments: ["--network-key", "interop"], announce: true)
+        let id = try await node.client.identity().agentID
+        let key = try #require(try await node.client.agent(id).record.exchangeKey)
+        let result = try await PythonPeer.run(
+            mode: ["direct"] + node.meshHostPort + ["interop", key.publicKey.base64EncodedString(), key.signature.base64EncodedString()],
+            home: directory.path)
+        #expect(result.status == 0, "answers \(result.json) \(result.stderr.suffix(2000))")
+        let python = try AgentID.parse(try #require(result.json["me"] as? String))
+        let stored = try await node.client.directMessages(DirectListRequest(with: python)).messages
+        #expect(stored.map(Self.text) == ["still here", "hello from python"], "newest first, the replay not stored twice")
+        #expect(stored.allSatisfy { $0.direction == .incoming && $0.state == .received })
+        let metrics = try await node.client.metrics()
+        let counts = [("received", 2), ("duplicate", 1), ("bad_signature", 2), ("refused_not_sealed", 2), ("refused_too_large", 1)]
+        for (outcome, count) in counts {
+            let line = "plexus_direct_messages_total{outcome=\"\(outcome)\"} \(count)\n"
+            #expect(metrics.contains(line), "no '\(line)' in \(metrics.split(separator: "\n").filter { $0.contains("direct") })")
+        }
+        #expect(try await node.stop() == 0)
+    }
+
     @Test func blockedSendersAreRefusedAndUnknownOnesQuarantined() async throws {
         let b = try await ServeProcess(directory: try MeshTests.directory(extra: "trust:\n  messages_from: known\n"), announce: true)
         let a = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", b.meshAddress], announce: true)

@@ -120,6 +120,66 @@ import Testing
         #expect(try await a.metric(#"plexus_discovery_beacons_total{outcome="foreign"}"#) >= 1, "A heard C's beacons too")
     }
 
+    /// A hostile host on the LAN (`beacon_abuser.py`, written from PROTOCOL.md §17): each
+    /// bad beacon is counted and dialled nobody; a beacon naming someone else's id leads
+    /// to a handshake the node refuses; a flood from that host is rate-limited and does not
+    /// keep a node that starts during it from being found within 5 s.
+    @Test(.enabled(if: NamespaceLAN.available))
+    func abusiveBeaconsAreCountedAndAFloodStarvesNoOne() async throws {
+        let lan = try NamespaceLAN(hosts: 3)
+        defer { lan.remove() }
+        let network = "lan-abuse"
+        let config = "discovery:\n  beacon_interval_s: 1\nnetwork_key: \(network)\n"
+        let a = try await NamespacedNode(lan: lan, host: 0, config: config)
+        defer { a.stop() }
+        try await PythonPeer.ensurePackages(home: a.directory.path)
+        let script = PythonPeer.interopScript("beacon_abuser.py").path
+        func abuser(_ arguments: [String], timeout: Duration) async throws -> (status: Int32, json: [String: Any], stderr: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = lan.command(2, ["python3", script] + arguments)
+            let result = try await runCapturing(process, home: a.directory.path, timeout: timeout)
+            let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
+            return (result.status, (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:], result.stderr)
+        }
+        func outcome(_ node: NamespacedNode, _ name: String) async throws -> Double {
+            try await node.metric(#"plexus_discovery_beacons_total{outcome="\#(name)"}"#)
+        }
+
+        let forged = try await abuser(["forge", "239.255.70.77", "7466", network, "10.77.0.3"], timeout: .seconds(60))
+        #expect(forged.status == 0, "the listener saw \(forged.json); \(forged.stderr.suffix(1500))")
+        #expect(forged.json["dialled"] as? Bool == true, "a well-signed beacon is dialled")
+        #expect(forged.json["refused"] as? Bool == true && forged.json["handshake_completed"] as? Bool == false,
+                "the handshake with an agent other than the beaconed one is refused")
+        try await MeshTests.eventually("A counted each bad beacon") {
+            let (malformed, foreign, stale) = (try await outcome(a, "malformed"), try await outcome(a, "foreign"), try await outcome(a, "stale"))
+            let oversize = try await outcome(a, "oversize")
+            return malformed >= 2 && foreign >= 1 && stale >= 1 && oversize >= 1
+        }
+        #expect(try await a.connected().isEmpty, "A holds no connection to the forger")
+
+        // A flood from the same host, and during it B starts: A and B still find each other.
+        async let flood = abuser(["flood", "239.255.70.77", "7466", network, "10.77.0.3", "8", "10000000"], timeout: .seconds(60))
+        try await MeshTests.eventually("the flood reaches A") { try await outcome(a, "rate_limited") >= 100 }
+        let bStartMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let b = try await NamespacedNode(lan: lan, host: 1, config: config)
+        defer { b.stop() }
+        let bID = try await b.id()
+        try await MeshTests.eventually("A and B connected during the flood", within: .seconds(30)) {
+            try await a.connected().contains(bID)
+        }
+        let connectedMs = try #require(try await a.connections().first { $0.agent == bID }?.sinceMs)
+        #expect(connectedMs - bStartMs < 5_000, "took \(connectedMs - bStartMs) ms from B's start during a flood")
+        let flooded = try await flood
+        let sent = flooded.json["sent"] as? Int ?? 0
+        #expect(flooded.status == 0 && sent > 1_000, "the flood sent \(sent)")
+        let limited = try await outcome(a, "rate_limited")
+        let looked = try await outcome(a, "malformed")
+        #expect(connectedMs < flooded.json["ended_ms"] as? Int64 ?? 0, "A and B connected while the flood went on")
+        #expect(limited > 1_000 && looked < 100, "of \(sent) flood datagrams A limited \(limited) and checked \(looked)")
+        #expect(try await a.cli(["status"]).status == 0, "A still answers")
+    }
+
     /// Needs root and iproute2 to make network namespaces.
     @Test(.enabled(if: NamespaceLAN.available))
     func multicastDNSAdvertisesToZeroconfAndFindsPeers() async throws {

@@ -8,6 +8,7 @@ expects; the tests assert on the JSON.
 """
 import base64
 import hashlib
+import hmac
 import json
 import os
 import socket
@@ -15,7 +16,10 @@ import struct
 import sys
 import time
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from noise.connection import Keypair, NoiseConnection
 
@@ -359,11 +363,128 @@ def mode_stall(network_key):
     return {"ok": True}
 
 
+# --- direct messages (PROTOCOL.md §16) ----------------------------------------------------
+
+KEM_SUITE = b"KEM" + struct.pack(">H", 0x20)
+HPKE_SUITE = b"HPKE" + struct.pack(">HHH", 0x20, 1, 3)
+
+
+def labeled_extract(suite, salt, label, ikm):
+    return hmac.new(salt, b"HPKE-v1" + suite + label + ikm, hashlib.sha256).digest()
+
+
+def labeled_expand(suite, prk, label, info, length):
+    labeled_info = struct.pack(">H", length) + b"HPKE-v1" + suite + label + info
+    out, block, counter = b"", b"", 1
+    while len(out) < length:
+        block = hmac.new(prk, block + labeled_info + bytes([counter]), hashlib.sha256).digest()
+        out, counter = out + block, counter + 1
+    return out[:length]
+
+
+def hpke_seal(recipient_public, info, plaintext):
+    """RFC 9180 single-shot base mode: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305."""
+    ephemeral = X25519PrivateKey.generate()
+    enc = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    dh = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient_public))
+    eae_prk = labeled_extract(KEM_SUITE, b"", b"eae_prk", dh)
+    shared = labeled_expand(KEM_SUITE, eae_prk, b"shared_secret", enc + recipient_public, 32)
+    context = b"\x00" + labeled_extract(HPKE_SUITE, b"", b"psk_id_hash", b"") + labeled_extract(HPKE_SUITE, b"", b"info_hash", info)
+    secret = labeled_extract(HPKE_SUITE, shared, b"secret", b"")
+    key = labeled_expand(HPKE_SUITE, secret, b"key", context, 32)
+    nonce = labeled_expand(HPKE_SUITE, secret, b"base_nonce", context, 12)
+    return enc, ChaCha20Poly1305(key).encrypt(nonce, plaintext, b"")
+
+
+def length_prefixed(data):
+    return struct.pack(">I", len(data)) + data
+
+
+def direct_frame(me, target, seal_to, content, message_id=None, origin=None, forge=False):
+    """A `Frame` with a `Direct` message from `me` (or claiming `origin`) to `target`, its
+    content sealed to `seal_to` with info `plexus/dm/v1` ‖ target."""
+    message_id = message_id or os.urandom(16)
+    origin = origin or me.public
+    time_ms = int(time.time() * 1000)
+    enc, ciphertext = hpke_seal(seal_to, b"plexus/dm/v1" + target, content)
+    signed = (length_prefixed(message_id) + length_prefixed(origin) + length_prefixed(target) + b"\x01"
+              + struct.pack(">Q", time_ms) + length_prefixed(enc) + length_prefixed(ciphertext))
+    signature = me.signing.sign(b"plexus/dm/v1" + signed)
+    if forge:
+        signature = bytes([signature[0] ^ 1]) + signature[1:]
+    message = field_varint(1, time_ms) + field_bytes(2, enc) + field_bytes(3, ciphertext)
+    direct = (field_bytes(1, message_id) + field_bytes(2, origin) + field_bytes(3, target)
+              + field_bytes(4, message) + field_bytes(7, signature))
+    return field_bytes(9, direct), message_id
+
+
+def next_answer(session, node):
+    """The next `Direct` answer from the node (pings answered, other frames skipped), its
+    signature checked: (message id, "ack" or the refusal)."""
+    while True:
+        frame = session.recv_frame()
+        if 1 in frame:
+            ping = {n: v for n, _, v in parse(frame[1])}
+            session.send_frame(frame_pong(ping.get(1, 0)))
+        elif 9 in frame:
+            fields = {n: v for n, _, v in parse(frame[9])}
+            if 5 in fields:
+                kind, outcome = b"\x02", "ack"
+            else:
+                kind, outcome = b"\x03" + length_prefixed(fields.get(6, b"")), fields.get(6, b"").decode()
+            signed = length_prefixed(fields[1]) + length_prefixed(fields[2]) + length_prefixed(fields[3]) + kind
+            Ed25519PublicKey.from_public_bytes(node).verify(fields[7], b"plexus/dm/v1" + signed)
+            if fields[2] != node:
+                raise ValueError("an answer not written by the node")
+            return fields[1], outcome
+
+
+def mode_direct(host, port, network_key, exchange_key_b64, exchange_signature_b64):
+    """Sends the node direct messages as raw frames: good ones, a replay, and each kind of
+    bad one; reports the node's signed answer to each (none for frames it must drop)."""
+    sock = connect(host, port)
+    me = Identity()
+    session, node = handshake_initiator(sock, network_key, me)
+    exchange_key = base64.b64decode(exchange_key_b64)
+    try:  # the node's exchange key, as its directory record binds it (PROTOCOL.md §13.3)
+        Ed25519PublicKey.from_public_bytes(node).verify(base64.b64decode(exchange_signature_b64), b"plexus/x25519/v1" + exchange_key)
+    except InvalidSignature:
+        return {"ok": False, "why": "the exchange key binding does not verify"}
+
+    def hello(text):
+        return json.dumps({"text": text}).encode()
+
+    answers, expected = {}, {}
+
+    def exchange(name, frame_and_id, expect):
+        session.send_frame(frame_and_id[0])
+        if expect is None:
+            return
+        answered_id, outcome = next_answer(session, node)
+        answers[name] = outcome if answered_id == frame_and_id[1] else "answer to another message: " + outcome
+        expected[name] = expect
+
+    first = direct_frame(me, node, exchange_key, hello("hello from python"))
+    exchange("valid", first, "ack")
+    exchange("replayed", first, "ack")
+    # Dropped without an answer (the writer cannot be told): the next answer is for the next message.
+    exchange("bad_signature", direct_frame(me, node, exchange_key, hello("forged"), forge=True), None)
+    exchange("forged_origin", direct_frame(me, node, exchange_key, hello("forged"), origin=os.urandom(32)), None)
+    exchange("not_sealed_to_node", direct_frame(me, node, X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw), hello("for another key")), "malformedEnvelope")
+    exchange("not_an_object", direct_frame(me, node, exchange_key, b"[1, 2, 3]"), "malformedEnvelope")
+    exchange("oversize", direct_frame(me, node, exchange_key, hello("x" * (70 * 1024))), "tooLarge")
+    exchange("after", direct_frame(me, node, exchange_key, hello("still here")), "ack")
+    sock.close()
+    ok = all(answers.get(name, "").startswith(prefix) for name, prefix in expected.items())
+    return {"ok": ok, "answers": answers, "me": b32(me.public), "node": b32(node)}
+
+
 MODES = {
     "silent": mode_silent, "hold": mode_hold, "stall": mode_stall,
     "initiator": mode_initiator, "responder": mode_responder, "wrong-network": mode_wrong_network,
     "bad-signature": mode_bad_signature, "garbage": mode_garbage, "truncated": mode_truncated,
     "slowloris": mode_slowloris, "oversize-frame": mode_oversize_frame, "flood": mode_flood, "cycles": mode_cycles,
+    "direct": mode_direct,
 }
 
 if __name__ == "__main__":

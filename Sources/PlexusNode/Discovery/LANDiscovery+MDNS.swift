@@ -61,7 +61,7 @@ extension LANDiscovery {
     }
 
     private func takeDNS(_ datagram: LANDatagrams.Datagram, datagrams: LANDatagrams) async {
-        guard let host = datagram.source.ipAddress, admits(host, at: .now), let message = DNSMessage.decode(datagram.bytes) else { return }
+        guard let host = datagram.source.ipAddress, admits(host, at: .now), !datagram.oversized, let message = DNSMessage.decode(datagram.bytes) else { return }
         if message.isResponse {
             learn(from: message, source: host)
             return

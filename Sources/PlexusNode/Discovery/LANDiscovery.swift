@@ -91,19 +91,22 @@ actor LANDiscovery {
                 }
     }
 
-    /// Whether a datagram from `host` may be looked at: within the per-source and total rates.
+    /// Whether a datagram from `host` may be looked at: within its source's rate, then the
+    /// total. The source is asked first, so one flooding host spends only its own budget and
+    /// cannot starve the beacons of others.
     func admits(_ host: String, at now: ContinuousClock.Instant) -> Bool {
-        guard total.take(at: now) else { return false }
         if buckets[host] == nil {
             if buckets.count >= Self.maxTracked { buckets.removeAll() }
             buckets[host] = TokenBucket(capacity: Self.perSourceBurst, perSecond: Self.perSourceRate)
         }
-        return buckets[host]?.take(at: now) == true
+        guard buckets[host]?.take(at: now) == true else { return false }
+        return total.take(at: now)
     }
 
     private func take(_ datagram: LANDatagrams.Datagram) async {
         guard let host = datagram.source.ipAddress else { return }
         guard admits(host, at: .now) else { return Self.count("rate_limited") }
+        guard !datagram.oversized else { return Self.count("oversize") }
         switch LANBeacon.read(datagram.bytes, networkKey: networkKey, nowMs: clock.nowMs) {
         case .malformed: Self.count("malformed")
         case .foreign: Self.count("foreign")
