@@ -3,10 +3,10 @@ import Logging
 import PlexusCore
 import PlexusNode
 
-/// Runs a command per arriving entry with the entry's JSON on stdin: never through a
-/// shell (entry data cannot become a command), at most `concurrency` at once, killed after
-/// the timeout, each author limited to `perAuthorPerMinute` runs, optionally only for
-/// authors in an allowlist. At most `maxQueued` entries wait; beyond, they are skipped.
+/// Runs a command per arriving entry (or direct message) with its JSON on stdin: never
+/// through a shell (arriving data cannot become a command), at most `concurrency` at once,
+/// killed after the timeout, each author (or sender) limited to `perAuthorPerMinute` runs,
+/// optionally only for those in an allowlist. At most `maxQueued` wait; beyond, they are skipped.
 actor CommandHook {
     static let maxQueued = 256
     /// Most authors whose rate is tracked; beyond, the oldest buckets are forgotten.

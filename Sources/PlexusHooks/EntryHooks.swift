@@ -27,7 +27,7 @@ public struct EntryHooks: Service {
         self.logger = logger
         backfill = settings.backfill
         command = try settings.onEntry.map { onEntry throws(PlexusError) in try CommandHook(command: onEntry, settings: settings, logger: logger) }
-        webhook = settings.webhook.map { Webhook(url: $0, settings: settings, logger: logger) }
+        webhook = settings.webhook.map { Webhook(url: $0, event: .entry, settings: settings, logger: logger) }
     }
 
     public func run() async throws {
@@ -40,7 +40,7 @@ public struct EntryHooks: Service {
                 for stored in page.entries where stored.entry.author != node.id && (backfill || stored.arrival.isLive) {
                     guard let json = try? encoder.encode(stored.view) else { continue }
                     await command?.offer(author: stored.entry.author, json: json)
-                    await webhook?.offer(id: stored.entry.id, json: json)
+                    await webhook?.offer(id: stored.entry.id.hex, json: json)
                 }
                 cursor = page.nextCursor ?? cursor
             }

@@ -104,6 +104,9 @@ struct ServeCommand: AsyncParsableCommand {
             if let hooks = try EntryHooks(node: node, settings: config.hooks, logger: logger) {
                 services.append(.init(service: hooks))
             }
+            if let hooks = try MessageHooks(node: node, settings: config.hooks, logger: logger) {
+                services.append(.init(service: hooks))
+            }
             let group = ServiceGroup(
                 configuration: .init(
                     services: services,

@@ -145,4 +145,60 @@ import Testing
         }
         for node in [a, b] { _ = try await node.stop() }
     }
+
+    /// `hooks: on_message` and `message_webhook`: each direct message taken into the inbox
+    /// reaches the command and the webhook with its content opened; a quarantined message
+    /// and the node's own do not.
+    @Test func messageHooksGetDirectMessagesTakenIntoTheInbox() async throws {
+        let directory = try MeshTests.directory()
+        let (receiver, url, log) = try await Self.startReceiver(in: directory, failFirst: 0, secret: "s3cret")
+        defer {
+            kill(receiver.processIdentifier, SIGKILL)
+            receiver.waitUntilExit()
+        }
+        let output = directory.file("hook.jsonl")
+        let script = Self.interop.appendingPathComponent("hook_append.py").path
+        try Data("""
+            mesh:
+              handshake_timeout_ms: 10000
+            trust:
+              messages_from: known
+            hooks:
+              on_message: "python3 '\(script)' '\(output.path)'"
+              message_webhook: \(url)
+              webhook_secret: s3cret
+
+            """.utf8).write(to: directory.file("config.yaml"))
+        let b = try await ServeProcess(directory: directory, announce: true)
+        let a = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", b.meshAddress], announce: true)
+        let c = try await ServeProcess(directory: try MeshTests.directory(), arguments: ["--peer", b.meshAddress], announce: true)
+        let aID = try await a.client.identity().agentID
+        let bID = try await b.client.identity().agentID
+        _ = try await b.client.addContact(ContactRequest(agent: aID, trust: .known))
+        for sender in [a, c] {
+            try await MeshTests.eventually("the sender knows B") { (try? await sender.client.agent(bID)) != nil }
+        }
+        try await MeshTests.eventually("B knows A") { (try? await b.client.agent(aID)) != nil }
+
+        let quarantined = try await c.client.sendDirect(DirectSendRequest(to: bID, content: .object(["text": .string("from a stranger")]), waitMs: 20_000))
+        #expect(quarantined.state == .delivered)
+        let own = try await b.client.sendDirect(DirectSendRequest(to: aID, content: .object(["text": .string("b's own")]), waitMs: 20_000))
+        #expect(own.state == .delivered)
+        let taken = try await a.client.sendDirect(DirectSendRequest(to: bID, content: .object(["text": .string("hello, hooks")]), waitMs: 20_000))
+        #expect(taken.state == .delivered)
+        try await MeshTests.eventually("the hook command and the webhook got A's message") {
+            Self.lines(output).contains { $0.contains(taken.id.description) } && Self.records(log).contains { $0["status"] as? Int == 200 }
+        }
+        let hooked = Self.lines(output)
+        #expect(hooked.count == 1 && hooked.first?.contains("hello, hooks") == true, "\(hooked)")
+        let records = Self.records(log)
+        #expect(records.count == 1, "\(records)")
+        let record = try #require(records.first)
+        let headers = record["headers"] as? [String: String] ?? [:]
+        #expect(headers["x-plexus-event"] == "dm" && headers["x-plexus-delivery"] == taken.id.description)
+        #expect(record["signature_ok"] as? Bool == true)
+        let body = record["body"] as? [String: Any] ?? [:]
+        #expect(body["peer"] as? String == aID.base32 && (body["content"] as? [String: Any])?["text"] as? String == "hello, hooks")
+        for node in [a, c, b] { _ = try await node.stop() }
+    }
 }

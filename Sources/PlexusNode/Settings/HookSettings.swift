@@ -2,8 +2,8 @@ import Configuration
 import Foundation
 import PlexusCore
 
-/// What runs when an entry from another agent arrives (`hooks:` in `config.yaml`,
-/// `PLEXUS_HOOKS_*`, `--hook-on-entry` and `--webhook`).
+/// What runs when an entry from another agent, or a direct message, arrives (`hooks:` in
+/// `config.yaml`, `PLEXUS_HOOKS_*`, `--hook-on-entry` and `--webhook`).
 public struct HookSettings: Sendable, Equatable {
     /// A command run once per arriving entry, with the entry's JSON on stdin. Split into
     /// arguments like a shell would split words (quotes group), but never run by a shell.
@@ -25,6 +25,12 @@ public struct HookSettings: Sendable, Equatable {
     public var webhookTimeoutMs: Int = 5_000
     /// Tries per entry (the first and the retries) before it is given up.
     public var webhookAttempts: Int = 5
+    /// A command run once per direct message taken into the inbox (not quarantined ones),
+    /// with the message's JSON (its content opened) on stdin; split like `onEntry`.
+    public var onMessage: String?
+    /// An `http(s)://` URL that each direct message taken into the inbox is POSTed to; the
+    /// secret, timeout and attempts are the entry webhook's.
+    public var messageWebhook: String?
     /// Whether history fetched by anti-entropy (when joining or subscribing) runs hooks
     /// too; by default only entries that arrive live do.
     public var backfill = false
@@ -40,6 +46,8 @@ public struct HookSettings: Sendable, Equatable {
         perAuthorPerMinute = config.int(forKey: "per_author_per_minute", default: defaults.perAuthorPerMinute)
         allowAuthorsFile = config.string(forKey: "allow_authors_file")
         webhook = config.string(forKey: "webhook")
+        onMessage = config.string(forKey: "on_message")
+        messageWebhook = config.string(forKey: "message_webhook")
         webhookSecret = config.string(forKey: "webhook_secret", isSecret: true)
         webhookTimeoutMs = config.int(forKey: "webhook_timeout_ms", default: defaults.webhookTimeoutMs)
         webhookAttempts = config.int(forKey: "webhook_attempts", default: defaults.webhookAttempts)
@@ -54,14 +62,18 @@ public struct HookSettings: Sendable, Equatable {
         if let onEntry, try HookSettings.arguments(of: onEntry).isEmpty {
             throw PlexusError(.invalidConfig, "hooks: on_entry is empty")
         }
+        if let onMessage, try HookSettings.arguments(of: onMessage).isEmpty {
+            throw PlexusError(.invalidConfig, "hooks: on_message is empty")
+        }
         guard (100...120_000).contains(webhookTimeoutMs), (1...20).contains(webhookAttempts) else {
             throw PlexusError(.invalidConfig, "hooks: webhook_timeout_ms 100...120000, webhook_attempts 1...20")
         }
-        if let webhook {
-            guard let url = URLComponents(string: webhook), url.scheme == "http" || url.scheme == "https",
+        for (key, value) in [("webhook", webhook), ("message_webhook", messageWebhook)] {
+            guard let value else { continue }
+            guard let url = URLComponents(string: value), url.scheme == "http" || url.scheme == "https",
                   let host = url.host, !host.isEmpty
             else {
-                throw PlexusError(.invalidConfig, "hooks: webhook must be an http:// or https:// URL, got '\(webhook.prefix(200))'")
+                throw PlexusError(.invalidConfig, "hooks: \(key) must be an http:// or https:// URL, got '\(value.prefix(200))'")
             }
         }
     }
@@ -86,6 +98,11 @@ public struct HookSettings: Sendable, Equatable {
         #   webhook_timeout_ms: 5000
         #   webhook_attempts: 5
         #   backfill: false             # true: history fetched when joining runs them too
+        #
+        # The same for each direct message taken into the inbox (quarantined ones do not run
+        # them), with the message's JSON, its content opened; X-Plexus-Event: dm.
+        #   on_message: "python3 /path/to/answer.py"
+        #   message_webhook: http://127.0.0.1:9000/plexus-dm
 
         """
 
