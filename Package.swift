@@ -73,6 +73,8 @@ let package = Package(
         ),
         // Test support: runs many nodes' gossip state machines on a virtual clock.
         .target(name: "PlexusSimulator", dependencies: ["PlexusProtocol"]),
+        // Network namespaces (a LAN of them) for the discovery tests and benchmark.
+        .target(name: "PlexusNamespaces"),
         // Durable entry storage: SQLite (WAL) through GRDB, FTS5 search.
         .target(
             name: "PlexusStore",
@@ -181,6 +183,7 @@ let package = Package(
                 "PlexusStore",
                 "PlexusNode",
                 "PlexusClient",
+                "PlexusNamespaces",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -234,6 +237,7 @@ let package = Package(
                 "PlexusNet",
                 "PlexusNode",
                 "PlexusClient",
+                "PlexusNamespaces",
                 "plexus",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

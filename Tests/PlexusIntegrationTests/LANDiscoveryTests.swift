@@ -1,4 +1,5 @@
 import Foundation
+import PlexusNamespaces
 import PlexusCore
 import Testing
 

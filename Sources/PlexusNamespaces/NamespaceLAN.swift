@@ -1,21 +1,22 @@
 import Foundation
 import Synchronization
 
-/// A LAN of Linux network namespaces that a test creates and removes: a bridge in a switch
-/// namespace and one namespace per host, linked to it by a veth pair, with addresses
-/// 10.77.0.(index + 1)/24. Nothing touches the host's own interfaces; `remove` (also on
-/// release) deletes the namespaces, and with them every interface made here.
-final class NamespaceLAN: Sendable {
-    let prefix: String
-    let hosts: [String]
+/// A LAN of Linux network namespaces that a test or benchmark creates and removes: a bridge
+/// in a switch namespace and one namespace per host, linked to it by a veth pair, with
+/// addresses 10.77.0.(index + 1)/24. Nothing touches the host's own interfaces; `remove`
+/// (also on release) deletes the namespaces, and with them every interface made here.
+public final class NamespaceLAN: Sendable {
+    public let prefix: String
+    /// The namespaces' names, host 0 first.
+    public let hosts: [String]
     private let removed = Mutex(false)
 
     /// Whether this machine lets the tests make namespaces (root and `ip` present).
-    static var available: Bool {
+    public static var available: Bool {
         FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") && getuid() == 0
     }
 
-    init(hosts count: Int) throws {
+    public init(hosts count: Int) throws {
         let prefix = "px" + String(UUID().uuidString.lowercased().filter(\.isHexDigit).prefix(6))
         self.prefix = prefix
         hosts = (0..<count).map { "\(prefix)h\($0)" }
@@ -41,11 +42,11 @@ final class NamespaceLAN: Sendable {
     }
 
     /// The command to run `arguments` inside host `index`'s namespace.
-    func command(_ index: Int, _ arguments: [String]) -> [String] {
+    public func command(_ index: Int, _ arguments: [String]) -> [String] {
         ["netns", "exec", hosts[index]] + arguments
     }
 
-    func remove() {
+    public func remove() {
         guard !removed.withLock({ removed in defer { removed = true }; return removed }) else { return }
         for space in hosts + ["\(prefix)sw"] { try? Self.ip(["netns", "del", space]) }
     }
@@ -53,7 +54,7 @@ final class NamespaceLAN: Sendable {
     deinit { remove() }
 
     /// Runs `ip` with `arguments`; a failure is thrown with what it printed.
-    static func ip(_ arguments: [String]) throws {
+    public static func ip(_ arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         process.arguments = arguments
@@ -64,7 +65,12 @@ final class NamespaceLAN: Sendable {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw TestFailure("ip \(arguments.joined(separator: " ")) failed: \(text)")
+            throw NamespaceError(description: "ip \(arguments.joined(separator: " ")) failed: \(text)")
         }
     }
+}
+
+/// An `ip` command that failed, with what it printed.
+public struct NamespaceError: Error, CustomStringConvertible {
+    public let description: String
 }
