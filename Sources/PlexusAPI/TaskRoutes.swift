@@ -37,7 +37,9 @@ struct TaskRoutes: APIRouteCollection {
         }
         router.get("/v1/tasks/{id}") { request, context in
             let id = try TaskID.parse(context.pathParameter("id"))
-            return EnvelopeResponse.success(try await service.task(id, waitMs: try QueryReader(request).int("wait_ms", default: 0)))
+            let reader = QueryReader(request)
+            return EnvelopeResponse.success(
+                try await service.task(id, waitMs: try reader.int("wait_ms", default: 0), changedAfterMs: try reader.cursor("after_ms")))
         }
         router.post("/v1/tasks/{id}/cancel") { _, context in
             EnvelopeResponse.success(try await service.cancelTask(try TaskID.parse(context.pathParameter("id"))))

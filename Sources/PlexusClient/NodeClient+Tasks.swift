@@ -16,8 +16,10 @@ extension NodeClient {
         try await send(.GET, "/v1/tasks", query: ["limit": String(limit), "role": role.rawValue])
     }
 
-    public func task(_ id: TaskID, waitMs: Int) async throws(PlexusError) -> TaskView {
-        try await send(.GET, "/v1/tasks/\(id)", query: ["wait_ms": String(waitMs)], timeout: max(timeout, .milliseconds(Int64(waitMs)) + .seconds(10)))
+    public func task(_ id: TaskID, waitMs: Int, changedAfterMs: Int64?) async throws(PlexusError) -> TaskView {
+        try await send(
+            .GET, "/v1/tasks/\(id)", query: ["wait_ms": String(waitMs), "after_ms": changedAfterMs.map(String.init)],
+            timeout: max(timeout, .milliseconds(Int64(waitMs)) + .seconds(10)))
     }
 
     public func cancelTask(_ id: TaskID) async throws(PlexusError) -> TaskView {

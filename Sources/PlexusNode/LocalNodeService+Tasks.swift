@@ -15,8 +15,8 @@ extension LocalNodeService {
         }
     }
 
-    public func task(_ id: TaskID, waitMs: Int) async throws(PlexusError) -> TaskView {
-        try await node.task(id, wait: try WaitTime.duration(ms: waitMs))
+    public func task(_ id: TaskID, waitMs: Int, changedAfterMs: Int64?) async throws(PlexusError) -> TaskView {
+        try await node.task(id, wait: try WaitTime.duration(ms: waitMs), changedAfterMs: changedAfterMs)
     }
 
     public func cancelTask(_ id: TaskID) async throws(PlexusError) -> TaskView {

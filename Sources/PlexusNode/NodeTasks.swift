@@ -10,10 +10,10 @@ extension Node {
 
     /// A task sent from here or received here; `wait` long-polls: a sent task until it ends,
     /// a received one until it changes.
-    public nonisolated func task(_ id: TaskID, wait: Duration = .zero) async throws(PlexusError) -> TaskView {
+    public nonisolated func task(_ id: TaskID, wait: Duration = .zero, changedAfterMs: Int64? = nil) async throws(PlexusError) -> TaskView {
         try WaitTime.check(wait)
-        if await taskRouter.has(id) { return try await taskRouter.view(id, waitingFor: wait) }
-        return try await inbox.view(id, waitingFor: wait)
+        if await taskRouter.has(id) { return try await taskRouter.view(id, waitingFor: wait, changedAfterMs: changedAfterMs) }
+        return try await inbox.view(id, waitingFor: wait, changedAfterMs: changedAfterMs)
     }
 
     /// Tasks sent from here, newest first.

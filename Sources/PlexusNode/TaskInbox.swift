@@ -86,12 +86,17 @@ actor TaskInbox {
         }
     }
 
-    /// A task as this worker sees it; `wait` long-polls for a change of state.
-    func view(_ id: TaskID, waitingFor wait: Duration = .zero) async throws(PlexusError) -> TaskView {
+    /// A task as this worker sees it; `wait` long-polls for a change (with `changedAfterMs`,
+    /// for one after that `updated_ms`).
+    func view(_ id: TaskID, waitingFor wait: Duration = .zero, changedAfterMs: Int64? = nil) async throws(PlexusError) -> TaskView {
         guard let view = state.view(id) else { throw PlexusError(.notFound, "no task \(id) here") }
-        if wait > .zero, !view.state.isTerminal {
+        func waiting(_ current: TaskView?) -> Bool {
+            guard let current, !current.state.isTerminal else { return false }
+            return changedAfterMs.map { current.updatedMs <= $0 } ?? (current == view)
+        }
+        if wait > .zero, waiting(view) {
             let deadline = ContinuousClock.now + wait
-            while ContinuousClock.now < deadline, state.view(id) == view, !Task.isCancelled {
+            while ContinuousClock.now < deadline, waiting(state.view(id)), !Task.isCancelled {
                 await withCheckedContinuation { watchers.add(id, until: deadline, $0) }
             }
         }

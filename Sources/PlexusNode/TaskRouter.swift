@@ -72,12 +72,17 @@ actor TaskRouter {
         return try await self.view(id, waitingFor: wait)
     }
 
-    /// A task this node sent; `wait` long-polls until it ends.
-    func view(_ id: TaskID, waitingFor wait: Duration = .zero) async throws(PlexusError) -> TaskView {
+    /// A task this node sent; `wait` long-polls until it ends, or with `changedAfterMs`
+    /// until it changes after that `updated_ms`.
+    func view(_ id: TaskID, waitingFor wait: Duration = .zero, changedAfterMs: Int64? = nil) async throws(PlexusError) -> TaskView {
         guard let view = tasks.view(id) else { throw PlexusError(.notFound, "no task \(id) sent from here") }
-        if wait > .zero, !view.state.isTerminal {
+        func waiting(_ current: TaskView?) -> Bool {
+            guard let current, !current.state.isTerminal else { return false }
+            return changedAfterMs.map { current.updatedMs <= $0 } ?? true
+        }
+        if wait > .zero, waiting(view) {
             let deadline = ContinuousClock.now + wait
-            while ContinuousClock.now < deadline, tasks.view(id)?.state.isTerminal == false, !Task.isCancelled {
+            while ContinuousClock.now < deadline, waiting(tasks.view(id)), !Task.isCancelled {
                 await withCheckedContinuation { watchers.add(id, until: deadline, $0) }
             }
         }

@@ -37,10 +37,19 @@ import Testing
         #expect(leased.id == sent.id)
         #expect(leased.caller == (try await caller.client.identity().agentID))
         #expect(leased.payload == .object(["n": .integer(1)]))
-        _ = try await worker.client.taskProgress(leased.id, message: "halfway")
-        try await MeshTests.eventually("the caller sees the progress") {
-            try await caller.client.task(sent.id, waitMs: 0).message == "halfway"
+        // A caller following the task with after_ms is answered by the progress, not the end.
+        let seen = try await caller.client.task(sent.id, waitMs: 0)
+        let workerClient0 = worker.client
+        let reporting = Task {
+            try await Task.sleep(for: .milliseconds(200))
+            _ = try await workerClient0.taskProgress(leased.id, message: "halfway")
         }
+        let changed = try await caller.client.task(sent.id, waitMs: 20_000, changedAfterMs: seen.updatedMs)
+        try await reporting.value
+        #expect(changed.message == "halfway" && changed.state == .working && changed.updatedMs > seen.updatedMs)
+        // Without a change after the time given, the wait runs out and returns it unchanged.
+        let unchanged = try await caller.client.task(sent.id, waitMs: 300, changedAfterMs: changed.updatedMs)
+        #expect(unchanged == changed)
         let finished = try await worker.client.finishTask(leased.id, with: TaskResultRequest(result: .object(["ok": .bool(true)])))
         #expect(finished.state == .completed)
         let done = try await caller.client.task(sent.id, waitMs: 10_000)

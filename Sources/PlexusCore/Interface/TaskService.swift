@@ -5,8 +5,10 @@ public protocol TaskService: Sendable {
     /// Tasks sent from this node (`caller`) or received by it for its workers (`worker`),
     /// newest first.
     func tasks(limit: Int, role: TaskView.Role) async throws(PlexusError) -> [TaskView]
-    /// A task sent or received here; with `waitMs`, waits for it to end (sent) or change (received).
-    func task(_ id: TaskID, waitMs: Int) async throws(PlexusError) -> TaskView
+    /// A task sent or received here. With `waitMs` it waits: with `changedAfterMs` (an
+    /// `updated_ms` the caller saw) until the task changes after it or ends; without, until
+    /// it ends (sent) or changes (received).
+    func task(_ id: TaskID, waitMs: Int, changedAfterMs: Int64?) async throws(PlexusError) -> TaskView
     /// Cancels a task sent from here.
     func cancelTask(_ id: TaskID) async throws(PlexusError) -> TaskView
     /// Leases the next task for `capability` to a local worker (nil when none came in time).
@@ -18,6 +20,11 @@ public protocol TaskService: Sendable {
 }
 
 extension TaskService {
+    /// A task sent or received here; with `waitMs`, waits for it to end (sent) or change (received).
+    public func task(_ id: TaskID, waitMs: Int) async throws(PlexusError) -> TaskView {
+        try await task(id, waitMs: waitMs, changedAfterMs: nil)
+    }
+
     /// Tasks sent from this node, newest first.
     public func tasks(limit: Int) async throws(PlexusError) -> [TaskView] {
         try await tasks(limit: limit, role: .caller)

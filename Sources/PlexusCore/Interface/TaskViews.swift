@@ -54,6 +54,12 @@ public enum TaskState: String, Codable, Sendable {
 
 /// A task as the API shows it, to its caller and to its worker.
 public struct TaskView: Codable, Sendable, Equatable {
+    /// A change's `updated_ms`: now, but always after the previous change's, so a watcher
+    /// waiting for a change after the `updated_ms` it saw (`after_ms`) never misses one.
+    public static func changeTime(after previous: Int64, _ nowMs: Int64) -> Int64 {
+        max(nowMs, previous + 1)
+    }
+
     /// Which side of the task this node is on.
     public enum Role: String, Codable, Sendable { case caller, worker }
 

@@ -82,7 +82,7 @@ public struct CallerTasks: Sendable {
         guard var task = tasks[id] else { throw PlexusError(.notFound, "no task \(id) sent from here") }
         guard !task.view.state.isTerminal else { return (task.view, []) }
         task.view.state = .canceled
-        task.view.updatedMs = nowMs
+        task.view.updatedMs = TaskView.changeTime(after: task.view.updatedMs, nowMs)
         tasks[id] = task
         var actions: [Action] = [.changed(id)]
         if let worker = task.view.worker { actions.append(.cancel(id, worker: worker, relay: task.relay)) }
@@ -95,7 +95,7 @@ public struct CallerTasks: Sendable {
         guard task.view.worker == peer else { return (.wrongSender, []) }
         guard !task.view.state.isTerminal, let state = TaskState(rawValue: update.state) else { return (.ignored, []) }
         task.view.state = state
-        task.view.updatedMs = nowMs
+        task.view.updatedMs = TaskView.changeTime(after: task.view.updatedMs, nowMs)
         if !update.message.isEmpty { task.view.message = update.message }
         switch state {
         case .completed:
@@ -117,7 +117,7 @@ public struct CallerTasks: Sendable {
             var ended = task
             ended.view.state = .failed
             ended.view.error = .init(code: PlexusError.Code.timeout.rawValue, message: "no result before the deadline")
-            ended.view.updatedMs = nowMs
+            ended.view.updatedMs = TaskView.changeTime(after: task.view.updatedMs, nowMs)
             tasks[id] = ended
             actions.append(.changed(id))
             if let worker = task.view.worker { actions.append(.cancel(id, worker: worker, relay: task.relay)) }

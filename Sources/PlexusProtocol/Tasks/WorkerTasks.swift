@@ -148,7 +148,7 @@ public struct WorkerTasks: Sendable {
     public mutating func cancel(_ id: TaskID, from caller: AgentID, nowMs: Int64) -> [Action] {
         guard var task = tasks[id], task.view.caller == caller, !task.view.state.isTerminal else { return [] }
         task.view.state = .canceled
-        task.view.updatedMs = nowMs
+        task.view.updatedMs = TaskView.changeTime(after: task.view.updatedMs, nowMs)
         task.leaseUntilMs = nil
         tasks[id] = task
         dequeue(id, capability: task.view.capability.lowercased())
@@ -180,7 +180,7 @@ public struct WorkerTasks: Sendable {
             task.view.state = .working
             task.view.deliveries = (task.view.deliveries ?? 0) + 1
             task.view.leaseExpiresMs = task.leaseUntilMs
-            task.view.updatedMs = nowMs
+            task.view.updatedMs = TaskView.changeTime(after: task.view.updatedMs, nowMs)
             tasks[id] = task
             var actions: [Action] = [.changed(id)]
             if task.view.deliveries == 1 {
@@ -196,7 +196,7 @@ public struct WorkerTasks: Sendable {
         var task = try held(id)
         guard !task.view.state.isTerminal else { return (task.view, []) }
         task.view.message = message
-        task.view.updatedMs = nowMs
+        task.view.updatedMs = TaskView.changeTime(after: task.view.updatedMs, nowMs)
         if task.leaseUntilMs != nil {
             task.leaseUntilMs = nowMs + task.leaseMs
             task.view.leaseExpiresMs = task.leaseUntilMs
@@ -230,7 +230,7 @@ public struct WorkerTasks: Sendable {
         // A result from a worker whose lease ran out while the task waited to be handed
         // out again: it no longer waits.
         dequeue(id, capability: task.view.capability.lowercased())
-        task.view.updatedMs = nowMs
+        task.view.updatedMs = TaskView.changeTime(after: task.view.updatedMs, nowMs)
         task.leaseUntilMs = nil
         tasks[id] = task
         return (task.view, [.changed(id), .notify(task.view.caller, update)])
@@ -246,7 +246,7 @@ public struct WorkerTasks: Sendable {
                 var ended = task
                 ended.view.state = .failed
                 ended.view.error = .init(code: PlexusError.Code.timeout.rawValue, message: "the deadline passed")
-                ended.view.updatedMs = nowMs
+                ended.view.updatedMs = TaskView.changeTime(after: ended.view.updatedMs, nowMs)
                 ended.leaseUntilMs = nil
                 tasks[id] = ended
                 dequeue(id, capability: task.view.capability.lowercased())
