@@ -30,6 +30,8 @@ public struct DataDirectory: Sendable {
     public var configFile: URL { root.appendingPathComponent("config.yaml") }
     /// Written by a running node: the HTTP API's bound `host:port`.
     public var apiAddressFile: URL { root.appendingPathComponent("api.addr") }
+    /// The A2A gateway's bound address, while it runs.
+    public var a2aAddressFile: URL { root.appendingPathComponent("a2a.addr") }
     /// Written by a running node: the mesh listener's bound `host:port`.
     public var meshAddressFile: URL { root.appendingPathComponent("mesh.addr") }
 
@@ -72,14 +74,24 @@ public struct DataDirectory: Sendable {
 
     /// The API token, creating one if the directory has none yet.
     public func apiToken() throws(PlexusError) -> String {
-        if !FileManager.default.fileExists(atPath: tokenFile.path) {
+        try token(in: tokenFile, for: "API")
+    }
+
+    /// The A2A gateway's bearer token when none is configured (`a2a.token`, made on first use).
+    public func a2aToken() throws(PlexusError) -> String {
+        try token(in: root.appendingPathComponent("a2a.token"), for: "A2A")
+    }
+
+    /// The token in `file` (0600), made when missing.
+    private func token(in file: URL, for what: String) throws(PlexusError) -> String {
+        if !FileManager.default.fileExists(atPath: file.path) {
             try create()
-            try writeSecret(Data(Self.newToken().utf8), to: tokenFile)
+            try writeSecret(Data(Self.newToken().utf8), to: file)
         }
-        tightenPermissions(of: tokenFile)
-        let token = String(decoding: try read(tokenFile), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        tightenPermissions(of: file)
+        let token = String(decoding: try read(file), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard token.count >= 32 else {
-            throw PlexusError(.invalidConfig, "API token in \(tokenFile.path) is too short; delete it to have a new one made")
+            throw PlexusError(.invalidConfig, "\(what) token in \(file.path) is too short; delete it to have a new one made")
         }
         return token
     }
@@ -87,6 +99,11 @@ public struct DataDirectory: Sendable {
     /// Records the bound API address for clients.
     public func writeAPIAddress(_ address: String) throws(PlexusError) {
         try writeSecret(Data((address + "\n").utf8), to: apiAddressFile, mode: 0o644)
+    }
+
+    /// Records the A2A gateway's bound address.
+    public func writeA2AAddress(_ address: String) throws(PlexusError) {
+        try writeSecret(Data((address + "\n").utf8), to: a2aAddressFile, mode: 0o644)
     }
 
     /// Records the bound mesh address for tools and other nodes' configuration.
@@ -97,6 +114,7 @@ public struct DataDirectory: Sendable {
     /// Removes the address files when the node stops.
     public func removeAddressFiles() {
         try? FileManager.default.removeItem(at: apiAddressFile)
+        try? FileManager.default.removeItem(at: a2aAddressFile)
         try? FileManager.default.removeItem(at: meshAddressFile)
     }
 

@@ -16,6 +16,12 @@ extension Node {
         return try await inbox.view(id, waitingFor: wait, changedAfterMs: changedAfterMs)
     }
 
+    /// The capabilities this agent takes tasks for: its skills, and those its in-process
+    /// handlers and local workers serve.
+    public nonisolated func offeredCapabilities() async -> [String] {
+        config.agent.skills + (await inbox.servedCapabilities())
+    }
+
     /// Tasks sent from here, newest first.
     public nonisolated func sentTasks(limit: Int = 100) async -> [TaskView] {
         await taskRouter.list(limit: max(1, min(limit, 1000)))

@@ -5,6 +5,7 @@ import Prometheus
 import PlexusAPI
 import PlexusCore
 import PlexusClient
+import PlexusA2A
 import PlexusHooks
 import PlexusNode
 #if canImport(Glibc)
@@ -64,6 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Advertise this node by multicast DNS (_plexus._tcp.local.) and find others that way.")
     var mdns = false
 
+    @Option(name: .long, help: "Serve A2A (Agent2Agent 1.0) here, host:port; beyond loopback it needs PLEXUS_A2A_TOKEN or a2a: token_file.")
+    var a2a: String?
+
     func run() async throws {
         try await reportingErrors(json: false) {
             let directory = DataDirectory.resolve(flag: global.data)
@@ -73,7 +77,8 @@ struct ServeCommand: AsyncParsableCommand {
                     api: api, maxBodyBytes: maxBodyBytes, logLevel: logLevel, listen: listen,
                     peers: peer.isEmpty ? nil : peer, networkKey: networkKey, hookOnEntry: hookOnEntry, webhook: webhook,
                     capabilities: capability.isEmpty ? nil : capability, announce: noAnnounce ? false : nil, logFormat: logFormat,
-                    logFile: logFile, configFile: configFile, lanDiscovery: lanDiscovery ? true : nil, mdns: mdns ? true : nil))
+                    logFile: logFile, configFile: configFile, lanDiscovery: lanDiscovery ? true : nil, mdns: mdns ? true : nil,
+                    a2a: a2a))
             let factory = try LogOutput.factory(for: config)
             let logger = {
                 var logger = Logger(label: "plexus", factory: factory)
@@ -106,6 +111,18 @@ struct ServeCommand: AsyncParsableCommand {
             }
             if let hooks = try MessageHooks(node: node, settings: config.hooks, logger: logger) {
                 services.append(.init(service: hooks))
+            }
+            if let address = config.a2a.listen {
+                let token = try config.a2a.configuredToken() ?? directory.a2aToken()
+                let gateway = try A2AServer.application(node: node, address: address, token: token, logger: logger) { address in
+                    do {
+                        try directory.writeA2AAddress(address)
+                    } catch {
+                        logger.error("cannot record the A2A address", metadata: ["error": "\(error)"])
+                    }
+                    logger.notice("A2A gateway listening", metadata: ["address": "\(address)"])
+                }
+                services.append(.init(service: gateway))
             }
             let group = ServiceGroup(
                 configuration: .init(

@@ -40,6 +40,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var trust: TrustPolicy
     /// Finding peers without addresses: LAN beacons.
     public var discovery: DiscoverySettings
+    /// The A2A gateway.
+    public var a2a: A2ASettings
 
     public static let defaultAPIPort = 7464
     public static let defaultMeshPort = 7465
@@ -66,6 +68,7 @@ public struct NodeConfig: Sendable, Equatable {
         self.blobs = BlobSettings()
         self.trust = TrustPolicy()
         self.discovery = DiscoverySettings()
+        self.a2a = A2ASettings()
     }
 
     /// Values given on the command line; nil means "not given".
@@ -91,13 +94,16 @@ public struct NodeConfig: Sendable, Equatable {
         public var lanDiscovery: Bool?
         /// `true` turns multicast DNS discovery on.
         public var mdns: Bool?
+        /// Where the A2A gateway listens.
+        public var a2a: String?
 
         public init(
             api: String? = nil, maxBodyBytes: Int? = nil, logLevel: String? = nil, listen: String? = nil,
             peers: [String]? = nil, networkKey: String? = nil, hookOnEntry: String? = nil, webhook: String? = nil,
             capabilities: [String]? = nil, announce: Bool? = nil, logFormat: String? = nil, logFile: String? = nil,
-            configFile: String? = nil, lanDiscovery: Bool? = nil, mdns: Bool? = nil
+            configFile: String? = nil, lanDiscovery: Bool? = nil, mdns: Bool? = nil, a2a: String? = nil
         ) {
+            self.a2a = a2a
             self.mdns = mdns
             self.lanDiscovery = lanDiscovery
             self.logFormat = logFormat
@@ -135,6 +141,7 @@ public struct NodeConfig: Sendable, Equatable {
             set("agent.announce", announce.map(ConfigContent.bool))
             set("discovery.lan", lanDiscovery.map(ConfigContent.bool))
             set("discovery.mdns", mdns.map(ConfigContent.bool))
+            set("a2a.listen", a2a.map(ConfigContent.string))
             return values
         }
     }
@@ -201,6 +208,7 @@ public struct NodeConfig: Sendable, Equatable {
         config.blobs = try BlobSettings(reading: settings.scoped(to: "blobs"))
         config.trust = try TrustPolicy(reading: settings.scoped(to: "trust"))
         config.discovery = try DiscoverySettings(reading: settings.scoped(to: "discovery"))
+        config.a2a = try A2ASettings(reading: settings.scoped(to: "a2a"))
         try sources.checkReadable()
         return config
     }
@@ -216,7 +224,7 @@ public struct NodeConfig: Sendable, Equatable {
     /// each section's own lines.
     public static let template = topLevelTemplate + MeshLimits.template + "\n" + HookSettings.template + "\n" + AgentSettings.template + "\n"
         + RetentionSettings.template + "\n" + BlobSettings.template + "\n" + TrustPolicy.template + "\n"
-        + DiscoverySettings.template
+        + DiscoverySettings.template + "\n" + A2ASettings.template
 
     private static let topLevelTemplate = """
         # Plexus node configuration.

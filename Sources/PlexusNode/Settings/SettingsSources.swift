@@ -41,7 +41,7 @@ struct SettingsSources {
             InMemoryProvider(name: "flags", values: flags),
             EnvironmentVariablesProvider(
                 environmentVariables: environment.filter { $0.key.hasPrefix("PLEXUS_") },
-                secretsSpecifier: .specific(["PLEXUS_HOOKS_WEBHOOK_SECRET"])
+                secretsSpecifier: .specific(["PLEXUS_HOOKS_WEBHOOK_SECRET", "PLEXUS_A2A_TOKEN"])
             ).prefixKeys(with: "plexus"),
         ]
         if let fileProvider { providers.append(fileProvider) }
@@ -106,7 +106,7 @@ struct ConfigFileProvider: ConfigProvider {
             let rest = Data(try Yams.serialize(node: root).utf8)
             let snapshot = try YAMLSnapshot(
                 data: rest.bytes, providerName: "config.yaml",
-                parsingOptions: .init(secretsSpecifier: .specific(["hooks.webhook_secret"])))
+                parsingOptions: .init(secretsSpecifier: .specific(["hooks.webhook_secret", "a2a.token"])))
             return (ConfigFileProvider(file: snapshot), setAside)
         } catch let error as PlexusError {
             throw error
