@@ -159,4 +159,33 @@ import Testing
         #expect(wrongStatus == 401)
         _ = try await node.stop()
     }
+
+    /// With a certificate and key the gateway speaks HTTPS (checked with curl trusting only
+    /// that certificate), and the card names an https endpoint; plain HTTP gets no answer.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") && FileManager.default.isExecutableFile(atPath: "/usr/bin/curl")))
+    func withACertificateTheGatewaySpeaksHTTPS() async throws {
+        let directory = try MeshTests.directory()
+        let (certificate, key) = (directory.file("cert.pem").path, directory.file("key.pem").path)
+        func run(_ executable: String, _ arguments: [String]) async throws -> CLIResult {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            return try await runCapturing(process, home: directory.path, timeout: .seconds(30))
+        }
+        let made = try await run("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", certificate,
+            "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        ])
+        #expect(made.status == 0, "\(made.stderr)")
+        try Data("a2a:\n  tls_certificate: \(certificate)\n  tls_key: \(key)\n".utf8).write(to: directory.file("config.yaml"))
+        let node = try await ServeProcess(directory: directory, arguments: ["--a2a", "127.0.0.1:0"])
+        let address = try await Self.address(node)
+        let card = try await run("/usr/bin/curl", ["-sS", "--max-time", "10", "--cacert", certificate, "https://\(address)/.well-known/agent-card.json"])
+        let json = (try? JSONSerialization.jsonObject(with: Data(card.stdout.utf8))) as? [String: Any] ?? [:]
+        let url = ((json["supportedInterfaces"] as? [[String: Any]])?.first?["url"] as? String) ?? ""
+        #expect(card.status == 0 && url == "https://\(address)/", "\(card.stdout) \(card.stderr)")
+        let plain = try await run("/usr/bin/curl", ["-sS", "--max-time", "10", "http://\(address)/.well-known/agent-card.json"])
+        #expect(plain.status != 0 || !plain.stdout.contains("supportedInterfaces"), "plain HTTP was answered: \(plain.stdout)")
+        _ = try await node.stop()
+    }
 }
