@@ -36,8 +36,9 @@ public actor A2AGateway {
 
     // MARK: - Agent card
 
-    /// The card, with the JSON-RPC interface at `endpoint`.
-    func card(endpoint: String) async -> A2AAgentCard {
+    /// The card for a client that reached the gateway at `base` (`scheme://host:port`): the
+    /// JSON-RPC interface at `base/`, preferred, and the HTTP+JSON one at `base`.
+    func card(base: String) async -> A2AAgentCard {
         let node = service.node
         var capabilities = await node.offeredCapabilities()
         if settings.directorySkills, let agents = try? await service.agents(AgentQuery()) {
@@ -54,7 +55,10 @@ public actor A2AGateway {
             description: settings.description
                 ?? "A Plexus node: an A2A message naming a skill (metadata.skill) becomes a task routed through the Plexus mesh.",
             version: PlexusVersion.current,
-            supportedInterfaces: [.init(url: endpoint, protocolBinding: "JSONRPC", protocolVersion: "1.0")],
+            supportedInterfaces: [
+                .init(url: base + "/", protocolBinding: "JSONRPC", protocolVersion: "1.0"),
+                .init(url: base, protocolBinding: "HTTP+JSON", protocolVersion: "1.0"),
+            ],
             capabilities: .init(streaming: true, pushNotifications: false, extendedAgentCard: false),
             defaultInputModes: ["text/plain", "application/json"], defaultOutputModes: ["text/plain", "application/json"],
             skills: skills,
@@ -167,7 +171,7 @@ public actor A2AGateway {
         case .string(let named)?:
             skill = named
         case nil:
-            let skills = await card(endpoint: "").skills.map(\.id)
+            let skills = await card(base: "").skills.map(\.id)
             guard skills.count == 1, let only = skills.first else {
                 throw .invalidParams("name the skill in metadata.skill; this gateway offers: \(skills.prefix(50).joined(separator: ", "))")
             }

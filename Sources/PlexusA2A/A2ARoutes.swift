@@ -6,11 +6,12 @@ import NIOCore
 import NIOFoundationCompat
 import PlexusCore
 
-/// The gateway's HTTP surface: the agent card (public, as A2A discovery expects) and one
-/// JSON-RPC endpoint at `/` behind the bearer token. JSON-RPC errors are answered with
-/// HTTP 200 (the A2A clients map their codes to typed errors); a missing or wrong token is
-/// HTTP 401. Streams are server-sent events, one JSON-RPC response per event, closed when
-/// the task ends.
+/// The gateway's HTTP surface: the agent card (public, as A2A discovery expects), the
+/// JSON-RPC binding at `/` and the HTTP+JSON binding (`/message:send`, `/tasks/{id}`, …),
+/// both behind the bearer token. JSON-RPC errors are answered with HTTP 200 (the A2A clients
+/// map their codes to typed errors); HTTP+JSON errors with the HTTP status of their kind and
+/// a `google.rpc.Status` body. A missing or wrong token is HTTP 401. Streams are server-sent
+/// events, closed when the task ends.
 struct A2ARoutes: Sendable {
     let gateway: A2AGateway
     let token: String
@@ -20,19 +21,45 @@ struct A2ARoutes: Sendable {
 
     static let versionHeader = HTTPField.Name("A2A-Version")!
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.get("/.well-known/agent-card.json") { request, _ in
-            let card = await gateway.card(endpoint: endpoint(of: request))
-            return Self.json(card)
-        }
-        router.post("/") { request, _ in
-            await call(request)
-        }
+    /// What a method gives: a value, or a task to follow as a stream.
+    enum Outcome {
+        case value(JSONValue)
+        case stream(TaskView, A2AGateway.Sent, historyLength: Int?)
     }
 
-    /// The URL of the JSON-RPC endpoint, as the client reached this server.
-    private func endpoint(of request: Request) -> String {
-        "\(scheme)://\(request.head.authority ?? "127.0.0.1")/"
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/.well-known/agent-card.json") { request, _ in
+            Self.json(await gateway.card(base: "\(scheme)://\(request.head.authority ?? "127.0.0.1")"))
+        }
+        router.post("/") { request, _ in await call(request) }
+        router.post("/message:send") { request, _ in await rest(request, "SendMessage", params: nil) }
+        router.post("/message:stream") { request, _ in await rest(request, "SendStreamingMessage", params: nil) }
+        router.get("/tasks") { request, _ in
+            let query = request.uri.queryParameters
+            var params: [String: JSONValue] = [:]
+            for key in ["contextId", "status", "pageToken"] { if let value = query[Substring(key)] { params[key] = .string(String(value)) } }
+            for key in ["pageSize", "historyLength"] {
+                if let value = query[Substring(key)] { params[key] = Int64(value).map(JSONValue.integer) ?? .string(String(value)) }
+            }
+            return await rest(request, "ListTasks", params: .object(params))
+        }
+        router.get("/tasks/{task}") { request, context in
+            let task = context.parameters.get("task") ?? ""
+            if task.hasSuffix(":subscribe") { return await rest(request, "SubscribeToTask", params: .object(["id": .string(String(task.dropLast(10)))])) }
+            var params: [String: JSONValue] = ["id": .string(task)]
+            if let length = request.uri.queryParameters["historyLength"] {
+                params["historyLength"] = Int64(length).map(JSONValue.integer) ?? .string(String(length))
+            }
+            return await rest(request, "GetTask", params: .object(params))
+        }
+        router.post("/tasks/{task}") { request, context in
+            let task = context.parameters.get("task") ?? ""
+            for (verb, method) in [(":cancel", "CancelTask"), (":subscribe", "SubscribeToTask")] where task.hasSuffix(verb) {
+                return await rest(request, method, params: .object(["id": .string(String(task.dropLast(verb.count)))]))
+            }
+            return Self.restError(.methodNotFound("POST /tasks/\(task)"))
+        }
+        router.get("/extendedAgentCard") { request, _ in await rest(request, "GetExtendedAgentCard", params: .object([:])) }
     }
 
     // MARK: - JSON-RPC
@@ -44,14 +71,11 @@ struct A2ARoutes: Sendable {
             response.headers[.wwwAuthenticate] = "Bearer"
             return response
         }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: maxBodyBytes)
+        let value: JSONValue
+        do throws(A2AError) {
+            value = try await body(of: request)
         } catch {
-            return Self.rpc(id: .null, error: .invalidRequest("the request is over \(maxBodyBytes) bytes"))
-        }
-        guard let value = try? JSONValue(parsing: Data(buffer: body)) else {
-            return Self.rpc(id: .null, error: .parse("the body is not JSON"))
+            return Self.rpc(id: .null, error: error)
         }
         guard case .object(let fields) = value else {
             return Self.rpc(id: .null, error: .invalidRequest("a request is one JSON-RPC object (batches are not taken)"))
@@ -64,17 +88,54 @@ struct A2ARoutes: Sendable {
         guard fields["jsonrpc"] == .string("2.0"), case .string(let method)? = fields["method"] else {
             return Self.rpc(id: id, error: .invalidRequest("a JSON-RPC 2.0 request has jsonrpc \"2.0\" and a method"))
         }
-        let version = request.headers[Self.versionHeader] ?? request.uri.queryParameters["A2A-Version"].map(String.init) ?? ""
-        guard Self.supports(version) else { return Self.rpc(id: id, error: .versionNotSupported(version)) }
-        let params = fields["params"] ?? .object([:])
         do throws(A2AError) {
-            return try await dispatch(method, params: params, id: id)
+            try Self.checkVersion(request)
+            switch try await perform(method, params: fields["params"] ?? .object([:])) {
+            case .value(let result):
+                return Self.rpc(id: id, result: result)
+            case .stream(let view, let sent, let historyLength):
+                return stream(view, sent: sent, historyLength: historyLength) { response in
+                    Self.text(Self.envelope(id: id, result: (try? JSONValue(encoding: response)) ?? .null))
+                } error: { error in
+                    Self.text(Self.envelope(id: id, error: error))
+                }
+            }
         } catch {
             return Self.rpc(id: id, error: error)
         }
     }
 
-    private func dispatch(_ method: String, params: JSONValue, id: JSONValue) async throws(A2AError) -> Response {
+    // MARK: - HTTP+JSON
+
+    /// A call of the HTTP+JSON binding: `params` from the path and query, or the body.
+    private func rest(_ request: Request, _ method: String, params: JSONValue?) async -> Response {
+        guard authorized(request) else {
+            var response = Self.restError(A2AError(-32600, "UNAUTHENTICATED", "a bearer token is required (Authorization: Bearer …)"), status: .unauthorized)
+            response.headers[.wwwAuthenticate] = "Bearer"
+            return response
+        }
+        do throws(A2AError) {
+            try Self.checkVersion(request)
+            let given: JSONValue
+            if let params { given = params } else { given = try await body(of: request) }
+            switch try await perform(method, params: given) {
+            case .value(let result):
+                return Self.json(result)
+            case .stream(let view, let sent, let historyLength):
+                return stream(view, sent: sent, historyLength: historyLength) { response in
+                    Self.text((try? JSONValue(encoding: response)) ?? .null)
+                } error: { error in
+                    Self.text(Self.status(of: error).body)
+                }
+            }
+        } catch {
+            return Self.restError(error)
+        }
+    }
+
+    // MARK: - Methods
+
+    private func perform(_ method: String, params: JSONValue) async throws(A2AError) -> Outcome {
         switch method {
         case "SendMessage":
             let send: A2ASendParams = try Self.decode(params)
@@ -87,29 +148,29 @@ struct A2ARoutes: Sendable {
                 }
             }
             let task = A2AGateway.task(current, sent: sent, historyLength: send.configuration?.historyLength)
-            return Self.rpc(id: id, result: .object(["task": try Self.value(task)]))
+            return .value(.object(["task": try Self.value(task)]))
         case "SendStreamingMessage":
             let send: A2ASendParams = try Self.decode(params)
             let (view, sent) = try await gateway.send(send)
-            return stream(view, sent: sent, id: id, historyLength: send.configuration?.historyLength)
+            return .stream(view, sent, historyLength: send.configuration?.historyLength)
         case "SubscribeToTask":
             let task: A2ATaskParams = try Self.decode(params)
             let (taskID, sent) = try await gateway.sent(task.id)
             let view = try await gateway.view(taskID)
             guard !view.state.isTerminal else { throw .unsupported("task \(task.id) has ended (\(view.state.rawValue)): get it with GetTask") }
-            return stream(view, sent: sent, id: id, historyLength: task.historyLength)
+            return .stream(view, sent, historyLength: task.historyLength)
         case "GetTask":
             let task: A2ATaskParams = try Self.decode(params)
             if let length = task.historyLength, length < 0 { throw .invalidParams("historyLength must not be negative") }
             let (taskID, sent) = try await gateway.sent(task.id)
             let view = try await gateway.view(taskID)
-            return Self.rpc(id: id, result: try Self.value(A2AGateway.task(view, sent: sent, historyLength: task.historyLength)))
+            return .value(try Self.value(A2AGateway.task(view, sent: sent, historyLength: task.historyLength)))
         case "CancelTask":
             let task: A2ATaskParams = try Self.decode(params)
-            return Self.rpc(id: id, result: try Self.value(try await gateway.cancel(task.id)))
+            return .value(try Self.value(try await gateway.cancel(task.id)))
         case "ListTasks":
             let list: A2AListParams = try Self.decode(params)
-            return Self.rpc(id: id, result: try await gateway.list(list))
+            return .value(try await gateway.list(list))
         case "GetExtendedAgentCard":
             throw .unsupported("this gateway has no extended agent card")
         case "CreateTaskPushNotificationConfig", "GetTaskPushNotificationConfig", "ListTaskPushNotificationConfigs",
@@ -122,21 +183,28 @@ struct A2ARoutes: Sendable {
 
     /// Server-sent events following a task: the task first, then a status update per change
     /// (and the result's artifact before the completed status); closed when it ends. A
-    /// comment line keeps an idle stream open and finds a client that has gone.
-    private func stream(_ first: TaskView, sent: A2AGateway.Sent, id: JSONValue, historyLength: Int?) -> Response {
+    /// comment line keeps an idle stream open and finds a client that has gone. `encode`
+    /// gives an event's data in the binding's form, `failure` an error's.
+    private func stream(
+        _ first: TaskView, sent: A2AGateway.Sent, historyLength: Int?,
+        encode: @escaping @Sendable (A2AStreamResponse) -> String, error failure: @escaping @Sendable (A2AError) -> String
+    ) -> Response {
         let gateway = gateway
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            try await writer.write(Self.event(id: id, A2AStreamResponse(task: A2AGateway.task(first, sent: sent, historyLength: historyLength))))
+            func send(_ response: A2AStreamResponse) async throws {
+                try await writer.write(ByteBuffer(string: "data: \(encode(response))\n\n"))
+            }
+            try await send(A2AStreamResponse(task: A2AGateway.task(first, sent: sent, historyLength: historyLength)))
             var current = first
             while !A2AState.endsStream(current.state) {
                 let next: TaskView
                 do throws(A2AError) {
                     next = try await gateway.view(first.id, waitMs: A2AGateway.followWaitMs, changedAfterMs: current.updatedMs)
                 } catch {
-                    try await writer.write(ByteBuffer(string: "event: error\ndata: \(Self.text(Self.envelope(id: id, error: error)))\n\n"))
+                    try await writer.write(ByteBuffer(string: "event: error\ndata: \(failure(error))\n\n"))
                     break
                 }
                 guard next.updatedMs > current.updatedMs || next.state != current.state else {
@@ -146,11 +214,9 @@ struct A2ARoutes: Sendable {
                 current = next
                 let taskID = current.id.description
                 if let artifact = A2AGateway.artifact(current) {
-                    try await writer.write(Self.event(id: id, A2AStreamResponse(artifactUpdate: .init(
-                        taskId: taskID, contextId: sent.contextId, artifact: artifact, lastChunk: true))))
+                    try await send(A2AStreamResponse(artifactUpdate: .init(taskId: taskID, contextId: sent.contextId, artifact: artifact, lastChunk: true)))
                 }
-                try await writer.write(Self.event(id: id, A2AStreamResponse(statusUpdate: .init(
-                    taskId: taskID, contextId: sent.contextId, status: A2AGateway.status(current, sent: sent)))))
+                try await send(A2AStreamResponse(statusUpdate: .init(taskId: taskID, contextId: sent.contextId, status: A2AGateway.status(current, sent: sent))))
             }
             try await writer.finish(nil)
         })
@@ -166,9 +232,46 @@ struct A2ARoutes: Sendable {
         return given == expected
     }
 
-    /// `A2A-Version` 1.x (the patch ignored).
-    static func supports(_ version: String) -> Bool {
-        version.split(separator: ".").first == "1"
+    /// The request body as JSON, at most `maxBodyBytes`.
+    private func body(of request: Request) async throws(A2AError) -> JSONValue {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maxBodyBytes)
+        } catch {
+            throw .invalidRequest("the request is over \(maxBodyBytes) bytes")
+        }
+        guard let value = try? JSONValue(parsing: Data(buffer: body)) else { throw .parse("the body is not JSON") }
+        return value
+    }
+
+    /// `A2A-Version` (header, or query parameter) must be 1.x, the patch ignored; none means 0.3.
+    static func checkVersion(_ request: Request) throws(A2AError) {
+        let version = request.headers[versionHeader] ?? request.uri.queryParameters["A2A-Version"].map(String.init) ?? ""
+        guard version.split(separator: ".").first == "1" else { throw .versionNotSupported(version) }
+    }
+
+    /// An error of the HTTP+JSON binding: its HTTP status and `google.rpc.Status` body.
+    static func status(of error: A2AError) -> (status: HTTPResponse.Status, body: JSONValue) {
+        let (status, name): (HTTPResponse.Status, String) =
+            switch error.code {
+            case -32001, -32601: (.notFound, "NOT_FOUND")
+            case -32002: (.conflict, "FAILED_PRECONDITION")
+            case -32003, -32004: (.badRequest, "UNIMPLEMENTED")
+            case -32603: (.internalServerError, "INTERNAL")
+            default: (.badRequest, "INVALID_ARGUMENT")
+            }
+        guard case .object(var fields) = error.json else { return (status, .null) }
+        fields["details"] = fields.removeValue(forKey: "data")
+        fields["code"] = .integer(Int64(status.code))
+        fields["status"] = .string(name)
+        return (status, .object(["error": .object(fields)]))
+    }
+
+    static func restError(_ error: A2AError, status forced: HTTPResponse.Status? = nil) -> Response {
+        let (status, body) = status(of: error)
+        var response = json(body)
+        response.status = forced ?? status
+        return response
     }
 
     static func decode<Params: Decodable>(_ params: JSONValue) throws(A2AError) -> Params {
@@ -200,11 +303,6 @@ struct A2ARoutes: Sendable {
 
     static func text(_ value: JSONValue) -> String {
         String(decoding: (try? JSONEncoder.compact.encode(value)) ?? Data("null".utf8), as: UTF8.self)
-    }
-
-    static func event(id: JSONValue, _ response: A2AStreamResponse) -> ByteBuffer {
-        let result = (try? JSONValue(encoding: response)) ?? .null
-        return ByteBuffer(string: "data: \(text(envelope(id: id, result: result)))\n\n")
     }
 
     static func rpc(id: JSONValue, result: JSONValue? = nil, error: A2AError? = nil) -> Response {

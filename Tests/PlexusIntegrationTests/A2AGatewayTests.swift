@@ -85,8 +85,9 @@ import Testing
 
         let card = seen["card"] as? [String: Any] ?? [:]
         #expect((card["skills"] as? [String]).map { Set($0).isSuperset(of: [Self.fast, Self.slow]) } == true, "\(card)")
-        let interface = (card["interfaces"] as? [[String: Any]])?.first ?? [:]
-        #expect(interface["protocolBinding"] as? String == "JSONRPC" && interface["protocolVersion"] as? String == "1.0")
+        let interfaces = card["interfaces"] as? [[String: Any]] ?? []
+        #expect(interfaces.map { $0["protocolBinding"] as? String } == ["JSONRPC", "HTTP+JSON"], "\(interfaces)")
+        #expect(interfaces.allSatisfy { $0["protocolVersion"] as? String == "1.0" })
         #expect(card["streaming"] as? Bool == true && card["bearer"] as? Bool == true)
 
         // Streamed: the task, the worker's progress, the result's artifact, then completed.
@@ -126,6 +127,15 @@ import Testing
         }
         #expect(errors["unknown_method"]?["id"] as? String == "x", "the request's id is echoed")
         #expect(seen["still_answers"] as? String == "TASK_STATE_COMPLETED")
+
+        // The HTTP+JSON binding: the SDK's REST transport, and raw requests.
+        let rest = seen["rest"] as? [String: Any] ?? [:]
+        #expect((rest["stream_kinds"] as? [String])?.first == "task" && rest["stream_last"] as? String == "TASK_STATE_COMPLETED", "\(rest)")
+        #expect(rest["blocking_state"] as? String == "TASK_STATE_COMPLETED" && rest["artifact_texts"] as? [String] == ["echo: rest blocking"])
+        #expect(rest["fetched_state"] as? String == "TASK_STATE_COMPLETED" && rest["unknown_task"] as? String == "TaskNotFoundError")
+        #expect((rest["raw_get"] as? [String: Any])?["status"] as? Int == 200)
+        #expect((rest["raw_unknown"] as? [String: Any])?["status"] as? Int == 404 && (rest["raw_unknown"] as? [String: Any])?["error_status"] as? String == "NOT_FOUND")
+        #expect(rest["raw_no_version"] as? Int == 400)
         for node in [gateway, workers, relay] { _ = try await node.stop() }
     }
 

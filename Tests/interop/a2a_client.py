@@ -160,6 +160,32 @@ async def main(base, token, fast, slow, other):
         status, answer = await raw(plain, base, body, **options)
         checks[name] = {"status": status, "code": (answer or {}).get("error", {}).get("code"), "id": (answer or {}).get("id", "absent")}
     out["errors"] = checks
+
+    # 5. The HTTP+JSON binding, through the SDK's REST transport and raw.
+    rest_stream = ClientFactory(ClientConfig(streaming=True, httpx_client=http, supported_protocol_bindings=["HTTP+JSON"])).create(card)
+    rest_block = ClientFactory(ClientConfig(streaming=False, httpx_client=http, supported_protocol_bindings=["HTTP+JSON"])).create(card)
+    rest = {"stream_kinds": [], "stream_last": None}
+    async for event in rest_stream.send_message(request("over rest", fast)):
+        kind = event.WhichOneof("payload")
+        rest["stream_kinds"].append(kind)
+        if kind == "status_update":
+            rest["stream_last"] = state_name(event.status_update.status.state)
+    answered = [event async for event in rest_block.send_message(request("rest blocking", fast))][-1].task
+    rest["blocking_state"] = state_name(answered.status.state)
+    rest["artifact_texts"] = [part.text for artifact in answered.artifacts for part in artifact.parts if part.text]
+    rest["fetched_state"] = state_name((await rest_block.get_task(GetTaskRequest(id=answered.id))).status.state)
+    try:
+        await rest_block.get_task(GetTaskRequest(id="00" * 16))
+        rest["unknown_task"] = "no error"
+    except TaskNotFoundError:
+        rest["unknown_task"] = "TaskNotFoundError"
+    response = await plain.get(base + "/tasks/" + answered.id, headers={"A2A-Version": "1.0"})
+    rest["raw_get"] = {"status": response.status_code, "id": response.json().get("id")}
+    response = await plain.get(base + "/tasks/" + "00" * 16, headers={"A2A-Version": "1.0"})
+    rest["raw_unknown"] = {"status": response.status_code, "error_status": response.json().get("error", {}).get("status")}
+    response = await plain.get(base + "/tasks/" + answered.id)
+    rest["raw_no_version"] = response.status_code
+    out["rest"] = rest
     await plain.aclose()
     # The gateway still answers after all that.
     out["still_answers"] = state_name((await blocking.get_task(GetTaskRequest(id=task.id))).status.state)
