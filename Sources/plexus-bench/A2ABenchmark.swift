@@ -32,13 +32,7 @@ struct A2ABenchmark: AsyncParsableCommand {
         defer { gateway.stop() }
         let api = try await gateway.ready()
         let workerDirectory = root.appendingPathComponent("worker")
-        try FileManager.default.createDirectory(at: workerDirectory, withIntermediateDirectories: true)
-        let worker = Process()
-        worker.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        worker.arguments = ["task-worker", "--data", workerDirectory.path, "--peer", gateway.meshAddress]
-        worker.standardOutput = FileHandle.nullDevice
-        worker.standardError = FileHandle.nullDevice
-        try worker.run()
+        let worker = try TaskWorker.start(in: workerDirectory, peer: gateway.meshAddress)
         defer { worker.terminate() }
         var workerID: AgentID?
         try await until("the worker is in G's directory", within: .seconds(60)) {

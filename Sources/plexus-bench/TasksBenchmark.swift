@@ -38,13 +38,7 @@ struct TasksBenchmark: AsyncParsableCommand {
         let idleRSS = residentKiB(pid: bootstrap.process.processIdentifier) ?? -1
 
         let workerDirectory = root.appendingPathComponent("worker")
-        try FileManager.default.createDirectory(at: workerDirectory, withIntermediateDirectories: true)
-        let worker = Process()
-        worker.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        worker.arguments = ["task-worker", "--data", workerDirectory.path, "--peer", bootstrap.meshAddress]
-        worker.standardOutput = FileHandle.nullDevice
-        worker.standardError = FileHandle.nullDevice
-        try worker.run()
+        let worker = try TaskWorker.start(in: workerDirectory, peer: bootstrap.meshAddress)
         defer { worker.terminate() }
 
         let client = try Self.openNode(root.appendingPathComponent("client"), peer: bootstrap.meshAddress, announce: false)
@@ -178,6 +172,18 @@ struct TaskWorker: AsyncParsableCommand {
 
     @Option var data: String
     @Option var peer: String
+
+    /// Starts `plexus-bench task-worker` on `directory`, connected to `peer`.
+    static func start(in directory: URL, peer: String) throws -> Process {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let worker = Process()
+        worker.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        worker.arguments = ["task-worker", "--data", directory.path, "--peer", peer]
+        worker.standardOutput = FileHandle.nullDevice
+        worker.standardError = FileHandle.nullDevice
+        try worker.run()
+        return worker
+    }
 
     func run() async throws {
         let node = try TasksBenchmark.openNode(URL(fileURLWithPath: data), peer: peer, announce: true)
