@@ -1082,7 +1082,8 @@ class AsyncClient:
         return Blob.from_json(await self._send("GET", "/v1/blobs/{id}/info", path={"id": blob_id}))
 
     async def iter_blob(
-        self, blob_id: str, *, range: ByteRange | None = None, group: str | None = None, chunk_size: int | None = None
+        self, blob_id: str, *, range: ByteRange | None = None, group: str | None = None, offer: str | None = None,
+        chunk_size: int | None = None,
     ) -> AsyncIterator[bytes]:
         """A blob's bytes as they arrive, whole or a ``range=(first, last)`` (inclusive).
 
@@ -1090,16 +1091,19 @@ class AsyncClient:
         ``RangeNotSatisfiable`` for a range outside it.
         """
         headers = {"Range": _range_header(range)} if range is not None else None
-        async with self._stream("GET", "/v1/blobs/{id}", path={"id": blob_id}, params={"group": group}, headers=headers) as response:
+        async with self._stream("GET", "/v1/blobs/{id}", path={"id": blob_id}, params={"group": group, "offer": offer}, headers=headers) as response:
             try:
                 async for chunk in response.aiter_bytes(chunk_size):
                     yield chunk
             except httpx.TransportError as error:
                 raise self._transport_error(error, "the blob's bytes") from error
 
-    async def read_blob(self, blob_id: str, *, range: ByteRange | None = None, group: str | None = None) -> bytes:
-        """A blob's bytes (or a range of them) in memory."""
-        parts = [chunk async for chunk in self.iter_blob(blob_id, range=range, group=group)]
+    async def read_blob(
+        self, blob_id: str, *, range: ByteRange | None = None, group: str | None = None, offer: str | None = None
+    ) -> bytes:
+        """A blob's bytes (or a range of them) in memory; with ``group`` or ``offer`` (a market
+        offer bought here), opened with that group's key or the goods' key."""
+        parts = [chunk async for chunk in self.iter_blob(blob_id, range=range, group=group, offer=offer)]
         return b"".join(parts)
 
     async def download_blob(
