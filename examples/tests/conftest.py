@@ -14,13 +14,12 @@ import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Generator, Iterator
+from typing import Any, Iterator
 
 import pytest
 
-from plexus.testing import NodeProcess, find_binary, unblock_stop_signals, wait_until
-
-unblock_stop_signals()
+from plexus.pytest_fixtures import StartNode, pytest_runtest_makereport, start_node, wait_connected  # noqa: F401 (fixtures and hook)
+from plexus.testing import NodeProcess, find_binary
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -30,45 +29,6 @@ EXAMPLES = REPO / "examples"
 def plexus_binary() -> Path:
     """The ``plexus`` binary under test (``$PLEXUS_BINARY``, else this repository's debug build)."""
     return find_binary(os.environ.get("PLEXUS_BINARY") or REPO / ".build" / "debug" / "plexus")
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
-    outcome = yield
-    report = outcome.get_result()
-    setattr(item, f"report_{report.when}", report)
-
-
-StartNode = Callable[..., NodeProcess]
-
-
-@pytest.fixture
-def start_node(tmp_path: Path, plexus_binary: Path, request: pytest.FixtureRequest) -> Iterator[StartNode]:
-    """``start_node("a", peers=[...], config=..., env=...)``: a running node, stopped after the test."""
-    started: list[NodeProcess] = []
-
-    def start(name: str = "node", **kwargs: Any) -> NodeProcess:
-        node = NodeProcess(tmp_path / name, binary=plexus_binary, **kwargs)
-        started.append(node)
-        return node.start()
-
-    yield start
-    failed = any(getattr(getattr(request.node, f"report_{when}", None), "failed", False) for when in ("setup", "call"))
-    for node in reversed(started):
-        node.stop()
-        if failed:
-            print(f"--- log of {node.data_dir.name} ---\n{node.log_tail(60)}")
-
-
-def wait_connected(a: NodeProcess, b: NodeProcess, timeout: float = 15.0) -> None:
-    """Until each node lists the other as a connected peer."""
-    for node, other in ((a, b.agent_id), (b, a.agent_id)):
-        with node.client() as client:
-            wait_until(
-                lambda: any(p.agent_id == other and p.state == "connected" for p in client.peers()),
-                timeout=timeout,
-                what="the mesh connection",
-            )
 
 
 class StandInLLM:
