@@ -97,14 +97,18 @@ async def main(base, token, fast, slow, other):
     started = [event async for event in polling.send_message(request("take your time", slow, polling=True))]
     slow_id = started[-1].task.id
     seen = []
+    subscribed = asyncio.Event()
 
     async def follow():
         async for event in streaming.subscribe(SubscribeToTaskRequest(id=slow_id)):
             kind = event.WhichOneof("payload")
             state = event.task.status.state if kind == "task" else event.status_update.status.state if kind == "status_update" else None
             seen.append({"kind": kind, "state": state_name(state) if state is not None else None})
+            subscribed.set()
 
     follower = asyncio.create_task(follow())
+    # The cancel must come after the subscription is open (its first event is the task as it stands).
+    await asyncio.wait_for(subscribed.wait(), 30)
     for _ in range(200):  # until the worker has reported progress (at most 10 s)
         current = await blocking.get_task(GetTaskRequest(id=slow_id))
         if state_name(current.status.state) == "TASK_STATE_WORKING":
