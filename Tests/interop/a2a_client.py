@@ -107,8 +107,9 @@ async def main(base, token, fast, slow, other):
             subscribed.set()
 
     follower = asyncio.create_task(follow())
-    # The cancel must come after the subscription is open (its first event is the task as it stands).
-    await asyncio.wait_for(subscribed.wait(), 30)
+    # The cancel must come after the subscription is open (its first event is the task as it
+    # stands); a subscription that fails instead surfaces when the follower is awaited below.
+    await asyncio.wait([follower, asyncio.create_task(subscribed.wait())], timeout=30, return_when=asyncio.FIRST_COMPLETED)
     for _ in range(200):  # until the worker has reported progress (at most 10 s)
         current = await blocking.get_task(GetTaskRequest(id=slow_id))
         if state_name(current.status.state) == "TASK_STATE_WORKING":
