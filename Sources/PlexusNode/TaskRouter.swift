@@ -62,7 +62,7 @@ actor TaskRouter {
             $0.capability = request.capability
             $0.payload = payload
             $0.deadlineMs = UInt64(view.deadlineMs)
-            $0.nonce = Data(TaskID.random().bytes)
+            $0.nonce = Data(RandomBytes.take(16))
         }
         if worker == me {
             await inbox.receive(id, submit: frame.submit, from: me)

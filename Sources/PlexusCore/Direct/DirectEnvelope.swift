@@ -102,9 +102,8 @@ public struct DirectID: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 
     public static func random() -> DirectID {
-        var generator = SystemRandomNumberGenerator()
         // 16 bytes: always a valid id.
-        return DirectID(bytes: (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })!
+        DirectID(bytes: RandomBytes.take(16))!
     }
 
     /// Parses 32 hex digits.

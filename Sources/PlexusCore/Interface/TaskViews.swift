@@ -1,19 +1,32 @@
 import Foundation
 
 /// A task's identifier: 16 random bytes chosen by the caller, shown as 32 hex characters.
+/// Kept as two words, so that hashing and comparing one (every task message looks a task
+/// up several times) costs two word operations and no heap array.
 public struct TaskID: Hashable, Sendable, Codable, CustomStringConvertible {
-    public let bytes: [UInt8]
+    private let high: UInt64
+    private let low: UInt64
 
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 16 else { return nil }
-        self.bytes = Array(bytes)
+        high = UInt64(bigEndian: bytes, at: 0)
+        low = UInt64(bigEndian: bytes, at: 8)
+    }
+
+    /// The 16 bytes.
+    public var bytes: [UInt8] {
+        (0..<16).map { index in UInt8(truncatingIfNeeded: (index < 8 ? high : low) >> (56 - 8 * UInt64(index % 8))) }
     }
 
     /// A fresh random id.
     public static func random() -> TaskID {
-        var generator = SystemRandomNumberGenerator()
-        // 16 bytes: the initialiser accepts exactly this.
-        return TaskID(bytes: (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })!
+        let (high, low) = RandomBytes.words()
+        return TaskID(high: high, low: low)
+    }
+
+    private init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
     }
 
     public static func parse(_ text: String) throws(PlexusError) -> TaskID {

@@ -74,7 +74,7 @@ public enum SealedEntry {
     /// The `GroupEnvelope` content for `author`'s entry `seq` in `group` under `epoch`.
     public static func seal(
         _ inner: Data, group: EntryID, epoch: EntryID, epochKey: SymmetricKey, author: AgentID, seq: UInt64,
-        salt: Data = Data((0..<GroupEnvelopeCipher.saltBytes).map { _ in UInt8.random(in: 0...255) }),
+        salt: Data = Data(RandomBytes.take(GroupEnvelopeCipher.saltBytes)),
         label: String = GroupEnvelopeCipher.entryLabel
     ) throws(PlexusError) -> Data {
         var envelope = Plexus_GroupEnvelope()

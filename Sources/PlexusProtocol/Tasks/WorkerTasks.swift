@@ -1,4 +1,5 @@
 import Foundation
+import HeapModule
 import PlexusCore
 
 /// The worker side of tasks (DESIGN §8) as a sans-IO state machine: tasks that arrive for
@@ -27,7 +28,6 @@ public struct WorkerTasks: Sendable {
     /// A task as the worker side keeps it.
     public struct Incoming: TaskRecord {
         public var view: TaskView
-        let nonce: [UInt8]
         /// When the current lease runs out (wall ms), nil while not leased.
         var leaseUntilMs: Int64?
         /// How long the current worker's lease lasts (it renews with each progress report).
@@ -53,10 +53,11 @@ public struct WorkerTasks: Sendable {
     private var tasks: RememberedTasks<Incoming>
     private var queues: [String: [TaskID]] = [:]
     private var queued = 0
-    /// Nonces of tasks seen, per caller, with their deadline: a replay before the deadline
-    /// is refused by its nonce, after it by the deadline check, so they are kept until then.
-    private var seenNonces: [AgentID: [[UInt8]: Int64]] = [:]
-    private var nextNoncePruneMs: Int64 = .min
+    /// Nonces of tasks seen, per caller: a replay before the task's deadline is refused by
+    /// its nonce, after it by the deadline check, so each is kept until then; the heap
+    /// orders them by deadline, so forgetting the expired ones costs only those.
+    private var seenNonces: Set<SeenNonce> = []
+    private var nonceExpiry = Heap<NonceExpiry>()
     private var polledAtMs: [String: Int64] = [:]
     /// Capabilities (lowercased) served by in-process handlers, and the tasks they run.
     private var handled: Set<String> = []
@@ -112,10 +113,11 @@ public struct WorkerTasks: Sendable {
         func refuse(_ code: PlexusError.Code, _ message: String) -> [Action] {
             [.notify(caller, Self.update(id, .rejected, message: message, code: code))]
         }
-        if tasks[id] != nil || seenNonces[caller]?[Array(submit.nonce)] != nil {
+        let nonce = TaskID(bytes: submit.nonce).map { SeenNonce(caller: caller, nonce: $0) }
+        if tasks[id] != nil || nonce.map(seenNonces.contains) == true {
             return refuse(.securityError, "task \(id) was seen before: replays are refused")
         }
-        guard submit.nonce.count == 16, Capability.isValid(submit.capability) else {
+        guard let nonce, Capability.isValid(submit.capability) else {
             return refuse(.contractViolation, "a task needs a capability (1-\(Capability.maxCharacters) characters) and a 16-byte nonce")
         }
         guard Int64(clamping: submit.deadlineMs) > nowMs else {
@@ -131,16 +133,17 @@ public struct WorkerTasks: Sendable {
             id: id, role: .worker, caller: caller, worker: me, capability: submit.capability, state: .submitted,
             payload: try? JSONValue(parsing: submit.payload), createdMs: nowMs, deadlineMs: Int64(clamping: submit.deadlineMs))
         view.deliveries = 0
-        seenNonces[caller, default: [:]][Array(submit.nonce)] = view.deadlineMs
+        seenNonces.insert(nonce)
+        nonceExpiry.insert(NonceExpiry(deadlineMs: view.deadlineMs, nonce: nonce))
         let capability = submit.capability.lowercased()
         if handled.contains(capability) {
             view.state = .working
             view.deliveries = 1
-            tasks.insert(Incoming(view: view, nonce: Array(submit.nonce)))
+            tasks.insert(Incoming(view: view))
             running.insert(id)
             return [.run(view)]
         }
-        tasks.insert(Incoming(view: view, nonce: Array(submit.nonce)))
+        tasks.insert(Incoming(view: view))
         return enqueue(id, capability: capability, front: false)
     }
 
@@ -262,17 +265,29 @@ public struct WorkerTasks: Sendable {
                 actions += enqueue(id, capability: task.view.capability.lowercased(), front: true)
             }
         }
-        if nowMs >= nextNoncePruneMs {
-            nextNoncePruneMs = nowMs + 1000
-            for (caller, nonces) in seenNonces {
-                let live = nonces.filter { $0.value > nowMs }
-                seenNonces[caller] = live.isEmpty ? nil : live
-            }
+        while let first = nonceExpiry.min, first.deadlineMs <= nowMs {
+            nonceExpiry.removeMin()
+            seenNonces.remove(first.nonce)
         }
         return actions
     }
 
     // MARK: - Internals
+
+    /// A task's nonce as seen from one caller (16 bytes, kept as compactly as a task id).
+    private struct SeenNonce: Hashable, Sendable {
+        let caller: AgentID
+        let nonce: TaskID
+    }
+
+    /// When a seen nonce may be forgotten.
+    private struct NonceExpiry: Comparable, Sendable {
+        let deadlineMs: Int64
+        let nonce: SeenNonce
+
+        static func < (lhs: Self, rhs: Self) -> Bool { lhs.deadlineMs < rhs.deadlineMs }
+        static func == (lhs: Self, rhs: Self) -> Bool { lhs.deadlineMs == rhs.deadlineMs && lhs.nonce == rhs.nonce }
+    }
 
     private func held(_ id: TaskID) throws(PlexusError) -> Incoming {
         guard let task = tasks[id] else { throw PlexusError(.notFound, "no task \(id) here") }
