@@ -244,7 +244,13 @@ public actor ConnectionManager {
             connection.queuedBatches.subtract(1, ordering: .relaxed)
             guard channel.isActive else { return }
             for frame in frames { channel.write(frame, promise: nil) }
-            channel.flush()
+            // One flush after every batch handed over so far: the batches written in one
+            // turn of the loop share Noise messages and a system call.
+            guard !connection.flushPending.exchange(true, ordering: .relaxed) else { return }
+            channel.eventLoop.execute {
+                connection.flushPending.store(false, ordering: .relaxed)
+                channel.flush()
+            }
         }
         return .sent
     }
@@ -252,7 +258,7 @@ public actor ConnectionManager {
     /// Sends frames that must not be lost to a momentarily full queue (task messages):
     /// retries every millisecond while the queue is full, for at most `patience`. False when
     /// not connected, or still full after that.
-    public nonisolated func sendWaiting(_ frames: [Plexus_Frame], to peer: AgentID, patience: Duration = .seconds(2)) async -> Bool {
+    public nonisolated(nonsending) func sendWaiting(_ frames: [Plexus_Frame], to peer: AgentID, patience: Duration = .seconds(2)) async -> Bool {
         let deadline = ContinuousClock.now + patience
         while true {
             switch trySend(frames, to: peer) {

@@ -67,6 +67,10 @@ public final class PeerConnection: Sendable {
     /// channel's writability this bounds what a peer that stops reading can make us hold.
     let queuedBatches = Atomic<Int>(0)
 
+    /// A flush of the batches written so far is queued on the event loop (only the loop
+    /// reads and writes it).
+    let flushPending = Atomic<Bool>(false)
+
     /// Waiters for pongs to pings sent with `ConnectionManager.ping`, by nonce.
     private let pongWaiters = Mutex<[UInt64: CheckedContinuation<Bool, Never>]>([:])
 

@@ -67,14 +67,8 @@ extension Node {
     /// Routes task frames from peers and from this node to itself, and runs the timers.
     func runTasks() async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await case .frame(let peer, let frame) in self.taskInbound {
-                    if case .task(let task)? = frame.kind { await self.dispatch(task, from: peer) }
-                }
-            }
-            group.addTask {
-                for await (peer, task) in self.localTasks { await self.dispatch(task, from: peer) }
-            }
+            group.addTask { await self.readTaskFrames(on: self.inbox) }
+            group.addTask { await self.readLocalTasks(on: self.inbox) }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(25))
@@ -87,7 +81,21 @@ extension Node {
         }
     }
 
-    private nonisolated func dispatch(_ task: Plexus_Task, from peer: AgentID) async {
+    /// Reads task frames isolated to the inbox: a submit reaches its state machine without
+    /// an actor hop, and (`dispatch`, `notify` and `sendWaiting` being `nonsending`) its
+    /// answer goes out from there too; each hop saved was a thread wakeup per task.
+    private func readTaskFrames(on inbox: isolated TaskInbox) async {
+        for await case .frame(let peer, let frame) in taskInbound {
+            if case .task(let task)? = frame.kind { await dispatch(task, from: peer) }
+        }
+    }
+
+    /// Task messages from this node to itself (a local worker answering a local caller).
+    private func readLocalTasks(on inbox: isolated TaskInbox) async {
+        for await (peer, task) in localTasks { await dispatch(task, from: peer) }
+    }
+
+    private nonisolated(nonsending) func dispatch(_ task: Plexus_Task, from peer: AgentID) async {
         guard let id = TaskID(bytes: task.id) else { return }
         var sender = peer
         if !task.target.isEmpty {
@@ -120,7 +128,7 @@ extension Node {
     /// Forwards a task message meant for another agent when that agent is connected here
     /// (DESIGN §8: a node relays for others unless `agent: relay: false`); otherwise drops it.
     /// The target checks the signature, so a relay needs none of the task's secrets.
-    private nonisolated func relay(_ task: Plexus_Task, to target: AgentID, from peer: AgentID) async {
+    private nonisolated(nonsending) func relay(_ task: Plexus_Task, to target: AgentID, from peer: AgentID) async {
         guard config.agent.relay, target != peer else { return }
         if await mesh.sendWaiting([Plexus_Frame.with { $0.task = task }], to: target) {
             relayedCounter.increment()

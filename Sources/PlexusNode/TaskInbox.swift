@@ -10,8 +10,9 @@ import PlexusProtocol
 actor TaskInbox {
     private let clock: NodeClock
     private let logger: Logger
-    /// Sends an update to a task's caller (over the mesh, or straight to this node's router).
-    private let notify: @Sendable (AgentID, Plexus_Task) async -> Void
+    /// Sends an update to a task's caller (over the mesh, or straight to this node's router);
+    /// runs on this actor's executor, without a hop.
+    private let notify: nonisolated(nonsending) @Sendable (AgentID, Plexus_Task) async -> Void
     private var state: WorkerTasks
     private var pollers = Waiters<String>()
     private var watchers = Waiters<TaskID>()
@@ -21,7 +22,7 @@ actor TaskInbox {
 
     init(
         me: AgentID, skills: [String], clock: NodeClock, logger: Logger,
-        notify: @escaping @Sendable (AgentID, Plexus_Task) async -> Void
+        notify: nonisolated(nonsending) @escaping @Sendable (AgentID, Plexus_Task) async -> Void
     ) {
         state = WorkerTasks(me: me, skills: skills)
         self.clock = clock
