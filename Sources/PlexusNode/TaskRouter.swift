@@ -45,7 +45,7 @@ actor TaskRouter {
         let (timeoutMs, wait) = try request.validated()
         let payload: Data
         do {
-            payload = try JSONEncoder.compact.encode(request.payload)
+            payload = try request.payload.transportData()
         } catch {
             throw PlexusError(.invalidArgument, "the payload is not JSON: \(error)")
         }

@@ -14,8 +14,17 @@ public enum JSONValue: Sendable, Hashable {
     /// The deepest nesting accepted when parsing, so hostile input cannot exhaust the stack.
     public static let maxDepth = 64
 
-    /// Parses UTF-8 JSON text.
+    /// Parses UTF-8 JSON text (plain text directly, the rest with `JSONDecoder`).
     public init(parsing data: Data) throws(PlexusError) {
+        if let value = Self.directValue(data) {
+            self = value
+        } else {
+            try self.init(decoding: data)
+        }
+    }
+
+    /// Parses UTF-8 JSON text with `JSONDecoder`.
+    init(decoding data: Data) throws(PlexusError) {
         do {
             self = try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {

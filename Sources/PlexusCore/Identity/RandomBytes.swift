@@ -1,10 +1,14 @@
-import Crypto
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 
-/// Random bytes for ids and nonces, drawn 4 KiB at a time from swift-crypto's CSPRNG:
-/// they are drawn on every task and message, and one `getrandom` system call per byte
-/// (what `UInt8.random` does with the system generator) was the largest single cost of
-/// sending a task. Each byte is handed out once.
+/// Random bytes for ids and nonces, read from the kernel's CSPRNG 4 KiB at a time: they
+/// are drawn on every task and message, and one `getrandom` system call per byte (what
+/// `UInt8.random` does with the system generator) was the largest single cost of sending
+/// a task. Each byte is handed out once.
 public enum RandomBytes {
     private static let poolSize = 4096
     private static let pool = Mutex<(bytes: [UInt8], next: Int)>(([], 0))
@@ -22,23 +26,23 @@ public enum RandomBytes {
         }
     }
 
-    /// Two random 64-bit words (a 16-byte id).
-    public static func words() -> (UInt64, UInt64) {
-        let bytes = take(16)
-        return (UInt64(bigEndian: bytes, at: 0), UInt64(bigEndian: bytes, at: 8))
-    }
-
-    /// One read of `count` bytes (swift-crypto's generator, seeded from the kernel).
+    /// One read of `count` bytes from the kernel (`/dev/urandom`, never blocking once the
+    /// pool is seeded); the system generator, 8 bytes per call, where it cannot be opened.
     private static func fill(_ count: Int) -> [UInt8] {
-        SymmetricKey(size: SymmetricKeySize(bitCount: count * 8)).withUnsafeBytes { Array($0) }
-    }
-}
-
-extension UInt64 {
-    /// The big-endian word at `offset` of `bytes` (which holds at least `offset + 8`).
-    init(bigEndian bytes: some Collection<UInt8>, at offset: Int) {
-        var value: UInt64 = 0
-        for byte in bytes.dropFirst(offset).prefix(8) { value = value << 8 | UInt64(byte) }
-        self = value
+        var bytes = [UInt8](repeating: 0, count: count)
+        let descriptor = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+        var filled = 0
+        if descriptor >= 0 {
+            defer { close(descriptor) }
+            while filled < count {
+                let got = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, count - filled) }
+                if got > 0 { filled += got } else if got == 0 || errno != EINTR { break }
+            }
+        }
+        if filled < count {
+            var generator = SystemRandomNumberGenerator()
+            for index in filled..<count { bytes[index] = generator.next() }
+        }
+        return bytes
     }
 }

@@ -9,8 +9,20 @@ public struct TaskID: Hashable, Sendable, Codable, CustomStringConvertible {
 
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 16 else { return nil }
-        high = UInt64(bigEndian: bytes, at: 0)
-        low = UInt64(bigEndian: bytes, at: 8)
+        self = bytes.withContiguousStorageIfAvailable { TaskID(raw: UnsafeRawBufferPointer($0)) }
+            ?? Array(bytes).withUnsafeBytes { TaskID(raw: $0) }
+    }
+
+    /// From the wire (a protobuf `bytes` field), without going through a generic collection.
+    public init?(bytes: Data) {
+        guard bytes.count == 16 else { return nil }
+        self = bytes.withUnsafeBytes { TaskID(raw: $0) }
+    }
+
+    /// The two big-endian words of 16 bytes.
+    init(raw: UnsafeRawBufferPointer) {
+        high = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        low = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
     }
 
     /// The 16 bytes.
@@ -20,13 +32,7 @@ public struct TaskID: Hashable, Sendable, Codable, CustomStringConvertible {
 
     /// A fresh random id.
     public static func random() -> TaskID {
-        let (high, low) = RandomBytes.words()
-        return TaskID(high: high, low: low)
-    }
-
-    private init(high: UInt64, low: UInt64) {
-        self.high = high
-        self.low = low
+        RandomBytes.take(16).withUnsafeBytes { TaskID(raw: $0) }
     }
 
     public static func parse(_ text: String) throws(PlexusError) -> TaskID {

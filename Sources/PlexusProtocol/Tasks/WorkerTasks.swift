@@ -227,7 +227,7 @@ public struct WorkerTasks: Sendable {
             task.view.state = .completed
             task.view.result = outcome.result ?? .null
             var message = Self.update(id, .completed, message: "")
-            message.update.result = (try? JSONEncoder.compact.encode(task.view.result)) ?? Data("null".utf8)
+            message.update.result = (try? task.view.result?.transportData()) ?? Data("null".utf8)
             update = message
         }
         // A result from a worker whose lease ran out while the task waited to be handed
