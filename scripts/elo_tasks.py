@@ -39,10 +39,10 @@ def node(name, port=0, peers=None):
     return made
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return -1
 
@@ -99,6 +99,7 @@ async def bench(args):
         peer = f"127.0.0.1:{port}"
         await asyncio.sleep(2)  # idle: nothing connected yet
         idle_rss = rss_kib(bootstrap.pid)
+        idle_anon = rss_kib(bootstrap.pid, "RssAnon")
 
         echo = spawn("worker", "--peer", peer)
         processes.append(echo)
@@ -174,7 +175,7 @@ async def bench(args):
                 "throughput_tasks_per_s": len(slow) / args.seconds,
                 "latency_under_load": {"median_ms": percentile(slow, 50), "p99_ms": percentile(slow, 99)},
             },
-            "rss_idle_lone_node_kb": idle_rss,
+            "rss_idle_lone_node_kb": idle_rss, "rss_idle_anon_kb": idle_anon,
             "connect_cold_process": {"spawn_to_connected": {
                 "median_ms": percentile(cold_starts, 50), "max_ms": percentile(cold_starts, 100), "runs": args.cold_starts}},
         }))

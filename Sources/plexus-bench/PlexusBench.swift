@@ -47,9 +47,9 @@ func printJSON(_ object: [String: Any]) throws {
 }
 
 /// Resident set size of a process in KiB, from /proc.
-func residentKiB(pid: Int32) -> Int? {
+func residentKiB(pid: Int32, field: String = "VmRSS") -> Int? {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+    for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
     return nil

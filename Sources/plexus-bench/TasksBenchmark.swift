@@ -36,6 +36,9 @@ struct TasksBenchmark: AsyncParsableCommand {
         try await bootstrap.ready()
         try await Task.sleep(for: .seconds(2))  // idle: nothing connected yet
         let idleRSS = residentKiB(pid: bootstrap.process.processIdentifier) ?? -1
+        // Private memory: what one more node costs; the rest is code pages shared by every
+        // process of the same binary and libraries.
+        let idleAnonymous = residentKiB(pid: bootstrap.process.processIdentifier, field: "RssAnon") ?? -1
 
         let workerDirectory = root.appendingPathComponent("worker")
         let worker = try TaskWorker.start(in: workerDirectory, peer: bootstrap.meshAddress)
@@ -74,7 +77,7 @@ struct TasksBenchmark: AsyncParsableCommand {
                 "throughput_tasks_per_s": Double(slow.completed) / seconds,
                 "latency_under_load": ["median_ms": slow.latency.percentile(50), "p99_ms": slow.latency.percentile(99)],
             ],
-            "rss_idle_lone_node_kb": idleRSS,
+            "rss_idle_lone_node_kb": idleRSS, "rss_idle_anon_kb": idleAnonymous,
             "connect_cold_process": ["spawn_to_connected": ["median_ms": cold.percentile(50), "max_ms": cold.percentile(100), "runs": coldStarts]],
             "targets": [
                 "sequential.median_ms": 0.2, "concurrent.throughput_tasks_per_s": 45_000, "slow_handler.throughput_tasks_per_s": 4_000,
