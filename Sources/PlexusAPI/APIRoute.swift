@@ -16,12 +16,30 @@ struct APIRouteTable: Sendable {
         let path: String
         /// Whether the bearer token is required.
         let authenticated: Bool
+        /// The pattern's segments, nil for a parameter: split once, not per request.
+        let segments: [Substring?]
+        /// How many segments are literal (the most literal match wins).
+        let literals: Int
+
+        init(method: HTTPRequest.Method, path: String, authenticated: Bool) {
+            self.method = method
+            self.path = path
+            self.authenticated = authenticated
+            segments = path.split(separator: "/").map { $0.hasPrefix("{") ? nil : $0 }
+            literals = segments.count { $0 != nil }
+        }
+
+        func matches(_ parts: [Substring]) -> Bool {
+            segments.count == parts.count && zip(segments, parts).allSatisfy { segment, part in segment.map { $0 == part } ?? true }
+        }
     }
 
     /// The routes anyone on this machine may call without the token.
     static let open: Set<String> = ["GET /v1/health", "GET /openapi.json"]
 
     let routes: [Route]
+    /// `routes` by segment count: a request path is compared only with patterns as long.
+    private let byLength: [Int: [Route]]
 
     /// The table of `collections`, read off a router they are registered on.
     init(_ collections: [any APIRouteCollection]) {
@@ -31,13 +49,19 @@ struct APIRouteTable: Sendable {
             let path = route.path.description
             return Route(method: route.method, path: path, authenticated: !Self.open.contains("\(route.method) \(path)"))
         }
+        byLength = Dictionary(grouping: routes, by: \.segments.count)
+    }
+
+    /// The routes whose pattern has the shape of `parts`.
+    private func candidates(_ parts: [Substring]) -> [Route] {
+        (byLength[parts.count] ?? []).filter { $0.matches(parts) }
     }
 
     /// The methods allowed on a concrete request path, empty if no route has that shape.
     func methods(matching requestPath: String) -> [HTTPRequest.Method] {
         let parts = requestPath.split(separator: "/")
         var methods: [HTTPRequest.Method] = []
-        for route in routes where Self.matches(route.path, parts) && !methods.contains(route.method) {
+        for route in candidates(parts) where !methods.contains(route.method) {
             methods.append(route.method)
         }
         return methods
@@ -47,25 +71,14 @@ struct APIRouteTable: Sendable {
     /// most literal one when several do (`/v1/tasks/next` over `/v1/tasks/{id}`), as the
     /// router chooses.
     func pattern(matching requestPath: String) -> String? {
-        let parts = requestPath.split(separator: "/")
-        return routes.filter { Self.matches($0.path, parts) }
-            .max { Self.literals($0.path) < Self.literals($1.path) }?.path
-    }
-
-    private static func literals(_ path: String) -> Int {
-        path.split(separator: "/").filter { !$0.hasPrefix("{") }.count
+        candidates(requestPath.split(separator: "/")).max { $0.literals < $1.literals }?.path
     }
 
     /// Whether a request needs the token. Unknown paths do, so probing without a token
     /// learns nothing.
     func requiresToken(_ request: Request) -> Bool {
         let parts = request.uri.path.split(separator: "/")
-        return !routes.contains { !$0.authenticated && $0.method == request.method && Self.matches($0.path, parts) }
-    }
-
-    private static func matches(_ path: String, _ parts: [Substring]) -> Bool {
-        let pattern = path.split(separator: "/")
-        return pattern.count == parts.count && zip(pattern, parts).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+        return !candidates(parts).contains { !$0.authenticated && $0.method == request.method }
     }
 }
 
