@@ -398,10 +398,6 @@ extension Node {
     private func startMesh() async throws {
         let directory = DataDirectory(config.dataDirectory)
         meshAddress = try await mesh.start()
-        if let meshAddress {
-            try directory.writeMeshAddress(meshAddress)
-            logger.notice("mesh listening", metadata: ["address": "\(meshAddress)"])
-        }
         var addresses = config.peers.map(\.description)
         for remembered in try await store.peers.all() where !addresses.contains(remembered.address) {
             addresses.append(remembered.address)
@@ -409,6 +405,12 @@ extension Node {
         for address in addresses {
             guard let target = try? HostPort.parse(address, defaultHost: "127.0.0.1") else { continue }
             await mesh.keepConnected(host: target.host, port: target.port)
+        }
+        // After the dials are under way: the file is written durably (an fsync), which a
+        // cold start need not wait for.
+        if let meshAddress {
+            try directory.writeMeshAddress(meshAddress)
+            logger.notice("mesh listening", metadata: ["address": "\(meshAddress)"])
         }
     }
 }
