@@ -347,7 +347,7 @@ extension Node {
     /// restart. With `expected`, anyone else answering there is refused.
     public func connect(_ address: String, expected: AgentID? = nil) async throws(PlexusError) -> PeerView {
         let target = try HostPort.parse(address, defaultHost: "127.0.0.1")
-        let view: PeerView
+        var view: PeerView
         do {
             view = try await mesh.connect(host: target.host, port: target.port, expectedPeer: expected)
         } catch let error as HandshakeError {
@@ -357,6 +357,7 @@ extension Node {
         }
         try await store.peers.remember(target.description)
         await mesh.keepConnected(host: target.host, port: target.port)
+        view.remembered = true  // as `peers()` lists it from now on
         return view
     }
 

@@ -93,7 +93,8 @@ import Testing
         let bDirectory = try Self.directory()
         var b = try await ServeProcess(directory: bDirectory)
         let aID = try await a.client.identity().agentID
-        _ = try await b.client.connect(ConnectRequest(address: a.meshAddress))
+        let dialled = try await b.client.connect(ConnectRequest(address: a.meshAddress))
+        #expect(dialled.state == .connected && dialled.remembered)  // the answer says what peers() will list
         #expect(try await b.stop() == 0)
 
         b = try await ServeProcess(directory: bDirectory)  // no --peer: the address is remembered

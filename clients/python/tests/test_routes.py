@@ -47,8 +47,7 @@ async def test_mesh_topics_follows_and_directory(pair: tuple[NodeProcess, NodePr
         with pytest.raises(plexus.PeerUnreachable):
             await ca.connect_peer("127.0.0.1:1")
         peer = await ca.connect_peer(b.mesh_address)
-        assert peer.agent_id == b_id and peer.state == "connected"
-        # POST /v1/peers answers remembered=false, but the node does remember it:
+        assert peer.agent_id == b_id and peer.state == "connected" and peer.remembered is True
         assert [p.remembered for p in await ca.peers() if p.agent_id == b_id] == [True]
 
 
