@@ -257,13 +257,13 @@ class Fork(Model):
 
     __schema__ = "Fork"
 
-    author: str | None = None
-    seq: int | None = None
-    held_id: str | None = None
-    conflicting_id: str | None = None
-    held_entry: str | None = None
-    conflicting_entry: str | None = None
-    detected_ms: int | None = None
+    author: str
+    seq: int
+    held_id: str
+    conflicting_id: str
+    held_entry: str
+    conflicting_entry: str
+    detected_ms: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -327,12 +327,12 @@ class Status(Model):
 
     __schema__ = "Status"
 
-    agent_id: str | None = None
-    version: str | None = None
-    data_dir: str | None = None
-    uptime_ms: int | None = None
-    keys_encrypted: bool | None = None
-    store: StoreStats | None = None
+    agent_id: str
+    version: str
+    data_dir: str
+    uptime_ms: int
+    keys_encrypted: bool
+    store: StoreStats
     mesh: MeshStatus | None = None
 
 
@@ -342,10 +342,10 @@ class Identity(Model):
 
     __schema__ = "Identity"
 
-    agent_id: str | None = None
-    public_key_hex: str | None = None
-    public_key_base32: str | None = None
-    keys_encrypted: bool | None = None
+    agent_id: str
+    public_key_hex: str
+    public_key_base32: str
+    keys_encrypted: bool
 
 
 # MARK: - Mesh and replication
