@@ -47,6 +47,9 @@ import Testing
         now += 7_000
         let swept = tasks.sweep(nowMs: now)
         #expect(swept.contains(.available("echo")) && tasks.view(id)?.state == .submitted)
+        // The worker whose lease ran out cannot report progress: nobody holds the task.
+        #expect(throws: PlexusError.self) { _ = try tasks.progress(id, message: "still here", nowMs: now) }
+        #expect(tasks.view(id)?.message != "still here")
         let (second, retaken) = tasks.lease("echo", for: .seconds(10), nowMs: now)
         #expect(second?.deliveries == 2)
         #expect(Self.notified(retaken).isEmpty, "the caller heard 'taken' once")

@@ -195,9 +195,14 @@ public struct WorkerTasks: Sendable {
     }
 
     /// Progress from the worker holding the task: passed to the caller; renews the lease.
+    /// Refused while the task waits to be handed out again (its lease ran out): no worker
+    /// holds it then, and the caller must not hear that one is at work.
     public mutating func progress(_ id: TaskID, message: String, nowMs: Int64) throws(PlexusError) -> (TaskView, [Action]) {
         var task = try held(id)
         guard !task.view.state.isTerminal else { return (task.view, []) }
+        guard task.view.state != .submitted else {
+            throw PlexusError(.contractViolation, "the lease on task \(id) ran out: lease it again (tasks/next) before reporting progress")
+        }
         task.view.message = message
         task.view.updatedMs = TaskView.changeTime(after: task.view.updatedMs, nowMs)
         if task.leaseUntilMs != nil {
