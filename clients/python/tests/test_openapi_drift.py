@@ -51,7 +51,8 @@ def resolve(document: dict[str, Any], pointer: str) -> Any:
         pointer = f"#/components/schemas/{pointer}"
     node: Any = document
     for part in pointer[2:].split("/"):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
+        key = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(key)] if isinstance(node, list) else node[key]
     return node
 
 

@@ -1042,7 +1042,7 @@ class ServerEvent(Model):
     event's name (``entry`` or ``dm``), ``data`` its JSON text.
     """
 
-    __schema__ = "#/paths/~1v1~1events/get/responses/200/content/text~1event-stream/schema"
+    __schema__ = "#/paths/~1v1~1events/get/responses/200/content/text~1event-stream/schema/oneOf/0"
 
     event: str
     id: str
