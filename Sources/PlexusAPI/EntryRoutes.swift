@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 import NIOCore
 import PlexusCore
 import PlexusNode
@@ -70,7 +71,8 @@ struct EntryRoutes: APIRouteCollection {
             author: try reader.agentID("author"), topic: reader.string("topic"), type: reader.string("type"),
             tag: reader.string("tag"), ref: try reader.entryID("ref"), since: try reader.cursor("since"),
             before: try reader.cursor("before"), limit: try reader.int("limit"), waitMs: try reader.int("wait_ms"))
-        return EnvelopeResponse.success(try await service.feed(feedRequest))
+        // A long poll answers with what it has when the node shuts down.
+        return EnvelopeResponse.success(try await cancelWhenGracefulShutdown { try await service.feed(feedRequest) })
     }
 
     private func search(_ request: Request) async throws -> Response {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 import PlexusCore
 import PlexusNode
 
@@ -31,15 +32,20 @@ struct TaskRoutes: APIRouteCollection {
             guard let capability = reader.string("capability") else {
                 throw PlexusError(.invalidArgument, "missing query parameter 'capability'")
             }
-            let task = try await service.nextTask(
-                capability: capability, waitMs: try reader.int("wait_ms", default: 0), leaseMs: try reader.int("lease_ms", default: 30_000))
+            let (waitMs, leaseMs) = (try reader.int("wait_ms", default: 0), try reader.int("lease_ms", default: 30_000))
+            // A long poll ends (empty) when the node shuts down, instead of holding it up.
+            let task = try await cancelWhenGracefulShutdown {
+                try await service.nextTask(capability: capability, waitMs: waitMs, leaseMs: leaseMs)
+            }
             return EnvelopeResponse.success(OptionalTask(task: task))
         }
         router.get("/v1/tasks/{id}") { request, context in
             let id = try TaskID.parse(context.pathParameter("id"))
             let reader = QueryReader(request)
+            let (waitMs, after) = (try reader.int("wait_ms", default: 0), try reader.cursor("after_ms"))
+            // A long poll answers with the task as it stands when the node shuts down.
             return EnvelopeResponse.success(
-                try await service.task(id, waitMs: try reader.int("wait_ms", default: 0), changedAfterMs: try reader.cursor("after_ms")))
+                try await cancelWhenGracefulShutdown { try await service.task(id, waitMs: waitMs, changedAfterMs: after) })
         }
         router.post("/v1/tasks/{id}/cancel") { _, context in
             EnvelopeResponse.success(try await service.cancelTask(try TaskID.parse(context.pathParameter("id"))))

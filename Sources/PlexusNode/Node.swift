@@ -232,6 +232,9 @@ public actor Node {
             let remaining = deadline - ContinuousClock.now
             if !page.entries.isEmpty || remaining <= .zero || Task.isCancelled { return page }
             try await store.arrivals.wait(after: mark, timeout: remaining)
+            // Cancelled (the request gone, the node stopping): the page as it was, since a
+            // store read would now fail.
+            if Task.isCancelled { return page }
         }
     }
 

@@ -83,7 +83,12 @@ actor TaskInbox {
             await execute(actions)
             if let view { return view }
             guard ContinuousClock.now < deadline, !Task.isCancelled else { return nil }
-            await withCheckedContinuation { pollers.add(name, until: deadline, $0) }
+            // A cancelled poll (its request gone, the node shutting down) ends at once.
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { pollers.add(name, until: deadline, $0) }
+            } onCancel: {
+                Task { await self.wakePollers(name) }
+            }
         }
     }
 
@@ -98,7 +103,11 @@ actor TaskInbox {
         if wait > .zero, waiting(view) {
             let deadline = ContinuousClock.now + wait
             while ContinuousClock.now < deadline, waiting(state.view(id)), !Task.isCancelled {
-                await withCheckedContinuation { watchers.add(id, until: deadline, $0) }
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { watchers.add(id, until: deadline, $0) }
+                } onCancel: {
+                    Task { await self.wakeWatchers(id) }
+                }
             }
         }
         return state.view(id) ?? view
@@ -128,6 +137,12 @@ actor TaskInbox {
         pollers.wakeExpired(now: now)
         watchers.wakeExpired(now: now)
     }
+
+    /// Wakes the polls for `capability` (one was cancelled; the others poll again).
+    private func wakePollers(_ capability: String) { pollers.wakeAll(capability) }
+
+    /// Wakes those watching `id` (one was cancelled; the others look again).
+    private func wakeWatchers(_ id: TaskID) { watchers.wakeAll(id) }
 
     // MARK: - Actions
 

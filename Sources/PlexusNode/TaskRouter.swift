@@ -83,11 +83,19 @@ actor TaskRouter {
         if wait > .zero, waiting(view) {
             let deadline = ContinuousClock.now + wait
             while ContinuousClock.now < deadline, waiting(tasks.view(id)), !Task.isCancelled {
-                await withCheckedContinuation { watchers.add(id, until: deadline, $0) }
+                // A cancelled wait (its request gone, the node shutting down) ends at once.
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { watchers.add(id, until: deadline, $0) }
+                } onCancel: {
+                    Task { await self.wakeWatchers(id) }
+                }
             }
         }
         return tasks.view(id) ?? view
     }
+
+    /// Wakes those watching `id` (one was cancelled; the others look again).
+    private func wakeWatchers(_ id: TaskID) { watchers.wakeAll(id) }
 
     func has(_ id: TaskID) -> Bool { tasks.view(id) != nil }
 

@@ -122,6 +122,28 @@ import Testing
         #expect(try await node.stop() == 0)
     }
 
+    /// Long polls (a worker waiting for a task, a reader waiting for entries) end when the
+    /// node is told to stop, instead of holding up its exit until they time out; while it
+    /// runs, they do wait.
+    @Test func longPollsEndWhenTheNodeStops() async throws {
+        let directory = try TempDirectory()
+        let node = try await ServeProcess(directory: directory)
+        let started = ContinuousClock.now
+        #expect(try await node.client.nextTask(capability: "idle", waitMs: 1_500, leaseMs: 30_000) == nil)
+        #expect(ContinuousClock.now - started >= .milliseconds(1_400), "a poll with nothing to take waits")
+
+        let client = node.client
+        let poll = Task { try await client.nextTask(capability: "idle", waitMs: 30_000, leaseMs: 30_000) }
+        let read = Task { try await client.feed(since: 0, waitMs: 30_000) }
+        // Both are waiting on the node once a short third poll, sent after them, has ended.
+        _ = try await node.client.nextTask(capability: "other", waitMs: 300, leaseMs: 30_000)
+        let stopping = ContinuousClock.now
+        #expect(try await node.stop() == 0)
+        #expect(ContinuousClock.now - stopping < .seconds(10), "the node stopped without waiting out the polls")
+        #expect(try await poll.value == nil)
+        #expect(try await read.value.entries.isEmpty)
+    }
+
     @Test func aSecondNodeOnTheSameDataDirectoryIsRefused() async throws {
         let directory = try TempDirectory()
         let node = try await ServeProcess(directory: directory)
