@@ -56,6 +56,8 @@ extension JSONValue {
         return true
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     private static func writeString(_ text: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
@@ -66,9 +68,8 @@ extension JSONValue {
             case UInt8(ascii: "\r"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
             case UInt8(ascii: "\t"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
             case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
                 output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                output.append(contentsOf: [hex[Int(byte >> 4)], hex[Int(byte & 0x0f)]])
+                output.append(contentsOf: [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0f)]])
             default: output.append(byte)
             }
         }
@@ -76,7 +77,7 @@ extension JSONValue {
     }
 }
 
-/// Reads the plain subset of JSON (see `JSONValue.init(parsingDirect:)`); nil means "not
+/// Reads the plain subset of JSON (see `JSONValue.directValue`); nil means "not
 /// plain here", never "invalid": the caller then asks `JSONDecoder`.
 private struct DirectJSONReader {
     let bytes: UnsafeRawBufferPointer
@@ -110,53 +111,34 @@ private struct DirectJSONReader {
     private mutating func object(depth: Int) -> JSONValue? {
         index += 1
         var members: [String: JSONValue] = [:]
-        skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return .object(members)
-        }
-        while true {
+        if consume("}") { return .object(members) }
+        repeat {
             skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = string() else { return nil }
-            skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
-            index += 1
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = string(), consume(":") else { return nil }
             guard let member = value(depth: depth + 1), members.updateValue(member, forKey: key) == nil else { return nil }
-            skipSpace()
-            guard index < bytes.count else { return nil }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-            } else if bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                return .object(members)
-            } else {
-                return nil
-            }
-        }
+            if consume("}") { return .object(members) }
+        } while consume(",")
+        return nil
     }
 
     private mutating func array(depth: Int) -> JSONValue? {
         index += 1
         var values: [JSONValue] = []
-        skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            return .array(values)
-        }
-        while true {
+        if consume("]") { return .array(values) }
+        repeat {
             guard let element = value(depth: depth + 1) else { return nil }
             values.append(element)
-            skipSpace()
-            guard index < bytes.count else { return nil }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-            } else if bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                return .array(values)
-            } else {
-                return nil
-            }
-        }
+            if consume("]") { return .array(values) }
+        } while consume(",")
+        return nil
+    }
+
+    /// Skips white space, then steps over `byte` if it comes next.
+    private mutating func consume(_ byte: Unicode.Scalar) -> Bool {
+        skipSpace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: byte) else { return false }
+        index += 1
+        return true
     }
 
     /// A string without escapes or control characters, as valid UTF-8.
