@@ -228,7 +228,15 @@ public actor Node {
         while true {
             // Read the mark first: an entry stored after it wakes the wait below at once.
             let mark = await store.arrivals.latest
-            let page = try await store.feed(query)
+            let page: FeedPage
+            do {
+                page = try await store.feed(query)
+            } catch {
+                // Cancelled while reading (the request gone, the node stopping): nothing
+                // new, and the reader keeps its place.
+                guard Task.isCancelled else { throw error }
+                return FeedPage(entries: [], nextCursor: query.since, hasMore: false)
+            }
             let remaining = deadline - ContinuousClock.now
             if !page.entries.isEmpty || remaining <= .zero || Task.isCancelled { return page }
             try await store.arrivals.wait(after: mark, timeout: remaining)

@@ -49,4 +49,10 @@ public struct FeedPage: Sendable, Equatable {
     public let nextCursor: Int64?
     /// Whether another page is known to follow right now.
     public let hasMore: Bool
+
+    public init(entries: [StoredEntry], nextCursor: Int64?, hasMore: Bool) {
+        self.entries = entries
+        self.nextCursor = nextCursor
+        self.hasMore = hasMore
+    }
 }
