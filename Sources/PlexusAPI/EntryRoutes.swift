@@ -13,6 +13,7 @@ struct EntryRoutes: APIRouteCollection {
 
     func register(on router: Router<APIRequestContext>) {
         router.post("/v1/publish") { request, _ in try await publish(request) }
+        router.post("/v1/publish/batch") { request, _ in try await publishBatch(request) }
         router.get("/v1/feed") { request, _ in try await feed(request) }
         router.get("/v1/entries/{id}") { _, context in
             let id = try EntryID.parse(context.pathParameter("id"))
@@ -63,6 +64,16 @@ struct EntryRoutes: APIRouteCollection {
         try JSONBody.requireJSONContentType(request)
         let json = try await JSONBody.read(request, limit: node.config.limits.maxBodyBytes * 2 + 16 * 1024)
         return EnvelopeResponse.success(try await service.publish(try PublishRequest(json: json)), status: .created)
+    }
+
+    /// Largest body of `POST /v1/publish/batch` (16 MiB): a batch of the largest entries
+    /// is better sent in several requests.
+    static let maxBatchBodyBytes = 16 << 20
+
+    private func publishBatch(_ request: Request) async throws -> Response {
+        try JSONBody.requireJSONContentType(request)
+        let json = try await JSONBody.read(request, limit: Self.maxBatchBodyBytes)
+        return EnvelopeResponse.success(try await service.publish(batch: try PublishBatchRequest(json: json)), status: .created)
     }
 
     private func feed(_ request: Request) async throws -> Response {

@@ -12,6 +12,10 @@ extension NodeClient {
         try await send(.POST, "/v1/publish", body: request)
     }
 
+    public func publish(batch: PublishBatchRequest) async throws(PlexusError) -> [EntryView] {
+        try await send(.POST, "/v1/publish/batch", body: batch)
+    }
+
     /// Reads the feed; see `GET /v1/feed` for the parameters. With `waitMs` (and `since`),
     /// an empty page waits up to that long for entries to arrive.
     public func feed(_ request: FeedRequest) async throws(PlexusError) -> EntryPage {

@@ -7,6 +7,10 @@ extension LocalNodeService {
         try await node.publish(request).view
     }
 
+    public func publish(batch: PublishBatchRequest) async throws(PlexusError) -> [EntryView] {
+        try await node.publish(batch: batch).map(\.view)
+    }
+
     public func feed(_ request: FeedRequest) async throws(PlexusError) -> EntryPage {
         let wait = try WaitTime.duration(ms: request.waitMs)
         let query = FeedQuery(

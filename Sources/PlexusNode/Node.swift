@@ -187,12 +187,65 @@ public actor Node {
         return try await publish(try request.draft(nowMs: now), at: now)
     }
 
-    private nonisolated func publish(_ draft: EntryDraft, at now: Int64) async throws(PlexusError) -> StoredEntry {
+    /// Publishes a batch: every request is checked and prepared first (an error names the
+    /// entry's index and nothing is stored), then all are signed with consecutive seqs and
+    /// stored in one durable transaction, and spread in their topics.
+    public nonisolated func publish(batch: PublishBatchRequest) async throws(PlexusError) -> [StoredEntry] {
+        guard (1...PublishBatchRequest.maxEntries).contains(batch.entries.count) else {
+            throw PlexusError(.invalidArgument, "give 1 to \(PublishBatchRequest.maxEntries) entries in a batch, not \(batch.entries.count)")
+        }
+        let now = clock.nowMs
+        var templates: [Plexus_EntryBody] = []
+        var searchTexts: [String] = []
+        templates.reserveCapacity(batch.entries.count)
+        searchTexts.reserveCapacity(batch.entries.count)
+        for (index, request) in batch.entries.enumerated() {
+            do throws(PlexusError) {
+                guard request.supersedes?.isEmpty ?? true else {
+                    throw PlexusError(.invalidArgument, "supersedes applies to group entries only (publish --group)")
+                }
+                guard request.type != DeleteRequest.type else {
+                    throw PlexusError(.invalidArgument, "type 'delete' is reserved for delete requests: use plexus delete (POST /v1/deletions)")
+                }
+                let draft = try request.draft(nowMs: now)
+                templates.append(try Self.template(of: draft, at: now))
+                searchTexts.append(IndexedEntry.searchText(of: draft.content))
+            } catch {
+                throw PlexusError(error.code, "entries[\(index)]: \(error.message)")
+            }
+        }
+        let key = self.key
+        let limits = config.limits
+        let stored = try await store.writer.appendAll(as: id, searchTexts: { searchTexts[$0] }) { head throws(PlexusError) in
+            var entries: [SignedEntry] = []
+            entries.reserveCapacity(templates.count)
+            var seq = (head?.seq ?? 0) + 1
+            var prev = head?.id
+            for template in templates {
+                let entry = try SignedEntry(signing: template.linked(seq: seq, prev: prev), with: key, limits: limits)
+                entries.append(entry)
+                seq += 1
+                prev = entry.id
+            }
+            return entries
+        }
+        logger.debug("published a batch", metadata: ["entries": "\(stored.count)", "last_seq": "\(stored.last?.entry.seq ?? 0)"])
+        publishedCounter.increment(by: stored.count)
+        for entry in stored { await gossip.publish(entry.entry) }
+        return stored
+    }
+
+    /// The unsigned entry of a draft at `now`; refused when it would expire already.
+    private static func template(of draft: EntryDraft, at now: Int64) throws(PlexusError) -> Plexus_EntryBody {
         if let expires = draft.expiresMs, Int64(clamping: expires) <= now {
             // Well-formed but refused for what it says: 422, like a signature that does not verify.
             throw PlexusError(.invalidContent, "expires_ms \(expires) is already in the past")
         }
-        let template = try draft.template(timeMs: now)
+        return try draft.template(timeMs: now)
+    }
+
+    private nonisolated func publish(_ draft: EntryDraft, at now: Int64) async throws(PlexusError) -> StoredEntry {
+        let template = try Self.template(of: draft, at: now)
         let searchText = IndexedEntry.searchText(of: draft.content)
         let key = self.key
         let limits = config.limits

@@ -77,6 +77,14 @@ public actor EntryWriter {
     public func appendAll(
         as author: AgentID, searchText: String, _ make: (FeedHead?) throws(PlexusError) -> [SignedEntry]
     ) async throws(PlexusError) -> [StoredEntry] {
+        try await appendAll(as: author, searchTexts: { _ in searchText }, make)
+    }
+
+    /// `appendAll` with each entry's own search text, by its index in what `make` returns
+    /// (a batch of publishes).
+    public func appendAll(
+        as author: AgentID, searchTexts: (Int) -> String, _ make: (FeedHead?) throws(PlexusError) -> [SignedEntry]
+    ) async throws(PlexusError) -> [StoredEntry] {
         if localHeads[author] == nil {
             let head = try await loadHead(of: author)
             if localHeads[author] == nil { localHeads[author] = head }
@@ -93,7 +101,8 @@ public actor EntryWriter {
             head = FeedHead(seq: entry.seq, id: entry.id)
         }
         localHeads[author] = head
-        let outcomes = try await enqueue(entries.map { IndexedEntry($0, searchText: searchText) }, arrival: .published)
+        let outcomes = try await enqueue(
+            entries.enumerated().map { IndexedEntry($0.element, searchText: searchTexts($0.offset)) }, arrival: .published)
         return try outcomes.map { outcome throws(PlexusError) in
             switch outcome {
             case .stored(let stored):

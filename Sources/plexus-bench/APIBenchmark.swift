@@ -14,8 +14,11 @@ struct APIBenchmark: AsyncParsableCommand {
     @Option(help: "Concurrent publishing clients.")
     var clients = 16
 
-    @Option(help: "Publishes in the throughput phase (after a 500-publish warm-up).")
+    @Option(help: "Entries published in the throughput phase (after a 500-entry warm-up).")
     var publishes = 20_000
+
+    @Option(help: "Entries per request in the throughput phase: 1 is POST /v1/publish, more is POST /v1/publish/batch.")
+    var batch = 1
 
     @Option(help: "SSE subscribers in the latency phase.")
     var subscribers = 10
@@ -50,20 +53,24 @@ struct APIBenchmark: AsyncParsableCommand {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let client = NodeClient(address: address, token: token, http: http)
 
+        guard (1...PublishBatchRequest.maxEntries).contains(batch) else {
+            throw BenchmarkError("--batch must be 1 to \(PublishBatchRequest.maxEntries)")
+        }
         _ = try await publishConcurrently(client, count: 500)  // warm-up: connections, SQLite pages
         let start = ContinuousClock.now
         let publishLatency = try await publishConcurrently(client, count: publishes)
         let seconds = (ContinuousClock.now - start).seconds
+        let requests = (publishes + batch - 1) / batch
 
         let delivery = try await sseLatency(client)
         try printJSON([
             "scenario": "api",
             "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount],
             "publish": [
-                "clients": clients, "requests": publishes, "seconds": seconds,
-                "requests_per_s": Double(publishes) / seconds,
+                "clients": clients, "entries_per_request": batch, "requests": requests, "entries": publishes, "seconds": seconds,
+                "requests_per_s": Double(requests) / seconds, "entries_per_s": Double(publishes) / seconds,
                 "p50_ms": publishLatency.percentile(50), "p99_ms": publishLatency.percentile(99),
-                "target_requests_per_s": 10_000,
+                "target_entries_per_s": 10_000,
             ],
             "sse": [
                 "subscribers": subscribers, "entries": events, "rate_per_s": rate,
@@ -75,7 +82,8 @@ struct APIBenchmark: AsyncParsableCommand {
         ])
     }
 
-    /// `count` publishes spread over `clients` tasks that each publish one after another.
+    /// `count` entries published by `clients` tasks that each send one request after
+    /// another, `batch` entries per request; the samples are per request.
     private func publishConcurrently(_ client: NodeClient, count: Int) async throws -> LatencySamples {
         let next = SharedCount()
         return try await withThrowingTaskGroup(of: LatencySamples.self) { group in
@@ -83,11 +91,18 @@ struct APIBenchmark: AsyncParsableCommand {
                 group.addTask {
                     var samples = LatencySamples()
                     while true {
-                        let index = next.value.wrappingAdd(1, ordering: .relaxed).oldValue
-                        guard index < count else { return samples }
+                        let first = next.value.wrappingAdd(batch, ordering: .relaxed).oldValue
+                        guard first < count else { return samples }
+                        let requests = (first..<min(first + batch, count)).map { index in
+                            PublishRequest(
+                                type: "bench", tags: ["api"], content: .object(["text": .string("publish number \(index)"), "n": .integer(Int64(index))]))
+                        }
                         let started = ContinuousClock.now
-                        _ = try await client.publish(PublishRequest(
-                            type: "bench", tags: ["api"], content: .object(["text": .string("publish number \(index)"), "n": .integer(Int64(index))])))
+                        if batch == 1 {
+                            _ = try await client.publish(requests[0])
+                        } else {
+                            _ = try await client.publish(batch: PublishBatchRequest(entries: requests))
+                        }
                         samples.add(ContinuousClock.now - started)
                     }
                 }

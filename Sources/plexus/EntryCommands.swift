@@ -61,6 +61,87 @@ struct PublishCommand: AsyncParsableCommand {
     }
 }
 
+/// `plexus publish-many`: bulk publishing from JSON lines, in batches that are each stored
+/// whole or not at all (`POST /v1/publish/batch`).
+struct PublishManyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish-many",
+        abstract: "Publish many entries from JSON lines (a file or '-' for stdin): one publish request per line, e.g. {\"content\": {\"text\": \"...\"}, \"topic\": \"notes\"}.",
+        discussion: """
+            Entries are sent in batches of --batch-size; each batch is stored whole or not at all. \
+            On an error nothing more is sent, and what was published before it stays. Blank lines are skipped.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .customLong("batch-size"), help: "Entries per request (1-\(PublishBatchRequest.maxEntries)).")
+    var batchSize = PublishBatchRequest.maxEntries
+
+    @Argument(help: "A file of JSON lines, or '-' for stdin.")
+    var file: String
+
+    func validate() throws {
+        guard (1...PublishBatchRequest.maxEntries).contains(batchSize) else {
+            throw ValidationError("--batch-size must be 1 to \(PublishBatchRequest.maxEntries)")
+        }
+    }
+
+    /// A refused batch's message in lines of the input: the node names the entry by its
+    /// index in the batch (`entries[3]: ...`).
+    static func describe(_ message: String, chunk: [(line: Int, request: PublishRequest)], publishedBefore: Int) -> String {
+        let kept = "\(publishedBefore) entries before it were published"
+        if message.hasPrefix("entries["), let close = message.firstIndex(of: "]"),
+           let index = Int(message[message.index(message.startIndex, offsetBy: 8)..<close]), chunk.indices.contains(index) {
+            let rest = message[message.index(after: close)...].drop { $0 == ":" || $0 == " " }
+            return "line \(chunk[index].line): \(rest) (its batch was not published; \(kept))"
+        }
+        return "lines \(chunk.first?.line ?? 0)-\(chunk.last?.line ?? 0) not published (\(kept)): \(message)"
+    }
+
+    func run() async throws {
+        try await reportingErrors(json: global.json) {
+            let data: Data
+            if file == "-" {
+                data = FileHandle.standardInput.readDataToEndOfFile()
+            } else {
+                do {
+                    data = try Data(contentsOf: URL(fileURLWithPath: file))
+                } catch {
+                    throw PlexusError(.invalidArgument, "cannot read \(file): \(error.localizedDescription)")
+                }
+            }
+            // Every line is read before anything is sent, so a typo on the last line publishes nothing.
+            var requests: [(line: Int, request: PublishRequest)] = []
+            for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+                guard line.contains(where: { ![UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r")].contains($0) }) else { continue }
+                do {
+                    requests.append((index + 1, try PublishRequest(json: try JSONValue(parsing: Data(line)))))
+                } catch let error as PlexusError {
+                    throw PlexusError(error.code, "line \(index + 1): \(error.message)")
+                }
+            }
+            guard !requests.isEmpty else { throw PlexusError(.invalidArgument, "no entries: every line is blank") }
+            let client = try await global.client()
+            var published: [EntryView] = []
+            var start = 0
+            while start < requests.count {
+                let chunk = requests[start..<min(start + batchSize, requests.count)]
+                do {
+                    published += try await client.publish(batch: PublishBatchRequest(entries: chunk.map(\.request)))
+                } catch let error as PlexusError {
+                    throw PlexusError(error.code, Self.describe(error.message, chunk: Array(chunk), publishedBefore: published.count))
+                }
+                start += batchSize
+            }
+            if global.json {
+                Output.printJSON(published)
+            } else {
+                print("published \(published.count) entries (seq \(published.first?.seq ?? 0)-\(published.last?.seq ?? 0))")
+            }
+        }
+    }
+}
+
 /// Filters shared by `feed` and `search`.
 struct EntryFilters: ParsableArguments {
     @Option(name: .long, help: "Only this author's entries (agent id).")

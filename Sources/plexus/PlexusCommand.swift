@@ -13,7 +13,7 @@ struct PlexusCommand: AsyncParsableCommand {
         version: PlexusVersion.current,
         subcommands: [
             InitCommand.self, InitConfigCommand.self, IDCommand.self, PubkeyCommand.self, CertifyAgentCommand.self, StatusCommand.self,
-            ServeCommand.self, PublishCommand.self, FeedCommand.self, SearchCommand.self, GetCommand.self,
+            ServeCommand.self, PublishCommand.self, PublishManyCommand.self, FeedCommand.self, SearchCommand.self, GetCommand.self,
             ThreadCommand.self, SubmitCommand.self, DeleteCommand.self, ForksCommand.self, PeersCommand.self, ConnectCommand.self,
             DisconnectCommand.self,
             TopicsCommand.self, SubscribeCommand.self, UnsubscribeCommand.self, FollowsCommand.self, FollowCommand.self,

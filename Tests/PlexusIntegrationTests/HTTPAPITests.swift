@@ -118,6 +118,54 @@ import Testing
         _ = try await node.stop()
     }
 
+    @Test func aBatchPublishStoresEveryEntryInOrderOrNone() async throws {
+        let directory = try TempDirectory()
+        let node = try await ServeProcess(directory: directory)
+        let token = node.token
+        let first = try await node.client.publish(PublishRequest(content: .object(["text": .string("before the batch")])))
+
+        // Works: three entries, consecutive seqs chained to the head, each its own content.
+        let batch = try await node.client.publish(batch: PublishBatchRequest(entries: [
+            PublishRequest(topic: "notes", tags: ["a"], content: .object(["text": .string("alpha quartz")])),
+            PublishRequest(type: "fact", content: .object(["text": .string("bravo basalt")])),
+            PublishRequest(topic: "notes", content: .object(["text": .string("charlie chalk")]), ttlSeconds: 60),
+        ]))
+        #expect(batch.map(\.seq) == [2, 3, 4])
+        #expect(batch.map(\.prev) == [first.id, batch[0].id, batch[1].id])
+        #expect(batch.map(\.type) == ["insight", "fact", "insight"])
+        #expect(batch[0].tags == ["a"] && batch[2].expiresMs != nil)
+        #expect(try await node.client.search(SearchRequest("basalt")).hits.map(\.entry.id) == [batch[1].id])
+        #expect(try await node.client.feed(topic: "notes", limit: 10).entries.map(\.id) == [batch[2].id, batch[0].id])
+
+        // Refused, whole: an entry that fails names its index, and nothing of the batch is stored.
+        func call(_ body: String) async throws -> Reply {
+            try await Self.request(node, .POST, "/v1/publish/batch", token: token, body: body)
+        }
+        let good = #"{"content":{"text":"fine"}}"#
+        let tooMany = "{\"entries\":[" + Array(repeating: good, count: PublishBatchRequest.maxEntries + 1).joined(separator: ",") + "]}"
+        let cases: [(Reply, Int, String, String?)] = [
+            (try await call(#"{"entries":[\#(good),{"content":{},"expires_ms":5}]}"#), 422, "invalidContent", "entries[1]"),
+            (try await call(#"{"entries":[{"content":{},"tag":"x"},\#(good)]}"#), 400, "invalidArgument", "entries[0]"),
+            (try await call(#"{"entries":[\#(good),{"content":"text"}]}"#), 422, "invalidContent", "entries[1]"),
+            (try await call(#"{"entries":[]}"#), 400, "invalidArgument", nil),
+            (try await call(tooMany), 400, "invalidArgument", nil),
+            (try await call(#"{"entries":{}}"#), 400, "invalidArgument", nil),
+            (try await call(#"[\#(good)]"#), 400, "invalidJSON", nil),
+            (try await Self.request(node, .POST, "/v1/publish/batch", token: nil, body: "{\"entries\":[\(good)]}"), 401, "unauthorized", nil),
+        ]
+        for (reply, status, code, mention) in cases {
+            #expect(reply.status == status)
+            #expect(reply.code == code)
+            if let mention {
+                #expect(((reply.json["error"] as? [String: Any])?["message"] as? String)?.contains(mention) == true)
+            }
+        }
+        #expect(try await node.client.status().store.entries == 4)
+        // The refused batches took no seqs: the next publish follows the last stored one.
+        #expect(try await node.client.publish(PublishRequest(content: .object(["text": .string("after")]))).seq == 5)
+        _ = try await node.stop()
+    }
+
     @Test func openAPIDocumentListsExactlyTheServedRoutes() async throws {
         let directory = try TempDirectory()
         let node = try await ServeProcess(directory: directory)

@@ -9,7 +9,7 @@ import Testing
 @Suite(.serialized) struct MCPInteropTests {
     static let script = PythonPeer.interopScript("mcp_client.py")
     static let expectedTools: Set<String> = [
-        "status", "identity", "publish", "query", "search", "get", "thread", "peers", "add_peer", "follows", "follow",
+        "status", "identity", "publish", "publish_batch", "query", "search", "get", "thread", "peers", "add_peer", "follows", "follow",
         "unfollow", "topics", "subscribe", "unsubscribe", "find_agents", "send_task", "get_task", "next_task", "complete_task",
         "group_list", "group_show", "group_create", "group_add", "group_remove", "group_role", "group_rekey", "group_leave",
         "group_publish", "group_read", "group_search", "retract", "compile_context", "board_list", "board_create", "board_move",
@@ -33,6 +33,10 @@ import Testing
         let stored = try await node.client.entry(try EntryID.parse(id))
         #expect(stored.author == (try await node.client.identity().agentID))
         #expect(report["search_ids"] as? [String] == [id])
+        // Three entries in one call, after the one publish: the next three seqs.
+        let batch = try #require(report["batch"] as? [String: Any])
+        #expect(batch["is_error"] as? Bool == false)
+        #expect(batch["seqs"] as? [Int] == [2, 3, 4], "\(batch)")
 
         let badID = try #require(report["bad_id"] as? [String: Any])
         #expect(badID["is_error"] as? Bool == true)

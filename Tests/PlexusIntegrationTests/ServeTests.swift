@@ -88,6 +88,35 @@ import Testing
         _ = try await node.stop()
     }
 
+    @Test func publishManyPublishesJSONLinesInBatchesAndNamesTheLineThatFails() async throws {
+        let directory = try TempDirectory()
+        let node = try await ServeProcess(directory: directory)
+        let data = ["--data", directory.path]
+        // Seven lines and a blank one, in batches of three: three requests, seqs 1-7 in order.
+        let lines = (1...7).map { #"{"content":{"text":"line \#($0)"},"topic":"bulk","tags":["l\#($0)"]}"# }
+        let many = try await runPlexus(
+            ["publish-many"] + data + ["--batch-size", "3", "-"], home: directory.path,
+            stdin: lines[0..<4].joined(separator: "\n") + "\n\n" + lines[4...].joined(separator: "\n") + "\n")
+        #expect(many.status == 0, "\(many.stderr)")
+        #expect(many.stdout.contains("published 7 entries (seq 1-7)"))
+        let feed = try await node.client.feed(topic: "bulk", limit: 10).entries
+        #expect(feed.map(\.tags) == (1...7).reversed().map { ["l\($0)"] })
+
+        // A malformed line: nothing is sent. An entry the node refuses: its line is named,
+        // the batches before it stay.
+        let typo = try await runPlexus(["publish-many"] + data + ["-"], home: directory.path, stdin: lines[0] + "\n" + #"{"content":{},"tag":"x"}"#)
+        #expect(typo.status == 1)
+        #expect(typo.stderr.contains("line 2: unknown field 'tag'"), "\(typo.stderr)")
+        #expect(try await node.client.status().store.entries == 7)
+        let late = [lines[0], lines[1], #"{"content":{"text":"late"},"expires_ms":1}"#].joined(separator: "\n")
+        let refused = try await runPlexus(["publish-many"] + data + ["--batch-size", "2", "-"], home: directory.path, stdin: late)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("line 3: expires_ms 1 is already in the past"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("2 entries before it were published"))
+        #expect(try await node.client.status().store.entries == 9)
+        _ = try await node.stop()
+    }
+
     @Test func commandsWithoutARunningNodeSaySoPlainly() async throws {
         let directory = try TempDirectory()
         _ = try await runPlexus(["init", "--data", directory.path], home: directory.path)

@@ -40,6 +40,11 @@ async def exercise(client, word):
     report["search_error"] = bool(found.is_error)
     report["search_ids"] = [hit["entry"]["id"] for hit in json.loads(text_of(found))["hits"]] if not found.is_error else []
 
+    batch = await client.call_tool(
+        "publish_batch", {"entries": [{"content": {"text": f"batch {n}"}, "topic": "mcp-batch"} for n in range(3)]}
+    )
+    report["batch"] = {"is_error": bool(batch.is_error), "seqs": [e["seq"] for e in json.loads(text_of(batch))["entries"]] if not batch.is_error else text_of(batch)}
+
     bad_id = await client.call_tool("get", {"id": "not-an-id"})
     report["bad_id"] = {"is_error": bool(bad_id.is_error), "text": text_of(bad_id)}
 

@@ -2,6 +2,9 @@
 public protocol EntryService: Sendable {
     /// Signs and stores the next entry of the node's own feed.
     func publish(_ request: PublishRequest) async throws(PlexusError) -> EntryView
+    /// Signs and stores several entries of the node's own feed in one transaction, in the
+    /// order given, with consecutive seqs: all of them or none.
+    func publish(batch: PublishBatchRequest) async throws(PlexusError) -> [EntryView]
     /// A page of stored entries, optionally waiting for new ones.
     func feed(_ request: FeedRequest) async throws(PlexusError) -> EntryPage
     /// One entry; `notFound` when not held.

@@ -116,3 +116,42 @@ extension PublishRequest {
             content: content, expiresMs: try count("expires_ms"), expiresAt: try string("expires_at"), ttlSeconds: try count("ttl_s"))
     }
 }
+
+/// The body of `POST /v1/publish/batch`: entries to append to the node's own feed in one
+/// go, in the order given. All are stored or none; each is the same as one `publish`.
+public struct PublishBatchRequest: Codable, Sendable, Equatable {
+    public var entries: [PublishRequest]
+
+    /// Most entries one batch publishes (the store's largest transaction).
+    public static let maxEntries = 512
+
+    public init(entries: [PublishRequest]) {
+        self.entries = entries
+    }
+
+    /// Reads a batch from parsed JSON; an entry's error names its index.
+    public init(json: JSONValue) throws(PlexusError) {
+        guard let object = json.objectValue else {
+            throw PlexusError(.invalidJSON, "the request body must be a JSON object, not \(json.kindName)")
+        }
+        guard object.count == 1, let value = object["entries"] else {
+            throw PlexusError(.invalidArgument, "the body must be {\"entries\": [<publish request>, ...]}")
+        }
+        guard case .array(let items) = value else {
+            throw PlexusError(.invalidArgument, "'entries' must be an array of publish requests, not \(value.kindName)")
+        }
+        guard (1...Self.maxEntries).contains(items.count) else {
+            throw PlexusError(.invalidArgument, "give 1 to \(Self.maxEntries) entries in a batch, not \(items.count)")
+        }
+        var entries: [PublishRequest] = []
+        entries.reserveCapacity(items.count)
+        for (index, item) in items.enumerated() {
+            do {
+                entries.append(try PublishRequest(json: item))
+            } catch {
+                throw PlexusError(error.code, "entries[\(index)]: \(error.message)")
+            }
+        }
+        self.init(entries: entries)
+    }
+}

@@ -3,7 +3,7 @@ import MCP
 import PlexusCore
 
 extension ToolCatalog {
-    /// Entries: `publish`, `query`, `search`, `get`, `thread`, `delete`.
+    /// Entries: `publish`, `publish_batch`, `query`, `search`, `get`, `thread`, `delete`.
     static let entries: [PlexusTool] = [
         PlexusTool(
             definition: tool(
@@ -22,6 +22,21 @@ extension ToolCatalog {
                 required: ["content"], readOnly: false),
             run: { arguments, node throws(PlexusError) in
                 try encode(try await node.publish(try PublishRequest(json: try arguments.json)))
+            }),
+        PlexusTool(
+            definition: tool(
+                "publish_batch", "Publish several entries at once",
+                "Signs and stores up to \(PublishBatchRequest.maxEntries) entries in one go, in the order given, with consecutive seqs: all of them or none (an invalid one is named by its index). Each item has the fields of publish. Much faster than one publish per entry for bulk writes. Returns {\"entries\": [...]}, the stored entries in order.",
+                properties: [
+                    "entries": [
+                        "type": "array", "minItems": 1, "maxItems": .int(PublishBatchRequest.maxEntries),
+                        "items": ["type": "object", "required": ["content"], "description": "An entry as publish takes it: content, and optionally type, topic, tags, refs, ttl_s, expires_ms, expires_at."],
+                        "description": "The entries to publish, in feed order.",
+                    ],
+                ],
+                required: ["entries"], readOnly: false),
+            run: { arguments, node throws(PlexusError) in
+                try encode(["entries": try await node.publish(batch: try PublishBatchRequest(json: try arguments.json))])
             }),
         PlexusTool(
             definition: tool(

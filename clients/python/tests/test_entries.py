@@ -103,6 +103,23 @@ async def test_errors_are_typed_with_code_and_status(node: NodeProcess) -> None:
 
 
 @pytest.mark.anyio
+async def test_publish_batch_stores_all_in_order_or_none(node: NodeProcess) -> None:
+    async with await plexus.connect_async(data=node.data_dir) as client:
+        entries = await client.publish_batch(
+            [{"content": {"text": f"batch item {n}"}, "topic": "bulk", "tags": [f"n{n}"]} for n in range(5)]
+        )
+        assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
+        assert [e.prev for e in entries[1:]] == [e.id for e in entries[:-1]]
+        assert [e.tags for e in entries] == [[f"n{n}"] for n in range(5)]
+        assert len((await client.feed(topic="bulk", limit=10)).entries) == 5
+
+        with pytest.raises(plexus.InvalidContent) as refused:
+            await client.publish_batch([{"content": {"text": "fine"}}, {"content": {"text": "late"}, "expires_ms": 1}])
+        assert "entries[1]" in refused.value.message
+        assert (await client.publish({"text": "next"})).seq == 6
+
+
+@pytest.mark.anyio
 async def test_delete_own_entry(node: NodeProcess) -> None:
     async with await plexus.connect_async(data=node.data_dir) as client:
         keep = await client.publish({"text": "keep"})

@@ -375,6 +375,16 @@ class AsyncClient:
         )
         return Entry.from_json(await self._send("POST", "/v1/publish", json=body))
 
+    async def publish_batch(self, entries: Sequence[Mapping[str, Any]]) -> list[Entry]:
+        """Signs and stores several entries in one durable transaction: all, in order, or none.
+
+        Each item has the fields of :meth:`publish` as a mapping (``{"content": {...},
+        "topic": ..., "tags": [...]}``); up to 512 per call. Much faster than one
+        :meth:`publish` per entry for bulk writes. An invalid item raises the error of a
+        single publish, its message naming the item (``entries[3]: ...``), and stores nothing.
+        """
+        return _models(Entry, await self._send("POST", "/v1/publish/batch", json={"entries": [dict(item) for item in entries]}))
+
     async def feed(
         self,
         *,

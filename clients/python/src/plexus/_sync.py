@@ -238,6 +238,7 @@ class Client:
     panel_login = _blocking(AsyncClient.panel_login)
     # Entries
     publish = _blocking(AsyncClient.publish)
+    publish_batch = _blocking(AsyncClient.publish_batch)
     feed = _blocking(AsyncClient.feed)
     iter_feed = _iterating(AsyncClient.iter_feed)
     entry = _blocking(AsyncClient.entry)
