@@ -27,12 +27,8 @@ public enum APIServer {
         router.add(middleware: ErrorMiddleware(routes: routes, logger: logger))
         router.add(middleware: AccessMiddleware(token: token, routes: routes))
         for collection in collections { collection.register(on: router) }
-        do {
-            PanelRoutes(service: service, sessions: sessions, renderer: try PanelRenderer(), events: events, metrics: metrics)
-                .register(on: router)
-        } catch {
-            logger.error("the web panel is not served", metadata: ["error": "\(error)"])
-        }
+        PanelRoutes(service: service, sessions: sessions, renderer: PanelRenderer(), events: events, metrics: metrics)
+            .register(on: router)
         let address = node.config.api
         return Application(
             router: router,

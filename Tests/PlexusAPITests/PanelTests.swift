@@ -80,7 +80,8 @@ import Testing
     }
 
     @Test func everyTemplateLoadsAndEscapes() throws {
-        let renderer = try PanelRenderer()
+        try PanelRenderer.checkTemplates()
+        let renderer = PanelRenderer()
         for name in ["layout", "overview", "peers", "feed", "search", "entry", "forks", "agents", "agent", "tasks", "task", "groups",
                      "group", "store", "metrics", "error", "login", "signed-in", "pager", "entry-rows", "entry-head", "sparkline"] {
             #expect(renderer.has(name), "template \(name)")

@@ -4,15 +4,23 @@ import Hummingbird
 import Mustache
 import PlexusCore
 
-/// Renders the panel's pages from the Mustache templates in `Assets/` (loaded once) and
-/// serves its static files. Every value goes through Mustache's escaping (`{{name}}`;
+/// Renders the panel's pages from the Mustache templates in `Assets/` (loaded once, on first
+/// use) and serves its static files. Every value goes through Mustache's escaping (`{{name}}`;
 /// the templates never use the unescaped forms), and every page carries a content security
 /// policy that allows only this origin's own script and style, so mesh content that slipped
 /// through would still not run.
 struct PanelRenderer: Sendable {
-    private let library: MustacheLibrary
-    /// Static files by name: bytes and media type.
-    private let assets: [String: (bytes: ByteBuffer, type: String)]
+    /// The parsed templates and the static files.
+    private struct Content: Sendable {
+        let library: MustacheLibrary
+        /// Static files by name: bytes and media type.
+        let assets: [String: (bytes: ByteBuffer, type: String)]
+    }
+
+    /// Read and parsed on the panel's first request, not on the node's start path (parsing
+    /// the templates was a fifth of building the API). A template that does not parse is a
+    /// build defect: every page then says so.
+    private static let content: Result<Content, PlexusError> = Result { () throws(PlexusError) in try load() }
 
     /// Headers on every panel response.
     static let securityHeaders: HTTPFields = [
@@ -24,9 +32,7 @@ struct PanelRenderer: Sendable {
         .xFrameOptions: "DENY",
     ]
 
-    /// Loads the templates and static files; a template that does not parse is a build
-    /// defect and is reported as such.
-    init() throws {
+    private static func load() throws(PlexusError) -> Content {
         var library = MustacheLibrary()
         var assets: [String: (bytes: ByteBuffer, type: String)] = [:]
         guard let directory = Bundle.module.url(forResource: "Assets", withExtension: nil) else {
@@ -49,8 +55,12 @@ struct PanelRenderer: Sendable {
             default: continue
             }
         }
-        self.library = library
-        self.assets = assets
+        return Content(library: library, assets: assets)
+    }
+
+    /// Loads the templates now: throws what a page would show if one does not parse.
+    static func checkTemplates() throws(PlexusError) {
+        _ = try content.get()
     }
 
     /// A page: `template` rendered with `model`.
@@ -64,21 +74,31 @@ struct PanelRenderer: Sendable {
 
     /// The HTML of `template` rendered with `model`.
     func html(_ template: String, _ model: Any) -> String {
-        library.render(model, withTemplate: template) ?? "<!doctype html><title>Plexus</title><p>The page template \(template) is missing.</p>"
+        switch Self.content {
+        case .success(let content):
+            return content.library.render(model, withTemplate: template)
+                ?? "<!doctype html><title>Plexus</title><p>The page template \(template) is missing.</p>"
+        case .failure(let error):
+            return "<!doctype html><title>Plexus</title><p>The panel cannot be shown: \(Self.escaped(error.message))</p>"
+        }
     }
 
     /// Whether a template of this name was loaded.
     func has(_ template: String) -> Bool {
-        library.getTemplate(named: template) != nil
+        (try? Self.content.get())?.library.getTemplate(named: template) != nil
     }
 
     /// A static file, nil when there is none by that name.
     func asset(_ name: String) -> Response? {
-        guard let asset = assets[name] else { return nil }
+        guard let asset = (try? Self.content.get())?.assets[name] else { return nil }
         var headers = Self.securityHeaders
         headers[.contentType] = asset.type
         headers[.cacheControl] = "max-age=300"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: asset.bytes))
+    }
+
+    private static func escaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }
 
