@@ -98,17 +98,17 @@ public struct DataDirectory: Sendable {
 
     /// Records the bound API address for clients.
     public func writeAPIAddress(_ address: String) throws(PlexusError) {
-        try writeSecret(Data((address + "\n").utf8), to: apiAddressFile, mode: 0o644)
+        try writeSecret(Data((address + "\n").utf8), to: apiAddressFile, mode: 0o644, durable: false)
     }
 
     /// Records the A2A gateway's bound address.
     public func writeA2AAddress(_ address: String) throws(PlexusError) {
-        try writeSecret(Data((address + "\n").utf8), to: a2aAddressFile, mode: 0o644)
+        try writeSecret(Data((address + "\n").utf8), to: a2aAddressFile, mode: 0o644, durable: false)
     }
 
     /// Records the bound mesh address for tools and other nodes' configuration.
     public func writeMeshAddress(_ address: String) throws(PlexusError) {
-        try writeSecret(Data((address + "\n").utf8), to: meshAddressFile, mode: 0o644)
+        try writeSecret(Data((address + "\n").utf8), to: meshAddressFile, mode: 0o644, durable: false)
     }
 
     /// Removes the address files when the node stops.
@@ -133,14 +133,16 @@ public struct DataDirectory: Sendable {
 
     /// Writes `data` to a temporary file created with `mode`, syncs it, and renames it over
     /// `url`, so readers never see a partial file and the mode is right from the start.
-    func writeSecret(_ data: Data, to url: URL, mode: mode_t = 0o600) throws(PlexusError) {
+    /// Address files are not `durable`: they describe a running process (a crash leaves them
+    /// stale anyway), and a sync each would sit on the node's start path.
+    func writeSecret(_ data: Data, to url: URL, mode: mode_t = 0o600, durable: Bool = true) throws(PlexusError) {
         let temporary = url.path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else {
             throw PlexusError(.invalidConfig, "cannot write \(url.path): \(String(cString: strerror(errno)))")
         }
         let written = data.withUnsafeBytes { buffer in write(fd, buffer.baseAddress, buffer.count) }
-        let synced = fsync(fd) == 0
+        let synced = !durable || fsync(fd) == 0
         close(fd)
         guard written == data.count, synced, rename(temporary, url.path) == 0 else {
             unlink(temporary)
