@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import PlexusCore
 import PlexusNode
+import ServiceLifecycle
 
 /// Direct messages: send, list, read, conversations (the event stream is in `EventRoutes`).
 struct DirectRoutes: APIRouteCollection {
@@ -12,7 +13,8 @@ struct DirectRoutes: APIRouteCollection {
         router.post("/v1/dms") { request, _ in
             let body: DirectSendRequest = try await TaskRoutes.decode(
                 request, limit: DirectEnvelope.maxContentBytes * 2 + 4096, keys: ["to", "content", "wait_ms"])
-            return EnvelopeResponse.success(try await service.sendDirect(body), status: .created)
+            // A sender waiting for the answer hears what there is when the node shuts down.
+            return EnvelopeResponse.success(try await cancelWhenGracefulShutdown { try await service.sendDirect(body) }, status: .created)
         }
         router.get("/v1/dms") { request, _ in
             let reader = QueryReader(request)
@@ -22,9 +24,11 @@ struct DirectRoutes: APIRouteCollection {
             case "true": quarantined = true
             default: throw PlexusError(.invalidArgument, "quarantined must be true or false")
             }
-            return EnvelopeResponse.success(try await service.directMessages(DirectListRequest(
+            let list = DirectListRequest(
                 with: try reader.agentID("with"), quarantined: quarantined, since: try reader.cursor("since"),
-                before: try reader.cursor("before"), limit: try reader.int("limit"), waitMs: try reader.int("wait_ms"))))
+                before: try reader.cursor("before"), limit: try reader.int("limit"), waitMs: try reader.int("wait_ms"))
+            // A long poll answers with what it has when the node shuts down.
+            return EnvelopeResponse.success(try await cancelWhenGracefulShutdown { try await service.directMessages(list) })
         }
         router.get("/v1/dms/conversations") { _, _ in
             EnvelopeResponse.success(try await service.conversations())

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import PlexusCore
 import PlexusNode
+import ServiceLifecycle
 
 /// Private groups: the roster (create, members, roles, rekey, leave) and the group's
 /// sealed entries (publish, read).
@@ -56,7 +57,9 @@ struct GroupRoutes: APIRouteCollection {
                 ref: try reader.entryID("ref"), since: try reader.cursor("since"), before: try reader.cursor("before"),
                 limit: try reader.int("limit"), waitMs: try reader.int("wait_ms"))
             let request = GroupFeedRequest(feed, sinceMs: try reader.timeMs("since_ms"), includeHidden: try reader.bool("include_hidden") ?? false)
-            return EnvelopeResponse.success(try await service.groupFeed(group: context.pathParameter("group"), request))
+            let group = context.pathParameter("group")
+            // A long poll answers with what it has when the node shuts down.
+            return EnvelopeResponse.success(try await cancelWhenGracefulShutdown { try await service.groupFeed(group: group, request) })
         }
         router.get("/v1/groups/{group}/search") { request, context in
             let reader = QueryReader(request)

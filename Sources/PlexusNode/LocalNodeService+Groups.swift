@@ -68,6 +68,8 @@ extension LocalNodeService {
             let timeout = min(deadline - ContinuousClock.now, .seconds(1))
             let groupArrivals = node.store.topicArrivals.signal(forPrefix: GroupEntryType.topicPrefix)
             try await groupArrivals.wait(after: max(since, await node.store.arrivals.latest), timeout: timeout)
+            // Cancelled (the request gone, the node stopping): the empty page, at its cursor.
+            if Task.isCancelled { return page }
             await node.groups.catchUp()
         }
     }

@@ -162,15 +162,21 @@ import Testing
         #expect(ContinuousClock.now - started >= .milliseconds(1_400), "a poll with nothing to take waits")
 
         let client = node.client
+        let group = try await client.createGroup(GroupCreateRequest(name: "quiet")).id.hex
         let poll = Task { try await client.nextTask(capability: "idle", waitMs: 30_000, leaseMs: 30_000) }
-        let read = Task { try await client.feed(since: 0, waitMs: 30_000) }
-        // Both are waiting on the node once a short third poll, sent after them, has ended.
+        let latest = try await client.status().store.latestCursor  // the group's own entries are stored
+        let read = Task { try await client.feed(since: latest, waitMs: 30_000) }
+        let messages = Task { try await client.directMessages(DirectListRequest(since: 0, waitMs: 30_000)) }
+        let groupRead = Task { try await client.groupFeed(group: group, GroupFeedRequest(FeedRequest(since: 0, waitMs: 30_000))) }
+        // All are waiting on the node once a short last poll, sent after them, has ended.
         _ = try await node.client.nextTask(capability: "other", waitMs: 300, leaseMs: 30_000)
         let stopping = ContinuousClock.now
         #expect(try await node.stop() == 0)
         #expect(ContinuousClock.now - stopping < .seconds(10), "the node stopped without waiting out the polls")
         #expect(try await poll.value == nil)
         #expect(try await read.value.entries.isEmpty)
+        #expect(try await messages.value.messages.isEmpty)
+        #expect(try await groupRead.value.entries.isEmpty)
     }
 
     @Test func aSecondNodeOnTheSameDataDirectoryIsRefused() async throws {

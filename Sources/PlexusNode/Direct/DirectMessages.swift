@@ -78,10 +78,21 @@ actor DirectMessages {
         if wait > .zero {
             let deadline = ContinuousClock.now + wait
             while ContinuousClock.now < deadline, !Task.isCancelled, settled[id] == nil {
-                await withCheckedContinuation { answered.add(id, until: deadline, $0) }
+                // A cancelled wait (the request gone, the node stopping) ends at once.
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { answered.add(id, until: deadline, $0) }
+                } onCancel: {
+                    Task { await self.wakeAnswered(id) }
+                }
             }
+            // Cancelled: the message as it is, even if the store refuses a cancelled read.
+            if Task.isCancelled { return try view((try? await stored(id)) ?? record) }
         }
         return try view(try await stored(id))
+    }
+
+    private func wakeAnswered(_ id: DirectID) {
+        answered.wakeAll(id)
     }
 
     /// One try of an outbox message; the next is scheduled with backoff whatever happens
@@ -236,7 +247,10 @@ actor DirectMessages {
         var result = try await store.page(with: request.with, quarantined: request.quarantined, since: request.since, before: request.before, limit: limit)
         if result.records.isEmpty, let since = request.since, wait > .zero {
             try? await store.arrivals.wait(after: since, timeout: wait)
-            result = try await store.page(with: request.with, quarantined: request.quarantined, since: since, before: request.before, limit: limit)
+            // Cancelled (the request gone, the node stopping): the empty page, at its cursor.
+            if !Task.isCancelled {
+                result = try await store.page(with: request.with, quarantined: request.quarantined, since: since, before: request.before, limit: limit)
+            }
         }
         let views = result.records.map { (try? view($0)) ?? Self.unopened($0) }
         let next = request.since != nil ? (result.records.last?.seq ?? request.since) : (result.hasMore ? result.records.last?.seq : nil)
