@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import PlexusCore
 import PlexusNode
-import ServiceLifecycle
 
 /// Direct messages: send, list, read, conversations (the event stream is in `EventRoutes`).
 struct DirectRoutes: APIRouteCollection {
@@ -10,13 +9,13 @@ struct DirectRoutes: APIRouteCollection {
     var node: Node { service.node }
 
     func register(on router: Router<APIRequestContext>) {
-        router.post("/v1/dms") { request, _ in
+        router.post("/v1/dms") { request, context in
             let body: DirectSendRequest = try await TaskRoutes.decode(
                 request, limit: DirectEnvelope.maxContentBytes * 2 + 4096, keys: ["to", "content", "wait_ms"])
             // A sender waiting for the answer hears what there is when the node shuts down.
-            return EnvelopeResponse.success(try await cancelWhenGracefulShutdown { try await service.sendDirect(body) }, status: .created)
+            return EnvelopeResponse.success(try await context.longPoll(waits: (body.waitMs ?? 0) > 0) { try await service.sendDirect(body) }, status: .created)
         }
-        router.get("/v1/dms") { request, _ in
+        router.get("/v1/dms") { request, context in
             let reader = QueryReader(request)
             let quarantined: Bool
             switch reader.string("quarantined") {
@@ -28,7 +27,7 @@ struct DirectRoutes: APIRouteCollection {
                 with: try reader.agentID("with"), quarantined: quarantined, since: try reader.cursor("since"),
                 before: try reader.cursor("before"), limit: try reader.int("limit"), waitMs: try reader.int("wait_ms"))
             // A long poll answers with what it has when the node shuts down.
-            return EnvelopeResponse.success(try await cancelWhenGracefulShutdown { try await service.directMessages(list) })
+            return EnvelopeResponse.success(try await context.longPoll(waits: (list.waitMs ?? 0) > 0) { try await service.directMessages(list) })
         }
         router.get("/v1/dms/conversations") { _, _ in
             EnvelopeResponse.success(try await service.conversations())

@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import ServiceLifecycle
 import NIOCore
 import PlexusCore
 import PlexusNode
@@ -14,7 +13,7 @@ struct EntryRoutes: APIRouteCollection {
     func register(on router: Router<APIRequestContext>) {
         router.post("/v1/publish") { request, _ in try await publish(request) }
         router.post("/v1/publish/batch") { request, _ in try await publishBatch(request) }
-        router.get("/v1/feed") { request, _ in try await feed(request) }
+        router.get("/v1/feed") { request, context in try await feed(request, context) }
         router.get("/v1/entries/{id}") { _, context in
             let id = try EntryID.parse(context.pathParameter("id"))
             return EnvelopeResponse.success(try await service.entry(id))
@@ -76,14 +75,14 @@ struct EntryRoutes: APIRouteCollection {
         return EnvelopeResponse.success(try await service.publish(batch: try PublishBatchRequest(json: json)), status: .created)
     }
 
-    private func feed(_ request: Request) async throws -> Response {
+    private func feed(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let reader = QueryReader(request)
         let feedRequest = FeedRequest(
             author: try reader.agentID("author"), topic: reader.string("topic"), type: reader.string("type"),
             tag: reader.string("tag"), ref: try reader.entryID("ref"), since: try reader.cursor("since"),
             before: try reader.cursor("before"), limit: try reader.int("limit"), waitMs: try reader.int("wait_ms"))
         // A long poll answers with what it has when the node shuts down.
-        return EnvelopeResponse.success(try await cancelWhenGracefulShutdown { try await service.feed(feedRequest) })
+        return EnvelopeResponse.success(try await context.longPoll(waits: (feedRequest.waitMs ?? 0) > 0) { try await service.feed(feedRequest) })
     }
 
     private func search(_ request: Request) async throws -> Response {

@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import PlexusCore
 import PlexusNode
-import ServiceLifecycle
 
 /// Private groups: the roster (create, members, roles, rekey, leave) and the group's
 /// sealed entries (publish, read).
@@ -59,7 +58,7 @@ struct GroupRoutes: APIRouteCollection {
             let request = GroupFeedRequest(feed, sinceMs: try reader.timeMs("since_ms"), includeHidden: try reader.bool("include_hidden") ?? false)
             let group = context.pathParameter("group")
             // A long poll answers with what it has when the node shuts down.
-            return EnvelopeResponse.success(try await cancelWhenGracefulShutdown { try await service.groupFeed(group: group, request) })
+            return EnvelopeResponse.success(try await context.longPoll(waits: (feed.waitMs ?? 0) > 0) { try await service.groupFeed(group: group, request) })
         }
         router.get("/v1/groups/{group}/search") { request, context in
             let reader = QueryReader(request)

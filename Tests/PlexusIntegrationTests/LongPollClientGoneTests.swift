@@ -1,0 +1,52 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import PlexusCore
+import Testing
+
+/// A worker's long poll whose client closes its connection ends at once (answering
+/// nothing) instead of waiting on and leasing the next task for nobody.
+@Suite struct LongPollClientGoneTests {
+    @Test func aPollWhoseClientClosedItsSideLeasesNothing() async throws {
+        let directory = try TempDirectory()
+        let node = try await ServeProcess(directory: directory)
+        let target = try HostPort.parse(node.apiAddress, defaultHost: "127.0.0.1")
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .connect(host: target.host, port: target.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                        wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                }
+            }
+        let answer = try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: """
+                GET /v1/tasks/next?capability=echo&wait_ms=30000 HTTP/1.1\r
+                Host: \(node.apiAddress)\r
+                Authorization: Bearer \(node.token)\r
+                \r
+
+                """))
+            // The poll is waiting once a short poll sent after it has ended.
+            _ = try await node.client.nextTask(capability: "other", waitMs: 300, leaseMs: 30_000)
+            let asked = ContinuousClock.now
+            outbound.finish()  // half-close: the client is done sending, and still reads
+            var text = ""
+            for try await var chunk in inbound {
+                text += chunk.readString(length: chunk.readableBytes) ?? ""
+                if text.contains("\"task\"") { break }
+            }
+            return (text, ContinuousClock.now - asked)
+        }
+        #expect(answer.0.contains(#""task":null"#), "\(answer.0)")
+        #expect(answer.1 < .seconds(10), "the poll waited on after its client left")
+
+        // Works: a task sent now goes to the poll that is still there.
+        let sent = try await HTTPAPITests.request(
+            node, .POST, "/v1/tasks", token: node.token, body: #"{"capability":"echo","payload":{"n":1},"wait_ms":0}"#)
+        #expect(sent.status == 201 || sent.status == 200, "\(sent.json)")
+        let taken = try await node.client.nextTask(capability: "echo", waitMs: 5_000, leaseMs: 30_000)
+        #expect(taken?.payload == .object(["n": .integer(1)]))
+        _ = try await node.stop()
+    }
+}
