@@ -34,6 +34,20 @@ import Testing
         return Reply(status: Int(response.status.code), headers: headers, json: json)
     }
 
+    /// A request's whole answer as text (for streamed answers such as MCP's event streams).
+    static func requestText(
+        _ address: String, _ method: HTTPMethod, _ path: String, token: String?, body: String, headers: [(String, String)] = []
+    ) async throws -> String {
+        var request = HTTPClientRequest(url: "http://\(address)\(path)")
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        request.headers.add(name: "Content-Type", value: "application/json")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        return String(buffer: try await response.body.collect(upTo: 16 << 20))
+    }
+
     @Test func everyBadRequestGetsItsOwnCodeAndChangesNothing() async throws {
         let directory = try TempDirectory()
         let node = try await ServeProcess(directory: directory)

@@ -88,6 +88,40 @@ import Testing
         #expect(try await node.stop() == 0)
     }
 
+    /// A tool call that waits (`next_task` with `wait_ms`) does not hold up the node's
+    /// shutdown: the sessions end and the call's stream with them.
+    @Test func aWaitingToolCallEndsWhenTheNodeStops() async throws {
+        let directory = try TempDirectory()
+        let node = try await ServeProcess(directory: directory)
+        let accept = ("Accept", "application/json, text/event-stream")
+        let initialize = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#
+        let opened = try await HTTPAPITests.request(node, .POST, "/mcp", token: node.token, body: initialize, headers: [accept])
+        let session = try #require(opened.headers["mcp-session-id"])
+        let headers = [accept, ("Mcp-Session-Id", session), ("MCP-Protocol-Version", "2025-11-25")]
+        _ = try await HTTPAPITests.request(
+            node, .POST, "/mcp", token: node.token, body: #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, headers: headers)
+        // Works: a short wait answers with no task.
+        let (address, token) = (node.apiAddress, node.token)
+        let short = try await HTTPAPITests.requestText(
+            address, .POST, "/mcp", token: token,
+            body: #"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"next_task","arguments":{"capability":"idle","wait_ms":200}}}"#,
+            headers: headers)
+        #expect(short.contains(#""task":null"#) || short.contains(#"\"task\":null"#), "\(short)")
+
+        let call = Task {
+            try await HTTPAPITests.requestText(
+                address, .POST, "/mcp", token: token,
+                body: #"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"next_task","arguments":{"capability":"idle","wait_ms":30000}}}"#,
+                headers: headers)
+        }
+        // The call is waiting on the node once a short poll sent after it has ended.
+        _ = try await node.client.nextTask(capability: "other", waitMs: 300, leaseMs: 30_000)
+        let stopping = ContinuousClock.now
+        #expect(try await node.stop() == 0)
+        #expect(ContinuousClock.now - stopping < .seconds(10), "the node waited out the tool call")
+        _ = try? await call.value
+    }
+
     /// The endpoint is guarded like the rest of the API, and the MCP transport's own checks
     /// answer malformed requests with 4xx, never 5xx.
     @Test func endpointRefusesMissingTokenForeignOriginAndBadRequests() async throws {
