@@ -100,16 +100,7 @@ struct PublishManyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            let data: Data
-            if file == "-" {
-                data = FileHandle.standardInput.readDataToEndOfFile()
-            } else {
-                do {
-                    data = try Data(contentsOf: URL(fileURLWithPath: file))
-                } catch {
-                    throw PlexusError(.invalidArgument, "cannot read \(file): \(error.localizedDescription)")
-                }
-            }
+            let data = try CommandInput.read(file)
             // Every line is read before anything is sent, so a typo on the last line publishes nothing.
             var requests: [(line: Int, request: PublishRequest)] = []
             for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
@@ -336,16 +327,7 @@ struct SubmitCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: global.json) {
-            let raw: Data
-            if path == "-" {
-                raw = FileHandle.standardInput.readDataToEndOfFile()
-            } else {
-                do {
-                    raw = try Data(contentsOf: URL(fileURLWithPath: path))
-                } catch {
-                    throw PlexusError(.invalidArgument, "cannot read \(path): \(error.localizedDescription)")
-                }
-            }
+            let raw = try CommandInput.read(path)
             let text = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             let bytes = Data(base64Encoded: text) ?? raw
             let result = try await global.client().submit(entry: bytes)
@@ -401,6 +383,18 @@ struct DeleteCommand: AsyncParsableCommand {
                 if result.deleted.count < parsed.count { print("\(parsed.count - result.deleted.count) already deleted") }
                 for id in result.requests { print("delete request \(id)") }
             }
+        }
+    }
+}
+
+/// What a command reads from a file argument, or from stdin for '-'.
+enum CommandInput {
+    static func read(_ path: String) throws(PlexusError) -> Data {
+        if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw PlexusError(.invalidArgument, "cannot read \(path): \(error.localizedDescription)")
         }
     }
 }
