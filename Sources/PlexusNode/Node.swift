@@ -177,14 +177,19 @@ public actor Node {
 
     /// Publishes a request; a `ttl_s` counts from the entry's own time (one clock reading).
     public nonisolated func publish(_ request: PublishRequest) async throws(PlexusError) -> StoredEntry {
+        let now = clock.nowMs
+        return try await publish(try Self.draft(of: request, at: now), at: now)
+    }
+
+    /// The draft of a request for this agent's own feed: no group fields, no delete type.
+    private static func draft(of request: PublishRequest, at now: Int64) throws(PlexusError) -> EntryDraft {
         guard request.supersedes?.isEmpty ?? true else {
             throw PlexusError(.invalidArgument, "supersedes applies to group entries only (publish --group)")
         }
         guard request.type != DeleteRequest.type else {
             throw PlexusError(.invalidArgument, "type 'delete' is reserved for delete requests: use plexus delete (POST /v1/deletions)")
         }
-        let now = clock.nowMs
-        return try await publish(try request.draft(nowMs: now), at: now)
+        return try request.draft(nowMs: now)
     }
 
     /// Publishes a batch: every request is checked and prepared first (an error names the
@@ -201,13 +206,7 @@ public actor Node {
         searchTexts.reserveCapacity(batch.entries.count)
         for (index, request) in batch.entries.enumerated() {
             do throws(PlexusError) {
-                guard request.supersedes?.isEmpty ?? true else {
-                    throw PlexusError(.invalidArgument, "supersedes applies to group entries only (publish --group)")
-                }
-                guard request.type != DeleteRequest.type else {
-                    throw PlexusError(.invalidArgument, "type 'delete' is reserved for delete requests: use plexus delete (POST /v1/deletions)")
-                }
-                let draft = try request.draft(nowMs: now)
+                let draft = try Self.draft(of: request, at: now)
                 templates.append(try Self.template(of: draft, at: now))
                 searchTexts.append(IndexedEntry.searchText(of: draft.content))
             } catch {
@@ -221,8 +220,13 @@ public actor Node {
             entries.reserveCapacity(templates.count)
             var seq = (head?.seq ?? 0) + 1
             var prev = head?.id
-            for template in templates {
-                let entry = try SignedEntry(signing: template.linked(seq: seq, prev: prev), with: key, limits: limits)
+            for (index, template) in templates.enumerated() {
+                let entry: SignedEntry
+                do throws(PlexusError) {
+                    entry = try SignedEntry(signing: template.linked(seq: seq, prev: prev), with: key, limits: limits)
+                } catch {
+                    throw PlexusError(error.code, "entries[\(index)]: \(error.message)")
+                }
                 entries.append(entry)
                 seq += 1
                 prev = entry.id

@@ -161,6 +161,8 @@ import Testing
             (try await call(#"{"entries":[\#(good),{"content":{},"expires_ms":5}]}"#), 422, "invalidContent", "entries[1]"),
             (try await call(#"{"entries":[{"content":{},"tag":"x"},\#(good)]}"#), 400, "invalidArgument", "entries[0]"),
             (try await call(#"{"entries":[\#(good),{"content":"text"}]}"#), 422, "invalidContent", "entries[1]"),
+            (try await call(#"{"entries":[\#(good),{"content":{"t":""# + String(repeating: "x", count: 70_000) + #""}}]}"#),
+             413, "tooLarge", "entries[1]"),
             (try await call(#"{"entries":[]}"#), 400, "invalidArgument", nil),
             (try await call(tooMany), 400, "invalidArgument", nil),
             (try await call(#"{"entries":{}}"#), 400, "invalidArgument", nil),
