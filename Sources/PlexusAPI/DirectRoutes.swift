@@ -12,8 +12,7 @@ struct DirectRoutes: APIRouteCollection {
         router.post("/v1/dms") { request, context in
             let body: DirectSendRequest = try await TaskRoutes.decode(
                 request, limit: DirectEnvelope.maxContentBytes * 2 + 4096, keys: ["to", "content", "wait_ms"])
-            // A sender waiting for the answer hears what there is when the node shuts down.
-            return EnvelopeResponse.success(try await context.longPoll(waits: (body.waitMs ?? 0) > 0) { try await service.sendDirect(body) }, status: .created)
+            return EnvelopeResponse.success(try await context.longPoll(waitMs: body.waitMs) { try await service.sendDirect(body) }, status: .created)
         }
         router.get("/v1/dms") { request, context in
             let reader = QueryReader(request)
@@ -26,8 +25,7 @@ struct DirectRoutes: APIRouteCollection {
             let list = DirectListRequest(
                 with: try reader.agentID("with"), quarantined: quarantined, since: try reader.cursor("since"),
                 before: try reader.cursor("before"), limit: try reader.int("limit"), waitMs: try reader.int("wait_ms"))
-            // A long poll answers with what it has when the node shuts down.
-            return EnvelopeResponse.success(try await context.longPoll(waits: (list.waitMs ?? 0) > 0) { try await service.directMessages(list) })
+            return EnvelopeResponse.success(try await context.longPoll(waitMs: list.waitMs) { try await service.directMessages(list) })
         }
         router.get("/v1/dms/conversations") { _, _ in
             EnvelopeResponse.success(try await service.conversations())

@@ -81,8 +81,7 @@ struct EntryRoutes: APIRouteCollection {
             author: try reader.agentID("author"), topic: reader.string("topic"), type: reader.string("type"),
             tag: reader.string("tag"), ref: try reader.entryID("ref"), since: try reader.cursor("since"),
             before: try reader.cursor("before"), limit: try reader.int("limit"), waitMs: try reader.int("wait_ms"))
-        // A long poll answers with what it has when the node shuts down.
-        return EnvelopeResponse.success(try await context.longPoll(waits: (feedRequest.waitMs ?? 0) > 0) { try await service.feed(feedRequest) })
+        return EnvelopeResponse.success(try await context.longPoll(waitMs: feedRequest.waitMs) { try await service.feed(feedRequest) })
     }
 
     private func search(_ request: Request) async throws -> Response {

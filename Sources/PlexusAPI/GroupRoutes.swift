@@ -57,8 +57,7 @@ struct GroupRoutes: APIRouteCollection {
                 limit: try reader.int("limit"), waitMs: try reader.int("wait_ms"))
             let request = GroupFeedRequest(feed, sinceMs: try reader.timeMs("since_ms"), includeHidden: try reader.bool("include_hidden") ?? false)
             let group = context.pathParameter("group")
-            // A long poll answers with what it has when the node shuts down.
-            return EnvelopeResponse.success(try await context.longPoll(waits: (feed.waitMs ?? 0) > 0) { try await service.groupFeed(group: group, request) })
+            return EnvelopeResponse.success(try await context.longPoll(waitMs: feed.waitMs) { try await service.groupFeed(group: group, request) })
         }
         router.get("/v1/groups/{group}/search") { request, context in
             let reader = QueryReader(request)

@@ -7,9 +7,9 @@ extension APIRequestContext {
     /// cancelled, answering with what it has — when the node shuts down or when the client
     /// closes its connection. A worker's poll whose client is gone must not lease a task
     /// nobody will run; a gone reader must not hold a waiter. A request that does not
-    /// wait (`waits` false) just runs.
-    func longPoll<T: Sendable>(waits: Bool = true, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        guard waits else { return try await body() }
+    /// wait (`waitMs` nil or 0) just runs.
+    func longPoll<T: Sendable>(waitMs: Int?, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        guard let waitMs, waitMs > 0 else { return try await body() }
         let work = Task { try await cancelWhenGracefulShutdown { try await body() } }
         let watcher = ClientGoneHandler { work.cancel() }
         // Hummingbird keeps a connection open when its client half-closes it, so the close

@@ -32,9 +32,7 @@ struct TaskRoutes: APIRouteCollection {
                 throw PlexusError(.invalidArgument, "missing query parameter 'capability'")
             }
             let (waitMs, leaseMs) = (try reader.int("wait_ms", default: 0), try reader.int("lease_ms", default: 30_000))
-            // A long poll ends (empty) when the node shuts down, instead of holding it up, and
-            // when its client has gone, instead of leasing a task nobody will run.
-            let task = try await context.longPoll(waits: waitMs > 0) {
+            let task = try await context.longPoll(waitMs: waitMs) {
                 try await service.nextTask(capability: capability, waitMs: waitMs, leaseMs: leaseMs)
             }
             return EnvelopeResponse.success(OptionalTask(task: task))
@@ -43,8 +41,7 @@ struct TaskRoutes: APIRouteCollection {
             let id = try TaskID.parse(context.pathParameter("id"))
             let reader = QueryReader(request)
             let (waitMs, after) = (try reader.int("wait_ms", default: 0), try reader.cursor("after_ms"))
-            // A long poll answers with the task as it stands when the node shuts down.
-            return EnvelopeResponse.success(try await context.longPoll(waits: waitMs > 0) { try await service.task(id, waitMs: waitMs, changedAfterMs: after) })
+            return EnvelopeResponse.success(try await context.longPoll(waitMs: waitMs) { try await service.task(id, waitMs: waitMs, changedAfterMs: after) })
         }
         router.post("/v1/tasks/{id}/cancel") { _, context in
             EnvelopeResponse.success(try await service.cancelTask(try TaskID.parse(context.pathParameter("id"))))

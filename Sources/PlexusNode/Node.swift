@@ -196,9 +196,7 @@ public actor Node {
     /// entry's index and nothing is stored), then all are signed with consecutive seqs and
     /// stored in one durable transaction, and spread in their topics.
     public nonisolated func publish(batch: PublishBatchRequest) async throws(PlexusError) -> [StoredEntry] {
-        guard (1...PublishBatchRequest.maxEntries).contains(batch.entries.count) else {
-            throw PlexusError(.invalidArgument, "give 1 to \(PublishBatchRequest.maxEntries) entries in a batch, not \(batch.entries.count)")
-        }
+        try PublishBatchRequest.check(count: batch.entries.count)
         let now = clock.nowMs
         var templates: [Plexus_EntryBody] = []
         var searchTexts: [String] = []

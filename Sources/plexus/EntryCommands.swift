@@ -114,15 +114,13 @@ struct PublishManyCommand: AsyncParsableCommand {
             guard !requests.isEmpty else { throw PlexusError(.invalidArgument, "no entries: every line is blank") }
             let client = try await global.client()
             var published: [EntryView] = []
-            var start = 0
-            while start < requests.count {
+            for start in stride(from: 0, to: requests.count, by: batchSize) {
                 let chunk = requests[start..<min(start + batchSize, requests.count)]
                 do {
                     published += try await client.publish(batch: PublishBatchRequest(entries: chunk.map(\.request)))
                 } catch let error as PlexusError {
                     throw PlexusError(error.code, Self.describe(error.message, chunk: Array(chunk), publishedBefore: published.count))
                 }
-                start += batchSize
             }
             if global.json {
                 Output.printJSON(published)

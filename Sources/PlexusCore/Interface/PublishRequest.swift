@@ -129,6 +129,13 @@ public struct PublishBatchRequest: Codable, Sendable, Equatable {
         self.entries = entries
     }
 
+    /// Refuses an empty batch or one over `maxEntries`.
+    public static func check(count: Int) throws(PlexusError) {
+        guard (1...maxEntries).contains(count) else {
+            throw PlexusError(.invalidArgument, "give 1 to \(maxEntries) entries in a batch, not \(count)")
+        }
+    }
+
     /// Reads a batch from parsed JSON; an entry's error names its index.
     public init(json: JSONValue) throws(PlexusError) {
         guard let object = json.objectValue else {
@@ -140,9 +147,7 @@ public struct PublishBatchRequest: Codable, Sendable, Equatable {
         guard case .array(let items) = value else {
             throw PlexusError(.invalidArgument, "'entries' must be an array of publish requests, not \(value.kindName)")
         }
-        guard (1...Self.maxEntries).contains(items.count) else {
-            throw PlexusError(.invalidArgument, "give 1 to \(Self.maxEntries) entries in a batch, not \(items.count)")
-        }
+        try Self.check(count: items.count)
         var entries: [PublishRequest] = []
         entries.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
