@@ -162,6 +162,12 @@ public actor EntryWriter {
                     return outcomes
                 }
                 let stored = outcomes.joined().compactMap(\.stored)
+                // An own entry that came in signed elsewhere (submitted, or synced back from
+                // a peer) moves the feed's head too: the next local append follows it
+                // instead of taking its seq again.
+                for entry in stored.map(\.entry) where (localHeads[entry.author]?.seq).map({ $0 < entry.seq }) ?? false {
+                    localHeads[entry.author] = FeedHead(seq: entry.seq, id: entry.id)
+                }
                 if let newest = stored.map(\.cursor).max() {
                     await arrivals.advance(to: newest)
                     await topicArrivals.advance(stored)

@@ -148,6 +148,26 @@ import Testing
         #expect(try await fixture.store.stats().forkedAuthors == 0)
     }
 
+    @Test func anOwnEntrySubmittedBetweenAppendsMovesTheHeadTheNextAppendFollows() async throws {
+        // The node appended seq 1 (so its writer knows the head), then an own entry signed
+        // elsewhere came in as seq 2: the next append must be seq 3, not a second seq 2.
+        let fixture = try StoreFixture()
+        let own = TestAuthor()
+        func append() async throws -> StoredEntry {
+            try await fixture.store.writer.append(as: own.id, searchText: "") { head throws(PlexusError) in
+                let draft = EntryDraft(content: .object([:]))
+                return try SignedEntry(signing: try draft.body(seq: (head?.seq ?? 0) + 1, prev: head?.id, timeMs: 0), with: own.key)
+            }
+        }
+        let first = try await append()
+        let submitted = try own.entry(seq: 2, prev: first.entry.id)
+        #expect(try await fixture.store.ingest(submitted, arrival: .submitted).stored != nil)
+        let next = try await append()
+        #expect(next.entry.seq == 3)
+        #expect(next.entry.prev == submitted.id)
+        #expect(try await fixture.store.stats().forkedAuthors == 0)
+    }
+
     @Test func acknowledgedEntriesSurviveReopening() async throws {
         let fixture = try StoreFixture()
         let chain = try TestAuthor().chain(5)
