@@ -35,8 +35,6 @@ actor GossipEngine {
     private var receivedByKind: [String: Int] = [:]
     /// Gossip messages handed to the transport, by kind.
     private(set) var sent: [String: Int] = [:]
-    /// Entries delivered since the last tick, stored together at the next one.
-    private var toStore: [SignedEntry] = []
     /// Peers' records newly kept here, counted by kind: readers of records wait on them.
     private var recordArrivals: [SignedRecord.Kind: ArrivalSignal] = [:]
     private var recordsKept: [SignedRecord.Kind: Int64] = [:]
@@ -208,7 +206,6 @@ actor GossipEngine {
     }
 
     private func tick() async {
-        flushDeliveries()
         await handle(.tick)
         await antiEntropyTick()
     }
@@ -223,6 +220,7 @@ actor GossipEngine {
         // go out, in order, before any action that awaits: while this actor waits, other
         // events send too, and must not overtake what the state machine said first.
         var outgoing: [(peer: AgentID, messages: [Plexus_Gossip])] = []
+        var delivered: [SignedEntry] = []
         for action in actions {
             switch action {
             case .send(let peer, let message):
@@ -234,10 +232,8 @@ actor GossipEngine {
             case .dial(let peer, let address, let messages):
                 dial(peer, at: address, then: messages)
             case .deliver(let entry):
-                // Stored with the others delivered this tick, in one transaction and off the
-                // event path: gossip goes on while the writer commits.
-                toStore.append(entry)
-                if toStore.count >= EntryWriter.maxBatch { flushDeliveries() }
+                delivered.append(entry)
+                if delivered.count == EntryWriter.maxBatch { storeDelivered(&delivered) }
             case .disconnect(let peer):
                 await flush(&outgoing)
                 logger.warning("dropping a misbehaving peer", metadata: ["peer": "\(peer.short)"])
@@ -257,6 +253,7 @@ actor GossipEngine {
             }
         }
         await flush(&outgoing)
+        storeDelivered(&delivered)
     }
 
     /// Anti-entropy work reads the store: it runs beside the gossip channel's loop, not in
@@ -325,12 +322,13 @@ actor GossipEngine {
         }
     }
 
-    /// Hands the entries delivered since the last tick to the store as one batch: under
-    /// load, far fewer transactions and pages written than one per entry.
-    private func flushDeliveries() {
-        guard !toStore.isEmpty else { return }
-        let batch = toStore
-        toStore.removeAll(keepingCapacity: true)
+    /// Hands the entries one event delivered to the store at once, off the event path:
+    /// gossip goes on while the writer commits. Under load the writer's group commit stores
+    /// the deliveries of many events in one transaction.
+    private func storeDelivered(_ delivered: inout [SignedEntry]) {
+        guard !delivered.isEmpty else { return }
+        let batch = delivered
+        delivered.removeAll(keepingCapacity: true)
         let store = self.store
         Task { _ = try? await store.ingest(contentsOf: batch, arrival: .pushed) }
     }
