@@ -6,8 +6,11 @@ import PlexusProtocol
 import PlexusStore
 
 /// Drives the node's gossip state machine (`GossipState`, PlexusProtocol) over the mesh:
-/// hands it the gossip channel's frames, peer events and a tick every 25 ms, and carries out
-/// what it asks — sends (batched per peer), dials, deliveries to the store, disconnects.
+/// hands it the gossip channel's frames, peer events and ticks (every 25 ms within a second
+/// of the last event, every 250 ms on a quiet mesh: the fine timers, IHAVE batches and
+/// grafts, are set by events and run out sooner; the others are a second or more apart),
+/// and carries out what it asks — sends (batched per peer), dials, deliveries to the store,
+/// disconnects.
 /// Anti-entropy's IO (AntiEntropy.swift) runs the rounds the state machine schedules. This
 /// is the IO half; everything that decides is in `GossipState`, which the simulator runs
 /// with the same configuration.
@@ -43,6 +46,12 @@ actor GossipEngine {
     var sessions: [SyncKey: FeedSyncSession] = [:]
     var sessionEpoch: UInt64 = 0
     private var antiEntropyTasks = 0
+    /// When the last event other than a tick was handled, and the quiet pause it ends.
+    private var lastEvent = ContinuousClock.now
+    private let quiet = Alarm()
+    static let busyTick = Duration.milliseconds(25)
+    static let quietTick = Duration.milliseconds(250)
+    static let quietAfter = Duration.seconds(1)
 
     init(
         me: AgentKey, mesh: ConnectionManager, inbound: AsyncStream<MeshEvent>, store: EntryStore, config: GossipState.Config,
@@ -83,7 +92,7 @@ actor GossipEngine {
             }
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(25))
+                    await self.pauseBeforeTick()
                     await self.tick()
                 }
             }
@@ -205,12 +214,24 @@ actor GossipEngine {
         }
     }
 
+    private func pauseBeforeTick() async {
+        if ContinuousClock.now - lastEvent < Self.quietAfter {
+            try? await Task.sleep(for: Self.busyTick)
+        } else {
+            await quiet.pause(for: Self.quietTick)
+        }
+    }
+
     private func tick() async {
         await handle(.tick)
         await antiEntropyTick()
     }
 
     func handle(_ event: GossipState.Event) async {
+        if case .tick = event {} else {
+            lastEvent = .now
+            quiet.ring()
+        }
         let actions = state.handle(event, now: now)
         await execute(actions)
     }

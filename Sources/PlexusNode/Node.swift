@@ -102,7 +102,8 @@ public actor Node {
         self.dht = dht
         let relayPaths = RelayPaths()
         self.relayPaths = relayPaths
-        let inbox = TaskInbox(me: me, skills: config.agent.skills, clock: clock, logger: logger) { caller, task in
+        let sweeps = Alarm()
+        let inbox = TaskInbox(me: me, skills: config.agent.skills, clock: clock, sweeps: sweeps, logger: logger) { caller, task in
             if caller == me {
                 localSink.yield((me, task))
             } else if await !mesh.sendWaiting([Plexus_Frame.with { $0.task = task }], to: caller), let relay = relayPaths[caller] {
@@ -145,7 +146,8 @@ public actor Node {
             lookup: { id throws(PlexusError) in try await Node.agent(id, in: gossip, dht: dht, nowMs: clock.nowMs) })
         self.retention = Retention(store: store, me: key.id, settings: config.retention, blobGraceS: config.blobs.graceS, logger: logger)
         self.taskRouter = TaskRouter(
-            me: me, clock: clock, mesh: mesh, inbox: inbox, maxPayloadBytes: config.limits.maxBodyBytes, logger: logger,
+            me: me, clock: clock, mesh: mesh, inbox: inbox, sweeps: sweeps, maxPayloadBytes: config.limits.maxBodyBytes,
+            logger: logger,
             seal: { task, target in RelayedTask.seal(task, by: key, for: target) },
             directory: { query in await Node.agents(query, in: gossip, dht: dht, nowMs: clock.nowMs) },
             lookup: { id throws(PlexusError) in try await Node.agent(id, in: gossip, dht: dht, nowMs: clock.nowMs) })

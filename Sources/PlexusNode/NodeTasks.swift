@@ -64,16 +64,24 @@ extension Node {
         await inbox.register(capability, handler: handler)
     }
 
-    /// Routes task frames from peers and from this node to itself, and runs the timers.
+    /// Routes task frames from peers and from this node to itself, and runs the timers:
+    /// every 25 ms while there are tasks or waits to time, every 250 ms while there are none
+    /// (a task or a wait arriving ends that pause).
     func runTasks() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.readTaskFrames(on: self.inbox) }
             group.addTask { await self.readLocalTasks(on: self.inbox) }
             group.addTask {
+                var timing = true
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(25))
-                    await self.inbox.sweep()
-                    await self.taskRouter.sweep()
+                    if timing {
+                        try? await Task.sleep(for: .milliseconds(25))
+                    } else {
+                        await self.inbox.sweeps.pause(for: .milliseconds(250))
+                    }
+                    let inboxTiming = await self.inbox.sweep()
+                    let routerTiming = await self.taskRouter.sweep()
+                    timing = inboxTiming || routerTiming
                 }
             }
             await group.next()

@@ -19,13 +19,16 @@ actor TaskInbox {
     /// In-process handlers by capability (lowercased), and the tasks they are running.
     private var handlers: [String: TaskHandler] = [:]
     private var running: [TaskID: Task<Void, Never>] = [:]
+    /// Rung when a task or a wait arrives: the sweeps leave their quiet pace.
+    let sweeps: Alarm
 
     init(
-        me: AgentID, skills: [String], clock: NodeClock, logger: Logger,
+        me: AgentID, skills: [String], clock: NodeClock, sweeps: Alarm, logger: Logger,
         notify: nonisolated(nonsending) @escaping @Sendable (AgentID, Plexus_Task) async -> Void
     ) {
         state = WorkerTasks(me: me, skills: skills)
         self.clock = clock
+        self.sweeps = sweeps
         self.logger = logger
         self.notify = notify
     }
@@ -58,6 +61,7 @@ actor TaskInbox {
 
     /// A task submitted by `caller`.
     func receive(_ id: TaskID, submit: Plexus_TaskSubmit, from caller: AgentID) async {
+        sweeps.ring()
         await execute(state.receive(id, submit: submit, from: caller, nowMs: clock.nowMs))
     }
 
@@ -85,6 +89,7 @@ actor TaskInbox {
             guard ContinuousClock.now < deadline, !Task.isCancelled else { return nil }
             // A cancelled poll (its request gone, the node shutting down) ends at once.
             await withTaskCancellationHandler {
+                sweeps.ring()
                 await withCheckedContinuation { pollers.add(name, until: deadline, $0) }
             } onCancel: {
                 Task { await self.wakePollers(name) }
@@ -104,6 +109,7 @@ actor TaskInbox {
             let deadline = ContinuousClock.now + wait
             while ContinuousClock.now < deadline, waiting(state.view(id)), !Task.isCancelled {
                 await withTaskCancellationHandler {
+                    sweeps.ring()
                     await withCheckedContinuation { watchers.add(id, until: deadline, $0) }
                 } onCancel: {
                     Task { await self.wakeWatchers(id) }
@@ -131,11 +137,14 @@ actor TaskInbox {
 
     /// Hands out again the tasks whose lease ran out, ends those past their deadline, and
     /// wakes waiters whose time is up. Called periodically.
-    func sweep() async {
+    /// Runs the timers; returns whether any are left (tasks that may run out of lease or
+    /// deadline, waits that may run out).
+    func sweep() async -> Bool {
         await execute(state.sweep(nowMs: clock.nowMs))
         let now = ContinuousClock.now
         pollers.wakeExpired(now: now)
         watchers.wakeExpired(now: now)
+        return state.hasLiveTasks || !pollers.isEmpty || !watchers.isEmpty
     }
 
     /// Wakes the polls for `capability` (one was cancelled; the others poll again).

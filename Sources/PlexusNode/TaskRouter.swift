@@ -21,9 +21,12 @@ actor TaskRouter {
     private let logger: Logger
     private var tasks: CallerTasks
     private var watchers = Waiters<TaskID>()
+    /// Rung when a task or a wait starts: the sweeps leave their quiet pace.
+    private let sweeps: Alarm
 
     init(
-        me: AgentID, clock: NodeClock, mesh: ConnectionManager, inbox: TaskInbox, maxPayloadBytes: Int, logger: Logger,
+        me: AgentID, clock: NodeClock, mesh: ConnectionManager, inbox: TaskInbox, sweeps: Alarm, maxPayloadBytes: Int,
+        logger: Logger,
         seal: @escaping @Sendable (Plexus_Task, AgentID) -> Plexus_Task,
         directory: @escaping @Sendable (AgentQuery) async throws(PlexusError) -> [AgentView],
         lookup: @escaping @Sendable (AgentID) async throws(PlexusError) -> AgentView
@@ -33,6 +36,7 @@ actor TaskRouter {
         tasks = CallerTasks(me: me)
         self.mesh = mesh
         self.inbox = inbox
+        self.sweeps = sweeps
         self.maxPayloadBytes = maxPayloadBytes
         self.logger = logger
         self.directory = directory
@@ -54,6 +58,7 @@ actor TaskRouter {
         }
         let worker = try await chooseWorker(request)
         let id = TaskID.random()
+        sweeps.ring()
         let view = tasks.start(
             id, to: worker, capability: request.capability, payload: request.payload, timeoutMs: Int64(timeoutMs), nowMs: clock.nowMs)
         var frame = Plexus_Task()
@@ -85,6 +90,7 @@ actor TaskRouter {
             while ContinuousClock.now < deadline, waiting(tasks.view(id)), !Task.isCancelled {
                 // A cancelled wait (its request gone, the node shutting down) ends at once.
                 await withTaskCancellationHandler {
+                    sweeps.ring()
                     await withCheckedContinuation { watchers.add(id, until: deadline, $0) }
                 } onCancel: {
                     Task { await self.wakeWatchers(id) }
@@ -121,9 +127,12 @@ actor TaskRouter {
     }
 
     /// Fails tasks past their deadline (telling their workers) and wakes expired waiters.
-    func sweep() async {
+    /// Runs the timers; returns whether any are left (tasks that may run out of deadline,
+    /// waits that may run out).
+    func sweep() async -> Bool {
         await execute(tasks.sweep(nowMs: clock.nowMs))
         watchers.wakeExpired(now: .now)
+        return tasks.hasLiveTasks || !watchers.isEmpty
     }
 
     private func execute(_ actions: [CallerTasks.Action]) async {

@@ -8,6 +8,8 @@ struct Waiters<Key: Hashable> {
 
     private var entries: [Key: [Waiter]] = [:]
 
+    var isEmpty: Bool { entries.isEmpty }
+
     mutating func add(_ key: Key, until deadline: ContinuousClock.Instant, _ continuation: CheckedContinuation<Void, Never>) {
         entries[key, default: []].append(Waiter(deadline: deadline, continuation: continuation))
     }

@@ -44,6 +44,9 @@ public struct CallerTasks: Sendable {
 
     public func view(_ id: TaskID) -> TaskView? { tasks[id]?.view }
 
+    /// Whether a task sent from here may still run out of deadline (`sweep` has work).
+    public var hasLiveTasks: Bool { tasks.hasUnended }
+
     /// Tasks sent from here, newest first.
     public func newest(_ limit: Int) -> [TaskView] { tasks.newest(limit).map(\.view) }
 

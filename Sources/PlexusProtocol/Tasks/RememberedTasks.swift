@@ -40,6 +40,9 @@ public struct RememberedTasks<Record: TaskRecord>: Sendable {
         }
     }
 
+    /// Whether any task may not have ended: the sweeps have deadlines to watch.
+    public var hasUnended: Bool { !unended.isEmpty }
+
     /// Forgets a task entirely.
     public mutating func remove(_ id: TaskID) {
         records.removeValue(forKey: id)

@@ -71,6 +71,8 @@ public struct WorkerTasks: Sendable {
 
     /// Whether so many tasks wait here that this agent should be announced as busy.
     public var isBusy: Bool { queued >= Self.busyQueue }
+    /// Whether a task here may still run out of lease or deadline (`sweep` has work).
+    public var hasLiveTasks: Bool { tasks.hasUnended }
 
     /// Whether this agent takes tasks for `capability`: announced, served in process, or
     /// a worker asked for it within the last minute.
