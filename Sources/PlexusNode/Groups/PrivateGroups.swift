@@ -32,6 +32,8 @@ actor PrivateGroups: IngestPolicy {
         var unopened: [EntryID: StoredEntry] = [:]
         /// The control heads when this node last rekeyed by itself: once per roster state.
         var rekeyedAt: [EntryID]?
+        /// After a rekey by itself failed: when to try again, and how many tries failed.
+        var rekeyRetry: (at: ContinuousClock.Instant, failures: Int)?
         /// Who may take part in the group's topic here, as last told to the gossip.
         var admitted: Set<AgentID>?
         /// Feeds proven forked by `ledger.fork` entries of the group: author → fork seq.
@@ -654,17 +656,28 @@ actor PrivateGroups: IngestPolicy {
     // MARK: - Rekeying by itself
 
     /// Where a rekey is due and this agent is the manager with the lowest id, starts one
-    /// (once per roster state).
+    /// (once per roster state). One that fails (the store busy, say) is tried again after
+    /// 1 s, doubling up to a minute, whether or not the roster changes meanwhile: until it
+    /// succeeds, a removed member could still open what is sealed under the old epoch.
     private func rekeyWhereDue() async {
+        let now = ContinuousClock.now
         for (id, group) in groups where group.roster.needsRekey && group.rekeyedAt != group.roster.heads {
+            if let retry = group.rekeyRetry, now < retry.at { continue }
             let managers = group.roster.members.filter { $0.value >= .manager }.keys.sorted()
             guard managers.first == key.id else { continue }
             groups[id]?.rekeyedAt = group.roster.heads
             do {
                 _ = try await rekey(id.hex)
+                groups[id]?.rekeyRetry = nil
                 logger.info("rekeyed a group", metadata: ["group": "\(group.membership.name)"])
             } catch {
-                logger.warning("could not rekey a group", metadata: ["group": "\(group.membership.name)", "error": "\(error)"])
+                let failures = (group.rekeyRetry?.failures ?? 0) + 1
+                let pause = Duration.seconds(min(60, 1 << min(failures - 1, 6)))
+                groups[id]?.rekeyedAt = nil
+                groups[id]?.rekeyRetry = (ContinuousClock.now + pause, failures)
+                logger.warning("could not rekey a group; trying again", metadata: [
+                    "group": "\(group.membership.name)", "error": "\(error)", "in_s": "\(pause.components.seconds)",
+                ])
             }
         }
     }
