@@ -49,9 +49,9 @@ actor GossipEngine {
     /// When the last event other than a tick was handled, and the quiet pause it ends.
     private var lastEvent = ContinuousClock.now
     private let quiet = Alarm()
-    static let busyTick = Duration.milliseconds(25)
-    static let quietTick = Duration.milliseconds(250)
-    static let quietAfter = Duration.seconds(1)
+    private static let busyTick = Duration.milliseconds(25)
+    private static let quietTick = Duration.milliseconds(250)
+    private static let quietAfter = Duration.seconds(1)
 
     init(
         me: AgentKey, mesh: ConnectionManager, inbound: AsyncStream<MeshEvent>, store: EntryStore, config: GossipState.Config,

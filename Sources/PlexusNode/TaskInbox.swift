@@ -14,8 +14,8 @@ actor TaskInbox {
     /// runs on this actor's executor, without a hop.
     private let notify: nonisolated(nonsending) @Sendable (AgentID, Plexus_Task) async -> Void
     private var state: WorkerTasks
-    private var pollers = Waiters<String>()
-    private var watchers = Waiters<TaskID>()
+    private var pollers: Waiters<String>
+    private var watchers: Waiters<TaskID>
     /// In-process handlers by capability (lowercased), and the tasks they are running.
     private var handlers: [String: TaskHandler] = [:]
     private var running: [TaskID: Task<Void, Never>] = [:]
@@ -29,6 +29,8 @@ actor TaskInbox {
         state = WorkerTasks(me: me, skills: skills)
         self.clock = clock
         self.sweeps = sweeps
+        pollers = Waiters(sweeps: sweeps)
+        watchers = Waiters(sweeps: sweeps)
         self.logger = logger
         self.notify = notify
     }
@@ -89,7 +91,6 @@ actor TaskInbox {
             guard ContinuousClock.now < deadline, !Task.isCancelled else { return nil }
             // A cancelled poll (its request gone, the node shutting down) ends at once.
             await withTaskCancellationHandler {
-                sweeps.ring()
                 await withCheckedContinuation { pollers.add(name, until: deadline, $0) }
             } onCancel: {
                 Task { await self.wakePollers(name) }
@@ -109,7 +110,6 @@ actor TaskInbox {
             let deadline = ContinuousClock.now + wait
             while ContinuousClock.now < deadline, waiting(state.view(id)), !Task.isCancelled {
                 await withTaskCancellationHandler {
-                    sweeps.ring()
                     await withCheckedContinuation { watchers.add(id, until: deadline, $0) }
                 } onCancel: {
                     Task { await self.wakeWatchers(id) }
@@ -136,9 +136,8 @@ actor TaskInbox {
     // MARK: - Time
 
     /// Hands out again the tasks whose lease ran out, ends those past their deadline, and
-    /// wakes waiters whose time is up. Called periodically.
-    /// Runs the timers; returns whether any are left (tasks that may run out of lease or
-    /// deadline, waits that may run out).
+    /// wakes waiters whose time is up. Called periodically; returns whether anything is
+    /// left to time (tasks that may run out of lease or deadline, waits).
     func sweep() async -> Bool {
         await execute(state.sweep(nowMs: clock.nowMs))
         let now = ContinuousClock.now

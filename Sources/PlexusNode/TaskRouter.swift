@@ -20,7 +20,7 @@ actor TaskRouter {
     private let maxPayloadBytes: Int
     private let logger: Logger
     private var tasks: CallerTasks
-    private var watchers = Waiters<TaskID>()
+    private var watchers: Waiters<TaskID>
     /// Rung when a task or a wait starts: the sweeps leave their quiet pace.
     private let sweeps: Alarm
 
@@ -37,6 +37,7 @@ actor TaskRouter {
         self.mesh = mesh
         self.inbox = inbox
         self.sweeps = sweeps
+        watchers = Waiters(sweeps: sweeps)
         self.maxPayloadBytes = maxPayloadBytes
         self.logger = logger
         self.directory = directory
@@ -90,7 +91,6 @@ actor TaskRouter {
             while ContinuousClock.now < deadline, waiting(tasks.view(id)), !Task.isCancelled {
                 // A cancelled wait (its request gone, the node shutting down) ends at once.
                 await withTaskCancellationHandler {
-                    sweeps.ring()
                     await withCheckedContinuation { watchers.add(id, until: deadline, $0) }
                 } onCancel: {
                     Task { await self.wakeWatchers(id) }
@@ -126,9 +126,8 @@ actor TaskRouter {
         await execute(actions)
     }
 
-    /// Fails tasks past their deadline (telling their workers) and wakes expired waiters.
-    /// Runs the timers; returns whether any are left (tasks that may run out of deadline,
-    /// waits that may run out).
+    /// Fails tasks past their deadline (telling their workers) and wakes expired waiters;
+    /// returns whether anything is left to time (tasks that may run out of deadline, waits).
     func sweep() async -> Bool {
         await execute(tasks.sweep(nowMs: clock.nowMs))
         watchers.wakeExpired(now: .now)

@@ -1,5 +1,7 @@
 /// Callers suspended until something about a key changes, each with its own deadline: the
 /// owner (an actor) wakes them on a change and, from a periodic sweep, when their time is up.
+/// A sweep that slows down while it has nothing to time is told of each new waiter by its
+/// alarm.
 struct Waiters<Key: Hashable> {
     private struct Waiter {
         let deadline: ContinuousClock.Instant
@@ -7,10 +9,16 @@ struct Waiters<Key: Hashable> {
     }
 
     private var entries: [Key: [Waiter]] = [:]
+    private let sweeps: Alarm?
+
+    init(sweeps: Alarm? = nil) {
+        self.sweeps = sweeps
+    }
 
     var isEmpty: Bool { entries.isEmpty }
 
     mutating func add(_ key: Key, until deadline: ContinuousClock.Instant, _ continuation: CheckedContinuation<Void, Never>) {
+        sweeps?.ring()
         entries[key, default: []].append(Waiter(deadline: deadline, continuation: continuation))
     }
 

@@ -20,6 +20,12 @@ struct APIBenchmark: AsyncParsableCommand {
     @Option(help: "Entries per request in the throughput phase: 1 is POST /v1/publish, more is POST /v1/publish/batch.")
     var batch = 1
 
+    func validate() throws {
+        guard (1...PublishBatchRequest.maxEntries).contains(batch) else {
+            throw ValidationError("--batch must be 1 to \(PublishBatchRequest.maxEntries)")
+        }
+    }
+
     @Option(help: "SSE subscribers in the latency phase.")
     var subscribers = 10
 
@@ -53,9 +59,6 @@ struct APIBenchmark: AsyncParsableCommand {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let client = NodeClient(address: address, token: token, http: http)
 
-        guard (1...PublishBatchRequest.maxEntries).contains(batch) else {
-            throw BenchmarkError("--batch must be 1 to \(PublishBatchRequest.maxEntries)")
-        }
         _ = try await publishConcurrently(client, count: 500)  // warm-up: connections, SQLite pages
         let start = ContinuousClock.now
         let publishLatency = try await publishConcurrently(client, count: publishes)
