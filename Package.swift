@@ -34,7 +34,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML"]),
-        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
@@ -110,7 +109,6 @@ let package = Package(
                 "PlexusCore",
                 "PlexusNode",
                 "PlexusMCP",
-                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -171,7 +169,7 @@ let package = Package(
             name: "PlexusMCP",
             dependencies: [
                 "PlexusCore",
-                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -185,7 +183,6 @@ let package = Package(
                 "PlexusHooks",
                 "PlexusMCP",
                 "PlexusA2A",
-                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -249,7 +246,7 @@ let package = Package(
         .testTarget(
             name: "PlexusAPITests",
             dependencies: [
-                "PlexusCore", "PlexusAPI", "PlexusNode", .product(name: "Hummingbird", package: "hummingbird"),
+                "PlexusCore", "PlexusAPI", "PlexusMCP", "PlexusNode", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

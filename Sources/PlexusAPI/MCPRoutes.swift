@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import MCP
 import NIOCore
 import PlexusCore
 import PlexusMCP
@@ -36,26 +35,19 @@ struct MCPRoutes: APIRouteCollection {
                 throw PlexusError(.tooLarge, "MCP message exceeds \(bodyLimit) bytes")
             }
         }
-        let reply = await sessions.handle(MCP.HTTPRequest(method: request.method.rawValue, headers: headers, body: body, path: request.uri.path))
+        let message = MCPHTTPSessions.Request(method: request.method.rawValue, headers: headers, body: body)
+        // A tool call may wait (next_task, query with wait_ms): at shutdown, ending the
+        // sessions cancels it, so it does not hold up a graceful stop.
+        let reply = try await withGracefulShutdownHandler {
+            await sessions.handle(message)
+        } onGracefulShutdown: { [sessions] in
+            Task { await sessions.closeAll() }
+        }
         var fields = HTTPFields()
         for (name, value) in reply.headers {
             guard let name = HTTPField.Name(name) else { continue }
             fields[name] = value
         }
-        let status = HTTPResponse.Status(code: reply.statusCode)
-        guard case .stream(let stream, _) = reply else {
-            return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(data: reply.bodyData ?? Data())))
-        }
-        return Response(status: status, headers: fields, body: ResponseBody { [sessions] writer in
-            // An open stream would hold up a graceful shutdown: ending the sessions ends it.
-            try await withGracefulShutdownHandler {
-                for try await chunk in stream {
-                    try await writer.write(ByteBuffer(data: chunk))
-                }
-            } onGracefulShutdown: {
-                Task { await sessions.closeAll() }
-            }
-            try await writer.finish(nil)
-        })
+        return Response(status: HTTPResponse.Status(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(data: reply.body)))
     }
 }

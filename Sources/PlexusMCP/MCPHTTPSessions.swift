@@ -1,14 +1,16 @@
 import Foundation
 import Logging
-import MCP
 import PlexusCore
 
-/// MCP over Streamable HTTP: one MCP server and transport per session (`Mcp-Session-Id`),
-/// created by an `initialize` request and ended by `DELETE`, by idling past `idleTimeout`,
-/// or, when `maxSessions` are open, by a new session displacing the longest-idle one that
-/// has been idle at least `minimumIdleToDisplace`. The web framework in front hands requests
-/// in and writes the responses out; token and `Origin` checks happen there, and the MCP
-/// transport checks `Host`, `Accept`, `Content-Type` and the protocol version itself.
+/// MCP over Streamable HTTP: one `MCPSession` per `Mcp-Session-Id`, created by an
+/// `initialize` request and ended by `DELETE`, by idling past `idleTimeout`, or, when
+/// `maxSessions` are open, by a new session displacing the longest-idle one that has been idle
+/// at least `minimumIdleToDisplace`. The web framework in front hands requests in and writes
+/// the replies out; token and `Origin` checks happen there.
+///
+/// Requests are answered with one JSON body (`application/json`), notifications with 202.
+/// The server sends nothing unasked, so `GET` (a stream of server messages) is 405, which
+/// the specification allows.
 public actor MCPHTTPSessions {
     /// Bounds on sessions.
     public struct Limits: Sendable {
@@ -23,101 +25,138 @@ public actor MCPHTTPSessions {
         }
     }
 
-    private struct Session {
-        let server: Server
-        let transport: StatefulHTTPServerTransport
+    /// One HTTP request to the MCP endpoint; header names in lower case.
+    public struct Request: Sendable {
+        public var method: String
+        public var headers: [String: String]
+        public var body: Data?
+
+        public init(method: String, headers: [String: String], body: Data?) {
+            self.method = method
+            self.headers = headers
+            self.body = body
+        }
+    }
+
+    /// The HTTP reply.
+    public struct Reply: Sendable {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: Data
+
+        static func jsonRPC(_ status: Int, _ body: Data, headers: [String: String] = [:]) -> Reply {
+            Reply(status: status, headers: headers.merging(["Content-Type": "application/json"]) { _, new in new }, body: body)
+        }
+
+        static func refusal(_ status: Int, _ error: MCPError) -> Reply {
+            jsonRPC(status, JSONRPCReply.error(id: nil, error))
+        }
+    }
+
+    /// The session header's name (lower case, as `Request.headers` holds it).
+    public static let sessionHeader = "mcp-session-id"
+    static let versionHeader = "mcp-protocol-version"
+
+    private struct Entry {
+        let session: MCPSession
         var lastUsed: ContinuousClock.Instant
     }
 
-    private struct FixedSessionID: SessionIDGenerator {
-        let id: String
-        func generateSessionID() -> String { id }
-    }
-
-    private let service: any NodeService
+    private let server: PlexusMCPServer
     private let limits: Limits
     private let logger: Logger
-    private var sessions: [String: Session] = [:]
+    private var sessions: [String: Entry] = [:]
 
     public init(service: any NodeService, limits: Limits = Limits(), logger: Logger) {
-        self.service = service
+        self.server = PlexusMCPServer(service: service)
         self.limits = limits
         self.logger = logger
     }
 
     /// Answers one HTTP request to the MCP endpoint.
-    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+    public func handle(_ request: Request) async -> Reply {
         let method = request.method.uppercased()
-        if let id = request.header(HTTPHeaderName.sessionID) {
-            guard var session = sessions[id] else {
-                return .error(statusCode: 404, .invalidRequest("Not Found: no MCP session \(id.prefix(64)) (expired or ended); initialize a new one"))
-            }
-            session.lastUsed = .now
-            sessions[id] = session
-            let response = await session.transport.handleRequest(request)
-            if method == "DELETE", response.statusCode == 200 {
-                await close(id)
-            }
-            return response
+        guard method == "POST" || method == "DELETE" else {
+            return Reply(status: 405, headers: ["Allow": "POST, DELETE"], body: Data())
         }
-        guard method == "POST", let body = request.body, Self.isInitialize(body) else {
-            return .error(statusCode: 400, .invalidRequest("Bad Request: send an initialize request first, then the \(HTTPHeaderName.sessionID) header it returns"))
+        if let version = request.headers[Self.versionHeader], !PlexusMCPServer.protocolVersions.contains(version) {
+            return .refusal(400, .invalidRequest("Bad Request: unsupported MCP-Protocol-Version \(version.prefix(40)); supported: \(PlexusMCPServer.protocolVersions.joined(separator: ", "))"))
         }
-        return await open(request)
+        guard let id = request.headers[Self.sessionHeader] else {
+            return method == "POST" ? await open(request) : .refusal(400, .invalidRequest("Bad Request: DELETE needs the \(Self.sessionHeader) header"))
+        }
+        guard var entry = sessions[id] else {
+            return .refusal(404, .invalidRequest("Not Found: no MCP session \(id.prefix(64)) (expired or ended); initialize a new one"))
+        }
+        entry.lastUsed = .now
+        sessions[id] = entry
+        if method == "DELETE" {
+            await close(id)
+            return Reply(status: 200, headers: [:], body: Data())
+        }
+        if let refusal = Self.checkBody(request) { return refusal }
+        guard let reply = await entry.session.receive(request.body ?? Data()) else {
+            return Reply(status: 202, headers: [:], body: Data())
+        }
+        return .jsonRPC(200, reply)
     }
 
-    /// Ends every session (at shutdown).
+    /// Ends every session (at shutdown), which also cancels their running requests.
     public func closeAll() async {
         for id in Array(sessions.keys) { await close(id) }
     }
 
-    private func open(_ request: HTTPRequest) async -> HTTPResponse {
+    /// A 415 or 400 for a POST whose body cannot be an MCP message.
+    private static func checkBody(_ request: Request) -> Reply? {
+        let type = request.headers["content-type"]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard type == "application/json" else {
+            return .refusal(415, .invalidRequest("Unsupported Media Type: send MCP messages as application/json"))
+        }
+        guard let body = request.body, !body.isEmpty else {
+            return .refusal(400, .invalidRequest("Bad Request: the body is empty; send a JSON-RPC message"))
+        }
+        return nil
+    }
+
+    private func open(_ request: Request) async -> Reply {
+        if let refusal = Self.checkBody(request) { return refusal }
+        switch JSONRPCMessage.parse(request.body ?? Data()) {
+        case .failure(let refusal):
+            return .jsonRPC(400, JSONRPCReply.error(id: refusal.id, refusal.error))
+        case .success(.request(_, "initialize", _)):
+            break
+        case .success:
+            return .refusal(400, .invalidRequest("Bad Request: send an initialize request first, then the Mcp-Session-Id header it returns"))
+        }
         await sweep()
         if sessions.count >= limits.maxSessions {
             let now = ContinuousClock.now
             guard let (idleID, idle) = sessions.min(by: { $0.value.lastUsed < $1.value.lastUsed }),
                   now - idle.lastUsed >= limits.minimumIdleToDisplace
             else {
-                return .error(statusCode: 503, .serverError(code: -32000, message: "overloaded: \(limits.maxSessions) MCP sessions are open; end one (DELETE) or retry later"))
+                return .refusal(503, MCPError(code: -32000, "overloaded: \(limits.maxSessions) MCP sessions are open; end one (DELETE) or retry later"))
             }
             logger.info("MCP session displaced", metadata: ["session": "\(idleID)"])
             await close(idleID)
         }
         let id = UUID().uuidString
-        let transport = StatefulHTTPServerTransport(sessionIDGenerator: FixedSessionID(id: id))
-        let server = await PlexusMCPServer.make(service: service)
-        do {
-            try await server.start(transport: transport)
-        } catch {
-            await server.stop()
-            return .error(statusCode: 500, .internalError("cannot start an MCP session: \(error)"))
-        }
-        sessions[id] = Session(server: server, transport: transport, lastUsed: .now)
-        let response = await transport.handleRequest(request)
-        if case .error = response {
-            await close(id)
-        } else {
-            logger.debug("MCP session opened", metadata: ["session": "\(id)"])
-        }
-        return response
-    }
-
-    /// Whether a body is a JSON-RPC `initialize` request.
-    private static func isInitialize(_ body: Data) -> Bool {
-        struct Probe: Decodable { let method: String? }
-        return (try? JSONDecoder().decode(Probe.self, from: body))?.method == Initialize.name
+        let session = MCPSession(server: server)
+        sessions[id] = Entry(session: session, lastUsed: .now)
+        logger.debug("MCP session opened", metadata: ["session": "\(id)"])
+        let reply = await session.receive(request.body ?? Data()) ?? Data()
+        return .jsonRPC(200, reply, headers: ["Mcp-Session-Id": id])
     }
 
     private func sweep() async {
         let now = ContinuousClock.now
-        for (id, session) in sessions where now - session.lastUsed > limits.idleTimeout {
+        for (id, entry) in sessions where now - entry.lastUsed > limits.idleTimeout {
             logger.debug("MCP session expired", metadata: ["session": "\(id)"])
             await close(id)
         }
     }
 
     private func close(_ id: String) async {
-        guard let session = sessions.removeValue(forKey: id) else { return }
-        await session.server.stop()
+        guard let entry = sessions.removeValue(forKey: id) else { return }
+        await entry.session.close()
     }
 }

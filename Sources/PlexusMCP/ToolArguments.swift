@@ -1,14 +1,13 @@
 import Foundation
-import MCP
 import PlexusCore
 
 /// A tool call's arguments, read with the tool's schema in mind: unknown names and wrong
 /// types are `invalidArgument` errors naming the argument, so a model can correct its call.
 struct ToolArguments {
-    private let values: [String: Value]
+    private let values: [String: JSONValue]
 
     /// Refuses any argument not in `allowed`.
-    init(_ values: [String: Value]?, allowed: Set<String>, tool: String) throws(PlexusError) {
+    init(_ values: [String: JSONValue]?, allowed: Set<String>, tool: String) throws(PlexusError) {
         let values = values ?? [:]
         if let unknown = values.keys.sorted().first(where: { !allowed.contains($0) }) {
             let choices = allowed.isEmpty ? "it takes no arguments" : "allowed: \(allowed.sorted().joined(separator: ", "))"
@@ -18,17 +17,10 @@ struct ToolArguments {
     }
 
     /// The arguments as one JSON object, for requests that read their own fields.
-    var json: JSONValue {
-        get throws(PlexusError) {
-            let data: Data
-            do {
-                data = try JSONEncoder().encode(values)
-            } catch {
-                throw PlexusError(.invalidArgument, "arguments are not JSON: \(error)")
-            }
-            return try JSONValue(parsing: data)
-        }
-    }
+    var json: JSONValue { .object(values) }
+
+    /// The arguments by name, for requests that read their own fields.
+    var fields: [String: JSONValue] { values }
 
     func string(_ name: String) throws(PlexusError) -> String? {
         switch values[name] {
@@ -62,8 +54,8 @@ struct ToolArguments {
     func int(_ name: String) throws(PlexusError) -> Int? {
         switch values[name] {
         case nil, .null?: return nil
-        case .int(let number)?: return number
-        case .double(let number)? where number.rounded() == number && abs(number) < 9e15: return Int(number)
+        case .integer(let number)?: return Int(number)
+        case .number(let number)? where number.rounded() == number && abs(number) < 9e15: return Int(number)
         case let other?: throw PlexusError(.invalidArgument, "'\(name)' must be an integer, not \(Self.kind(other))")
         }
     }
@@ -97,13 +89,12 @@ struct ToolArguments {
         try string(name).map { text throws(PlexusError) in try EntryID.parse(text) }
     }
 
-    private static func kind(_ value: Value) -> String {
+    private static func kind(_ value: JSONValue) -> String {
         switch value {
         case .null: "null"
         case .bool: "a boolean"
-        case .int, .double: "a number"
+        case .integer, .number: "a number"
         case .string: "a string"
-        case .data: "binary data"
         case .array: "an array"
         case .object: "an object"
         }

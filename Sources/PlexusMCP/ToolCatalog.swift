@@ -1,10 +1,24 @@
 import Foundation
-import MCP
 import PlexusCore
+
+/// What a model reads about a tool (MCP `Tool`).
+struct ToolDefinition: Encodable, Sendable {
+    struct Annotations: Encodable, Sendable {
+        let title: String
+        let readOnlyHint: Bool
+        let openWorldHint: Bool
+    }
+
+    let name: String
+    let title: String
+    let description: String
+    let inputSchema: JSONValue
+    let annotations: Annotations
+}
 
 /// One MCP tool: what a model reads about it, and how a call runs against a node.
 struct PlexusTool: Sendable {
-    let definition: Tool
+    let definition: ToolDefinition
     /// Runs the call; the result is a JSON object (compact UTF-8).
     let run: @Sendable (ToolArguments, any NodeService) async throws(PlexusError) -> Data
 
@@ -25,10 +39,10 @@ enum ToolCatalog {
     // MARK: - Schema helpers
 
     static func tool(
-        _ name: String, _ title: String, _ description: String, properties: [String: Value], required: [String] = [],
+        _ name: String, _ title: String, _ description: String, properties: [String: JSONValue], required: [String] = [],
         readOnly: Bool
-    ) -> Tool {
-        Tool(
+    ) -> ToolDefinition {
+        ToolDefinition(
             name: name, title: title, description: description,
             inputSchema: [
                 "type": "object", "properties": .object(properties),
@@ -37,18 +51,18 @@ enum ToolCatalog {
             annotations: .init(title: title, readOnlyHint: readOnly, openWorldHint: false))
     }
 
-    static func string(_ description: String) -> Value {
+    static func string(_ description: String) -> JSONValue {
         ["type": "string", "description": .string(description)]
     }
 
-    static func boolean(_ description: String) -> Value {
+    static func boolean(_ description: String) -> JSONValue {
         ["type": "boolean", "description": .string(description)]
     }
 
-    static func integer(_ description: String, minimum: Int? = nil, maximum: Int? = nil) -> Value {
-        var schema: [String: Value] = ["type": "integer", "description": .string(description)]
-        if let minimum { schema["minimum"] = .int(minimum) }
-        if let maximum { schema["maximum"] = .int(maximum) }
+    static func integer(_ description: String, minimum: Int? = nil, maximum: Int? = nil) -> JSONValue {
+        var schema: [String: JSONValue] = ["type": "integer", "description": .string(description)]
+        if let minimum { schema["minimum"] = .integer(Int64(minimum)) }
+        if let maximum { schema["maximum"] = .integer(Int64(maximum)) }
         return .object(schema)
     }
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import MCP
 import PlexusCore
 import PlexusMCP
 
@@ -18,13 +17,7 @@ struct MCPCommand: AsyncParsableCommand {
         try await reportingErrors(json: false) {
             // `query` may wait up to a minute for entries; allow it, and a little more.
             let client = try await global.client(timeout: .seconds(75))
-            let server = await PlexusMCPServer.make(service: client)
-            do {
-                try await server.start(transport: StdioTransport())
-            } catch {
-                throw PlexusError(.internal, "cannot start MCP on stdio: \(error)")
-            }
-            await server.waitUntilCompleted()
+            try await MCPStdio.serve(PlexusMCPServer(service: client), maxMessageBytes: MCPStdio.defaultMaxMessageBytes)
         }
     }
 }

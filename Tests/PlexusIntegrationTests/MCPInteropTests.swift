@@ -88,6 +88,35 @@ import Testing
         #expect(try await node.stop() == 0)
     }
 
+    /// `plexus mcp` answers every line of its input, a malformed one with a JSON-RPC error,
+    /// and exits when the input ends, also when stdin and stdout are regular files rather
+    /// than pipes (`plexus mcp < requests > replies`).
+    @Test func stdioAnswersEveryLineAndEndsWithItsInput() async throws {
+        let directory = try TempDirectory()
+        let node = try await ServeProcess(directory: directory)
+        let lines = [
+            #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+            #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            "{not json",
+            #"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"publish","arguments":{"content":{"text":"from stdio"}}}}"#,
+            #"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"next_task","arguments":{"capability":"idle","wait_ms":300}}}"#,
+        ]
+        let run = try await runPlexus(["mcp", "--data", directory.path], home: directory.path, stdin: lines.joined(separator: "\n") + "\n", timeout: .seconds(30))
+        #expect(run.status == 0, "\(run.stderr)")
+        let replies = try run.stdout.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+        #expect(replies.count == 4, "\(run.stdout)")
+        let byID = Dictionary(replies.compactMap { reply in (reply["id"] as? Int).map { ($0, reply) } }, uniquingKeysWith: { first, _ in first })
+        #expect(((byID[1]?["result"] as? [String: Any])?["protocolVersion"]) as? String == "2025-06-18")
+        #expect(replies.contains { $0["id"] is NSNull && ($0["error"] as? [String: Any])?["code"] as? Int == -32700 })
+        let published = try #require((byID[2]?["result"] as? [String: Any])?["structuredContent"] as? [String: Any])
+        let stored = try await node.client.entry(try EntryID.parse(try #require(published["id"] as? String)))
+        #expect(stored.author == (try await node.client.identity().agentID))
+        #expect((byID[3]?["result"] as? [String: Any])?["isError"] as? Bool == false)
+        #expect(try await node.stop() == 0)
+    }
+
     /// A tool call that waits (`next_task` with `wait_ms`) does not hold up the node's
     /// shutdown: the sessions end and the call's stream with them.
     @Test func aWaitingToolCallEndsWhenTheNodeStops() async throws {
@@ -152,10 +181,30 @@ import Testing
         #expect(oversize.status == 413)
         #expect(oversize.code == "tooLarge")
 
+        let plainText = try await HTTPAPITests.request(node, .POST, "/mcp", token: node.token, body: initialize, contentType: "text/plain", headers: [accept])
+        #expect(plainText.status == 415)
+
         // A well-formed initialize opens a session.
         let opened = try await HTTPAPITests.request(node, .POST, "/mcp", token: node.token, body: initialize, headers: [accept])
         #expect(opened.status == 200)
-        #expect(opened.headers["mcp-session-id"] != nil)
+        #expect(opened.headers["content-type"] == "application/json")
+        let session = try #require(opened.headers["mcp-session-id"])
+        #expect(((opened.json["result"] as? [String: Any])?["protocolVersion"]) as? String == "2025-11-25")
+        let ping = #"{"jsonrpc":"2.0","id":2,"method":"ping"}"#
+        let answered = try await HTTPAPITests.request(
+            node, .POST, "/mcp", token: node.token, body: ping, headers: [accept, ("Mcp-Session-Id", session), ("MCP-Protocol-Version", "2025-11-25")])
+        #expect(answered.status == 200)
+        let badVersion = try await HTTPAPITests.request(
+            node, .POST, "/mcp", token: node.token, body: ping, headers: [accept, ("Mcp-Session-Id", session), ("MCP-Protocol-Version", "1999-01-01")])
+        #expect(badVersion.status == 400)
+        // No server-initiated stream: GET is 405, as the specification allows.
+        let stream = try await HTTPAPITests.request(node, .GET, "/mcp", token: node.token, headers: [accept, ("Mcp-Session-Id", session)])
+        #expect(stream.status == 405)
+        // DELETE ends the session; it is then unknown.
+        let ended = try await HTTPAPITests.request(node, .DELETE, "/mcp", token: node.token, headers: [("Mcp-Session-Id", session)])
+        #expect(ended.status == 200)
+        let gone = try await HTTPAPITests.request(node, .POST, "/mcp", token: node.token, body: ping, headers: [accept, ("Mcp-Session-Id", session)])
+        #expect(gone.status == 404)
         #expect(try await node.stop() == 0)
     }
 }

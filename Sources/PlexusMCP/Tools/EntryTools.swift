@@ -1,5 +1,4 @@
 import Foundation
-import MCP
 import PlexusCore
 
 extension ToolCatalog {
@@ -21,7 +20,7 @@ extension ToolCatalog {
                 ],
                 required: ["content"], readOnly: false),
             run: { arguments, node throws(PlexusError) in
-                try encode(try await node.publish(try PublishRequest(json: try arguments.json)))
+                try encode(try await node.publish(try PublishRequest(json: arguments.json)))
             }),
         PlexusTool(
             definition: tool(
@@ -29,14 +28,14 @@ extension ToolCatalog {
                 "Signs and stores up to \(PublishBatchRequest.maxEntries) entries in one go, in the order given, with consecutive seqs: all of them or none (an invalid one is named by its index). Each item has the fields of publish. Much faster than one publish per entry for bulk writes. Returns {\"entries\": [...]}, the stored entries in order.",
                 properties: [
                     "entries": [
-                        "type": "array", "minItems": 1, "maxItems": .int(PublishBatchRequest.maxEntries),
+                        "type": "array", "minItems": 1, "maxItems": .integer(Int64(PublishBatchRequest.maxEntries)),
                         "items": ["type": "object", "required": ["content"], "description": "An entry as publish takes it: content, and optionally type, topic, tags, refs, ttl_s, expires_ms, expires_at."],
                         "description": "The entries to publish, in feed order.",
                     ],
                 ],
                 required: ["entries"], readOnly: false),
             run: { arguments, node throws(PlexusError) in
-                try encode(["entries": try await node.publish(batch: try PublishBatchRequest(json: try arguments.json))])
+                try encode(["entries": try await node.publish(batch: try PublishBatchRequest(json: arguments.json))])
             }),
         PlexusTool(
             definition: tool(

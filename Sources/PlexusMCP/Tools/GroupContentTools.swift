@@ -1,5 +1,4 @@
 import Foundation
-import MCP
 import PlexusCore
 
 extension ToolCatalog {
@@ -125,7 +124,7 @@ extension ToolCatalog {
                 ],
                 required: ["group", "status"], readOnly: false),
             run: { arguments, node throws(PlexusError) in
-                guard case .object(var fields) = try arguments.json else { throw PlexusError(.invalidArgument, "arguments must be an object") }
+                var fields = arguments.fields
                 let group = try arguments.requiredString("group")
                 fields.removeValue(forKey: "group")
                 let request: PresenceRequest

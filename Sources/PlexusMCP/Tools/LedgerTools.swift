@@ -1,4 +1,3 @@
-import MCP
 import PlexusCore
 
 extension ToolCatalog {

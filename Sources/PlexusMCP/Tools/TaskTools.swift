@@ -1,5 +1,4 @@
 import Foundation
-import MCP
 import PlexusCore
 
 extension ToolCatalog {
@@ -22,7 +21,7 @@ extension ToolCatalog {
                 ],
                 required: ["capability", "payload"], readOnly: false),
             run: { arguments, node throws(PlexusError) in
-                let fields = try arguments.json.objectValue ?? [:]
+                let fields = arguments.fields
                 var require: [String]?
                 if let list = fields["require"] {
                     guard case .array(let items) = list else { throw PlexusError(.invalidArgument, "'require' must be an array of strings") }
@@ -77,7 +76,7 @@ extension ToolCatalog {
                 if let code = try arguments.string("error_code") {
                     outcome = TaskResultRequest(error: .init(code: code, message: try arguments.string("error_message") ?? code))
                 } else {
-                    outcome = TaskResultRequest(result: try arguments.json.objectValue?["result"] ?? .null)
+                    outcome = TaskResultRequest(result: arguments.fields["result"] ?? .null)
                 }
                 return try encode(try await node.finishTask(id, with: outcome))
             }),
