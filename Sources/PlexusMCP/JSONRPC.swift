@@ -33,17 +33,26 @@ enum JSONRPCMessage: Sendable {
     case response
 
     /// Parses one message; the error carries the id when one could be read, so the
-    /// refusal can be matched to its request.
+    /// refusal can be matched to its request. A batch (an array) is refused here: sessions
+    /// that agreed on a version with batches take it apart with `document` first.
     static func parse(_ data: Data) -> Result<JSONRPCMessage, Refusal> {
-        let value: JSONValue
+        document(data).flatMap(classify)
+    }
+
+    /// The JSON value of a message's text.
+    static func document(_ data: Data) -> Result<JSONValue, Refusal> {
         do {
-            value = try JSONValue(parsing: data)
+            return .success(try JSONValue(parsing: data))
         } catch {
             return .failure(Refusal(id: nil, error: .parseError("not JSON: \(error.message)")))
         }
+    }
+
+    /// Classifies one parsed message.
+    static func classify(_ value: JSONValue) -> Result<JSONRPCMessage, Refusal> {
         guard case .object(let members) = value else {
             if case .array = value {
-                return .failure(Refusal(id: nil, error: .invalidRequest("JSON-RPC batches are not supported (MCP 2025-06-18 removed them); send one message at a time")))
+                return .failure(Refusal(id: nil, error: .invalidRequest("JSON-RPC batches are only taken in sessions on MCP 2025-03-26 or older (2025-06-18 removed them); send one message at a time")))
             }
             return .failure(Refusal(id: nil, error: .invalidRequest("a JSON-RPC message is an object")))
         }
@@ -87,10 +96,16 @@ enum JSONRPCReply {
         return reply
     }
 
+    /// An error reply; without `id` when the request's could not be read (MCP 2025-11-25
+    /// leaves it out then; clients' schemas refuse a null id).
     static func error(id: JSONValue?, _ error: MCPError) -> Data {
-        var reply = Data(#"{"jsonrpc":"2.0","id":"#.utf8)
-        reply.append(id?.canonicalData() ?? Data("null".utf8))
-        reply.append(contentsOf: #","error":{"code":"#.utf8)
+        var reply = Data(#"{"jsonrpc":"2.0","#.utf8)
+        if let id {
+            reply.append(contentsOf: #""id":"#.utf8)
+            reply.append(id.canonicalData())
+            reply.append(UInt8(ascii: ","))
+        }
+        reply.append(contentsOf: #""error":{"code":"#.utf8)
         reply.append(contentsOf: String(error.code).utf8)
         reply.append(contentsOf: #","message":"#.utf8)
         reply.append(JSONValue.string(error.message).canonicalData())

@@ -18,7 +18,10 @@ public actor MCPHTTPSessions {
         public var idleTimeout: Duration
         public var minimumIdleToDisplace: Duration
 
-        public init(maxSessions: Int = 64, idleTimeout: Duration = .seconds(1800), minimumIdleToDisplace: Duration = .seconds(60)) {
+        /// Sessions cost a few hundred bytes, and clients (Claude Code, the Python SDK) do not
+        /// open a new one when theirs is gone: so they last a day idle, and a new one
+        /// displaces only one idle for ten minutes or more.
+        public init(maxSessions: Int = 256, idleTimeout: Duration = .seconds(86_400), minimumIdleToDisplace: Duration = .seconds(600)) {
             self.maxSessions = maxSessions
             self.idleTimeout = idleTimeout
             self.minimumIdleToDisplace = minimumIdleToDisplace
@@ -95,10 +98,11 @@ public actor MCPHTTPSessions {
             return Reply(status: 200, headers: [:], body: Data())
         }
         if let refusal = Self.checkBody(request) { return refusal }
-        guard let reply = await entry.session.receive(request.body ?? Data()) else {
-            return Reply(status: 202, headers: [:], body: Data())
+        switch await entry.session.receive(request.body ?? Data()) {
+        case .reply(let reply): return .jsonRPC(200, reply)
+        case .refused(let refusal): return .jsonRPC(400, refusal)
+        case .none, .started, .batch: return Reply(status: 202, headers: [:], body: Data())
         }
-        return .jsonRPC(200, reply)
     }
 
     /// Ends every session (at shutdown), which also cancels their running requests.
@@ -143,7 +147,10 @@ public actor MCPHTTPSessions {
         let session = MCPSession(server: server)
         sessions[id] = Entry(session: session, lastUsed: .now)
         logger.debug("MCP session opened", metadata: ["session": "\(id)"])
-        let reply = await session.receive(request.body ?? Data()) ?? Data()
+        guard case .reply(let reply) = await session.receive(request.body ?? Data()) else {
+            await close(id)
+            return .refusal(500, .internalError("initialize was not answered"))
+        }
         return .jsonRPC(200, reply, headers: ["Mcp-Session-Id": id])
     }
 

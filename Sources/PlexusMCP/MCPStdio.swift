@@ -30,8 +30,9 @@ public enum MCPStdio {
             }
             group.addTask {
                 defer { replying.finish() }
+                // Messages are admitted in the order they arrive (a cancel finds the request
+                // it names); the session bounds how many run.
                 try await withThrowingTaskGroup(of: Void.self) { requests in
-                    var running = 0
                     var lines = LineSplitter(maxLineBytes: maxMessageBytes)
                     while true {
                         let chunk = try await threads.runIfActive { try read(from: STDIN_FILENO) }
@@ -41,13 +42,19 @@ public enum MCPStdio {
                                 replying.yield(JSONRPCReply.error(id: nil, .invalidRequest("message longer than \(maxMessageBytes) bytes; skipped")))
                                 continue
                             }
-                            if running >= MCPSession.maxRunning {
-                                _ = try await requests.next()
-                                running -= 1
-                            }
-                            running += 1
-                            requests.addTask {
-                                if let reply = await session.receive(message) { replying.yield(reply) }
+                            switch await session.admit(message) {
+                            case .reply(let reply), .refused(let reply): replying.yield(reply)
+                            case .none: break
+                            case .started(let started):
+                                requests.addTask {
+                                    // A request the client cancelled is not answered.
+                                    let (reply, cancelled) = await session.finish(started)
+                                    if !cancelled { replying.yield(reply) }
+                                }
+                            case .batch(let batch):
+                                requests.addTask {
+                                    if let replies = await batch.value { replying.yield(replies) }
+                                }
                             }
                         }
                     }

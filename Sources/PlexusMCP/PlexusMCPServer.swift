@@ -132,6 +132,9 @@ public struct PlexusMCPServer: Sendable {
             } else {
                 throw MCPError.invalidParams("unknown resource '\(uri.prefix(200))'; resources: \(Self.recentURI), \(Self.entryURIPrefix){id}")
             }
+        } catch let error as PlexusError where error.code == .notFound {
+            // MCP's code for a resource that does not exist.
+            throw MCPError(code: -32002, "\(error.code.rawValue): \(error.message)")
         } catch let error as PlexusError {
             throw .invalidParams("\(error.code.rawValue): \(error.message)")
         } catch let error as MCPError {

@@ -10,7 +10,7 @@ struct PlexusBench: AsyncParsableCommand {
         subcommands: [
             StoreBenchmark.self, TransportBenchmark.self, GossipSimBenchmark.self, GossipLiveBenchmark.self, SyncBenchmark.self,
             APIBenchmark.self, DHTSimBenchmark.self, TasksBenchmark.self, GroupsBenchmark.self, LedgerBenchmark.self, TransportPeer.self,
-            TaskWorker.self, BlobsBenchmark.self, PanelBenchmark.self, DirectBenchmark.self, DiscoveryBenchmark.self, A2ABenchmark.self,
+            TaskWorker.self, BlobsBenchmark.self, PanelBenchmark.self, DirectBenchmark.self, DiscoveryBenchmark.self, A2ABenchmark.self, MCPBenchmark.self,
         ]
     )
 }

@@ -88,9 +88,13 @@ import Testing
             try Self.json(await session.receive(Data(text.utf8)))
         }
 
-        static func json(_ reply: Data?) throws -> [String: Any]? {
-            guard let reply else { return nil }
-            return try #require(try JSONSerialization.jsonObject(with: reply) as? [String: Any])
+        static func json(_ admission: MCPSession.Admission) throws -> [String: Any]? {
+            switch admission {
+            case .reply(let reply), .refused(let reply):
+                return try #require(try JSONSerialization.jsonObject(with: reply) as? [String: Any])
+            case .none, .started, .batch:
+                return nil
+            }
         }
 
         func initialize(version: String = "2025-11-25") async throws -> [String: Any]? {
@@ -155,6 +159,42 @@ import Testing
         #expect((unknown["error"] as? [String: Any])?["code"] as? Int == -32602)
         let noMethod = try #require(try await open.send(#"{"jsonrpc":"2.0","id":4,"method":"sampling/createMessage"}"#))
         #expect((noMethod["error"] as? [String: Any])?["code"] as? Int == -32601)
+        // A message whose id cannot be read is refused without an id (clients refuse a null one).
+        let garbage = try #require(try await open.send("{not json"))
+        #expect(garbage.keys.contains("id") == false)
+        #expect((garbage["error"] as? [String: Any])?["code"] as? Int == -32700)
+        let missing = try #require(try await open.send(#"{"jsonrpc":"2.0","id":"e","method":"resources/read","params":{"uri":"plexus://entries/\#(String(repeating: "0", count: 64))"}}"#))
+        #expect((missing["error"] as? [String: Any])?["code"] as? Int == -32002)
+    }
+
+    /// Batches are taken in sessions on 2025-03-26 (whose JSON-RPC has them), refused on newer.
+    @Test func batchesOnlyWhereTheVersionHasThem() async throws {
+        let old = try OpenNode()
+        defer { old.remove() }
+        _ = try await old.initialize(version: "2025-03-26")
+        let batch = #"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/initialized"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"status"}},7]"#
+        guard case .reply(let reply) = await old.session.receive(Data(batch.utf8)) else {
+            Issue.record("no reply to a batch")
+            return
+        }
+        let replies = try #require(try JSONSerialization.jsonObject(with: reply) as? [[String: Any]])
+        #expect(replies.count == 3, "\(String(decoding: reply, as: UTF8.self))")
+        #expect(replies.first?["id"] as? Int == 1)
+        #expect(((replies[1]["result"] as? [String: Any])?["isError"]) as? Bool == false)
+        #expect(((replies[2]["error"] as? [String: Any])?["code"]) as? Int == -32600)
+        let notifications = #"[{"jsonrpc":"2.0","method":"notifications/initialized"}]"#
+        guard case .none = await old.session.receive(Data(notifications.utf8)) else {
+            Issue.record("a batch of notifications was answered")
+            return
+        }
+
+        let new = try OpenNode()
+        defer { new.remove() }
+        _ = try await new.initialize()
+        guard case .refused = await new.session.receive(Data(batch.utf8)) else {
+            Issue.record("a batch was taken on 2025-11-25")
+            return
+        }
     }
 
     /// Waits (bounded) until the session has `count` requests running.
@@ -183,7 +223,7 @@ import Testing
         try await waitUntilRunning(open.session, 1)
         let ping = try #require(try await open.send(#"{"jsonrpc":"2.0","id":8,"method":"ping"}"#))
         #expect(ping["id"] as? Int == 8)
-        let duplicate = try #require(try await open.send(#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#))
+        let duplicate = try #require(try await open.send(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"status"}}"#))
         #expect((duplicate["error"] as? [String: Any])?["code"] as? Int == -32600)
         #expect(try await open.send(#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7}}"#) == nil)
         let ended = try #require(try OpenNode.json(await waiting.value))

@@ -100,16 +100,21 @@ import Testing
             "{not json",
             #"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"publish","arguments":{"content":{"text":"from stdio"}}}}"#,
             #"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"next_task","arguments":{"capability":"idle","wait_ms":300}}}"#,
+            // A 20 s wait the client cancels: it ends at once and is not answered.
+            #"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"next_task","arguments":{"capability":"idle","wait_ms":20000}}}"#,
+            #"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":4,"reason":"no longer needed"}}"#,
         ]
+        let started = ContinuousClock.now
         let run = try await runPlexus(["mcp", "--data", directory.path], home: directory.path, stdin: lines.joined(separator: "\n") + "\n", timeout: .seconds(30))
         #expect(run.status == 0, "\(run.stderr)")
         let replies = try run.stdout.split(separator: "\n").map { line in
             try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         }
         #expect(replies.count == 4, "\(run.stdout)")
+        #expect(ContinuousClock.now - started < .seconds(15), "the cancelled call was waited for")
         let byID = Dictionary(replies.compactMap { reply in (reply["id"] as? Int).map { ($0, reply) } }, uniquingKeysWith: { first, _ in first })
         #expect(((byID[1]?["result"] as? [String: Any])?["protocolVersion"]) as? String == "2025-06-18")
-        #expect(replies.contains { $0["id"] is NSNull && ($0["error"] as? [String: Any])?["code"] as? Int == -32700 })
+        #expect(replies.contains { $0["id"] == nil && ($0["error"] as? [String: Any])?["code"] as? Int == -32700 })
         let published = try #require((byID[2]?["result"] as? [String: Any])?["structuredContent"] as? [String: Any])
         let stored = try await node.client.entry(try EntryID.parse(try #require(published["id"] as? String)))
         #expect(stored.author == (try await node.client.identity().agentID))
@@ -194,6 +199,10 @@ import Testing
         let answered = try await HTTPAPITests.request(
             node, .POST, "/mcp", token: node.token, body: ping, headers: [accept, ("Mcp-Session-Id", session), ("MCP-Protocol-Version", "2025-11-25")])
         #expect(answered.status == 200)
+        // Within a session too, what is not JSON-RPC is a 400.
+        let malformed = try await HTTPAPITests.request(
+            node, .POST, "/mcp", token: node.token, body: "{not json", headers: [accept, ("Mcp-Session-Id", session)])
+        #expect(malformed.status == 400)
         let badVersion = try await HTTPAPITests.request(
             node, .POST, "/mcp", token: node.token, body: ping, headers: [accept, ("Mcp-Session-Id", session), ("MCP-Protocol-Version", "1999-01-01")])
         #expect(badVersion.status == 400)
