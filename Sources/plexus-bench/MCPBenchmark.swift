@@ -54,11 +54,12 @@ struct MCPBenchmark: AsyncParsableCommand {
         }
         let end = ContinuousClock.now + .seconds(seconds)
         let completed = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<inFlight {
+            for lane in 0..<inFlight {
                 group.addTask {
                     var count = 0
                     while ContinuousClock.now < end {
-                        try await caller.call(calls[1].1)
+                        // Requests running at once need ids of their own.
+                        try await caller.call(calls[1].1, id: lane * 1_000_000_000 + count)
                         count += 1
                     }
                     return count
@@ -92,8 +93,8 @@ private struct MCPCaller: Sendable {
     }
 
     /// One request (its members after `jsonrpc` and `id`); fails on an error or a failed tool.
-    func call(_ members: String) async throws {
-        let (reply, _) = try await post(#"{"jsonrpc":"2.0","id":1,"# + members + "}")
+    func call(_ members: String, id: Int = 1) async throws {
+        let (reply, _) = try await post(#"{"jsonrpc":"2.0","id":"# + String(id) + "," + members + "}")
         guard reply.contains(#""result""#), !reply.contains(#""isError":true"#) else {
             throw BenchmarkError("an MCP call failed: \(reply.prefix(300))")
         }
