@@ -97,7 +97,11 @@ def test_http_configuration_answers_initialize_with_the_token(node: NodeProcess)
         response = http.post(url, json=INITIALIZE, headers={**headers, **accept})
         assert response.status_code == 200, response.text
         session = response.headers["Mcp-Session-Id"]
-        messages = [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:") and line[5:].strip()]
+        # A server may answer with one JSON body or an SSE stream; Plexus sends JSON.
+        if response.headers["content-type"].startswith("application/json"):
+            messages = [response.json()]
+        else:
+            messages = [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:") and line[5:].strip()]
         (reply,) = [m for m in messages if m.get("id") == 1]
         assert reply["result"]["serverInfo"]["name"] == "plexus"
         http.request("DELETE", url, headers={**headers, "Mcp-Session-Id": session})
