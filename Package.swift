@@ -170,6 +170,7 @@ let package = Package(
             dependencies: [
                 "PlexusCore",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

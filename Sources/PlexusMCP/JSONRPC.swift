@@ -66,7 +66,7 @@ enum JSONRPCMessage: Sendable {
         }
         let params = members["params"]
         switch params {
-        case nil, .object?, .array?: break
+        case nil, .object?: break
         default: return .failure(Refusal(id: id, error: .invalidRequest("'params' must be an object")))
         }
         switch (members["method"], id) {

@@ -101,7 +101,7 @@ public actor MCPHTTPSessions {
         switch await entry.session.receive(request.body ?? Data()) {
         case .reply(let reply): return .jsonRPC(200, reply)
         case .refused(let refusal): return .jsonRPC(400, refusal)
-        case .none, .started, .batch: return Reply(status: 202, headers: [:], body: Data())
+        case .none: return Reply(status: 202, headers: [:], body: Data())
         }
     }
 
@@ -133,6 +133,8 @@ public actor MCPHTTPSessions {
             return .refusal(400, .invalidRequest("Bad Request: send an initialize request first, then the Mcp-Session-Id header it returns"))
         }
         await sweep()
+        // From the count to the insert without a suspension, so no other open slips in.
+        var displaced: MCPSession?
         if sessions.count >= limits.maxSessions {
             let now = ContinuousClock.now
             guard let (idleID, idle) = sessions.min(by: { $0.value.lastUsed < $1.value.lastUsed }),
@@ -141,11 +143,12 @@ public actor MCPHTTPSessions {
                 return .refusal(503, MCPError(code: -32000, "overloaded: \(limits.maxSessions) MCP sessions are open; end one (DELETE) or retry later"))
             }
             logger.info("MCP session displaced", metadata: ["session": "\(idleID)"])
-            await close(idleID)
+            displaced = sessions.removeValue(forKey: idleID)?.session
         }
         let id = UUID().uuidString
         let session = MCPSession(server: server)
         sessions[id] = Entry(session: session, lastUsed: .now)
+        await displaced?.close()
         logger.debug("MCP session opened", metadata: ["session": "\(id)"])
         guard case .reply(let reply) = await session.receive(request.body ?? Data()) else {
             await close(id)

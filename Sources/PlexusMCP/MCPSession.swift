@@ -52,16 +52,26 @@ public actor MCPSession {
     /// How many requests are running.
     public var runningCount: Int { running.count }
 
+    /// The answer to a message taken whole (`receive`).
+    public enum Answer: Sendable {
+        /// The reply (to a request or a batch).
+        case reply(Data)
+        /// Not a message that can be taken: the refusal to send.
+        case refused(Data)
+        /// A notification or a response, or a batch of only those: nothing to send.
+        case none
+    }
+
     /// Takes one message and answers it, waiting for it if it runs a tool.
-    public func receive(_ message: Data) async -> Admission {
+    public func receive(_ message: Data) async -> Answer {
         switch admit(message) {
-        case .started(let started):
-            return .reply(await finish(started).reply)
+        case .reply(let reply): return .reply(reply)
+        case .refused(let refusal): return .refused(refusal)
+        case .none: return .none
+        case .started(let started): return .reply(await finish(started).reply)
         case .batch(let task):
             guard let replies = await withTaskCancellationHandler(operation: { await task.value }, onCancel: { task.cancel() }) else { return .none }
             return .reply(replies)
-        case let other:
-            return other
         }
     }
 

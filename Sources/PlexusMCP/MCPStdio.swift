@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import Foundation
 import Glibc
 import NIOPosix
@@ -5,7 +6,9 @@ import PlexusCore
 
 /// MCP over stdio: one message per line on stdin, one reply per line on stdout (MCP
 /// "stdio" transport). Requests run concurrently and are answered as they finish. At the
-/// end of stdin the requests still running are answered, then it returns.
+/// end of stdin the requests still running are answered, then it returns; when stdout is
+/// closed (the client has gone), the running requests are cancelled and it returns at the
+/// end of stdin.
 public enum MCPStdio {
     /// The default bound on one message: the node behind applies its own, finer limits.
     public static let defaultMaxMessageBytes = 4 * 1024 * 1024
@@ -21,44 +24,57 @@ public enum MCPStdio {
         threads.start()
         defer { threads.shutdownGracefully { _ in } }
         let session = MCPSession(server: server)
-        let (replies, replying) = AsyncStream<Data>.makeStream()
+        // Replies wait for the writer (a client that does not read holds up the reader
+        // rather than filling memory); the channel ends with stdin or with stdout.
+        let replies = AsyncChannel<Data>()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await reply in replies {
-                    try await threads.runIfActive { try write(reply + [UInt8(ascii: "\n")], to: STDOUT_FILENO) }
+                    let written = try await threads.runIfActive { try write(reply + [UInt8(ascii: "\n")], to: STDOUT_FILENO) }
+                    if !written {
+                        replies.finish()
+                        await session.close()
+                    }
                 }
             }
             group.addTask {
-                defer { replying.finish() }
+                defer { replies.finish() }
                 // Messages are admitted in the order they arrive (a cancel finds the request
-                // it names); the session bounds how many run.
-                try await withThrowingTaskGroup(of: Void.self) { requests in
+                // it names); the session bounds how many run. Ended requests are dropped
+                // from the group as they end.
+                try await withThrowingDiscardingTaskGroup { requests in
                     var lines = LineSplitter(maxLineBytes: maxMessageBytes)
-                    while true {
-                        let chunk = try await threads.runIfActive { try read(from: STDIN_FILENO) }
+                    while !Task.isCancelled {
+                        let chunk: Data
+                        do {
+                            chunk = try await threads.runIfActive { try read(from: STDIN_FILENO) }
+                        } catch {
+                            await session.close()
+                            throw error
+                        }
                         if chunk.isEmpty { break }
                         for line in lines.append(chunk) {
                             guard case .line(let message) = line else {
-                                replying.yield(JSONRPCReply.error(id: nil, .invalidRequest("message longer than \(maxMessageBytes) bytes; skipped")))
+                                await replies.send(JSONRPCReply.error(id: nil, .invalidRequest("message longer than \(maxMessageBytes) bytes; skipped")))
                                 continue
                             }
                             switch await session.admit(message) {
-                            case .reply(let reply), .refused(let reply): replying.yield(reply)
+                            case .reply(let reply), .refused(let reply): await replies.send(reply)
                             case .none: break
                             case .started(let started):
                                 requests.addTask {
                                     // A request the client cancelled is not answered.
                                     let (reply, cancelled) = await session.finish(started)
-                                    if !cancelled { replying.yield(reply) }
+                                    if !cancelled { await replies.send(reply) }
                                 }
                             case .batch(let batch):
                                 requests.addTask {
-                                    if let replies = await batch.value { replying.yield(replies) }
+                                    let reply = await withTaskCancellationHandler { await batch.value } onCancel: { batch.cancel() }
+                                    if let reply { await replies.send(reply) }
                                 }
                             }
                         }
                     }
-                    try await requests.waitForAll()
                 }
             }
             try await group.waitForAll()
@@ -79,8 +95,8 @@ public enum MCPStdio {
         }
     }
 
-    /// Writes all of `data` to `descriptor`.
-    private static func write(_ data: Data, to descriptor: CInt) throws(PlexusError) {
+    /// Writes all of `data` to `descriptor`; false when its reader has gone (EPIPE).
+    private static func write(_ data: Data, to descriptor: CInt) throws(PlexusError) -> Bool {
         var offset = 0
         while offset < data.count {
             let count = data.withUnsafeBytes { bytes in
@@ -92,10 +108,12 @@ public enum MCPStdio {
             }
             switch errno {
             case EINTR: continue
+            case EPIPE: return false
             case EAGAIN, EWOULDBLOCK: wait(for: descriptor, events: Int16(POLLOUT))
             default: throw PlexusError(.internal, "cannot write stdout: errno \(errno)")
             }
         }
+        return true
     }
 
     /// Blocks until a non-blocking descriptor is ready.

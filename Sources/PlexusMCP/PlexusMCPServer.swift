@@ -41,12 +41,11 @@ public struct PlexusMCPServer: Sendable {
             ] as JSONValue)
     }
 
-    /// Answers one request other than `initialize`: the result as compact JSON.
+    /// Answers one request other than `initialize` and `ping` (which the session answers):
+    /// the result as compact JSON.
     func respond(method: String, params: JSONValue?) async throws(MCPError) -> Data {
         let params = params?.objectValue ?? [:]
         switch method {
-        case "ping":
-            return Data("{}".utf8)
         case "tools/list":
             return Self.toolList
         case "tools/call":

@@ -88,11 +88,11 @@ import Testing
             try Self.json(await session.receive(Data(text.utf8)))
         }
 
-        static func json(_ admission: MCPSession.Admission) throws -> [String: Any]? {
-            switch admission {
+        static func json(_ answer: MCPSession.Answer) throws -> [String: Any]? {
+            switch answer {
             case .reply(let reply), .refused(let reply):
                 return try #require(try JSONSerialization.jsonObject(with: reply) as? [String: Any])
-            case .none, .started, .batch:
+            case .none:
                 return nil
             }
         }
@@ -101,99 +101,114 @@ import Testing
             try await send(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"\#(version)","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#)
         }
 
-        func remove() {
+        /// Stops the node and waits for it before its directory goes.
+        func remove() async {
             running.cancel()
+            _ = try? await running.value
             try? FileManager.default.removeItem(at: directory)
+        }
+
+        /// Runs `body` with a node, and stops the node and removes its directory after,
+        /// also when `body` throws.
+        static func with(_ body: (OpenNode) async throws -> Void) async throws {
+            let open = try OpenNode()
+            do {
+                try await body(open)
+            } catch {
+                await open.remove()
+                throw error
+            }
+            await open.remove()
         }
     }
 
     @Test func initializeAgreesOnAVersionAndComesFirst() async throws {
-        let open = try OpenNode()
-        defer { open.remove() }
-        // Before initialize: ping works, tools/list is refused.
-        let ping = try #require(try await open.send(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#))
-        #expect(ping["result"] as? [String: Any] != nil)
-        let early = try #require(try await open.send(#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#))
-        #expect((early["error"] as? [String: Any])?["code"] as? Int == -32600)
+        try await OpenNode.with { open in
+            // Before initialize: ping works, tools/list is refused.
+            let ping = try #require(try await open.send(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#))
+            #expect(ping["result"] as? [String: Any] != nil)
+            let early = try #require(try await open.send(#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#))
+            #expect((early["error"] as? [String: Any])?["code"] as? Int == -32600)
 
-        let older = try #require(try await open.initialize(version: "2025-03-26"))
-        #expect((older["result"] as? [String: Any])?["protocolVersion"] as? String == "2025-03-26")
-        #expect(await open.session.protocolVersion == "2025-03-26")
-        let again = try #require(try await open.initialize())
-        #expect((again["error"] as? [String: Any])?["code"] as? Int == -32600)
-        let tools = try #require(try await open.send(#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#))
-        let list = try #require((tools["result"] as? [String: Any])?["tools"] as? [[String: Any]])
-        #expect(list.contains { $0["name"] as? String == "publish" })
-        #expect(try await open.send(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#) == nil)
+            let older = try #require(try await open.initialize(version: "2025-03-26"))
+            #expect((older["result"] as? [String: Any])?["protocolVersion"] as? String == "2025-03-26")
+            #expect(await open.session.protocolVersion == "2025-03-26")
+            let again = try #require(try await open.initialize())
+            #expect((again["error"] as? [String: Any])?["code"] as? Int == -32600)
+            let tools = try #require(try await open.send(#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#))
+            let list = try #require((tools["result"] as? [String: Any])?["tools"] as? [[String: Any]])
+            #expect(list.contains { $0["name"] as? String == "publish" })
+            #expect(try await open.send(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#) == nil)
 
-        // A version the server does not speak: it answers with its newest.
-        let other = try OpenNode()
-        defer { other.remove() }
-        let newest = try #require(try await other.initialize(version: "1999-01-01"))
-        #expect((newest["result"] as? [String: Any])?["protocolVersion"] as? String == PlexusMCPServer.protocolVersions[0])
+            // A version the server does not speak: it answers with its newest.
+            try await OpenNode.with { other in
+                let newest = try #require(try await other.initialize(version: "1999-01-01"))
+                #expect((newest["result"] as? [String: Any])?["protocolVersion"] as? String == PlexusMCPServer.protocolVersions[0])
+            }
+        }
     }
 
     @Test func toolResultsCarryTextAndStructuredContentAndErrorsTheirCode() async throws {
-        let open = try OpenNode()
-        defer { open.remove() }
-        _ = try await open.initialize()
-        let published = try #require(try await open.send(
-            #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"publish","arguments":{"content":{"text":"hello \"mcp\"\n"}}}}"#))
-        let result = try #require(published["result"] as? [String: Any])
-        #expect(result["isError"] as? Bool == false)
-        let text = try #require((result["content"] as? [[String: Any]])?.first?["text"] as? String)
-        let fromText = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-        let structured = try #require(result["structuredContent"] as? [String: Any])
-        #expect(fromText["id"] as? String == structured["id"] as? String)
-        #expect((structured["content"] as? [String: Any])?["text"] as? String == "hello \"mcp\"\n")
-        #expect(try await open.node.entry(try EntryID.parse(try #require(structured["id"] as? String))) != nil)
+        try await OpenNode.with { open in
+            _ = try await open.initialize()
+            let published = try #require(try await open.send(
+                #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"publish","arguments":{"content":{"text":"hello \"mcp\"\n"}}}}"#))
+            let result = try #require(published["result"] as? [String: Any])
+            #expect(result["isError"] as? Bool == false)
+            let text = try #require((result["content"] as? [[String: Any]])?.first?["text"] as? String)
+            let fromText = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            let structured = try #require(result["structuredContent"] as? [String: Any])
+            #expect(fromText["id"] as? String == structured["id"] as? String)
+            #expect((structured["content"] as? [String: Any])?["text"] as? String == "hello \"mcp\"\n")
+            #expect(try await open.node.entry(try EntryID.parse(try #require(structured["id"] as? String))) != nil)
 
-        let bad = try #require(try await open.send(#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get","arguments":{"id":"nope"}}}"#))
-        let badResult = try #require(bad["result"] as? [String: Any])
-        #expect(badResult["isError"] as? Bool == true)
-        #expect(badResult["structuredContent"] == nil)
-        #expect(((badResult["content"] as? [[String: Any]])?.first?["text"] as? String)?.hasPrefix("invalidArgument:") == true)
+            let bad = try #require(try await open.send(#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get","arguments":{"id":"nope"}}}"#))
+            let badResult = try #require(bad["result"] as? [String: Any])
+            #expect(badResult["isError"] as? Bool == true)
+            #expect(badResult["structuredContent"] == nil)
+            #expect(((badResult["content"] as? [[String: Any]])?.first?["text"] as? String)?.hasPrefix("invalidArgument:") == true)
 
-        let unknown = try #require(try await open.send(#"{"jsonrpc":"2.0","id":"u","method":"tools/call","params":{"name":"nope"}}"#))
-        #expect(unknown["id"] as? String == "u")
-        #expect((unknown["error"] as? [String: Any])?["code"] as? Int == -32602)
-        let noMethod = try #require(try await open.send(#"{"jsonrpc":"2.0","id":4,"method":"sampling/createMessage"}"#))
-        #expect((noMethod["error"] as? [String: Any])?["code"] as? Int == -32601)
-        // A message whose id cannot be read is refused without an id (clients refuse a null one).
-        let garbage = try #require(try await open.send("{not json"))
-        #expect(garbage.keys.contains("id") == false)
-        #expect((garbage["error"] as? [String: Any])?["code"] as? Int == -32700)
-        let missing = try #require(try await open.send(#"{"jsonrpc":"2.0","id":"e","method":"resources/read","params":{"uri":"plexus://entries/\#(String(repeating: "0", count: 64))"}}"#))
-        #expect((missing["error"] as? [String: Any])?["code"] as? Int == -32002)
+            let unknown = try #require(try await open.send(#"{"jsonrpc":"2.0","id":"u","method":"tools/call","params":{"name":"nope"}}"#))
+            #expect(unknown["id"] as? String == "u")
+            #expect((unknown["error"] as? [String: Any])?["code"] as? Int == -32602)
+            let noMethod = try #require(try await open.send(#"{"jsonrpc":"2.0","id":4,"method":"sampling/createMessage"}"#))
+            #expect((noMethod["error"] as? [String: Any])?["code"] as? Int == -32601)
+            // A message whose id cannot be read is refused without an id (clients refuse a null one).
+            let garbage = try #require(try await open.send("{not json"))
+            #expect(garbage.keys.contains("id") == false)
+            #expect((garbage["error"] as? [String: Any])?["code"] as? Int == -32700)
+            let missing = try #require(try await open.send(#"{"jsonrpc":"2.0","id":"e","method":"resources/read","params":{"uri":"plexus://entries/\#(String(repeating: "0", count: 64))"}}"#))
+            #expect((missing["error"] as? [String: Any])?["code"] as? Int == -32002)
+        }
     }
 
     /// Batches are taken in sessions on 2025-03-26 (whose JSON-RPC has them), refused on newer.
     @Test func batchesOnlyWhereTheVersionHasThem() async throws {
-        let old = try OpenNode()
-        defer { old.remove() }
-        _ = try await old.initialize(version: "2025-03-26")
-        let batch = #"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/initialized"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"status"}},7]"#
-        guard case .reply(let reply) = await old.session.receive(Data(batch.utf8)) else {
-            Issue.record("no reply to a batch")
-            return
-        }
-        let replies = try #require(try JSONSerialization.jsonObject(with: reply) as? [[String: Any]])
-        #expect(replies.count == 3, "\(String(decoding: reply, as: UTF8.self))")
-        #expect(replies.first?["id"] as? Int == 1)
-        #expect(((replies[1]["result"] as? [String: Any])?["isError"]) as? Bool == false)
-        #expect(((replies[2]["error"] as? [String: Any])?["code"]) as? Int == -32600)
-        let notifications = #"[{"jsonrpc":"2.0","method":"notifications/initialized"}]"#
-        guard case .none = await old.session.receive(Data(notifications.utf8)) else {
-            Issue.record("a batch of notifications was answered")
-            return
-        }
+        try await OpenNode.with { old in
+            _ = try await old.initialize(version: "2025-03-26")
+            let batch = #"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/initialized"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"status"}},7]"#
+            guard case .reply(let reply) = await old.session.receive(Data(batch.utf8)) else {
+                Issue.record("no reply to a batch")
+                return
+            }
+            let replies = try #require(try JSONSerialization.jsonObject(with: reply) as? [[String: Any]])
+            #expect(replies.count == 3, "\(String(decoding: reply, as: UTF8.self))")
+            #expect(replies.first?["id"] as? Int == 1)
+            #expect(((replies[1]["result"] as? [String: Any])?["isError"]) as? Bool == false)
+            #expect(((replies[2]["error"] as? [String: Any])?["code"]) as? Int == -32600)
+            let notifications = #"[{"jsonrpc":"2.0","method":"notifications/initialized"}]"#
+            guard case .none = await old.session.receive(Data(notifications.utf8)) else {
+                Issue.record("a batch of notifications was answered")
+                return
+            }
 
-        let new = try OpenNode()
-        defer { new.remove() }
-        _ = try await new.initialize()
-        guard case .refused = await new.session.receive(Data(batch.utf8)) else {
-            Issue.record("a batch was taken on 2025-11-25")
-            return
+            try await OpenNode.with { new in
+                _ = try await new.initialize()
+                guard case .refused = await new.session.receive(Data(batch.utf8)) else {
+                    Issue.record("a batch was taken on 2025-11-25")
+                    return
+                }
+            }
         }
     }
 
@@ -207,38 +222,40 @@ import Testing
     }
 
     @Test func aWaitingCallDoesNotHoldUpOthersAndIsEndedByCancelOrClose() async throws {
-        let open = try OpenNode()
-        defer { open.remove() }
-        _ = try await open.initialize()
-        // Works: a short wait ends by itself, with no task.
-        let short = try #require(try await open.send(
-            #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"next_task","arguments":{"capability":"idle","wait_ms":100}}}"#))
-        #expect((((short["result"] as? [String: Any])?["structuredContent"]) as? [String: Any])?.keys.contains("task") == true)
+        try await OpenNode.with { open in
+            _ = try await open.initialize()
+            // Works: a short wait ends by itself, with no task.
+            let short = try #require(try await open.send(
+                #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"next_task","arguments":{"capability":"idle","wait_ms":100}}}"#))
+            #expect((((short["result"] as? [String: Any])?["structuredContent"]) as? [String: Any])?.keys.contains("task") == true)
 
-        // A 30 s wait, and a ping answered while it runs.
-        let started = ContinuousClock.now
-        let waiting = Task { [session = open.session] in
-            await session.receive(Data(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"next_task","arguments":{"capability":"idle","wait_ms":30000}}}"#.utf8))
-        }
-        try await waitUntilRunning(open.session, 1)
-        let ping = try #require(try await open.send(#"{"jsonrpc":"2.0","id":8,"method":"ping"}"#))
-        #expect(ping["id"] as? Int == 8)
-        let duplicate = try #require(try await open.send(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"status"}}"#))
-        #expect((duplicate["error"] as? [String: Any])?["code"] as? Int == -32600)
-        #expect(try await open.send(#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7}}"#) == nil)
-        let ended = try #require(try OpenNode.json(await waiting.value))
-        #expect(ended["id"] as? Int == 7)
-        #expect(ContinuousClock.now - started < .seconds(20), "the cancelled call waited on")
+            // A 30 s wait, and a ping answered while it runs.
+            let started = ContinuousClock.now
+            let waiting = Task { [session = open.session] in
+                await session.receive(Data(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"next_task","arguments":{"capability":"idle","wait_ms":30000}}}"#.utf8))
+            }
+            try await waitUntilRunning(open.session, 1)
+            // A tool call sent after the waiting one is answered while it waits.
+            let status = try #require(try await open.send(#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"status"}}"#))
+            #expect(((status["result"] as? [String: Any])?["isError"]) as? Bool == false)
+            #expect(await open.session.runningCount == 1)
+            let duplicate = try #require(try await open.send(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"status"}}"#))
+            #expect((duplicate["error"] as? [String: Any])?["code"] as? Int == -32600)
+            #expect(try await open.send(#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7}}"#) == nil)
+            let ended = try #require(try OpenNode.json(await waiting.value))
+            #expect(ended["id"] as? Int == 7)
+            #expect(ContinuousClock.now - started < .seconds(20), "the cancelled call waited on")
 
-        // Closing the session ends a running call too, and refuses what comes after.
-        let second = Task { [session = open.session] in
-            await session.receive(Data(#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"next_task","arguments":{"capability":"idle","wait_ms":30000}}}"#.utf8))
+            // Closing the session ends a running call too, and refuses what comes after.
+            let second = Task { [session = open.session] in
+                await session.receive(Data(#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"next_task","arguments":{"capability":"idle","wait_ms":30000}}}"#.utf8))
+            }
+            try await waitUntilRunning(open.session, 1)
+            await open.session.close()
+            _ = await second.value
+            #expect(ContinuousClock.now - started < .seconds(20), "the call outlived its session")
+            let after = try #require(try await open.send(#"{"jsonrpc":"2.0","id":10,"method":"ping"}"#))
+            #expect((after["error"] as? [String: Any])?["message"] as? String == "the session has ended")
         }
-        try await waitUntilRunning(open.session, 1)
-        await open.session.close()
-        _ = await second.value
-        #expect(ContinuousClock.now - started < .seconds(20), "the call outlived its session")
-        let after = try #require(try await open.send(#"{"jsonrpc":"2.0","id":10,"method":"ping"}"#))
-        #expect((after["error"] as? [String: Any])?["message"] as? String == "the session has ended")
     }
 }

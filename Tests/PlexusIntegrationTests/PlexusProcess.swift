@@ -63,19 +63,20 @@ func childEnvironment(home: String, extra: [String: String] = [:]) -> [String: S
 /// Runs `plexus` with arguments to completion (killed after `timeout`).
 func runPlexus(
     _ arguments: [String], home: String, environment extra: [String: String] = [:], stdin: String? = nil,
-    timeout: Duration = .seconds(60)
+    stdinFile: URL? = nil, timeout: Duration = .seconds(60)
 ) async throws -> CLIResult {
     let process = Process()
     process.executableURL = PlexusBinary.url
     process.arguments = arguments
-    return try await runCapturing(process, home: home, environment: extra, stdin: stdin, timeout: timeout)
+    return try await runCapturing(process, home: home, environment: extra, stdin: stdin, stdinFile: stdinFile, timeout: timeout)
 }
 
 /// Runs a configured process to completion with stdout and stderr captured in files
 /// (so large output cannot block it); killed after `timeout`.
+/// With `stdinFile`, stdin is that file (a regular file, not a pipe).
 func runCapturing(
     _ process: Process, home: String, environment extra: [String: String] = [:], stdin: String? = nil,
-    timeout: Duration
+    stdinFile: URL? = nil, timeout: Duration
 ) async throws -> CLIResult {
     process.environment = childEnvironment(home: home, extra: extra)
     let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("plexus-out-\(UUID().uuidString)")
@@ -98,11 +99,14 @@ func runCapturing(
     process.standardOutput = outHandle
     process.standardError = errHandle
     let input = Pipe()
-    process.standardInput = input
+    let inputFile = try stdinFile.map { try FileHandle(forReadingFrom: $0) }
+    defer { try? inputFile?.close() }
+    process.standardInput = inputFile ?? input
     let status = try await runToExit(process, timeout: timeout) {
         // The child has its own copies.
         try? outHandle.close()
         try? errHandle.close()
+        try? inputFile?.close()
         try? input.fileHandleForReading.close()
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try? input.fileHandleForWriting.close()
