@@ -4,7 +4,6 @@ import Hummingbird
 import NIOCore
 import PlexusCore
 import PlexusMCP
-import ServiceLifecycle
 
 /// MCP over Streamable HTTP at `/mcp`, behind the same token and `Origin` check as the rest
 /// of the API: adapts Hummingbird requests and responses to the MCP session registry.
@@ -15,11 +14,11 @@ struct MCPRoutes: APIRouteCollection {
 
     func register(on router: Router<APIRequestContext>) {
         for method in [HTTPRequest.Method.post, .get, .delete] {
-            router.on("/mcp", method: method) { request, _ in try await handle(request) }
+            router.on("/mcp", method: method) { request, context in try await handle(request, context: context) }
         }
     }
 
-    private func handle(_ request: Request) async throws -> Response {
+    private func handle(_ request: Request, context: APIRequestContext) async throws -> Response {
         var headers: [String: String] = [:]
         for field in request.headers {
             let name = field.name.canonicalName
@@ -36,12 +35,12 @@ struct MCPRoutes: APIRouteCollection {
             }
         }
         let message = MCPHTTPSessions.Request(method: request.method.rawValue, headers: headers, body: body)
-        // A tool call may wait (next_task, query with wait_ms): at shutdown, ending the
-        // sessions cancels it, so it does not hold up a graceful stop.
-        let reply = try await withGracefulShutdownHandler {
+        // A tool call that may wait (`wait_ms`, `wait_s`: next_task, query, offer_buy, ...)
+        // runs as a long poll: cancelled when the node shuts down or its client goes, so it
+        // neither holds up a stop nor leases a task to nobody.
+        let mayWait = body.map { $0.range(of: Data(#""wait_"#.utf8)) != nil } ?? false
+        let reply = try await context.longPoll(waitMs: mayWait ? 1 : nil) { [sessions] in
             await sessions.handle(message)
-        } onGracefulShutdown: { [sessions] in
-            Task { await sessions.closeAll() }
         }
         var fields = HTTPFields()
         for (name, value) in reply.headers {

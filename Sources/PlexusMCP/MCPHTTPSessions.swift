@@ -105,11 +105,6 @@ public actor MCPHTTPSessions {
         }
     }
 
-    /// Ends every session (at shutdown), which also cancels their running requests.
-    public func closeAll() async {
-        for id in Array(sessions.keys) { await close(id) }
-    }
-
     /// A 415 or 400 for a POST whose body cannot be an MCP message.
     private static func checkBody(_ request: Request) -> Reply? {
         let type = request.headers["content-type"]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()

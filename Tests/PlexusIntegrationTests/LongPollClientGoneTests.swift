@@ -49,4 +49,57 @@ import Testing
         #expect(taken?.payload == .object(["n": .integer(1)]))
         _ = try await node.stop()
     }
+
+    /// The same for MCP: a `next_task` call with `wait_ms` whose HTTP client leaves ends at
+    /// once, and the next task goes to a worker that is still there.
+    @Test func anMCPCallWhoseClientClosedItsSideLeasesNothing() async throws {
+        let directory = try TempDirectory()
+        let node = try await ServeProcess(directory: directory)
+        let accept = ("Accept", "application/json, text/event-stream")
+        let initialize = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#
+        let opened = try await HTTPAPITests.request(node, .POST, "/mcp", token: node.token, body: initialize, headers: [accept])
+        let session = try #require(opened.headers["mcp-session-id"])
+        let target = try HostPort.parse(node.apiAddress, defaultHost: "127.0.0.1")
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .connect(host: target.host, port: target.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                        wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                }
+            }
+        let call = #"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"next_task","arguments":{"capability":"echo","wait_ms":30000}}}"#
+        let answer = try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: """
+                POST /mcp HTTP/1.1\r
+                Host: \(node.apiAddress)\r
+                Authorization: Bearer \(node.token)\r
+                Accept: application/json, text/event-stream\r
+                Content-Type: application/json\r
+                Mcp-Session-Id: \(session)\r
+                Content-Length: \(call.utf8.count)\r
+                \r
+                \(call)
+                """))
+            // The call is waiting once a short poll sent after it has ended.
+            _ = try await node.client.nextTask(capability: "other", waitMs: 300, leaseMs: 30_000)
+            let asked = ContinuousClock.now
+            outbound.finish()
+            var text = ""
+            for try await var chunk in inbound {
+                text += chunk.readString(length: chunk.readableBytes) ?? ""
+                if text.contains(#""id":3"#) { break }
+            }
+            return (text, ContinuousClock.now - asked)
+        }
+        #expect(answer.1 < .seconds(10), "the call waited on after its client left: \(answer.0)")
+
+        // Works: a task sent now goes to the poll that is still there, not to the gone call.
+        let sent = try await HTTPAPITests.request(
+            node, .POST, "/v1/tasks", token: node.token, body: #"{"capability":"echo","payload":{"n":2},"wait_ms":0}"#)
+        #expect(sent.status == 201 || sent.status == 200, "\(sent.json)")
+        let taken = try await node.client.nextTask(capability: "echo", waitMs: 5_000, leaseMs: 30_000)
+        #expect(taken?.payload == .object(["n": .integer(2)]))
+        _ = try await node.stop()
+    }
 }
