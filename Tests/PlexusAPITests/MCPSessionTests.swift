@@ -29,6 +29,45 @@ import Testing
         #expect(splitter.append(Data("ijk\nnext\n".utf8)) == [.line(Data("next".utf8))])
     }
 
+    /// However the input is cut into chunks, the same lines come out: 200 random inputs of
+    /// lines within and over the bound, each cut at random places (a fixed seed).
+    @Test func linesDoNotDependOnHowTheInputIsChunked() {
+        var random = SeededRandom(seed: 19)
+        for _ in 0..<200 {
+            var input = Data()
+            var expected: [LineSplitter.Line] = []
+            for _ in 0..<Int.random(in: 1...12, using: &random) {
+                let length = Int.random(in: 1...40, using: &random)
+                let line = Data((0..<length).map { _ in UInt8.random(in: 0x21...0x7e, using: &random) })
+                input.append(line)
+                input.append(UInt8(ascii: "\n"))
+                expected.append(length > 24 ? .tooLong : .line(line))
+            }
+            var splitter = LineSplitter(maxLineBytes: 24)
+            var lines: [LineSplitter.Line] = []
+            var rest = input[...]
+            while !rest.isEmpty {
+                let cut = rest.index(rest.startIndex, offsetBy: min(rest.count, Int.random(in: 1...30, using: &random)))
+                lines += splitter.append(Data(rest[..<cut]))
+                rest = rest[cut...]
+            }
+            #expect(lines == expected)
+        }
+    }
+
+    /// A small deterministic generator (SplitMix64), so a failure can be replayed.
+    struct SeededRandom: RandomNumberGenerator {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
     // MARK: - JSON-RPC
 
     @Test func messagesAreClassifiedAndMalformedOnesRefusedWithTheirID() throws {
