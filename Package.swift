@@ -247,7 +247,7 @@ let package = Package(
         .testTarget(
             name: "PlexusAPITests",
             dependencies: [
-                "PlexusCore", "PlexusAPI", "PlexusMCP", "PlexusNode", .product(name: "Hummingbird", package: "hummingbird"),
+                "PlexusCore", "PlexusProtocol", "PlexusAPI", "PlexusMCP", "PlexusNode", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -9,7 +9,12 @@ extension APIRequestContext {
     /// nobody will run; a gone reader must not hold a waiter. A request that does not
     /// wait (`waitMs` nil or 0) just runs.
     func longPoll<T: Sendable>(waitMs: Int?, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        guard let waitMs, waitMs > 0 else { return try await body() }
+        try await longPoll(waits: (waitMs ?? 0) > 0, body)
+    }
+
+    /// The same, for a request that says otherwise whether it may wait.
+    func longPoll<T: Sendable>(waits: Bool, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        guard waits else { return try await body() }
         let work = Task { try await cancelWhenGracefulShutdown { try await body() } }
         let watcher = ClientGoneHandler { work.cancel() }
         // Hummingbird keeps a connection open when its client half-closes it, so the close

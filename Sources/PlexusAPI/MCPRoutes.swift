@@ -39,7 +39,7 @@ struct MCPRoutes: APIRouteCollection {
         // runs as a long poll: cancelled when the node shuts down or its client goes, so it
         // neither holds up a stop nor leases a task to nobody.
         let mayWait = body.map { $0.range(of: Data(#""wait_"#.utf8)) != nil } ?? false
-        let reply = try await context.longPoll(waitMs: mayWait ? 1 : nil) { [sessions] in
+        let reply = try await context.longPoll(waits: mayWait) { [sessions] in
             await sessions.handle(message)
         }
         var fields = HTTPFields()

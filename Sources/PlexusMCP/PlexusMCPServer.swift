@@ -121,37 +121,25 @@ public struct PlexusMCPServer: Sendable {
     }
 
     func read(_ uri: String) async throws(MCPError) -> Data {
+        guard uri == Self.recentURI || uri.hasPrefix(Self.entryURIPrefix) else {
+            throw .invalidParams("unknown resource '\(uri.prefix(200))'; resources: \(Self.recentURI), \(Self.entryURIPrefix){id}")
+        }
         let json: Data
-        do {
+        do throws(PlexusError) {
             if uri == Self.recentURI {
-                json = try encoded(try await service.feed(FeedRequest(limit: 50)))
-            } else if uri.hasPrefix(Self.entryURIPrefix) {
-                let id = try EntryID.parse(String(uri.dropFirst(Self.entryURIPrefix.count)))
-                json = try encoded(try await service.entry(id))
+                json = try ToolCatalog.encode(try await service.feed(FeedRequest(limit: 50)))
             } else {
-                throw MCPError.invalidParams("unknown resource '\(uri.prefix(200))'; resources: \(Self.recentURI), \(Self.entryURIPrefix){id}")
+                json = try ToolCatalog.encode(try await service.entry(try EntryID.parse(String(uri.dropFirst(Self.entryURIPrefix.count)))))
             }
-        } catch let error as PlexusError where error.code == .notFound {
+        } catch where error.code == .notFound {
             // MCP's code for a resource that does not exist.
             throw MCPError(code: -32002, "\(error.code.rawValue): \(error.message)")
-        } catch let error as PlexusError {
-            throw .invalidParams("\(error.code.rawValue): \(error.message)")
-        } catch let error as MCPError {
-            throw error
         } catch {
-            throw .internalError("\(error)")
+            throw .invalidParams("\(error.code.rawValue): \(error.message)")
         }
         let contents: JSONValue = [
             "contents": [["uri": .string(uri), "mimeType": "application/json", "text": .string(String(decoding: json, as: UTF8.self))]]
         ]
         return contents.canonicalData()
-    }
-
-    private func encoded(_ value: some Encodable) throws(PlexusError) -> Data {
-        do {
-            return try JSONEncoder.compact.encode(value)
-        } catch {
-            throw PlexusError(.internal, "cannot encode the result: \(error)")
-        }
     }
 }

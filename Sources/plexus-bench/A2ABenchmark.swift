@@ -71,7 +71,7 @@ struct A2ABenchmark: AsyncParsableCommand {
                 try await call()
                 samples.add(ContinuousClock.now - started)
             }
-            let completed = try await load(call)
+            let completed = try await callInLanes(inFlight, for: seconds) { _, _ in try await call() }
             figures[name] = [
                 "sequential": ["round_trips": sequential, "p50_ms": samples.percentile(50), "p99_ms": samples.percentile(99)],
                 "throughput": ["in_flight": inFlight, "seconds": seconds, "completed": completed, "round_trips_per_s": Double(completed) / seconds],
@@ -80,24 +80,6 @@ struct A2ABenchmark: AsyncParsableCommand {
         try printJSON([
             "scenario": "a2a", "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount], "interfaces": figures,
         ])
-    }
-
-    /// `inFlight` lanes calling one after another for `seconds`; how many calls completed.
-    private func load(_ call: @escaping @Sendable () async throws -> Void) async throws -> Int {
-        let end = ContinuousClock.now + .seconds(seconds)
-        return try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<inFlight {
-                group.addTask {
-                    var count = 0
-                    while ContinuousClock.now < end {
-                        try await call()
-                        count += 1
-                    }
-                    return count
-                }
-            }
-            return try await group.reduce(0, +)
-        }
     }
 }
 

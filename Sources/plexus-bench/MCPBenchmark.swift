@@ -52,20 +52,10 @@ struct MCPBenchmark: AsyncParsableCommand {
             }
             figures[name] = ["calls": sequential, "p50_ms": samples.percentile(50), "p99_ms": samples.percentile(99)]
         }
-        let end = ContinuousClock.now + .seconds(seconds)
-        let completed = try await withThrowingTaskGroup(of: Int.self) { group in
-            for lane in 0..<inFlight {
-                group.addTask {
-                    var count = 0
-                    while ContinuousClock.now < end {
-                        // Requests running at once need ids of their own.
-                        try await caller.call(calls[1].1, id: lane * 1_000_000_000 + count)
-                        count += 1
-                    }
-                    return count
-                }
-            }
-            return try await group.reduce(0, +)
+        let status = calls[1].1
+        let completed = try await callInLanes(inFlight, for: seconds) { lane, count in
+            // Requests running at once need ids of their own.
+            try await caller.call(status, id: lane * 1_000_000_000 + count)
         }
         try printJSON([
             "scenario": "mcp", "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount], "sequential": figures,

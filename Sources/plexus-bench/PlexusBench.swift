@@ -40,6 +40,25 @@ extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
+/// `lanes` callers, each calling one call after another for `seconds`; how many calls
+/// completed in all. A call is told its lane and how many that lane has made before it.
+func callInLanes(_ lanes: Int, for seconds: Double, _ call: @escaping @Sendable (_ lane: Int, _ count: Int) async throws -> Void) async throws -> Int {
+    let end = ContinuousClock.now + .seconds(seconds)
+    return try await withThrowingTaskGroup(of: Int.self) { group in
+        for lane in 0..<lanes {
+            group.addTask {
+                var count = 0
+                while ContinuousClock.now < end {
+                    try await call(lane, count)
+                    count += 1
+                }
+                return count
+            }
+        }
+        return try await group.reduce(0, +)
+    }
+}
+
 /// Prints a JSON object with sorted keys.
 func printJSON(_ object: [String: Any]) throws {
     let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])

@@ -10,43 +10,16 @@ import Testing
     @Test func aPollWhoseClientClosedItsSideLeasesNothing() async throws {
         let directory = try TempDirectory()
         let node = try await ServeProcess(directory: directory)
-        let target = try HostPort.parse(node.apiAddress, defaultHost: "127.0.0.1")
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
-            .connect(host: target.host, port: target.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
-                        wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                }
-            }
-        let answer = try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(string: """
-                GET /v1/tasks/next?capability=echo&wait_ms=30000 HTTP/1.1\r
-                Host: \(node.apiAddress)\r
-                Authorization: Bearer \(node.token)\r
-                \r
+        let (answer, waited) = try await Self.sendThenLeave(node, until: "\"task\"", request: """
+            GET /v1/tasks/next?capability=echo&wait_ms=30000 HTTP/1.1\r
+            Host: \(node.apiAddress)\r
+            Authorization: Bearer \(node.token)\r
+            \r
 
-                """))
-            // The poll is waiting once a short poll sent after it has ended.
-            _ = try await node.client.nextTask(capability: "other", waitMs: 300, leaseMs: 30_000)
-            let asked = ContinuousClock.now
-            outbound.finish()  // half-close: the client is done sending, and still reads
-            var text = ""
-            for try await var chunk in inbound {
-                text += chunk.readString(length: chunk.readableBytes) ?? ""
-                if text.contains("\"task\"") { break }
-            }
-            return (text, ContinuousClock.now - asked)
-        }
-        #expect(answer.0.contains(#""task":null"#), "\(answer.0)")
-        #expect(answer.1 < .seconds(10), "the poll waited on after its client left")
-
-        // Works: a task sent now goes to the poll that is still there.
-        let sent = try await HTTPAPITests.request(
-            node, .POST, "/v1/tasks", token: node.token, body: #"{"capability":"echo","payload":{"n":1},"wait_ms":0}"#)
-        #expect(sent.status == 201 || sent.status == 200, "\(sent.json)")
-        let taken = try await node.client.nextTask(capability: "echo", waitMs: 5_000, leaseMs: 30_000)
-        #expect(taken?.payload == .object(["n": .integer(1)]))
+            """)
+        #expect(answer.contains(#""task":null"#), "\(answer)")
+        #expect(waited < .seconds(10), "the poll waited on after its client left")
+        try await Self.expectTheNextTaskGoesToALivePoll(node, number: 1)
         _ = try await node.stop()
     }
 
@@ -55,10 +28,28 @@ import Testing
     @Test func anMCPCallWhoseClientClosedItsSideLeasesNothing() async throws {
         let directory = try TempDirectory()
         let node = try await ServeProcess(directory: directory)
-        let accept = ("Accept", "application/json, text/event-stream")
-        let initialize = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#
-        let opened = try await HTTPAPITests.request(node, .POST, "/mcp", token: node.token, body: initialize, headers: [accept])
-        let session = try #require(opened.headers["mcp-session-id"])
+        let session = try await MCPInteropTests.openSession(node)
+        let call = #"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"next_task","arguments":{"capability":"echo","wait_ms":30000}}}"#
+        let (answer, waited) = try await Self.sendThenLeave(node, until: #""id":3"#, request: """
+            POST /mcp HTTP/1.1\r
+            Host: \(node.apiAddress)\r
+            Authorization: Bearer \(node.token)\r
+            Accept: application/json, text/event-stream\r
+            Content-Type: application/json\r
+            Mcp-Session-Id: \(session)\r
+            Content-Length: \(call.utf8.count)\r
+            \r
+            \(call)
+            """)
+        #expect(waited < .seconds(10), "the call waited on after its client left: \(answer)")
+        try await Self.expectTheNextTaskGoesToALivePoll(node, number: 2)
+        _ = try await node.stop()
+    }
+
+    /// Sends a raw HTTP request that waits for an `echo` task, half-closes the connection
+    /// once the request is waiting on the node, and reads until `marker`: what was read, and
+    /// how long after the close.
+    static func sendThenLeave(_ node: ServeProcess, until marker: String, request: String) async throws -> (String, Duration) {
         let target = try HostPort.parse(node.apiAddress, defaultHost: "127.0.0.1")
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
@@ -68,38 +59,27 @@ import Testing
                         wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
                 }
             }
-        let call = #"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"next_task","arguments":{"capability":"echo","wait_ms":30000}}}"#
-        let answer = try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(string: """
-                POST /mcp HTTP/1.1\r
-                Host: \(node.apiAddress)\r
-                Authorization: Bearer \(node.token)\r
-                Accept: application/json, text/event-stream\r
-                Content-Type: application/json\r
-                Mcp-Session-Id: \(session)\r
-                Content-Length: \(call.utf8.count)\r
-                \r
-                \(call)
-                """))
-            // The call is waiting once a short poll sent after it has ended.
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: request))
+            // The request is waiting once a short poll sent after it has ended.
             _ = try await node.client.nextTask(capability: "other", waitMs: 300, leaseMs: 30_000)
             let asked = ContinuousClock.now
-            outbound.finish()
+            outbound.finish()  // half-close: the client is done sending, and still reads
             var text = ""
             for try await var chunk in inbound {
                 text += chunk.readString(length: chunk.readableBytes) ?? ""
-                if text.contains(#""id":3"#) { break }
+                if text.contains(marker) { break }
             }
             return (text, ContinuousClock.now - asked)
         }
-        #expect(answer.1 < .seconds(10), "the call waited on after its client left: \(answer.0)")
+    }
 
-        // Works: a task sent now goes to the poll that is still there, not to the gone call.
+    /// Works: a task sent now goes to a poll that is still there, not to the one that left.
+    static func expectTheNextTaskGoesToALivePoll(_ node: ServeProcess, number: Int64) async throws {
         let sent = try await HTTPAPITests.request(
-            node, .POST, "/v1/tasks", token: node.token, body: #"{"capability":"echo","payload":{"n":2},"wait_ms":0}"#)
+            node, .POST, "/v1/tasks", token: node.token, body: #"{"capability":"echo","payload":{"n":\#(number)},"wait_ms":0}"#)
         #expect(sent.status == 201 || sent.status == 200, "\(sent.json)")
         let taken = try await node.client.nextTask(capability: "echo", waitMs: 5_000, leaseMs: 30_000)
-        #expect(taken?.payload == .object(["n": .integer(2)]))
-        _ = try await node.stop()
+        #expect(taken?.payload == .object(["n": .integer(number)]))
     }
 }

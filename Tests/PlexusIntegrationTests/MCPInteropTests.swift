@@ -18,6 +18,16 @@ import Testing
         "contact_list", "contact_add", "contact_remove", "dm_send", "dm_list",
     ]
 
+    /// The Accept header of MCP's Streamable HTTP, and an initialize request.
+    static let accept = ("Accept", "application/json, text/event-stream")
+    static let initialize = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#
+
+    /// Opens an MCP session over HTTP; its id.
+    static func openSession(_ node: ServeProcess) async throws -> String {
+        let opened = try await HTTPAPITests.request(node, .POST, "/mcp", token: node.token, body: initialize, headers: [accept])
+        return try #require(opened.headers["mcp-session-id"], "\(opened.status) \(opened.json)")
+    }
+
     /// What every transport must show: the tools, a publish that is stored, a search that
     /// finds it, and the three failures reported the MCP way.
     static func checkReport(_ report: [String: Any], word: String, node: ServeProcess) async throws {
@@ -129,11 +139,8 @@ import Testing
     @Test func aWaitingToolCallEndsWhenTheNodeStops() async throws {
         let directory = try TempDirectory()
         let node = try await ServeProcess(directory: directory)
-        let accept = ("Accept", "application/json, text/event-stream")
-        let initialize = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#
-        let opened = try await HTTPAPITests.request(node, .POST, "/mcp", token: node.token, body: initialize, headers: [accept])
-        let session = try #require(opened.headers["mcp-session-id"])
-        let headers = [accept, ("Mcp-Session-Id", session), ("MCP-Protocol-Version", "2025-11-25")]
+        let session = try await Self.openSession(node)
+        let headers = [Self.accept, ("Mcp-Session-Id", session), ("MCP-Protocol-Version", "2025-11-25")]
         _ = try await HTTPAPITests.request(
             node, .POST, "/mcp", token: node.token, body: #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, headers: headers)
         // Works: a short wait answers with no task.
@@ -165,8 +172,7 @@ import Testing
     @Test func endpointRefusesMissingTokenForeignOriginAndBadRequests() async throws {
         let directory = try TempDirectory()
         let node = try await ServeProcess(directory: directory)
-        let initialize = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#
-        let accept = ("Accept", "application/json, text/event-stream")
+        let (initialize, accept) = (Self.initialize, Self.accept)
 
         let noToken = try await HTTPAPITests.request(node, .POST, "/mcp", token: nil, body: initialize, headers: [accept])
         #expect(noToken.status == 401)
