@@ -117,11 +117,66 @@ func runCapturing(
         stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
 }
 
-/// Whether process `pid` is alive (not gone, not a zombie waiting to be reaped).
-func childExists(_ pid: Int32) -> Bool {
-    guard kill(pid, 0) == 0 else { return errno != ESRCH }
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
-    return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+/// Where child `pid` is, as the process table tells it.
+enum ChildState: Equatable {
+    case running
+    /// Exited and not yet reaped: `status` is its exit code, or its signal number when a
+    /// signal ended it (as `Process.terminationStatus` reports them).
+    case exited(status: Int32)
+    /// Reaped (by Foundation) or never there.
+    case gone
+
+    init(pid: Int32) {
+        guard kill(pid, 0) == 0 else {
+            self = errno == ESRCH ? .gone : .running
+            return
+        }
+        // Fields after the command's closing parenthesis start at field 3 (state);
+        // field 52 is the exit code in waitpid(2) form, kept while the child is a zombie.
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
+            self = .running
+            return
+        }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.first == "Z" else {
+            self = .running
+            return
+        }
+        guard fields.count > 49, let raw = Int32(fields[49].trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            self = .gone
+            return
+        }
+        self = .exited(status: raw & 0x7f == 0 ? (raw >> 8) & 0xff : raw & 0x7f)
+    }
+}
+
+/// Reports `process`'s exit status to `continuation` from the process table.
+/// Foundation can lose a child's termination notice (seen once: a finished schemathesis
+/// run left the suite waiting for good) or deliver it seconds late on a loaded machine
+/// (a CI run once read -1 for a command that had exited 0); the process table cannot.
+/// A zombie's exit status is read from /proc; once Foundation has reaped the child, its
+/// status is the one Foundation recorded, and -1 only if none came within ten seconds.
+/// Cancel the task once the status is in, so a reused pid is never read.
+func watchExit(of process: Process, pid: Int32, into continuation: AsyncStream<Int32>.Continuation) -> Task<Void, Never> {
+    Task {
+        while !Task.isCancelled {
+            switch ChildState(pid: pid) {
+            case .running:
+                try? await Task.sleep(for: .milliseconds(200))
+            case .exited(let status):
+                continuation.yield(status)
+                continuation.finish()
+                return
+            case .gone:
+                let deadline = ContinuousClock.now + .seconds(10)
+                while !Task.isCancelled, process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(100)) }
+                guard !Task.isCancelled else { return }
+                continuation.yield(process.isRunning ? -1 : process.terminationStatus)
+                continuation.finish()
+                return
+            }
+        }
+    }
 }
 
 /// Starts `process`, runs `afterLaunch`, and waits for it to exit; SIGKILL after `timeout`.
@@ -137,17 +192,7 @@ func runToExit(_ process: Process, timeout: Duration, afterLaunch: () -> Void = 
         kill(pid, SIGKILL)
     }
     defer { killer.cancel() }
-    // Foundation can lose a child's termination notice (seen once: a finished schemathesis
-    // run left the suite waiting for good); the process table cannot, so it is asked too.
-    // Once the child is gone (or a zombie) and no notice came within a second, the wait
-    // ends, with the status when Foundation knows it and -1 when it does not.
-    let watcher = Task {
-        while !Task.isCancelled, childExists(pid) { try? await Task.sleep(for: .milliseconds(200)) }
-        try? await Task.sleep(for: .seconds(1))
-        guard !Task.isCancelled else { return }
-        exited.continuation.yield(process.isRunning ? -1 : process.terminationStatus)
-        exited.continuation.finish()
-    }
+    let watcher = watchExit(of: process, pid: pid, into: exited.continuation)
     defer { watcher.cancel() }
     for await status in exited.stream { return status }
     throw TestFailure("process ended without a status")
@@ -245,8 +290,10 @@ final class ServeProcess {
             try await Task.sleep(for: timeout)
             kill(pid, SIGKILL)
         }
+        let watcher = watchExit(of: process, pid: pid, into: exited.continuation)
         defer {
             killer.cancel()
+            watcher.cancel()
             try? logHandle.close()
         }
         for await status in exited.stream { return status }
