@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs the README's tour on fresh data directories under /tmp and prints it as the
 # console transcripts the README shows. Needs `plexus` on PATH
-# (swift build -c release --static-swift-stdlib --product plexus && export PATH=$PWD/.build/release:$PATH).
+# (scripts/build-release plexus && export PATH=$PWD/.build/release:$PATH).
 set -u
 command -v plexus >/dev/null || { echo "plexus is not on PATH" >&2; exit 1; }
 pids=()
