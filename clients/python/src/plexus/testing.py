@@ -133,7 +133,8 @@ class NodeProcess:
     # Lifecycle ------------------------------------------------------------------------
 
     def start(self, timeout: float = 30.0) -> NodeProcess:
-        """Starts the node and waits until its API answers ``/v1/health``."""
+        """Starts the node and waits until its API answers ``/v1/health`` and, unless
+        listening is off, it has written ``mesh.addr``."""
         if self.process is not None and self.process.poll() is None:
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -176,7 +177,10 @@ class NodeProcess:
             if self.process.poll() is not None:
                 raise NodeStartError(f"plexus serve exited with {self.process.returncode}:\n{self.log_tail()}")
             address = self._read(API_ADDR_FILE)
-            if address and self._read(API_TOKEN_FILE):
+            # The API can answer before the mesh listener has recorded its address; a
+            # caller that reads `mesh_address` right after start must find it.
+            mesh_ready = self.listen == "off" or bool(self._read("mesh.addr"))
+            if address and self._read(API_TOKEN_FILE) and mesh_ready:
                 try:
                     response = httpx.get(f"http://{address}/v1/health", timeout=1.0, trust_env=False)
                     if response.status_code == 200:
