@@ -150,33 +150,48 @@ enum ChildState: Equatable {
     }
 }
 
-/// Reports `process`'s exit status to `continuation` from the process table.
+/// Waits for the running `process` to exit, with SIGKILL after `timeout`: its status from
+/// `notices` (which its termination handler feeds) or from the process table, whichever
+/// comes first; nil if neither gives one.
 /// Foundation can lose a child's termination notice (seen once: a finished schemathesis
 /// run left the suite waiting for good) or deliver it seconds late on a loaded machine
 /// (a CI run once read -1 for a command that had exited 0); the process table cannot.
 /// A zombie's exit status is read from /proc; once Foundation has reaped the child, its
 /// status is the one Foundation recorded, and -1 only if none came within ten seconds.
-/// Cancel the task once the status is in, so a reused pid is never read.
-func watchExit(of process: Process, pid: Int32, into continuation: AsyncStream<Int32>.Continuation) -> Task<Void, Never> {
-    Task {
+func awaitExit(
+    of process: Process, notices: (stream: AsyncStream<Int32>, continuation: AsyncStream<Int32>.Continuation), timeout: Duration
+) async -> Int32? {
+    let pid = process.processIdentifier
+    // Both cancelled as soon as the process exits, so the pid cannot have been reused.
+    let killer = Task {
+        try await Task.sleep(for: timeout)
+        kill(pid, SIGKILL)
+    }
+    let watcher = Task {
         while !Task.isCancelled {
             switch ChildState(pid: pid) {
             case .running:
                 try? await Task.sleep(for: .milliseconds(200))
             case .exited(let status):
-                continuation.yield(status)
-                continuation.finish()
+                notices.continuation.yield(status)
+                notices.continuation.finish()
                 return
             case .gone:
                 let deadline = ContinuousClock.now + .seconds(10)
                 while !Task.isCancelled, process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(100)) }
                 guard !Task.isCancelled else { return }
-                continuation.yield(process.isRunning ? -1 : process.terminationStatus)
-                continuation.finish()
+                notices.continuation.yield(process.isRunning ? -1 : process.terminationStatus)
+                notices.continuation.finish()
                 return
             }
         }
     }
+    defer {
+        killer.cancel()
+        watcher.cancel()
+    }
+    for await status in notices.stream { return status }
+    return nil
 }
 
 /// Starts `process`, runs `afterLaunch`, and waits for it to exit; SIGKILL after `timeout`.
@@ -185,17 +200,10 @@ func runToExit(_ process: Process, timeout: Duration, afterLaunch: () -> Void = 
     process.terminationHandler = { exited.continuation.yield($0.terminationStatus); exited.continuation.finish() }
     try process.run()
     afterLaunch()
-    let pid = process.processIdentifier
-    // Cancelled as soon as the process exits, so the pid cannot have been reused.
-    let killer = Task {
-        try await Task.sleep(for: timeout)
-        kill(pid, SIGKILL)
+    guard let status = await awaitExit(of: process, notices: exited, timeout: timeout) else {
+        throw TestFailure("process ended without a status")
     }
-    defer { killer.cancel() }
-    let watcher = watchExit(of: process, pid: pid, into: exited.continuation)
-    defer { watcher.cancel() }
-    for await status in exited.stream { return status }
-    throw TestFailure("process ended without a status")
+    return status
 }
 
 /// A real `plexus serve` process on 127.0.0.1 with a port picked by the OS.
@@ -283,21 +291,9 @@ final class ServeProcess {
 
     /// Sends `signal` and waits for the exit status (SIGKILL after `timeout`).
     func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(20)) async throws -> Int32 {
-        let pid = process.processIdentifier
-        kill(pid, signal)
-        // Cancelled as soon as the process exits, so the pid cannot have been reused.
-        let killer = Task {
-            try await Task.sleep(for: timeout)
-            kill(pid, SIGKILL)
-        }
-        let watcher = watchExit(of: process, pid: pid, into: exited.continuation)
-        defer {
-            killer.cancel()
-            watcher.cancel()
-            try? logHandle.close()
-        }
-        for await status in exited.stream { return status }
-        return process.terminationStatus
+        kill(process.processIdentifier, signal)
+        defer { try? logHandle.close() }
+        return await awaitExit(of: process, notices: exited, timeout: timeout) ?? process.terminationStatus
     }
 
     deinit {

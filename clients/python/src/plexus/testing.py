@@ -28,6 +28,9 @@ import httpx
 
 from ._datadir import API_ADDR_FILE, API_TOKEN_FILE
 
+#: The file `plexus serve` writes its bound mesh address to.
+MESH_ADDR_FILE = "mesh.addr"
+
 if TYPE_CHECKING:
     from ._client import AsyncClient
     from ._sync import Client
@@ -138,7 +141,7 @@ class NodeProcess:
         if self.process is not None and self.process.poll() is None:
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        for stale in (API_ADDR_FILE, "mesh.addr"):
+        for stale in (API_ADDR_FILE, MESH_ADDR_FILE):
             (self.data_dir / stale).unlink(missing_ok=True)
         if self.config is not None:
             (self.data_dir / "config.yaml").write_text(self.config, encoding="utf-8")
@@ -179,7 +182,7 @@ class NodeProcess:
             address = self._read(API_ADDR_FILE)
             # The API can answer before the mesh listener has recorded its address; a
             # caller that reads `mesh_address` right after start must find it.
-            mesh_ready = self.listen == "off" or bool(self._read("mesh.addr"))
+            mesh_ready = self.listen == "off" or bool(self._read(MESH_ADDR_FILE))
             if address and self._read(API_TOKEN_FILE) and mesh_ready:
                 try:
                     response = httpx.get(f"http://{address}/v1/health", timeout=1.0, trust_env=False)
@@ -261,7 +264,7 @@ class NodeProcess:
     @property
     def mesh_address(self) -> str:
         """The mesh listener's ``host:port``."""
-        value = self._read("mesh.addr")
+        value = self._read(MESH_ADDR_FILE)
         if value is None:
             raise NodeStartError("the node has not written mesh.addr (listening off?)")
         return value
