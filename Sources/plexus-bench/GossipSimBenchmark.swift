@@ -50,6 +50,8 @@ struct GossipSimBenchmark: ParsableCommand {
         _ = phase({ _ in 0 }, spaced: true)  // warm-up: lets PlumTree prune to a tree
         result["single_sender"] = phase({ _ in 0 }, spaced: true)
         result["many_senders"] = phase({ $0 * 7919 % nodes }, spaced: false)
+        // The same senders again: each author's tree has formed from its first entry.
+        result["many_senders_again"] = phase({ $0 * 7919 % nodes }, spaced: false)
         var random = GossipRandom(seed: seed &+ 1)
         let alive = simulator.aliveNodes.filter { $0 != 0 }
         simulator.crash(Array(alive.shuffled(using: &random).prefix(nodes * 30 / 100)))

@@ -3,7 +3,7 @@ import Testing
 
 /// HyParView and PlumTree driven message by message, without a network.
 @Suite struct GossipStateMachineTests {
-    typealias Tree = PlumTree<Int, Int, String>
+    typealias Tree = PlumTree<Int, Int, String, String>
     typealias View = HyParView<Int>
 
     static func sends(_ actions: [Tree.Action]) -> [(Int, Tree.Message)] {
@@ -16,10 +16,10 @@ import Testing
 
     @Test func newMessagesArePushedEagerlyAndAnnouncedLazily() {
         var tree = Tree()
-        tree.neighborUp(1)
-        tree.neighborUp(2)
-        _ = tree.handle(.prune, from: 2, now: .zero)  // 2 becomes lazy
-        let actions = tree.handle(.gossip(id: 7, payload: "x", round: 3), from: 9, now: .zero)
+        tree.neighborUp(1, now: .zero)
+        tree.neighborUp(2, now: .zero)
+        _ = tree.handle(.prune(origin: "a"), from: 2, now: .zero)  // 2 becomes lazy for a
+        let actions = tree.handle(.gossip(id: 7, payload: "x", round: 3, origin: "a"), from: 9, now: .zero)
         #expect(Self.delivered(actions) == [7])
         // Eager push to 1 (and back to nobody else); 2 only hears of it in the next IHAVE batch.
         #expect(Self.sends(actions).map(\.0).sorted() == [1])
@@ -28,47 +28,120 @@ import Testing
         if case .ihave(let list) = later[0].1 { #expect(list.map(\.id) == [7]) } else { Issue.record("expected IHAVE") }
     }
 
-    @Test func aDuplicateFromAnEagerNeighbourPrunesThatLink() {
+    @Test func aPruneDemotesTheLinkForItsOriginOnly() {
         var tree = Tree()
-        tree.neighborUp(1)
-        tree.neighborUp(2)
-        _ = tree.handle(.gossip(id: 1, payload: "x", round: 1), from: 1, now: .zero)
-        let duplicate = tree.handle(.gossip(id: 1, payload: "x", round: 2), from: 2, now: .zero)
+        tree.neighborUp(1, now: .zero)
+        tree.neighborUp(2, now: .zero)
+        for (id, origin) in [(1, "a"), (2, "b")] {
+            #expect(Self.sends(tree.handle(.gossip(id: id, payload: "x", round: 1, origin: origin), from: 1, now: .zero)).map(\.0) == [2])
+        }
+        _ = tree.handle(.prune(origin: "a"), from: 2, now: .zero)
+        let fromA = tree.handle(.gossip(id: 3, payload: "x", round: 1, origin: "a"), from: 1, now: .zero)
+        let fromB = tree.handle(.gossip(id: 4, payload: "y", round: 1, origin: "b"), from: 1, now: .zero)
+        #expect(Self.sends(fromA).isEmpty)
+        // b's tree still pushes to 2: a PRUNE for a's messages said nothing about b's.
+        #expect(Self.sends(fromB).map(\.0) == [2])
+        #expect(tree.lazy(for: "a") == [2] && tree.eager(for: "b") == [1, 2])
+    }
+
+    @Test func aDuplicateFromAnEagerNeighbourPrunesThatLinkForTheMessagesOrigin() {
+        var tree = Tree()
+        tree.neighborUp(1, now: .zero)
+        tree.neighborUp(2, now: .zero)
+        _ = tree.handle(.gossip(id: 9, payload: "x", round: 1, origin: "b"), from: 1, now: .zero)
+        _ = tree.handle(.gossip(id: 1, payload: "x", round: 1, origin: "a"), from: 1, now: .zero)
+        let duplicate = tree.handle(.gossip(id: 1, payload: "x", round: 2, origin: "a"), from: 2, now: .zero)
         #expect(Self.delivered(duplicate).isEmpty)
-        #expect(Self.sends(duplicate).count == 1)
-        #expect(tree.lazy.contains(2) && !tree.eager.contains(2))
+        let sent = Self.sends(duplicate)
+        #expect(sent.count == 1 && sent[0].0 == 2)
+        if case .prune(let origin) = sent.first?.1 { #expect(origin == "a") } else { Issue.record("expected PRUNE") }
+        #expect(tree.lazy(for: "a").contains(2) && !tree.eager(for: "a").contains(2))
+        #expect(tree.eager(for: "b").contains(2))
     }
 
     @Test func aMissingMessageIsGraftedFromItsAnnouncerAfterTheTimeout() {
         var tree = Tree()
-        tree.neighborUp(5)
-        _ = tree.handle(.prune, from: 5, now: .zero)
+        tree.neighborUp(5, now: .zero)
+        _ = tree.handle(.prune(origin: "a"), from: 5, now: .zero)
         _ = tree.handle(.ihave([.init(id: 42, round: 2)]), from: 5, now: .zero)
         #expect(Self.sends(tree.tick(now: .milliseconds(50))).filter { if case .graft = $0.1 { return true } else { return false } }.isEmpty)
         let grafts = Self.sends(tree.tick(now: .milliseconds(100)))
         #expect(grafts.count == 1 && grafts[0].0 == 5)
-        #expect(tree.eager.contains(5))
-        // The grafted peer answers from its cache.
+        // The grafted peer answers from its cache, and pushes its origin's messages from now on.
         var source = Tree()
-        source.neighborUp(8)
-        _ = source.broadcast(id: 42, payload: "payload", now: .zero)
-        let answer = Self.sends(source.handle(.graft(id: 42, round: 2), from: 8, now: .zero))
-        if case .gossip(let id, let payload, _)? = answer.first?.1 {
-            #expect(id == 42 && payload == "payload")
-        } else {
+        source.neighborUp(8, now: .zero)
+        _ = source.handle(.prune(origin: "a"), from: 8, now: .zero)
+        _ = source.broadcast(id: 42, payload: "payload", origin: "a", now: .zero)
+        #expect(!source.eager(for: "a").contains(8))
+        let answer = Self.sends(source.handle(.graft(id: 42, round: 2, origin: nil), from: 8, now: .zero))
+        guard case .gossip(let id, let payload, let round, let origin)? = answer.first?.1 else {
             Issue.record("graft was not answered with the message")
+            return
         }
+        #expect(id == 42 && payload == "payload" && origin == "a")
+        #expect(source.eager(for: "a").contains(8))
+        // The answer, a first copy from the announcer, makes the link eager for a here too.
+        _ = tree.handle(.gossip(id: id, payload: payload, round: round, origin: origin), from: 5, now: .milliseconds(110))
+        #expect(tree.eager(for: "a").contains(5))
     }
 
     @Test func aReceivedMessageCancelsItsGraft() {
         var tree = Tree()
-        tree.neighborUp(5)
-        tree.neighborUp(6)
-        _ = tree.handle(.prune, from: 5, now: .zero)
+        tree.neighborUp(5, now: .zero)
+        tree.neighborUp(6, now: .zero)
+        _ = tree.handle(.prune(origin: "a"), from: 5, now: .zero)
         _ = tree.handle(.ihave([.init(id: 1, round: 2)]), from: 5, now: .zero)
-        _ = tree.handle(.gossip(id: 1, payload: "x", round: 2), from: 6, now: .milliseconds(10))
+        _ = tree.handle(.gossip(id: 1, payload: "x", round: 2, origin: "a"), from: 6, now: .milliseconds(10))
         let later = Self.sends(tree.tick(now: .seconds(1)))
         #expect(later.allSatisfy { if case .graft = $0.1 { return false } else { return true } })
+    }
+
+    /// A new neighbour hears of what arrived in the last `announceToNewNeighbors`: it may
+    /// have missed it while its own links were down. Older messages are not announced.
+    @Test func aNewNeighbourHearsOfRecentMessages() {
+        var tree = Tree()
+        tree.neighborUp(1, now: .zero)
+        _ = tree.handle(.gossip(id: 1, payload: "x", round: 1, origin: "a"), from: 1, now: .seconds(1))
+        _ = tree.handle(.gossip(id: 2, payload: "y", round: 1, origin: "a"), from: 1, now: .seconds(9))
+        _ = tree.tick(now: .seconds(9))
+        tree.neighborUp(2, now: .seconds(10))
+        let announced = Self.sends(tree.tick(now: .seconds(10))).compactMap { peer, message -> [Int]? in
+            if peer == 2, case .ihave(let list) = message { list.map(\.id) } else { nil }
+        }
+        #expect(announced == [[2]])
+    }
+
+    /// A node without per-origin trees sends PRUNE and GRAFT without an origin: they apply
+    /// to every origin's tree, including those of origins not heard from yet.
+    @Test func aPruneOrGraftWithoutAnOriginAppliesToEveryTree() {
+        var tree = Tree()
+        tree.neighborUp(1, now: .zero)
+        tree.neighborUp(2, now: .zero)
+        _ = tree.handle(.gossip(id: 1, payload: "x", round: 1, origin: "a"), from: 1, now: .zero)
+        _ = tree.handle(.prune(origin: nil), from: 2, now: .zero)
+        #expect(!tree.eager(for: "a").contains(2) && !tree.eager(for: "new").contains(2))
+        _ = tree.handle(.graft(id: nil, round: 0, origin: nil), from: 2, now: .zero)
+        #expect(tree.eager(for: "a").contains(2) && tree.eager(for: "new").contains(2))
+    }
+
+    /// Trees are kept for at most `maxOrigins` origins; a forgotten origin's tree starts
+    /// again from every neighbour eager.
+    @Test func treesOfTheLeastRecentlyHeardOriginsAreForgotten() {
+        var config = Tree.Config()
+        config.maxOrigins = 8
+        var tree = Tree(config: config)
+        tree.neighborUp(1, now: .zero)
+        tree.neighborUp(2, now: .zero)
+        _ = tree.handle(.prune(origin: "old"), from: 2, now: .zero)
+        _ = tree.handle(.gossip(id: 1, payload: "x", round: 1, origin: "o1"), from: 1, now: .seconds(1))
+        _ = tree.handle(.graft(id: 1, round: 1, origin: nil), from: 2, now: .seconds(1))  // 2 eager for o1
+        #expect(tree.eager(for: "old") == [1])
+        for index in 2...7 {
+            _ = tree.handle(.gossip(id: index, payload: "x", round: 1, origin: "o\(index)"), from: 1, now: .seconds(index))
+        }
+        #expect(tree.eager(for: "old") == [1])  // eight trees: still remembered
+        _ = tree.handle(.gossip(id: 8, payload: "x", round: 1, origin: "o8"), from: 1, now: .seconds(8))
+        #expect(tree.eager(for: "old") == [1, 2])
     }
 
     @Test func joinFillsTheActiveViewAndForwardsTheJoiner() {

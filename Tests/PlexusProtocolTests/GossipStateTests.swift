@@ -75,6 +75,51 @@ import Testing
         #expect(replies(state.handle(.received(push(TopicName.mesh), from: stranger), now: later), to: stranger) == [.disconnect(true)])
     }
 
+    /// PRUNE names the author whose broadcast tree it prunes: a duplicate of X's entry is
+    /// answered with PRUNE for X, and a PRUNE for X stops pushes of X's entries to that
+    /// neighbour but not of Y's. A PRUNE whose origin is not an agent id changes nothing.
+    @Test func aPruneOnTheWireNamesTheAuthorWhoseTreeItPrunes() throws {
+        var state = GossipState(config: .init(me: AgentKey().id), now: Self.now)
+        let a = AgentKey().id
+        let b = AgentKey().id
+        _ = state.handle(.peerUp(a, ip: "127.0.0.1", bootstrap: false), now: Self.now)
+        _ = state.handle(.peerUp(b, ip: "127.0.0.1", bootstrap: false), now: Self.now)
+        _ = state.handle(.received(.with { $0.topic = TopicName.mesh; $0.join = .with { $0.agent = b.bytes.asData } }, from: b), now: Self.now)
+        #expect(Set(state.neighbors(in: TopicName.mesh)) == [a, b])
+
+        let x = AgentKey()
+        let y = AgentKey()
+        var made: Int64 = 0
+        func entry(by author: AgentKey) throws -> SignedEntry {
+            made += 1  // a distinct entry each time
+            return try SignedEntry(signing: try EntryDraft(content: .object([:])).body(seq: 1, prev: nil, timeMs: made), with: author)
+        }
+        func push(_ entry: SignedEntry, from peer: AgentID) -> [GossipState.Action] {
+            state.handle(.received(.with { $0.topic = TopicName.mesh; $0.push = .with { $0.entry = entry.encoded(); $0.round = 1 } }, from: peer), now: Self.now)
+        }
+        func sent(_ actions: [GossipState.Action], to peer: AgentID) -> [Plexus_Gossip] {
+            actions.compactMap { if case .send(let to, let message) = $0, to == peer { message } else { nil } }
+        }
+        func pushesTo(_ peer: AgentID, _ actions: [GossipState.Action]) -> Int {
+            sent(actions, to: peer).filter { if case .push? = $0.kind { true } else { false } }.count
+        }
+
+        // Both authors' trees push to b at first.
+        #expect(pushesTo(b, push(try entry(by: y), from: a)) == 1)
+        let first = try entry(by: x)
+        #expect(pushesTo(b, push(first, from: a)) == 1)
+        let prune = sent(push(first, from: b), to: b)
+        #expect(prune.count == 1 && prune.first?.kind == .prune(true) && prune.first?.origin == x.id.bytes.asData)
+
+        // b asks for X's entries by announcement only.
+        _ = state.handle(.received(.with { $0.topic = TopicName.mesh; $0.prune = true; $0.origin = x.id.bytes.asData }, from: b), now: Self.now)
+        #expect(pushesTo(b, push(try entry(by: x), from: a)) == 0)
+        #expect(pushesTo(b, push(try entry(by: y), from: a)) == 1)
+        // Not an agent id: ignored.
+        _ = state.handle(.received(.with { $0.topic = TopicName.mesh; $0.prune = true; $0.origin = Data([1, 2, 3]) }, from: b), now: Self.now)
+        #expect(pushesTo(b, push(try entry(by: y), from: a)) == 1)
+    }
+
     /// A neighbour this node drops (here: it leaves the topic) was sent DISCONNECT; the
     /// pushes it sent before it heard so draw no further DISCONNECT.
     @Test func aDroppedNeighboursPushesInFlightDrawNoFurtherDisconnect() throws {

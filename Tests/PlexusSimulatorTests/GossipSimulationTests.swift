@@ -36,6 +36,25 @@ import Testing
         }
     }
 
+    /// One tree per author: each author's first entry floods, and a second burst from the
+    /// same 20 senders travels the trees those floods pruned out, with a tenth of the
+    /// duplicates (measured: mean RMR 2.77 for the first burst, 0.24 – 0.29 for the second,
+    /// falling to 0.03 – 0.15 by the fourth).
+    @Test func aSecondBurstFromManySendersTravelsEachAuthorsTree() {
+        let simulator = Self.network(seed: 4)
+        func burst(_ first: UInt64) -> Double {
+            let ids = first...(first + 19)
+            for id in ids { simulator.broadcast(from: Int((id - first) * 37 % 100), id: id) }
+            simulator.run(for: .seconds(3))
+            for id in ids { #expect(simulator.stats(for: id).delivered == 100, "message \(id)") }
+            return ids.map { simulator.relativeMessageRedundancy($0) }.reduce(0, +) / Double(ids.count)
+        }
+        let first = burst(1)
+        let second = burst(21)
+        #expect(first > 1, "first entries flood: mean RMR \(first)")
+        #expect(second <= 0.5, "mean RMR \(second)")
+    }
+
     @Test(arguments: [30, 50])
     func survivorsStillGetEverythingAfterMassCrashes(percent: Int) {
         let simulator = Self.network(seed: 3)

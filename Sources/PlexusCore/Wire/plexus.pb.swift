@@ -889,6 +889,10 @@ public nonisolated struct Plexus_Gossip: Sendable {
     set {kind = .records(newValue)}
   }
 
+  /// With graft and prune: the author whose entries' broadcast tree is meant (PROTOCOL.md
+  /// §7); empty: every author's.
+  public var origin: Data = Data()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -2850,7 +2854,7 @@ nonisolated extension Plexus_TaskUpdate: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Plexus_Gossip: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Gossip"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}topic\0\u{1}join\0\u{3}forward_join\0\u{1}neighbor\0\u{3}neighbor_reply\0\u{1}disconnect\0\u{1}shuffle\0\u{3}shuffle_reply\0\u{1}push\0\u{1}ihave\0\u{1}graft\0\u{1}prune\0\u{1}subscriptions\0\u{1}sync\0\u{1}wants\0\u{1}batch\0\u{1}credit\0\u{3}topic_query\0\u{3}topic_members\0\u{1}records\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}topic\0\u{1}join\0\u{3}forward_join\0\u{1}neighbor\0\u{3}neighbor_reply\0\u{1}disconnect\0\u{1}shuffle\0\u{3}shuffle_reply\0\u{1}push\0\u{1}ihave\0\u{1}graft\0\u{1}prune\0\u{1}subscriptions\0\u{1}sync\0\u{1}wants\0\u{1}batch\0\u{1}credit\0\u{3}topic_query\0\u{3}topic_members\0\u{1}records\0\u{1}origin\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3081,6 +3085,7 @@ nonisolated extension Plexus_Gossip: SwiftProtobuf.Message, SwiftProtobuf._Messa
           self.kind = .records(v)
         }
       }()
+      case 21: try { try decoder.decodeSingularBytesField(value: &self.origin) }()
       default: break
       }
     }
@@ -3173,12 +3178,16 @@ nonisolated extension Plexus_Gossip: SwiftProtobuf.Message, SwiftProtobuf._Messa
     }()
     case nil: break
     }
+    if !self.origin.isEmpty {
+      try visitor.visitSingularBytesField(value: self.origin, fieldNumber: 21)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Plexus_Gossip, rhs: Plexus_Gossip) -> Bool {
     if lhs.topic != rhs.topic {return false}
     if lhs.kind != rhs.kind {return false}
+    if lhs.origin != rhs.origin {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -11,7 +11,7 @@ import PlexusCore
 /// same configuration, so what the simulation measures is what the node runs.
 public struct GossipState: Sendable {
     public typealias Membership = HyParView<AgentID>
-    public typealias Broadcast = PlumTree<AgentID, EntryID, Data>
+    public typealias Broadcast = PlumTree<AgentID, EntryID, AgentID, Data>
 
     /// The settings of a node's gossip. `Config(me:)` is what production runs.
     public struct Config: Sendable {
@@ -56,8 +56,7 @@ public struct GossipState: Sendable {
         public var membership = Membership.Config()
         /// Announcements every 50 ms; a missing entry is grafted after 150 ms, long enough
         /// that a busy node does not graft what its tree link is still bringing. No hop-count
-        /// optimisation: with one tree shared by every sender, swapping links for one
-        /// sender's shorter path can cut the tree for the others (PROTOCOL.md §7).
+        /// optimisation (PROTOCOL.md §7).
         public var broadcast: Broadcast.Config = {
             var config = Broadcast.Config()
             config.ihaveInterval = .milliseconds(50)
@@ -291,7 +290,7 @@ public struct GossipState: Sendable {
             misbehaved(peer, what, into: &actions)
         case .spread(let entry):
             let topic = TopicName.replication(of: entry.topic)
-            if let broadcast = topics[topic]?.broadcast.broadcast(id: entry.id, payload: entry.encoded(), now: now.elapsed) {
+            if let broadcast = topics[topic]?.broadcast.broadcast(id: entry.id, payload: entry.encoded(), origin: entry.author, now: now.elapsed) {
                 execute(broadcast, topic: topic, verified: nil, into: &actions)  // already stored: its delivery is a no-op
             }
         case .subscribe(let name):
@@ -414,9 +413,9 @@ public struct GossipState: Sendable {
             guard isNeighbor else { return notNeighbor(kind, from: peer, topic: name, now: now, into: &actions) }
             // A copy of an entry already received is a duplicate whatever its signature
             // says: PlumTree only prunes the link, so it is not verified again.
-            if let id = SignedEntry.id(ofEncoded: push.entry), topics[name]?.broadcast.hasReceived(id) == true {
+            if let id = SignedEntry.id(ofEncoded: push.entry), let origin = topics[name]?.broadcast.origin(ofReceived: id) {
                 duplicatePushes += 1
-                broadcast(.gossip(id: id, payload: push.entry, round: Int(push.round)), from: peer, topic: name, now: now, into: &actions)
+                broadcast(.gossip(id: id, payload: push.entry, round: Int(push.round), origin: origin), from: peer, topic: name, now: now, into: &actions)
                 return
             }
             guard let entry = try? SignedEntry(encoded: push.entry, limits: config.limits),
@@ -426,7 +425,7 @@ public struct GossipState: Sendable {
                 return
             }
             broadcast(
-                .gossip(id: entry.id, payload: push.entry, round: Int(push.round)), from: peer, topic: name, now: now,
+                .gossip(id: entry.id, payload: push.entry, round: Int(push.round), origin: entry.author), from: peer, topic: name, now: now,
                 verified: entry, into: &actions)
         case .ihave(let ihave):
             guard isNeighbor else { return notNeighbor(kind, from: peer, topic: name, now: now, into: &actions) }
@@ -441,14 +440,23 @@ public struct GossipState: Sendable {
             broadcast(.ihave(items), from: peer, topic: name, now: now, into: &actions)
         case .graft(let graft):
             guard isNeighbor else { return notNeighbor(kind, from: peer, topic: name, now: now, into: &actions) }
-            broadcast(.graft(id: EntryID(bytes: graft.id), round: Int(graft.round)), from: peer, topic: name, now: now, into: &actions)
+            guard let origin = treeOrigin(of: gossip) else { return }
+            broadcast(.graft(id: EntryID(bytes: graft.id), round: Int(graft.round), origin: origin), from: peer, topic: name, now: now, into: &actions)
         case .prune:
-            broadcast(.prune, from: peer, topic: name, now: now, into: &actions)
+            guard let origin = treeOrigin(of: gossip) else { return }
+            broadcast(.prune(origin: origin), from: peer, topic: name, now: now, into: &actions)
         case .sync, .wants, .batch, .credit:
             actions.append(.antiEntropy(gossip, from: peer))
         case .subscriptions, .topicQuery, .topicMembers, .records:
             break  // handled above
         }
+    }
+
+    /// The broadcast tree a GRAFT or PRUNE is about: `.some(nil)` for every author's (no
+    /// origin given), nil when the origin is not an agent id (the message is ignored).
+    private func treeOrigin(of gossip: Plexus_Gossip) -> AgentID?? {
+        if gossip.origin.isEmpty { return .some(nil) }
+        return AgentID(bytes: gossip.origin).map { .some($0) }
     }
 
     /// JOIN, NEIGHBOR or broadcast from a peer that is not this node's neighbour in `topic`
@@ -511,7 +519,7 @@ public struct GossipState: Sendable {
                 if case .disconnect = message { disconnectSent[TopicPeer(topic: topic, peer: peer)] = now.elapsed }
                 actions.append(.send(peer, membershipMessage(message, topic: topic)))
             case .neighborUp(let peer):
-                topics[topic]?.broadcast.neighborUp(peer)
+                topics[topic]?.broadcast.neighborUp(peer, now: now.elapsed)
                 if topic == TopicName.mesh { sendRecords(records.all(nowMs: now.wallMs), to: peer, into: &actions) }
                 actions.append(.neighborUp(peer, topic: topic))
             case .neighborDown(let peer):
@@ -529,16 +537,18 @@ public struct GossipState: Sendable {
                 var gossip = Plexus_Gossip()
                 gossip.topic = topic
                 switch message {
-                case .gossip(_, let payload, let round):
+                case .gossip(_, let payload, let round, _):
                     gossip.push = .with { $0.entry = payload; $0.round = UInt32(clamping: round) }
                 case .ihave(let items):
                     gossip.ihave = .with { list in
                         list.items = items.map { item in .with { $0.id = item.id.bytes.asData; $0.round = UInt32(clamping: item.round) } }
                     }
-                case .graft(let id, let round):
+                case .graft(let id, let round, let origin):
                     gossip.graft = .with { $0.id = id?.bytes.asData ?? Data(); $0.round = UInt32(clamping: round) }
-                case .prune:
+                    gossip.origin = origin?.bytes.asData ?? Data()
+                case .prune(let origin):
                     gossip.prune = true
+                    gossip.origin = origin?.bytes.asData ?? Data()
                 }
                 actions.append(.send(peer, gossip))
             case .deliver(let id, _, _):

@@ -3,7 +3,18 @@
 /// neighbours; the other neighbours get batched IHAVE announcements and GRAFT a missing
 /// message (repairing the tree) when it does not arrive in time. Duplicates PRUNE a link
 /// to lazy. Every node forwards every message it receives, not only its own.
-public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable, Payload: Sendable>: Sendable {
+///
+/// There is one tree per origin (the paper's per-source trees): which links are eager is
+/// kept for each origin apart, and PRUNE and GRAFT name the origin they are about. With one
+/// tree shared by every sender, a duplicate of one sender's message pruned a link that
+/// another sender's messages needed; with many concurrent senders the shared tree was cut
+/// faster than GRAFTs repaired it, and most messages arrived by repair. A new origin's
+/// tree starts from every neighbour eager: its first message floods, and the duplicates
+/// prune out of it the tree of first arrivals, the quickest paths from that origin.
+/// (Starting from a tree shared by all origins instead measured fewer duplicates but
+/// longer paths.) Trees of the least recently heard origins are forgotten beyond
+/// `maxOrigins`.
+public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable, Origin: Hashable & Sendable, Payload: Sendable>: Sendable {
     public struct Config: Sendable {
         /// How often queued IHAVE announcements are sent, batched per neighbour.
         public var ihaveInterval: Duration = .milliseconds(50)
@@ -20,15 +31,24 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
         public var optimizationThreshold = 4
         /// Bound on remembered ids (cache, received, missing); oldest go first.
         public var maxTrackedMessages = 100_000
+        /// Bound on origins with a tree of their own; the least recently heard go first.
+        public var maxOrigins = 4096
+        /// Messages received this recently are announced to a new neighbour.
+        public var announceToNewNeighbors: Duration = .seconds(5)
 
         public init() {}
     }
 
     public enum Message: Sendable {
-        case gossip(id: MessageID, payload: Payload, round: Int)
+        case gossip(id: MessageID, payload: Payload, round: Int, origin: Origin)
         case ihave([Announcement])
-        case graft(id: MessageID?, round: Int)
-        case prune
+        /// Asks the receiver to push `origin`'s messages to the sender again; with an id, to
+        /// send that message now (its origin is then the message's). No id and no origin:
+        /// every origin's (what a node without per-origin trees sends).
+        case graft(id: MessageID?, round: Int, origin: Origin?)
+        /// Asks the receiver to only announce `origin`'s messages to the sender; nil: every
+        /// origin's.
+        case prune(origin: Origin?)
     }
 
     public struct Announcement: Sendable, Equatable {
@@ -47,11 +67,20 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
         case deliver(id: MessageID, payload: Payload, round: Int)
     }
 
+    /// Which neighbours one origin's messages are pushed to; the other neighbours are lazy.
+    private struct Tree: Sendable {
+        var eager: Set<Peer>
+        var heard: Duration
+    }
+
     public let config: Config
-    public private(set) var eager: Set<Peer> = []
-    public private(set) var lazy: Set<Peer> = []
-    private var cache: [MessageID: (payload: Payload, round: Int)] = [:]
-    private var received: Set<MessageID> = []
+    /// The active-view neighbours.
+    public private(set) var neighbors: Set<Peer> = []
+    /// The eager neighbours a new origin's tree starts with: every neighbour except those
+    /// that sent PRUNE for every origin.
+    private var defaultEager: Set<Peer> = []
+    private var trees: [Origin: Tree] = [:]
+    private var cache: [MessageID: (payload: Payload, round: Int, origin: Origin)] = [:]
     private var missing: [MessageID: [Announcer]] = [:]
     private var graftDeadline: [MessageID: Duration] = [:]
     private var lazyQueue: [Peer: [Announcement]] = [:]
@@ -70,48 +99,60 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
         self.config = config
     }
 
-    /// Whether a message with this id was received (and is still remembered). A receiver
-    /// can skip costly checks of a payload it already has: handling it is a duplicate.
-    public func hasReceived(_ id: MessageID) -> Bool {
-        received.contains(id)
+    /// The origin of a received (and still remembered) message; nil for one not received.
+    /// A receiver can skip costly checks of a payload it already has: handling it is a
+    /// duplicate.
+    public func origin(ofReceived id: MessageID) -> Origin? {
+        cache[id]?.origin
+    }
+
+    /// The neighbours `origin`'s messages are pushed to.
+    public func eager(for origin: Origin) -> Set<Peer> {
+        trees[origin]?.eager ?? defaultEager
+    }
+
+    /// The neighbours that only hear of `origin`'s messages by IHAVE.
+    public func lazy(for origin: Origin) -> Set<Peer> {
+        neighbors.subtracting(eager(for: origin))
     }
 
     /// Publishes a message from this node.
-    public mutating func broadcast(id: MessageID, payload: Payload, now: Duration) -> [Action] {
-        guard !received.contains(id) else { return [] }
-        remember(id, payload: payload, round: 0, now: now)
-        return [.deliver(id: id, payload: payload, round: 0)] + push(id: id, payload: payload, round: 1, except: nil)
+    public mutating func broadcast(id: MessageID, payload: Payload, origin: Origin, now: Duration) -> [Action] {
+        guard cache[id] == nil else { return [] }
+        remember(id, payload: payload, round: 0, origin: origin, now: now)
+        return [.deliver(id: id, payload: payload, round: 0)] + push(id: id, payload: payload, round: 1, origin: origin, except: nil, now: now)
     }
 
     public mutating func handle(_ message: Message, from: Peer, now: Duration) -> [Action] {
         switch message {
-        case .gossip(let id, let payload, let round):
-            if received.contains(id) {
-                // A duplicate: this link is redundant for the tree.
-                guard eager.contains(from) else { return [] }
-                eager.remove(from)
-                lazy.insert(from)
-                return [.send(to: from, .prune)]
+        case .gossip(let id, let payload, let round, let origin):
+            if let known = cache[id] {
+                // A duplicate: this link is redundant for the origin's tree. The sender pushed
+                // it, so it holds this node eager whatever this node holds it as: PRUNE
+                // either way, or it would go on pushing duplicates.
+                guard neighbors.contains(from) else { return [] }
+                update(known.origin, now: now) { $0.remove(from) }
+                return [.send(to: from, .prune(origin: known.origin))]
             }
-            remember(id, payload: payload, round: round, now: now)
+            remember(id, payload: payload, round: round, origin: origin, now: now)
             var actions: [Action] = [.deliver(id: id, payload: payload, round: round)]
             let announcers = missing.removeValue(forKey: id) ?? []
             graftDeadline.removeValue(forKey: id)
-            lazy.remove(from)
-            eager.insert(from)
+            if neighbors.contains(from) { update(origin, now: now) { $0.insert(from) } }
             // Optimisation: a lazy neighbour announced it over a clearly shorter path.
             if let best = announcers.min(by: { $0.round < $1.round }), best.peer != from,
-               round - best.round >= config.optimizationThreshold, lazy.contains(best.peer) {
-                lazy.remove(best.peer)
-                eager.insert(best.peer)
-                eager.remove(from)
-                lazy.insert(from)
-                actions.append(.send(to: best.peer, .graft(id: nil, round: best.round)))
-                actions.append(.send(to: from, .prune))
+               round - best.round >= config.optimizationThreshold, neighbors.contains(best.peer),
+               !eager(for: origin).contains(best.peer) {
+                update(origin, now: now) {
+                    $0.insert(best.peer)
+                    $0.remove(from)
+                }
+                actions.append(.send(to: best.peer, .graft(id: nil, round: best.round, origin: origin)))
+                actions.append(.send(to: from, .prune(origin: origin)))
             }
-            return actions + push(id: id, payload: payload, round: round + 1, except: from)
+            return actions + push(id: id, payload: payload, round: round + 1, origin: origin, except: from, now: now)
         case .ihave(let announcements):
-            for announcement in announcements.prefix(config.maxIHaveBatch) where !received.contains(announcement.id) {
+            for announcement in announcements.prefix(config.maxIHaveBatch) where cache[announcement.id] == nil {
                 missing[announcement.id, default: []].append(Announcer(peer: from, round: announcement.round))
                 if graftDeadline[announcement.id] == nil {
                     graftDeadline[announcement.id] = now + config.graftTimeout
@@ -119,29 +160,54 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
             }
             trimMissing()
             return []
-        case .graft(let id, _):
-            lazy.remove(from)
-            eager.insert(from)
-            if let id, let cached = cache[id] {
-                return [.send(to: from, .gossip(id: id, payload: cached.payload, round: cached.round + 1))]
+        case .graft(let id, _, let origin):
+            guard neighbors.contains(from) else { return [] }
+            let cached = id.flatMap { cache[$0] }
+            if let origin = cached?.origin ?? origin {
+                update(origin, now: now) { $0.insert(from) }
+            } else if id == nil {
+                defaultEager.insert(from)
+                for key in trees.keys { trees[key]?.eager.insert(from) }
+            }
+            if let id, let cached {
+                return [.send(to: from, .gossip(id: id, payload: cached.payload, round: cached.round + 1, origin: cached.origin))]
             }
             return []
-        case .prune:
-            if eager.remove(from) != nil { lazy.insert(from) }
+        case .prune(let origin):
+            if let origin {
+                if neighbors.contains(from) { update(origin, now: now) { $0.remove(from) } }
+            } else {
+                defaultEager.remove(from)
+                for key in trees.keys { trees[key]?.eager.remove(from) }
+            }
             return []
         }
     }
 
-    /// A new neighbour in the membership's active view: it starts eager.
-    public mutating func neighborUp(_ peer: Peer) {
-        lazy.remove(peer)
-        eager.insert(peer)
+    /// A new neighbour in the membership's active view: it starts eager for every origin,
+    /// and the next IHAVE to it names the messages received in the last
+    /// `announceToNewNeighbors` (at most one batch): a node whose links to the tree broke
+    /// (its neighbours crashed) missed what was sent meanwhile, and nobody else announces it
+    /// again.
+    public mutating func neighborUp(_ peer: Peer, now: Duration) {
+        neighbors.insert(peer)
+        defaultEager.insert(peer)
+        for key in trees.keys { trees[key]?.eager.insert(peer) }
+        var recent: [Announcement] = []
+        var index = arrivals.count - 1
+        while index >= arrivalsStart, recent.count < config.maxIHaveBatch,
+              arrivals[index].expires - config.cacheDuration >= now - config.announceToNewNeighbors {
+            if let cached = cache[arrivals[index].id] { recent.append(Announcement(id: arrivals[index].id, round: cached.round)) }
+            index -= 1
+        }
+        if !recent.isEmpty { lazyQueue[peer, default: []].append(contentsOf: recent.reversed()) }
     }
 
     /// A neighbour left the active view.
     public mutating func neighborDown(_ peer: Peer) {
-        eager.remove(peer)
-        lazy.remove(peer)
+        neighbors.remove(peer)
+        defaultEager.remove(peer)
+        for key in trees.keys { trees[key]?.eager.remove(peer) }
         lazyQueue.removeValue(forKey: peer)
         for (id, announcers) in missing {
             missing[id] = announcers.filter { $0.peer != peer }
@@ -172,9 +238,9 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
             let first = announcers.removeFirst()
             missing[id] = announcers
             graftDeadline[id] = announcers.isEmpty ? nil : now + config.graftRetry
-            lazy.remove(first.peer)
-            eager.insert(first.peer)
-            actions.append(.send(to: first.peer, .graft(id: id, round: first.round)))
+            // The origin is not known until the message arrives: the answer, a first copy
+            // from the announcer, makes the link eager in that origin's tree.
+            actions.append(.send(to: first.peer, .graft(id: id, round: first.round, origin: nil)))
         }
         while arrivalsStart < arrivals.count, arrivals[arrivalsStart].expires <= now {
             forgetOldest()
@@ -182,30 +248,43 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
         return actions
     }
 
-    private mutating func push(id: MessageID, payload: Payload, round: Int, except: Peer?) -> [Action] {
+    private mutating func push(id: MessageID, payload: Payload, round: Int, origin: Origin, except: Peer?, now: Duration) -> [Action] {
+        update(origin, now: now) { _ in }
+        let eager = eager(for: origin)
         var actions: [Action] = []
         for peer in eager where peer != except {
-            actions.append(.send(to: peer, .gossip(id: id, payload: payload, round: round)))
+            actions.append(.send(to: peer, .gossip(id: id, payload: payload, round: round, origin: origin)))
         }
-        for peer in lazy where peer != except {
+        for peer in neighbors where peer != except && !eager.contains(peer) {
             lazyQueue[peer, default: []].append(Announcement(id: id, round: round))
         }
         return actions
     }
 
-    private mutating func remember(_ id: MessageID, payload: Payload, round: Int, now: Duration) {
-        while received.count >= config.maxTrackedMessages, arrivalsStart < arrivals.count {
+    /// Changes `origin`'s eager set (creating its tree from the default), marking it heard.
+    private mutating func update(_ origin: Origin, now: Duration, _ change: (inout Set<Peer>) -> Void) {
+        var tree = trees[origin] ?? Tree(eager: defaultEager, heard: now)
+        change(&tree.eager)
+        tree.heard = now
+        trees[origin] = tree
+        if trees.count > config.maxOrigins {
+            // Forget the least recently heard eighth at once, so eviction stays rare.
+            let stale = trees.sorted { $0.value.heard < $1.value.heard }.prefix(max(1, config.maxOrigins / 8))
+            for (key, _) in stale where key != origin { trees.removeValue(forKey: key) }
+        }
+    }
+
+    private mutating func remember(_ id: MessageID, payload: Payload, round: Int, origin: Origin, now: Duration) {
+        while cache.count >= config.maxTrackedMessages, arrivalsStart < arrivals.count {
             forgetOldest()
         }
-        received.insert(id)
-        cache[id] = (payload, round)
+        cache[id] = (payload, round, origin)
         arrivals.append((id, now + config.cacheDuration))
     }
 
     private mutating func forgetOldest() {
         let oldest = arrivals[arrivalsStart].id
         arrivalsStart += 1
-        received.remove(oldest)
         cache.removeValue(forKey: oldest)
         if arrivalsStart > 1024 && arrivalsStart * 2 > arrivals.count {
             arrivals.removeFirst(arrivalsStart)
