@@ -16,8 +16,8 @@ import Testing
 
     @Test func newMessagesArePushedEagerlyAndAnnouncedLazily() {
         var tree = Tree()
-        tree.neighborUp(1, now: .zero)
-        tree.neighborUp(2, now: .zero)
+        tree.neighborUp(1)
+        tree.neighborUp(2)
         _ = tree.handle(.prune(origin: "a"), from: 2, now: .zero)  // 2 becomes lazy for a
         let actions = tree.handle(.gossip(id: 7, payload: "x", round: 3, origin: "a"), from: 9, now: .zero)
         #expect(Self.delivered(actions) == [7])
@@ -30,8 +30,8 @@ import Testing
 
     @Test func aPruneDemotesTheLinkForItsOriginOnly() {
         var tree = Tree()
-        tree.neighborUp(1, now: .zero)
-        tree.neighborUp(2, now: .zero)
+        tree.neighborUp(1)
+        tree.neighborUp(2)
         for (id, origin) in [(1, "a"), (2, "b")] {
             #expect(Self.sends(tree.handle(.gossip(id: id, payload: "x", round: 1, origin: origin), from: 1, now: .zero)).map(\.0) == [2])
         }
@@ -46,8 +46,8 @@ import Testing
 
     @Test func aDuplicateFromAnEagerNeighbourPrunesThatLinkForTheMessagesOrigin() {
         var tree = Tree()
-        tree.neighborUp(1, now: .zero)
-        tree.neighborUp(2, now: .zero)
+        tree.neighborUp(1)
+        tree.neighborUp(2)
         _ = tree.handle(.gossip(id: 9, payload: "x", round: 1, origin: "b"), from: 1, now: .zero)
         _ = tree.handle(.gossip(id: 1, payload: "x", round: 1, origin: "a"), from: 1, now: .zero)
         let duplicate = tree.handle(.gossip(id: 1, payload: "x", round: 2, origin: "a"), from: 2, now: .zero)
@@ -61,7 +61,7 @@ import Testing
 
     @Test func aMissingMessageIsGraftedFromItsAnnouncerAfterTheTimeout() {
         var tree = Tree()
-        tree.neighborUp(5, now: .zero)
+        tree.neighborUp(5)
         _ = tree.handle(.prune(origin: "a"), from: 5, now: .zero)
         _ = tree.handle(.ihave([.init(id: 42, round: 2)]), from: 5, now: .zero)
         #expect(Self.sends(tree.tick(now: .milliseconds(50))).filter { if case .graft = $0.1 { return true } else { return false } }.isEmpty)
@@ -69,7 +69,7 @@ import Testing
         #expect(grafts.count == 1 && grafts[0].0 == 5)
         // The grafted peer answers from its cache, and pushes its origin's messages from now on.
         var source = Tree()
-        source.neighborUp(8, now: .zero)
+        source.neighborUp(8)
         _ = source.handle(.prune(origin: "a"), from: 8, now: .zero)
         _ = source.broadcast(id: 42, payload: "payload", origin: "a", now: .zero)
         #expect(!source.eager(for: "a").contains(8))
@@ -87,8 +87,8 @@ import Testing
 
     @Test func aReceivedMessageCancelsItsGraft() {
         var tree = Tree()
-        tree.neighborUp(5, now: .zero)
-        tree.neighborUp(6, now: .zero)
+        tree.neighborUp(5)
+        tree.neighborUp(6)
         _ = tree.handle(.prune(origin: "a"), from: 5, now: .zero)
         _ = tree.handle(.ihave([.init(id: 1, round: 2)]), from: 5, now: .zero)
         _ = tree.handle(.gossip(id: 1, payload: "x", round: 2, origin: "a"), from: 6, now: .milliseconds(10))
@@ -96,27 +96,12 @@ import Testing
         #expect(later.allSatisfy { if case .graft = $0.1 { return false } else { return true } })
     }
 
-    /// A new neighbour hears of what arrived in the last `announceToNewNeighbors`: it may
-    /// have missed it while its own links were down. Older messages are not announced.
-    @Test func aNewNeighbourHearsOfRecentMessages() {
-        var tree = Tree()
-        tree.neighborUp(1, now: .zero)
-        _ = tree.handle(.gossip(id: 1, payload: "x", round: 1, origin: "a"), from: 1, now: .seconds(1))
-        _ = tree.handle(.gossip(id: 2, payload: "y", round: 1, origin: "a"), from: 1, now: .seconds(9))
-        _ = tree.tick(now: .seconds(9))
-        tree.neighborUp(2, now: .seconds(10))
-        let announced = Self.sends(tree.tick(now: .seconds(10))).compactMap { peer, message -> [Int]? in
-            if peer == 2, case .ihave(let list) = message { list.map(\.id) } else { nil }
-        }
-        #expect(announced == [[2]])
-    }
-
     /// A node without per-origin trees sends PRUNE and GRAFT without an origin: they apply
     /// to every origin's tree, including those of origins not heard from yet.
     @Test func aPruneOrGraftWithoutAnOriginAppliesToEveryTree() {
         var tree = Tree()
-        tree.neighborUp(1, now: .zero)
-        tree.neighborUp(2, now: .zero)
+        tree.neighborUp(1)
+        tree.neighborUp(2)
         _ = tree.handle(.gossip(id: 1, payload: "x", round: 1, origin: "a"), from: 1, now: .zero)
         _ = tree.handle(.prune(origin: nil), from: 2, now: .zero)
         #expect(!tree.eager(for: "a").contains(2) && !tree.eager(for: "new").contains(2))
@@ -130,8 +115,8 @@ import Testing
         var config = Tree.Config()
         config.maxOrigins = 8
         var tree = Tree(config: config)
-        tree.neighborUp(1, now: .zero)
-        tree.neighborUp(2, now: .zero)
+        tree.neighborUp(1)
+        tree.neighborUp(2)
         _ = tree.handle(.prune(origin: "old"), from: 2, now: .zero)
         _ = tree.handle(.gossip(id: 1, payload: "x", round: 1, origin: "o1"), from: 1, now: .seconds(1))
         _ = tree.handle(.graft(id: 1, round: 1, origin: nil), from: 2, now: .seconds(1))  // 2 eager for o1

@@ -519,7 +519,7 @@ public struct GossipState: Sendable {
                 if case .disconnect = message { disconnectSent[TopicPeer(topic: topic, peer: peer)] = now.elapsed }
                 actions.append(.send(peer, membershipMessage(message, topic: topic)))
             case .neighborUp(let peer):
-                topics[topic]?.broadcast.neighborUp(peer, now: now.elapsed)
+                topics[topic]?.broadcast.neighborUp(peer)
                 if topic == TopicName.mesh { sendRecords(records.all(nowMs: now.wallMs), to: peer, into: &actions) }
                 actions.append(.neighborUp(peer, topic: topic))
             case .neighborDown(let peer):

@@ -33,8 +33,6 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
         public var maxTrackedMessages = 100_000
         /// Bound on origins with a tree of their own; the least recently heard go first.
         public var maxOrigins = 4096
-        /// Messages received this recently are announced to a new neighbour.
-        public var announceToNewNeighbors: Duration = .seconds(5)
 
         public init() {}
     }
@@ -184,23 +182,11 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
         }
     }
 
-    /// A new neighbour in the membership's active view: it starts eager for every origin,
-    /// and the next IHAVE to it names the messages received in the last
-    /// `announceToNewNeighbors` (at most one batch): a node whose links to the tree broke
-    /// (its neighbours crashed) missed what was sent meanwhile, and nobody else announces it
-    /// again.
-    public mutating func neighborUp(_ peer: Peer, now: Duration) {
+    /// A new neighbour in the membership's active view: it starts eager for every origin.
+    public mutating func neighborUp(_ peer: Peer) {
         neighbors.insert(peer)
         defaultEager.insert(peer)
         for key in trees.keys { trees[key]?.eager.insert(peer) }
-        var recent: [Announcement] = []
-        var index = arrivals.count - 1
-        while index >= arrivalsStart, recent.count < config.maxIHaveBatch,
-              arrivals[index].expires - config.cacheDuration >= now - config.announceToNewNeighbors {
-            if let cached = cache[arrivals[index].id] { recent.append(Announcement(id: arrivals[index].id, round: cached.round)) }
-            index -= 1
-        }
-        if !recent.isEmpty { lazyQueue[peer, default: []].append(contentsOf: recent.reversed()) }
     }
 
     /// A neighbour left the active view.
