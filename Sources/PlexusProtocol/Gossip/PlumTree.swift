@@ -164,8 +164,7 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
             if let origin = cached?.origin ?? origin {
                 update(origin, now: now) { $0.insert(from) }
             } else if id == nil {
-                defaultEager.insert(from)
-                for key in trees.keys { trees[key]?.eager.insert(from) }
+                everyTree { $0.insert(from) }
             }
             if let id, let cached {
                 return [.send(to: from, .gossip(id: id, payload: cached.payload, round: cached.round + 1, origin: cached.origin))]
@@ -175,8 +174,7 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
             if let origin {
                 if neighbors.contains(from) { update(origin, now: now) { $0.remove(from) } }
             } else {
-                defaultEager.remove(from)
-                for key in trees.keys { trees[key]?.eager.remove(from) }
+                everyTree { $0.remove(from) }
             }
             return []
         }
@@ -185,15 +183,13 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
     /// A new neighbour in the membership's active view: it starts eager for every origin.
     public mutating func neighborUp(_ peer: Peer) {
         neighbors.insert(peer)
-        defaultEager.insert(peer)
-        for key in trees.keys { trees[key]?.eager.insert(peer) }
+        everyTree { $0.insert(peer) }
     }
 
     /// A neighbour left the active view.
     public mutating func neighborDown(_ peer: Peer) {
         neighbors.remove(peer)
-        defaultEager.remove(peer)
-        for key in trees.keys { trees[key]?.eager.remove(peer) }
+        everyTree { $0.remove(peer) }
         lazyQueue.removeValue(forKey: peer)
         for (id, announcers) in missing {
             missing[id] = announcers.filter { $0.peer != peer }
@@ -245,6 +241,12 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
             lazyQueue[peer, default: []].append(Announcement(id: id, round: round))
         }
         return actions
+    }
+
+    /// Changes the eager set of every origin's tree, and of those not heard from yet.
+    private mutating func everyTree(_ change: (inout Set<Peer>) -> Void) {
+        change(&defaultEager)
+        for key in trees.keys { change(&trees[key, default: Tree(eager: [], heard: .zero)].eager) }
     }
 
     /// Changes `origin`'s eager set (creating its tree from the default), marking it heard.
