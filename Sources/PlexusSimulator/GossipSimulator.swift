@@ -6,7 +6,10 @@ import PlexusProtocol
 /// configuration the node runs) on a virtual clock over a simulated network: connections
 /// that come up when a node dials, per-link latency (FIFO, as TCP), crashes and partitions.
 /// It measures delivery, relative message redundancy (RMR) and last delivery hop (LDH) of
-/// real signed entries. Single-threaded and deterministic for a seed.
+/// real signed entries. Anti-entropy, when enabled, is modelled by its outcome (a round with
+/// a neighbour brings what the neighbour holds after two round trips); the session itself is
+/// simulated on its own (FeedSyncSession). Single-threaded; deterministic for a seed up to
+/// the order of hashed collections.
 public final class GossipSimulator {
     enum Event {
         case message(from: Int, to: Int, Plexus_Gossip)
@@ -16,6 +19,8 @@ public final class GossipSimulator {
         case peerDown(node: Int, peer: Int)
         /// A dial by `node` ended; on success its messages follow on the new link.
         case dialed(node: Int, peer: Int, ok: Bool, [Plexus_Gossip])
+        /// An anti-entropy round of `node` with `peer` ended: `node` now holds what `peer` holds.
+        case caughtUp(node: Int, peer: Int)
         case tick
     }
 
@@ -27,14 +32,21 @@ public final class GossipSimulator {
         var contact: Int?
         var published: UInt64 = 0
         var head: EntryID?
+        /// Entries this node holds (published, delivered or caught up).
+        var held: Set<EntryID> = []
     }
 
     public struct Stats: Sendable {
         /// Pushes (entry-carrying messages) sent for this broadcast.
         public var payloadMessages = 0
-        /// Nodes that delivered it (the origin included), and the hop count of the last one.
+        /// Nodes that delivered it by gossip (the origin included), and the hop count of the
+        /// last one.
         public var delivered = 0
         public var lastDeliveryHop = 0
+        /// Nodes that got it from anti-entropy instead.
+        public var caughtUp = 0
+        /// Nodes that hold it by either way.
+        public var held: Int { delivered + caughtUp }
     }
 
     public private(set) var now: Duration = .zero
@@ -45,6 +57,7 @@ public final class GossipSimulator {
     private var random: GossipRandom
     private let latency: ClosedRange<Int>
     private let loss: Double
+    private let antiEntropy: Bool
     /// The production engine ticks every 25 ms.
     private let tickInterval: Duration = .milliseconds(25)
     private let epochMs: Int64 = 1_767_225_600_000
@@ -57,14 +70,17 @@ public final class GossipSimulator {
     /// - Parameters:
     ///   - latency: one-way latency per message, uniformly in this range of milliseconds.
     ///   - loss: probability that a broadcast message (push, IHAVE, GRAFT, PRUNE) is lost.
+    ///   - antiEntropy: run anti-entropy rounds (on a new neighbour and every sync interval),
+    ///     as the node does; off, only the broadcast delivers.
     ///   - configure: changes to the production configuration (none by default).
     public init(
         nodes count: Int, seed: UInt64, latency: ClosedRange<Int> = 10...50, loss: Double = 0,
-        configure: (inout GossipState.Config) -> Void = { _ in }
+        antiEntropy: Bool = false, configure: (inout GossipState.Config) -> Void = { _ in }
     ) {
         random = GossipRandom(seed: seed)
         self.latency = latency
         self.loss = loss
+        self.antiEntropy = antiEntropy
         for number in 0..<count {
             var seedBytes: [UInt8] = []
             for _ in 0..<4 { withUnsafeBytes(of: random.next()) { seedBytes.append(contentsOf: $0) } }
@@ -113,6 +129,7 @@ public final class GossipSimulator {
         let body = try! draft.body(seq: nodes[node].published, prev: nodes[node].head, timeMs: wallMs)
         let entry = try! SignedEntry(signing: body, with: nodes[node].key)
         nodes[node].head = entry.id
+        nodes[node].held.insert(entry.id)
         ids[id] = entry.id
         stats[entry.id] = Stats(payloadMessages: 0, delivered: 1, lastDeliveryHop: 0)
         handle(.spread(entry), at: node)
@@ -188,6 +205,12 @@ public final class GossipSimulator {
             var round: Int?
             if case .push(let push)? = message.kind { round = Int(push.round) }
             handle(.received(message, from: nodes[from].key.id), at: to, round: round)
+        case .caughtUp(let node, let peer):
+            guard nodes[node].alive, connected(node, peer) else { return }
+            for id in nodes[peer].held.subtracting(nodes[node].held) {
+                nodes[node].held.insert(id)
+                stats[id, default: Stats()].caughtUp += 1
+            }
         }
     }
 
@@ -221,12 +244,17 @@ public final class GossipSimulator {
                 let arrival = (ok ? connect(node, target) : nil) ?? now + oneWay()
                 queue.push(at: arrival, .dialed(node: node, peer: target, ok: ok, messages))
             case .deliver(let entry):
+                guard nodes[node].held.insert(entry.id).inserted else { continue }  // caught up first
                 stats[entry.id, default: Stats()].delivered += 1
                 stats[entry.id, default: Stats()].lastDeliveryHop = max(stats[entry.id]?.lastDeliveryHop ?? 0, round ?? 0)
             case .disconnect(let peer):
                 if let target = index[peer] { disconnect(node, target) }
-            case .strike, .neighborUp, .syncRound, .antiEntropy, .keptRecord:
-                break  // anti-entropy is simulated on its own (FeedSync)
+            case .neighborUp(let peer, _), .syncRound(let peer, _):
+                // The round's outcome after two round trips (heads, then wants and the stream).
+                guard antiEntropy, let target = index[peer] else { continue }
+                queue.push(at: now + oneWay() + oneWay() + oneWay() + oneWay(), .caughtUp(node: node, peer: target))
+            case .strike, .antiEntropy, .keptRecord:
+                break
             }
         }
         for (peer, messages) in unreachable {

