@@ -65,8 +65,10 @@ extension Node {
     }
 
     /// Routes task frames from peers and from this node to itself, and runs the timers:
-    /// every 25 ms while there are tasks or waits to time, every 250 ms while there are none
-    /// (a task or a wait arriving ends that pause).
+    /// every 25 ms while there are tasks or waits to time, about every 275 ms while there
+    /// are none (a task or a wait arriving ends the quiet pause, and the sweep follows at
+    /// the busy pace: 25 ms later, not at once, so that short tasks arriving one by one do
+    /// not each cycle the loop — a wake-up per task for a sweep with nothing to do).
     func runTasks() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.readTaskFrames(on: self.inbox) }
@@ -74,11 +76,8 @@ extension Node {
             group.addTask {
                 var timing = true
                 while !Task.isCancelled {
-                    if timing {
-                        try? await Task.sleep(for: .milliseconds(25))
-                    } else {
-                        await self.inbox.sweeps.pause(for: .milliseconds(250))
-                    }
+                    if !timing { await self.inbox.sweeps.pause(for: .milliseconds(250)) }
+                    try? await Task.sleep(for: .milliseconds(25))
                     let inboxTiming = await self.inbox.sweep()
                     let routerTiming = await self.taskRouter.sweep()
                     timing = inboxTiming || routerTiming
