@@ -29,6 +29,9 @@ final class Alarm: Sendable {
         }
     }
 
+    /// Whether a pause is under way (for tests).
+    var isPausing: Bool { state.withLock { $0.sleeper != nil } }
+
     /// Ends the pause under way, or the next one if none is.
     func ring() {
         let sleeper = state.withLock { state in
