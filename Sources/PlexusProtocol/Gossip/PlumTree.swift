@@ -246,7 +246,11 @@ public struct PlumTree<Peer: Hashable & Sendable, MessageID: Hashable & Sendable
     /// Changes the eager set of every origin's tree, and of those not heard from yet.
     private mutating func everyTree(_ change: (inout Set<Peer>) -> Void) {
         change(&defaultEager)
-        for key in trees.keys { change(&trees[key, default: Tree(eager: [], heard: .zero)].eager) }
+        var index = trees.startIndex
+        while index != trees.endIndex {
+            change(&trees.values[index].eager)
+            trees.formIndex(after: &index)
+        }
     }
 
     /// Changes `origin`'s eager set (creating its tree from the default), marking it heard.
