@@ -136,4 +136,31 @@ import Testing
         let (canceled, actions) = try tasks.cancel(other, nowMs: now)
         #expect(canceled.state == .canceled && actions == [.changed(other), .cancel(other, worker: worker, relay: caller)])
     }
+
+    /// Beyond the bound, the tasks that ended longest ago are forgotten, not the oldest sent:
+    /// a long task that has just ended is kept for whoever waits to read its outcome.
+    @Test func theTasksForgottenBeyondTheBoundAreThoseThatEndedLongestAgo() {
+        var tasks = CallerTasks(me: caller, remember: 8)  // forgets in batches once past 9
+        var now: Int64 = 1_000_000
+        let done = Plexus_TaskUpdate.with { $0.state = "completed"; $0.result = Data("1".utf8) }
+        let long = TaskID.random()
+        _ = tasks.start(long, to: worker, capability: "echo", payload: .null, timeoutMs: 600_000, nowMs: now)
+        var short: [TaskID] = []
+        for _ in 0..<8 {
+            now += 1
+            let id = TaskID.random()
+            _ = tasks.start(id, to: worker, capability: "echo", payload: .null, timeoutMs: 600_000, nowMs: now)
+            #expect(tasks.receive(id, update: done, from: worker, nowMs: now).0 == .applied)
+            short.append(id)
+        }
+        now += 1
+        #expect(tasks.receive(long, update: done, from: worker, nowMs: now).0 == .applied)  // sent first, ended last
+        #expect(!tasks.hasLiveTasks, "every task sent has ended: nothing for the sweeps to time")
+        now += 1
+        _ = tasks.start(TaskID.random(), to: worker, capability: "echo", payload: .null, timeoutMs: 600_000, nowMs: now)  // the 10th: past 9
+        #expect(tasks.view(long)?.state == .completed, "ended last: kept")
+        #expect(tasks.view(short[0]) == nil && tasks.view(short[1]) == nil, "ended first: forgotten")
+        #expect(tasks.view(short[2])?.state == .completed)
+        #expect(tasks.newest(20).count == 8)
+    }
 }

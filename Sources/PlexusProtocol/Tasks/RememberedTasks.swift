@@ -5,15 +5,19 @@ public protocol TaskRecord: Sendable {
     var view: TaskView { get }
 }
 
-/// The tasks one side remembers, in arrival order and bounded: beyond `limit` the oldest
-/// ended ones are forgotten, in batches (an eighth of the limit), so the scan is paid once
-/// per many tasks. Keeps apart those not known to have ended, which the periodic sweeps
-/// look at instead of every task.
+/// The tasks one side remembers, in arrival order and bounded: beyond `limit` those that
+/// ended longest ago are forgotten, in batches (an eighth of the limit), so the scan is
+/// paid once per many tasks. By end, not by arrival: a task that ran long while many newer
+/// ones came and went has just ended, and whoever waits on it is yet to read its outcome.
+/// Keeps apart those that have not ended (every change goes through the subscript, which
+/// sees each end), which the periodic sweeps look at instead of every task.
 public struct RememberedTasks<Record: TaskRecord>: Sendable {
     public let limit: Int
     private var records: [TaskID: Record] = [:]
     private var order: [TaskID] = []
     private var unended: Set<TaskID> = []
+    /// The tasks in the order they ended (some since forgotten by `remove`).
+    private var ended: [TaskID] = []
 
     public init(limit: Int) {
         self.limit = limit
@@ -21,26 +25,37 @@ public struct RememberedTasks<Record: TaskRecord>: Sendable {
 
     public subscript(id: TaskID) -> Record? {
         get { records[id] }
-        set { records[id] = newValue }
+        set {
+            if let newValue, newValue.view.state.isTerminal, unended.remove(id) != nil { ended.append(id) }
+            records[id] = newValue
+        }
     }
 
     public mutating func insert(_ record: Record) {
         let id = record.view.id
         records[id] = record
         order.append(id)
-        unended.insert(id)
+        if record.view.state.isTerminal { ended.append(id) } else { unended.insert(id) }
         guard order.count > limit + limit / 8 else { return }
-        let excess = order.count - limit
-        var forgotten = 0
-        order.removeAll { id in
-            guard forgotten < excess, records[id]?.view.state.isTerminal ?? true else { return false }
-            records.removeValue(forKey: id)
-            forgotten += 1
-            return true
-        }
+        forgetEndedLongestAgo(order.count - limit)
     }
 
-    /// Whether any task may not have ended: the sweeps have deadlines to watch.
+    /// Forgets the `count` tasks that ended longest ago (fewer when fewer have ended).
+    private mutating func forgetEndedLongestAgo(_ count: Int) {
+        var forget: Set<TaskID> = []
+        var taken = 0
+        while forget.count < count, taken < ended.count {
+            let id = ended[taken]
+            taken += 1
+            guard records[id]?.view.state.isTerminal == true else { continue }  // forgotten by `remove`
+            records.removeValue(forKey: id)
+            forget.insert(id)
+        }
+        ended.removeFirst(taken)
+        order.removeAll { forget.contains($0) }
+    }
+
+    /// Whether any task has not ended: the sweeps have deadlines to watch.
     public var hasUnended: Bool { !unended.isEmpty }
 
     /// Forgets a task entirely.
@@ -50,17 +65,9 @@ public struct RememberedTasks<Record: TaskRecord>: Sendable {
         order.removeAll { $0 == id }
     }
 
-    /// The tasks that have not ended (those found ended meanwhile are dropped from the set).
-    public mutating func live() -> [(id: TaskID, record: Record)] {
-        var live: [(id: TaskID, record: Record)] = []
-        for id in unended {
-            if let record = records[id], !record.view.state.isTerminal {
-                live.append((id, record))
-            } else {
-                unended.remove(id)
-            }
-        }
-        return live
+    /// The tasks that have not ended.
+    public func live() -> [(id: TaskID, record: Record)] {
+        unended.compactMap { id in records[id].map { (id, $0) } }
     }
 
     /// The newest `count` tasks, newest first.
