@@ -163,4 +163,23 @@ import Testing
         #expect(tasks.view(short[2])?.state == .completed)
         #expect(tasks.newest(20).count == 8)
     }
+
+    /// Nonces are held until their deadlines, so both are bounded: a deadline at most an
+    /// hour and five minutes ahead, and at most `maxSeenNonces` held (new tasks wait for
+    /// some to expire; none is forgotten early).
+    @Test func heldNoncesAreBoundedByDeadlineAndByCount() {
+        let now: Int64 = 1_000_000
+        var tasks = WorkerTasks(me: worker, skills: ["echo"], maxSeenNonces: 2)
+        let far = now + WorkerTasks.maxDeadlineAheadMs
+        #expect(Self.notified(tasks.receive(TaskID.random(), submit: submit(deadlineMs: far + 1), from: caller, nowMs: now)) == ["rejected:contractViolation"])
+        #expect(tasks.receive(TaskID.random(), submit: submit(deadlineMs: far), from: caller, nowMs: now) == [.available("echo")])
+
+        let replayed = submit(deadlineMs: now + 5_000)
+        #expect(tasks.receive(TaskID.random(), submit: replayed, from: caller, nowMs: now) == [.available("echo")])
+        // Two nonces held: the next task waits for one to expire.
+        #expect(Self.notified(tasks.receive(TaskID.random(), submit: submit(deadlineMs: now + 5_000), from: caller, nowMs: now)) == ["rejected:resourceExhausted"])
+        #expect(Self.notified(tasks.receive(TaskID.random(), submit: replayed, from: caller, nowMs: now + 1_000)) == ["rejected:securityError"])
+        _ = tasks.sweep(nowMs: now + 5_000)  // the second task's deadline: its nonce goes
+        #expect(tasks.receive(TaskID.random(), submit: submit(deadlineMs: now + 10_000), from: caller, nowMs: now + 5_000) == [.available("echo")])
+    }
 }
