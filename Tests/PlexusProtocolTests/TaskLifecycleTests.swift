@@ -157,11 +157,12 @@ import Testing
         #expect(tasks.receive(long, update: done, from: worker, nowMs: now).0 == .applied)  // sent first, ended last
         #expect(!tasks.hasLiveTasks, "every task sent has ended: nothing for the sweeps to time")
         now += 1
-        _ = tasks.start(TaskID.random(), to: worker, capability: "echo", payload: .null, timeoutMs: 600_000, nowMs: now)  // the 10th: past 9
+        let tenth = TaskID.random()
+        _ = tasks.start(tenth, to: worker, capability: "echo", payload: .null, timeoutMs: 600_000, nowMs: now)  // past 9
         #expect(tasks.view(long)?.state == .completed, "ended last: kept")
         #expect(tasks.view(short[0]) == nil && tasks.view(short[1]) == nil, "ended first: forgotten")
         #expect(tasks.view(short[2])?.state == .completed)
-        #expect(tasks.newest(20).count == 8)
+        #expect(tasks.newest(20).map(\.id) == [tenth] + short[2...].reversed() + [long], "the rest kept in the order sent")
     }
 
     /// Nonces are held until their deadlines, so both are bounded: a deadline at most an

@@ -52,7 +52,17 @@ public struct RememberedTasks<Record: TaskRecord>: Sendable {
             forget.insert(id)
         }
         ended.removeFirst(taken)
-        order.removeAll { forget.contains($0) }
+        // Those that end first mostly arrived first: look only until every one is found.
+        var kept: [TaskID] = []
+        kept.reserveCapacity(order.count - forget.count)
+        var found = 0
+        var position = 0
+        while position < order.count, found < forget.count {
+            if forget.contains(order[position]) { found += 1 } else { kept.append(order[position]) }
+            position += 1
+        }
+        kept.append(contentsOf: order[position...])
+        order = kept
     }
 
     /// Whether any task has not ended: the sweeps have deadlines to watch.
