@@ -40,10 +40,13 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.0"),
     ],
     targets: [
+        // libsodium from the system (Debian's libsodium-dev), for Ed25519 verification.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         // Ids, keys, entries, wire schema, limits, errors. No IO beyond key files.
         .target(
             name: "PlexusCore",
             dependencies: [
+                "CSodium",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -213,6 +216,7 @@ let package = Package(
         .testTarget(
             name: "PlexusCoreTests",
             dependencies: [
+                "CSodium",
                 "PlexusCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
