@@ -34,6 +34,7 @@ import Testing
             case 3: signature = Data((0..<64).map { _ in UInt8.random(in: 0...255, using: &generator) })
             default: break
             }
+            if round % 4 == 0 { #expect(Self.libsodium(signer, signature, .entry, message), "libsodium takes what it is asked first") }
             let answer = signer.verify(signature: signature, domain: .entry, message)
             #expect(answer == Self.boringSSL(signer, signature, .entry, message), "round \(round)")
             if answer { accepted += 1 }

@@ -89,7 +89,9 @@ extension AgentID {
         var input = Data(domain.prefix.utf8)
         input.append(contentsOf: message)
         let signature = [UInt8](signature)
-        if signature.count == Int(crypto_sign_BYTES), Self.sodiumReady, bytes.count == Int(crypto_sign_PUBLICKEYBYTES) {
+        if signature.count == Int(crypto_sign_BYTES), bytes.count == Int(crypto_sign_PUBLICKEYBYTES), Self.sodiumReady,
+            Self.isBelowGroupOrder(signature[32...])
+        {
             let accepted = input.withUnsafeBytes { input in
                 crypto_sign_verify_detached(
                     signature, input.bindMemory(to: UInt8.self).baseAddress, UInt64(input.count), bytes) == 0
@@ -102,4 +104,19 @@ extension AgentID {
 
     /// libsodium initialised (once; it picks its implementations for this CPU).
     private static let sodiumReady = sodium_init() >= 0
+
+    /// The group order L, little-endian.
+    private static let groupOrder: [UInt8] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ]
+
+    /// Whether S (32 bytes, little-endian) is below L. libsodium checks it too, unless built
+    /// with ED25519_COMPAT; checked here so the subset holds whatever build is loaded.
+    private static func isBelowGroupOrder(_ s: ArraySlice<UInt8>) -> Bool {
+        for (byte, limit) in zip(s.reversed(), groupOrder.reversed()) where byte != limit {
+            return byte < limit
+        }
+        return false
+    }
 }

@@ -52,6 +52,7 @@ public struct RememberedTasks<Record: TaskRecord>: Sendable {
             forget.insert(id)
         }
         ended.removeFirst(taken)
+        guard !forget.isEmpty else { return }
         // Those that end first mostly arrived first: look only until every one is found.
         var kept: [TaskID] = []
         kept.reserveCapacity(order.count - forget.count)
