@@ -68,10 +68,16 @@ import Testing
         #expect(adversary.push(try forged.serializedData()))
         let oversized = try adversary.entry(seq: 2, prev: first.id, text: "big", padding: 70_000)
         #expect(adversary.push(oversized.encoded()))
+        #expect(adversary.push(second.encoded()))
+        // Forwarded before the fork below: a node that sees both sides of a fork refuses the
+        // author's entries from then on (PROTOCOL.md §2.3), so one that got the fork's two
+        // entries before `second` (by IHAVE or anti-entropy, in any order) would not take it.
+        try await MeshTests.eventually("the honest peer received the valid entries") {
+            Set(try await honest.client.feed(author: author, limit: 100).entries.map(\.id)).isSuperset(of: [first.id, second.id])
+        }
         // Two different entries at seq 3: a fork, kept as proof.
         let third = try adversary.entry(seq: 3, prev: second.id, text: "third")
         let conflicting = try adversary.entry(seq: 3, prev: second.id, text: "third, differently")
-        #expect(adversary.push(second.encoded()))
         #expect(adversary.push(third.encoded()))
         #expect(adversary.push(conflicting.encoded()))
 
@@ -81,9 +87,6 @@ import Testing
         let stored = try await target.client.feed(author: author, limit: 100).entries.map(\.id)
         #expect(Set(stored) == [first.id, second.id, third.id])
         #expect(stored.count == 3)
-        try await MeshTests.eventually("the honest peer received the valid entries") {
-            Set(try await honest.client.feed(author: author, limit: 100).entries.map(\.id)).isSuperset(of: [first.id, second.id])
-        }
         #expect((try? await target.client.entry(oversized.id)) == nil)
 
         // A flood of announcements of entries that do not exist: the peer is dropped. Each
