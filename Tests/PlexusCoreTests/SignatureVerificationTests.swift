@@ -57,13 +57,9 @@ import Testing
         // S not below the group order (S + L): refused by both.
         let key = AgentKey()
         var signature2 = [UInt8](key.sign(domain: .entry, message))
-        let order: [UInt8] = [  // L, little-endian
-            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-        ]
         var carry = 0
         for index in 0..<32 {
-            let sum = Int(signature2[32 + index]) + Int(order[index]) + carry
+            let sum = Int(signature2[32 + index]) + Int(AgentID.groupOrder[index]) + carry
             signature2[32 + index] = UInt8(sum & 0xff)
             carry = sum >> 8
         }

@@ -105,8 +105,8 @@ extension AgentID {
     /// libsodium initialised (once; it picks its implementations for this CPU).
     private static let sodiumReady = sodium_init() >= 0
 
-    /// The group order L, little-endian.
-    private static let groupOrder: [UInt8] = [
+    /// The order L of Ed25519's group, little-endian.
+    static let groupOrder: [UInt8] = [
         0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ]
