@@ -17,6 +17,9 @@ struct FeedIngest {
         var maxSeq: Int64
         var forkedSeq: Int64?
         var changed = false
+        /// The entry at `maxSeq` when this transaction stored it (and nothing of the author
+        /// was removed since): the one neighbour the next seq is checked against.
+        var newest: (seq: Int64, id: Data)?
     }
 
     /// One row of `topic_heads`.
@@ -29,6 +32,9 @@ struct FeedIngest {
     private let nowMs: Int64
     private var authors: [Data: AuthorState] = [:]
     private var topicHeads: [TopicHeadKey: (maxSeq: Int64, count: Int64, minSeq: Int64)] = [:]
+    /// Low-water marks read in this transaction (they change only when tombstones collapse,
+    /// in a transaction of their own).
+    private var marks: [TopicHeadKey: Int64?] = [:]
 
     init(db: Database, nowMs: Int64) {
         self.db = db
@@ -58,18 +64,22 @@ struct FeedIngest {
                 // A stub by someone else naming this id deletes nothing of this author's.
                 try db.cachedStatement(sql: "DELETE FROM tombstones WHERE id = ?").execute(arguments: [id])
             }
-            if let mark = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT retained_from FROM feed_marks WHERE topic = ? AND author = ?"),
-                arguments: [TopicName.replication(of: entry.topic), authorKey]), seq < mark {
+            if let mark = try mark(TopicName.replication(of: entry.topic), author: authorKey), seq < mark {
                 return .refused(PlexusError(.tombstoned, "entry \(entry.id.hex.prefix(16)) is below the seq \(mark) this node keeps entries of \(entry.author.short) from in its topic"))
             }
-            if let cursor = try Int64.fetchOne(db.cachedStatement(sql: "SELECT cursor FROM entries WHERE id = ?"), arguments: [id]) {
+            // Nothing of the author is held above `maxSeq`, and an id names one author and
+            // seq: an entry beyond it is no duplicate, and its only held neighbour can be the
+            // entry at seq - 1 (entries arriving in feed order take this path).
+            let beyondHeld = seq > author.maxSeq
+            if !beyondHeld, let cursor = try Int64.fetchOne(db.cachedStatement(sql: "SELECT cursor FROM entries WHERE id = ?"), arguments: [id]) {
                 return .duplicate(cursor: cursor)
             }
             if let expires = entry.expiresMs, Int64(clamping: expires) <= nowMs {
                 return .refused(PlexusError(.tombstoned, "entry \(entry.id.hex.prefix(16)) expired at \(expires)"))
             }
-            if let forkSeq = try contradiction(entry, seq: seq, author: authorKey) {
+            let followsKnownNewest = beyondHeld && author.newest.map { $0.seq == seq - 1 && $0.id == entry.prev?.bytes.asData } ?? false
+            let mayContradict = !beyondHeld || (seq - 1 == author.maxSeq && author.maxSeq > 0 && !followsKnownNewest)
+            if mayContradict, let forkSeq = try contradiction(entry, seq: seq, author: authorKey) {
                 author.forkedSeq = forkSeq
                 author.changed = true
                 authors[authorKey] = author
@@ -79,7 +89,10 @@ struct FeedIngest {
 
         let cursor = try insert(indexed, id: id, author: authorKey, seq: seq, arrival: arrival)
         try countInTopic(TopicName.replication(of: entry.topic), author: authorKey, seq: seq)
-        author.maxSeq = max(author.maxSeq, seq)
+        if seq > author.maxSeq {
+            author.maxSeq = seq
+            author.newest = (seq, id)
+        }
         try extendLinks(&author, over: seq, of: authorKey)
         let linked = seq <= author.headSeq
         if let request = DeleteRequest(entry) {
@@ -121,6 +134,7 @@ struct FeedIngest {
             if let held {
                 guard TopicName.replication(of: held["topic"]) == topic else { continue }
                 _ = try EntryStore.remove([held["cursor"]], reason: "deleted", nowMs: nowMs, in: db)
+                state.newest = nil
                 topicHeads[TopicHeadKey(topic: topic, author: author)] = nil  // counted again from the table
             } else {
                 try db.cachedStatement(sql: """
@@ -147,6 +161,16 @@ struct FeedIngest {
                     max_seq = excluded.max_seq, count = excluded.count, min_seq = excluded.min_seq
                 """).execute(arguments: [key.topic, key.author, head.maxSeq, head.count, head.minSeq])
         }
+    }
+
+    /// The seq below which nothing of `author` is kept in a replication topic, if marked.
+    private mutating func mark(_ topic: String, author: Data) throws -> Int64? {
+        let key = TopicHeadKey(topic: topic, author: author)
+        if let known = marks[key] { return known }
+        let mark = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT retained_from FROM feed_marks WHERE topic = ? AND author = ?"), arguments: [topic, author])
+        marks[key] = mark
+        return mark
     }
 
     /// Counts a stored entry in its topic's head for the author.

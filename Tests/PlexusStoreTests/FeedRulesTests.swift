@@ -227,4 +227,37 @@ import Testing
         }
         #expect(error.code == .tombstoned)
     }
+
+    /// The same rules when the entries arrive together: one transaction, where the writer
+    /// checks an entry beyond the feed's highest held seq against the predecessor it has
+    /// just stored instead of reading the table.
+    @Test func feedRulesHoldWithinOneBatch() async throws {
+        let fixture = try StoreFixture()
+        let author = TestAuthor()
+        let chain = try author.chain(3)
+        let otherThird = try author.entry(seq: 3, prev: chain[1].id, text: "other history")
+        let forked = try author.entry(seq: 4, prev: otherThird.id)
+        let outcomes = try await fixture.store.ingest(contentsOf: chain + [chain[2], forked])
+        let cursors = try outcomes.prefix(3).map { try #require($0.stored?.cursor) }
+        #expect(outcomes[3] == .duplicate(cursor: cursors[2]), "the same entry twice in one batch")
+        guard case .refused(let error) = outcomes[4] else {
+            Issue.record("an entry whose prev is not the held seq 3 was accepted")
+            return
+        }
+        #expect(error.code == .forkDetected)
+        #expect(try await fixture.store.forks().first?.seq == 3)
+
+        // Works: a batch out of order links once the gap fills, and a delete request that
+        // removes the newest entry is followed by an entry that names the request.
+        let other = TestAuthor()
+        let feed = try other.chain(3)
+        let request = try DeletionTests.deleteRequest(other, seq: 4, prev: feed[2].id, of: [feed[2]])
+        let next = try other.entry(seq: 5, prev: request.id)
+        let stored = try await fixture.store.ingest(contentsOf: [feed[0], feed[2], feed[1], request, next])
+        #expect(stored.allSatisfy { $0.stored != nil })
+        #expect(try await fixture.store.head(of: other.id)?.seq == 5)
+        #expect(try await fixture.store.entry(feed[2].id) == nil, "the request removed seq 3")
+        #expect(try await fixture.store.entry(next.id)?.linked == true)
+        #expect(try await fixture.store.stats().forkedAuthors == 1, "only the first author forked")
+    }
 }
