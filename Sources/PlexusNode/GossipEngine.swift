@@ -46,6 +46,10 @@ actor GossipEngine {
     var sessions: [SyncKey: FeedSyncSession] = [:]
     var sessionEpoch: UInt64 = 0
     private var antiEntropyTasks = 0
+    /// Delivered entries waiting for the store, in delivery order, and whether a task is
+    /// storing them.
+    private var deliveries: [SignedEntry] = []
+    private var storingDeliveries = false
     /// When the last event other than a tick was handled, and the quiet pause it ends.
     private var lastEvent = ContinuousClock.now
     private let quiet = Alarm()
@@ -343,16 +347,41 @@ actor GossipEngine {
         }
     }
 
-    /// Hands the entries one event delivered to the store at once, off the event path:
-    /// gossip goes on while the writer commits. Under load the writer's group commit stores
-    /// the deliveries of many events in one transaction.
+    /// Queues the entries one event delivered for the store, off the event path: gossip goes
+    /// on while the writer commits. One task stores the queue at a time, in delivery order
+    /// (an author's entries reach the writer in the order they came, so they link as they
+    /// arrive, and of two sides of a fork the first delivered is the one kept); under load
+    /// each of its batches holds the deliveries of many events. Beyond
+    /// `maxQueuedDeliveries` new deliveries are dropped: anti-entropy fetches them again.
     private func storeDelivered(_ delivered: inout [SignedEntry]) {
         guard !delivered.isEmpty else { return }
-        let batch = delivered
+        let room = max(0, Self.maxQueuedDeliveries - deliveries.count)
+        if delivered.count > room {
+            logger.warning("the store is behind; delivered entries dropped", metadata: ["dropped": "\(delivered.count - room)"])
+        }
+        deliveries.append(contentsOf: delivered.prefix(room))
         delivered.removeAll(keepingCapacity: true)
-        let store = self.store
-        Task { _ = try? await store.ingest(contentsOf: batch, arrival: .pushed) }
+        guard !storingDeliveries, !deliveries.isEmpty else { return }
+        storingDeliveries = true
+        Task { await self.storeDeliveries() }
     }
+
+    /// Stores the queued deliveries, a writer batch at a time, until none are left.
+    private func storeDeliveries() async {
+        while !deliveries.isEmpty {
+            let batch = Array(deliveries.prefix(EntryWriter.maxBatch))
+            deliveries.removeFirst(batch.count)
+            do {
+                _ = try await store.ingest(contentsOf: batch, arrival: .pushed)
+            } catch {
+                logger.warning("delivered entries not stored", metadata: ["entries": "\(batch.count)", "error": "\(error)"])
+            }
+        }
+        storingDeliveries = false
+    }
+
+    /// Most delivered entries waiting for the store (the writer's own queue bound).
+    static let maxQueuedDeliveries = EntryWriter.maxPending
 
     static func name(of kind: Plexus_Gossip.OneOf_Kind) -> String {
         switch kind {
