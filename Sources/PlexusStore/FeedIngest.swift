@@ -28,6 +28,9 @@ struct FeedIngest {
         let author: Data
     }
 
+    /// The highest seq stored (PROTOCOL.md §2.3): 2^63 − 2.
+    static let maxSeq = UInt64(Int64.max - 1)
+
     private let db: Database
     private let nowMs: Int64
     private var authors: [Data: AuthorState] = [:]
@@ -47,6 +50,10 @@ struct FeedIngest {
     mutating func apply(_ indexed: IndexedEntry, arrival: Arrival) throws -> IngestOutcome {
         let isLocalAppend = arrival == .published
         let entry = indexed.entry
+        // Seqs are stored as SQLite's signed 64-bit integers, and the fork check reads seq + 1.
+        guard entry.seq <= Self.maxSeq else {
+            return .refused(PlexusError(.malformedEntry, "entry seq \(entry.seq) is beyond \(Self.maxSeq), the highest this node stores"))
+        }
         let id = entry.id.bytes.asData
         let authorKey = entry.author.bytes.asData
         let seq = Int64(clamping: entry.seq)

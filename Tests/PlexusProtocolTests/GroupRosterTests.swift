@@ -125,6 +125,23 @@ import Testing
         #expect(roster.accepts(author: owner, seq: 3) && !roster.accepts(author: owner, seq: 4))
     }
 
+    /// `atSeq` is read from a control entry: the highest value opens nothing (it overflowed).
+    @Test func aPromotionOpensTheFeedAfterTheSeqTheAuthorSawEvenAtTheHighestSeq() {
+        func promoted(at seq: UInt64) -> GroupRoster {
+            fold([
+                create,
+                control("add-alice", by: owner, after: ["create"], .add(member: alice, role: .reader, fromSeq: 1, shares: [])),
+                control("promote-alice", by: owner, after: ["add-alice"], .setRole(member: alice, role: .member, atSeq: seq)),
+            ])
+        }
+        let atFour = promoted(at: 4)
+        #expect(atFour.members[alice] == .member)
+        #expect(atFour.accepts(author: alice, seq: 5) && !atFour.accepts(author: alice, seq: 4))
+        let atMax = promoted(at: .max)
+        #expect(atMax.members[alice] == .member)
+        #expect(!atMax.accepts(author: alice, seq: 5))
+    }
+
     @Test func aDemotionVoidsConcurrentEntriesThatNeededTheRole() {
         let roster = fold([
             create,

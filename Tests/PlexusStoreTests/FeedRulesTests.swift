@@ -260,4 +260,33 @@ import Testing
         #expect(try await fixture.store.entry(next.id)?.linked == true)
         #expect(try await fixture.store.stats().forkedAuthors == 1, "only the first author forked")
     }
+
+    /// A seq beyond 2^63 − 2 is refused, not stored, and the rest of its batch is; the
+    /// highest seq stored works, and a second entry there is a fork. (Before the bound, two
+    /// seqs beyond 2^63 − 1 were both stored as 2^63 − 1 and the fork check overflowed.)
+    @Test func seqsBeyondTheStoredRangeAreRefusedAndTheBatchGoesOn() async throws {
+        let fixture = try StoreFixture()
+        let author = TestAuthor()
+        let chain = try author.chain(2)
+        let atInt64Max = try author.entry(seq: UInt64(Int64.max), prev: chain[1].id, text: "a")
+        let atUInt64Max = try author.entry(seq: .max, prev: chain[1].id, text: "b")
+        let outcomes = try await fixture.store.ingest(contentsOf: [chain[0], atInt64Max, atUInt64Max, chain[1]])
+        #expect(outcomes[0].stored != nil && outcomes[3].stored != nil, "the rest of the batch is stored")
+        for outcome in [outcomes[1], outcomes[2]] {
+            guard case .refused(let error) = outcome else {
+                Issue.record("a seq beyond the stored range was not refused: \(outcome)")
+                continue
+            }
+            #expect(error.code == .malformedEntry)
+        }
+
+        let highest = try author.entry(seq: UInt64(Int64.max - 1), prev: chain[1].id, text: "highest")
+        #expect(try await fixture.store.ingest(highest).stored?.linked == false)
+        let other = try author.entry(seq: UInt64(Int64.max - 1), prev: chain[1].id, text: "other")
+        guard case .refused(let error) = try await fixture.store.ingest(other) else {
+            Issue.record("a second entry at the highest seq was accepted")
+            return
+        }
+        #expect(error.code == .forkDetected)
+    }
 }

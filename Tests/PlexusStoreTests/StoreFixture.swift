@@ -49,7 +49,7 @@ struct TestAuthor {
     ) throws -> SignedEntry {
         let draft = EntryDraft(
             type: type, topic: topic, tags: tags, refs: refs, content: .object(["text": .string(text)]), expiresMs: expiresMs)
-        return try SignedEntry(signing: try draft.body(seq: seq, prev: prev, timeMs: 1_700_000_000_000 + Int64(seq)), with: key)
+        return try SignedEntry(signing: try draft.body(seq: seq, prev: prev, timeMs: 1_700_000_000_000 + Int64(seq % 1_000_000_000)), with: key)
     }
 
     /// A chain of `count` linked entries starting at seq 1.

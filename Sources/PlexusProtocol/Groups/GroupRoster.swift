@@ -258,7 +258,8 @@ public struct GroupRoster: Sendable {
             let before = members[member]
             members[member] = role
             if role < .member, (before ?? .reader) >= .member { close(member, at: atSeq, by: control.id, graph: graph) }
-            if role >= .member, (before ?? .reader) < .member { open(member, from: atSeq + 1) }
+            // `atSeq` comes from the wire: at the highest seq there is nothing after it to open.
+            if role >= .member, (before ?? .reader) < .member { open(member, from: atSeq == .max ? .max : atSeq + 1) }
         case .rekey(let sealedTo):
             epochs[control.id] = Epoch(id: control.id, recipients: recipients(sealedTo), parts: control.parts)
         case .continueEpoch(let epoch, let sealedTo):
