@@ -70,8 +70,10 @@ extension Node {
                 }
             }
             if let label = query.label {
+                // "key" or "key=value"; "=" names no label.
                 let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
-                let value = view.record.labels[parts[0]]
+                guard let key = parts.first else { return false }
+                let value = view.record.labels[key]
                 if value == nil || (parts.count == 2 && value != parts[1]) { return false }
             }
             return true
@@ -139,8 +141,9 @@ extension Node {
     static func view(of signed: SignedRecord, nowMs: Int64) -> AgentView? {
         guard let record = try? JSONDecoder().decode(AgentRecord.self, from: signed.content) else { return nil }
         let age = nowMs - signed.timeMs
-        let presence: AgentView.Presence =
-            age > Int64(record.intervalS) * 2000 ? .stale : (record.status == "busy" ? .busy : .online)
+        // Stale after two announce intervals; the interval is the author's to choose.
+        let staleAfterMs = min(max(Int64(clamping: record.intervalS), 0), Int64.max / 2000) * 2000
+        let presence: AgentView.Presence = age > staleAfterMs ? .stale : (record.status == "busy" ? .busy : .online)
         var view = AgentView(
             agentID: signed.author, record: record, presence: presence, announcedMs: signed.timeMs,
             expiresMs: signed.expiresMs, recordID: signed.id)

@@ -41,6 +41,7 @@ import Testing
         #expect(try await c.client.agents(AgentQuery(user: "alice@example.com")).map(\.agentID) == [aID])
         #expect(try await c.client.agents(AgentQuery(label: "region=eu")).map(\.agentID) == [aID])
         #expect(try await c.client.agents(AgentQuery(label: "region=us")).isEmpty)
+        #expect(try await c.client.agents(AgentQuery(label: "=")).isEmpty, "a label filter with no key names no label")
         // c does not announce: nobody finds it.
         await #expect(throws: PlexusError.self) { _ = try await a.client.agent(cID) }
 

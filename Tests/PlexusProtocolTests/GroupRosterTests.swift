@@ -140,6 +140,17 @@ import Testing
         let atMax = promoted(at: .max)
         #expect(atMax.members[alice] == .member)
         #expect(!atMax.accepts(author: alice, seq: 5))
+
+        // Removed with the highest cutoff and added again: nothing after it opens (the
+        // floor after the closed interval overflowed).
+        let readded = fold([
+            create,
+            control("add-alice", by: owner, after: ["create"], .add(member: alice, role: .member, fromSeq: 1, shares: [])),
+            control("remove-alice", by: owner, after: ["add-alice"], .remove(member: alice, cutoff: .max, rekeyedTo: nil)),
+            control("add-alice-again", by: owner, after: ["remove-alice"], .add(member: alice, role: .member, fromSeq: 1, shares: [])),
+        ])
+        #expect(readded.members[alice] == .member)
+        #expect(readded.accepts(author: alice, seq: 5), "the first interval still holds up to its cutoff")
     }
 
     @Test func aDemotionVoidsConcurrentEntriesThatNeededTheRole() {

@@ -75,14 +75,14 @@ import Testing
 
     static func buy(
         _ chains: inout Chains, _ sale: Sale, offer: EntryID, price: Int64 = 120, by buyer: AgentID = alice, seller: AgentID = bob,
-        deadline: Int64 = 1_000
+        deadline: Int64 = 1_000, timeMs: Int64? = nil
     ) -> EntryID {
         chains.add(MarketEntryType.buy, by: buyer, [
             "offer": .string(offer.hex), "seller": .string(seller.hex), "price": .integer(price),
             "key_hash": .string(Hex.encode(MarketCrypto.hash(sale.key))), "secret_hash": .string(Hex.encode(MarketCrypto.hash(sale.secret))),
             "secret_seal": .string(Data(repeating: 7, count: 80).base64EncodedString()),
             "nonce": .string(MarketCrypto.nonce().base64EncodedString()), "deadline_ms": .integer(deadline),
-        ])
+        ], timeMs: timeMs)
     }
 
     @discardableResult
@@ -258,7 +258,10 @@ import Testing
         let noPrice = Self.entry(&chains, MarketEntryType.offer, by: Self.bob, ["title": .string("x")])
         let selfBuy = Self.buy(&chains, Sale(), offer: noPrice, by: Self.bob, seller: Self.bob)
         let pastDeadline = Self.buy(&chains, Sale(), offer: noPrice, deadline: 0)
+        // A wait beyond 64 bits (signed at the lowest time) is refused, not computed.
+        let endlessWait = Self.buy(&chains, Sale(), offer: noPrice, deadline: 0, timeMs: .min)
         let (market, ledger) = Self.fold(chains.items)
+        #expect(market.refused[endlessWait]?.contains("deadline") == true)
         #expect(market.refused[noPrice]?.contains("price") == true)
         #expect(market.refused[selfBuy]?.contains("own author") == true && market.refused[pastDeadline]?.contains("deadline") == true)
         #expect(market.offers.isEmpty && market.purchases.isEmpty)

@@ -61,6 +61,19 @@ import Testing
         #expect(throws: PlexusError.self) {
             _ = try SignedRecord(signing: Data(repeating: 0x20, count: SignedRecord.maxBytes), kind: .agent, timeMs: 0, expiresMs: 1, with: key)
         }
+
+        // A lifetime beyond 64 bits (signing time at the lowest Int64) is refused, not
+        // computed (the subtraction overflowed and trapped).
+        var ancient = Plexus_SoftRecordBody()
+        ancient.author = key.id.bytes.asData
+        ancient.kind = SignedRecord.Kind.agent.rawValue
+        ancient.timeMs = .min
+        ancient.expiresMs = 1
+        let ancientBody = try ancient.serializedBytes() as Data
+        var ancientWire = Plexus_SoftRecord()
+        ancientWire.body = ancientBody
+        ancientWire.signature = key.sign(domain: .record, ancientBody)
+        #expect(throws: PlexusError.self) { _ = try SignedRecord(wire: ancientWire) }
     }
 
     @Test func theTableKeepsTheNewestRecordPerSlotWithinItsBound() throws {

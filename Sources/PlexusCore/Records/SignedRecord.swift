@@ -75,7 +75,8 @@ public struct SignedRecord: Sendable, Hashable {
             throw PlexusError(.tooLarge, "record scope is longer than \(TopicName.maxBytes) bytes")
         }
         let expires = Int64(clamping: fields.expiresMs)
-        guard expires > fields.timeMs, expires - fields.timeMs <= Self.maxLifetimeMs else {
+        let lifetime = expires.subtractingReportingOverflow(fields.timeMs)
+        guard expires > fields.timeMs, !lifetime.overflow, lifetime.partialValue <= Self.maxLifetimeMs else {
             throw PlexusError(.malformedEntry, "a record lives after its signing time and at most \(Self.maxLifetimeMs / 3_600_000) hours")
         }
         guard wire.signature.count == 64, author.verify(signature: wire.signature, domain: .record, wire.body) else {

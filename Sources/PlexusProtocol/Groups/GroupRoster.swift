@@ -258,8 +258,7 @@ public struct GroupRoster: Sendable {
             let before = members[member]
             members[member] = role
             if role < .member, (before ?? .reader) >= .member { close(member, at: atSeq, by: control.id, graph: graph) }
-            // `atSeq` comes from the wire: at the highest seq there is nothing after it to open.
-            if role >= .member, (before ?? .reader) < .member { open(member, from: atSeq == .max ? .max : atSeq + 1) }
+            if role >= .member, (before ?? .reader) < .member { open(member, from: Self.after(atSeq)) }
         case .rekey(let sealedTo):
             epochs[control.id] = Epoch(id: control.id, recipients: recipients(sealedTo), parts: control.parts)
         case .continueEpoch(let epoch, let sealedTo):
@@ -275,10 +274,14 @@ public struct GroupRoster: Sendable {
         Set(members.keys.filter(set.contains))
     }
 
+    /// The seq after `seq`; seqs and cutoffs come from control entries, and at the highest
+    /// one there is nothing after it.
+    private static func after(_ seq: UInt64) -> UInt64 { seq == .max ? .max : seq + 1 }
+
     private mutating func open(_ agent: AgentID, from seq: UInt64) {
         var list = intervals[agent] ?? []
         if let last = list.last, last.to == nil { return }
-        let floor = list.last.map { max($0.from, ($0.to ?? $0.from) + 1) } ?? 0
+        let floor = list.last.map { max($0.from, Self.after($0.to ?? $0.from)) } ?? 0
         list.append(WritingInterval(from: max(seq, floor), to: nil))
         intervals[agent] = list
     }

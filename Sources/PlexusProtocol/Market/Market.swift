@@ -204,7 +204,8 @@ public struct MarketPurchase: Sendable, Equatable {
         self.sealedSecret = (sealed.prefix(32), sealed.suffix(48))
         self.nonce = try content.bytes("nonce", count: MarketCrypto.nonceBytes...MarketCrypto.nonceBytes)
         guard case .integer(let deadline)? = content.fields["deadline_ms"], deadline > item.timeMs,
-              deadline - item.timeMs <= MarketLimits.maxDeadlineMs
+              case let wait = deadline.subtractingReportingOverflow(item.timeMs), !wait.overflow,
+              wait.partialValue <= MarketLimits.maxDeadlineMs
         else { throw content.fail("needs deadline_ms after its own time, by at most 30 days") }
         self.deadlineMs = deadline
         self.timeMs = item.timeMs
