@@ -15,11 +15,14 @@ import Testing
     }
 
     @Test func theTargetOpensWhatTheWriterSigned() throws {
-        let direct = try message()
+        // Long enough not to turn up in the ciphertext by chance (the two bytes of "hi"
+        // did, in one full run on 2026-12-07).
+        let text = "meet at the usual place at nine"
+        let direct = try message(text)
         #expect(DirectEnvelope.verifiedOrigin(of: direct) == alice.id)
         let content = try DirectEnvelope.open(direct.message, for: bob.id, with: ExchangeKey(agent: bob))
-        #expect(String(decoding: content, as: UTF8.self) == #"{"text":"hi"}"#)
-        #expect(direct.message.ciphertext.range(of: Data("hi".utf8)) == nil)
+        #expect(String(decoding: content, as: UTF8.self) == #"{"text":"\#(text)"}"#)
+        #expect(direct.message.ciphertext.range(of: Data(text.utf8)) == nil)
     }
 
     @Test func onlyTheTargetCanOpen() throws {
