@@ -17,9 +17,9 @@ struct FeedIngest {
         var maxSeq: Int64
         var forkedSeq: Int64?
         var changed = false
-        /// The entry at `maxSeq` when this transaction stored it (and nothing of the author
-        /// was removed since): the one neighbour the next seq is checked against.
-        var newest: (seq: Int64, id: Data)?
+        /// The id of the entry at `maxSeq` when this transaction stored it (and nothing of
+        /// the author was removed since): the one neighbour the next seq is checked against.
+        var maxSeqID: Data?
     }
 
     /// One row of `topic_heads`.
@@ -29,7 +29,7 @@ struct FeedIngest {
     }
 
     /// The highest seq stored (PROTOCOL.md §2.3): 2^63 − 2.
-    static let maxSeq = UInt64(Int64.max - 1)
+    static let highestStoredSeq = UInt64(Int64.max - 1)
 
     private let db: Database
     private let nowMs: Int64
@@ -51,8 +51,8 @@ struct FeedIngest {
         let isLocalAppend = arrival == .published
         let entry = indexed.entry
         // Seqs are stored as SQLite's signed 64-bit integers, and the fork check reads seq + 1.
-        guard entry.seq <= Self.maxSeq else {
-            return .refused(PlexusError(.malformedEntry, "entry seq \(entry.seq) is beyond \(Self.maxSeq), the highest this node stores"))
+        guard entry.seq <= Self.highestStoredSeq else {
+            return .refused(PlexusError(.malformedEntry, "entry seq \(entry.seq) is beyond \(Self.highestStoredSeq), the highest this node stores"))
         }
         let id = entry.id.bytes.asData
         let authorKey = entry.author.bytes.asData
@@ -76,7 +76,8 @@ struct FeedIngest {
             }
             // Nothing of the author is held above `maxSeq`, and an id names one author and
             // seq: an entry beyond it is no duplicate, and its only held neighbour can be the
-            // entry at seq - 1 (entries arriving in feed order take this path).
+            // entry at seq - 1, whose id is at hand when this transaction stored it (entries
+            // arriving in feed order take this path).
             let beyondHeld = seq > author.maxSeq
             if !beyondHeld, let cursor = try Int64.fetchOne(db.cachedStatement(sql: "SELECT cursor FROM entries WHERE id = ?"), arguments: [id]) {
                 return .duplicate(cursor: cursor)
@@ -84,8 +85,7 @@ struct FeedIngest {
             if let expires = entry.expiresMs, Int64(clamping: expires) <= nowMs {
                 return .refused(PlexusError(.tombstoned, "entry \(entry.id.hex.prefix(16)) expired at \(expires)"))
             }
-            let followsKnownNewest = beyondHeld && author.newest.map { $0.seq == seq - 1 && $0.id == entry.prev?.bytes.asData } ?? false
-            let mayContradict = !beyondHeld || (seq - 1 == author.maxSeq && author.maxSeq > 0 && !followsKnownNewest)
+            let mayContradict = !beyondHeld || (seq - 1 == author.maxSeq && author.maxSeq > 0 && author.maxSeqID != entry.prev?.bytes.asData)
             if mayContradict, let forkSeq = try contradiction(entry, seq: seq, author: authorKey) {
                 author.forkedSeq = forkSeq
                 author.changed = true
@@ -98,7 +98,7 @@ struct FeedIngest {
         try countInTopic(TopicName.replication(of: entry.topic), author: authorKey, seq: seq)
         if seq > author.maxSeq {
             author.maxSeq = seq
-            author.newest = (seq, id)
+            author.maxSeqID = id
         }
         try extendLinks(&author, over: seq, of: authorKey)
         let linked = seq <= author.headSeq
@@ -141,7 +141,7 @@ struct FeedIngest {
             if let held {
                 guard TopicName.replication(of: held["topic"]) == topic else { continue }
                 _ = try EntryStore.remove([held["cursor"]], reason: "deleted", nowMs: nowMs, in: db)
-                state.newest = nil
+                state.maxSeqID = nil
                 topicHeads[TopicHeadKey(topic: topic, author: author)] = nil  // counted again from the table
             } else {
                 try db.cachedStatement(sql: """

@@ -44,16 +44,8 @@ import Testing
         forged.signature = AgentKey().sign(domain: .record, record.body)
         #expect((try? SignedRecord(wire: forged)) == nil)
 
-        var unknownKind = Plexus_SoftRecordBody()
-        unknownKind.author = key.id.bytes.asData
-        unknownKind.kind = "mystery"
-        unknownKind.timeMs = 1_000
-        unknownKind.expiresMs = 2_000
-        let body = try unknownKind.serializedBytes() as Data
-        var wire = Plexus_SoftRecord()
-        wire.body = body
-        wire.signature = key.sign(domain: .record, body)
-        #expect(throws: PlexusError.self) { _ = try SignedRecord(wire: wire) }
+        let unknownKind = try Self.signedByHand(by: key, kind: "mystery", timeMs: 1_000, expiresMs: 2_000)
+        #expect(throws: PlexusError.self) { _ = try SignedRecord(wire: unknownKind) }
 
         #expect(throws: PlexusError.self) {
             _ = try SignedRecord(signing: Data("{}".utf8), kind: .agent, timeMs: 0, expiresMs: SignedRecord.maxLifetimeMs + 1, with: key)
@@ -64,16 +56,22 @@ import Testing
 
         // A lifetime beyond 64 bits (signing time at the lowest Int64) is refused, not
         // computed (the subtraction overflowed and trapped).
-        var ancient = Plexus_SoftRecordBody()
-        ancient.author = key.id.bytes.asData
-        ancient.kind = SignedRecord.Kind.agent.rawValue
-        ancient.timeMs = .min
-        ancient.expiresMs = 1
-        let ancientBody = try ancient.serializedBytes() as Data
-        var ancientWire = Plexus_SoftRecord()
-        ancientWire.body = ancientBody
-        ancientWire.signature = key.sign(domain: .record, ancientBody)
-        #expect(throws: PlexusError.self) { _ = try SignedRecord(wire: ancientWire) }
+        let ancient = try Self.signedByHand(by: key, kind: SignedRecord.Kind.agent.rawValue, timeMs: .min, expiresMs: 1)
+        #expect(throws: PlexusError.self) { _ = try SignedRecord(wire: ancient) }
+    }
+
+    /// A record body signed as given, past the checks `SignedRecord(signing:)` makes.
+    static func signedByHand(by key: AgentKey, kind: String, timeMs: Int64, expiresMs: UInt64) throws -> Plexus_SoftRecord {
+        var fields = Plexus_SoftRecordBody()
+        fields.author = key.id.bytes.asData
+        fields.kind = kind
+        fields.timeMs = timeMs
+        fields.expiresMs = expiresMs
+        let body = try fields.serializedBytes() as Data
+        var wire = Plexus_SoftRecord()
+        wire.body = body
+        wire.signature = key.sign(domain: .record, body)
+        return wire
     }
 
     @Test func theTableKeepsTheNewestRecordPerSlotWithinItsBound() throws {
