@@ -52,7 +52,6 @@ public final class EntryStore: Sendable {
         let latest: Int64
         var configuration = Configuration()
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             // Pages are read through a memory map and kept in a larger page cache; both are
             // address space that fills only as the store is used.
             try db.execute(sql: "PRAGMA mmap_size = 268435456")
@@ -61,6 +60,11 @@ public final class EntryStore: Sendable {
         configuration.maximumReaderCount = 4
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // Every write on the one writer connection waits for an fsync at commit (GRDB
+            // leaves WAL connections at NORMAL, which may lose the last commits on power
+            // loss); only the writer's batches of replicated entries lower it, for
+            // themselves (`EntryWriter`).
+            try pool.barrierWriteWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try StoreSchema.migrator.migrate(pool)
             latest = try pool.read { db in try Int64.fetchOne(db, sql: "SELECT max(cursor) FROM entries") ?? 0 }
         } catch {

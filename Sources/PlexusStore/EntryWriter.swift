@@ -147,19 +147,15 @@ public actor EntryWriter {
             let durable = batch.contains { $0.arrival.isDurable }
             do {
                 let outcomes = try await pool.writeWithoutTransaction { db in
-                    // FULL syncs the WAL at commit; NORMAL leaves it to the next FULL commit or
-                    // checkpoint (still crash-consistent, never corrupt).
-                    try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
-                    var outcomes: [[IngestOutcome]] = []
-                    try db.inTransaction {
-                        var ingest = FeedIngest(db: db, nowMs: now)
-                        outcomes = try groups.map { entries, arrival in
-                            try entries.map { try ingest.apply($0, arrival: arrival) }
-                        }
-                        try ingest.finish()
-                        return .commit
-                    }
-                    return outcomes
+                    // The connection syncs the WAL at every commit (FULL). A batch of replicated
+                    // entries only commits with NORMAL, which leaves the sync to the next FULL
+                    // commit or checkpoint (still crash-consistent, never corrupt), and puts FULL
+                    // back for every other write on the connection, whatever the batch did.
+                    guard !durable else { return try Self.apply(groups, nowMs: now, in: db) }
+                    try db.cachedStatement(sql: "PRAGMA synchronous = NORMAL").execute()
+                    let outcomes = Result { try Self.apply(groups, nowMs: now, in: db) }
+                    try db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute()
+                    return try outcomes.get()
                 }
                 let stored = outcomes.joined().compactMap(\.stored)
                 // An own entry that came in signed elsewhere (submitted, or synced back from
@@ -194,6 +190,20 @@ public actor EntryWriter {
             }
         }
         flushing = false
+    }
+
+    /// Applies the feed rules to each group of entries in one transaction.
+    private static func apply(_ groups: [([IndexedEntry], Arrival)], nowMs: Int64, in db: Database) throws -> [[IngestOutcome]] {
+        var outcomes: [[IngestOutcome]] = []
+        try db.inTransaction {
+            var ingest = FeedIngest(db: db, nowMs: nowMs)
+            outcomes = try groups.map { entries, arrival in
+                try entries.map { try ingest.apply($0, arrival: arrival) }
+            }
+            try ingest.finish()
+            return .commit
+        }
+        return outcomes
     }
 
     private func loadHead(of author: AgentID) async throws(PlexusError) -> FeedHead? {

@@ -23,6 +23,9 @@ struct StoreBenchmark: AsyncParsableCommand {
     @Option(help: "Search queries to time.")
     var queries = 2_000
 
+    @Option(help: "Entries pushed one at a time after the ingest, as gossip stores a delivery: the write path's cost per small transaction.")
+    var pushed = 2_000
+
     @Option(help: "Seconds to let an idle plexus serve settle before reading its RSS.")
     var idleSeconds = 2
 
@@ -42,6 +45,9 @@ struct StoreBenchmark: AsyncParsableCommand {
         let (ingestResult, store) = try await measureIngest(root: root.appendingPathComponent("ingest"))
         result["ingest"] = ingestResult
         result["search"] = try await measureSearch(store)
+        if pushed > 0 {
+            result["pushed_one_by_one"] = try await measurePushed(store)
+        }
         if !skipRSS {
             result["idle_rss"] = try await measureIdleRSS(root: root.appendingPathComponent("serve"))
         }
@@ -133,6 +139,35 @@ struct StoreBenchmark: AsyncParsableCommand {
         return outcomes.filter { $0.stored != nil }.count
     }
 
+    /// (d) Entries of 20 authors stored one at a time as gossip delivers them (`.pushed`, no
+    /// fsync), verified beforehand: what one small write transaction costs.
+    private func measurePushed(_ store: EntryStore) async throws -> [String: Any] {
+        let authors = (0..<20).map { _ in AgentKey() }
+        var heads: [EntryID?] = Array(repeating: nil, count: authors.count)
+        var entries: [IndexedEntry] = []
+        entries.reserveCapacity(pushed)
+        for index in 0..<pushed {
+            let which = index % authors.count
+            let draft = EntryDraft(topic: "bench", tags: ["t\(index % 16)"], content: .object(["n": .integer(Int64(index))]))
+            let entry = try SignedEntry(
+                signing: try draft.body(seq: UInt64(index / authors.count + 1), prev: heads[which], timeMs: 0), with: authors[which])
+            heads[which] = entry.id
+            entries.append(IndexedEntry(entry))
+        }
+        let cpuBefore = ProcessCPU.seconds()
+        let start = ContinuousClock.now
+        var stored = 0
+        for entry in entries where try await store.writer.ingest(entry, arrival: .pushed).stored != nil {
+            stored += 1
+        }
+        let elapsed = (ContinuousClock.now - start).seconds
+        let cpu = ProcessCPU.seconds() - cpuBefore
+        return [
+            "entries": pushed, "stored": stored, "seconds": elapsed,
+            "us_per_entry": elapsed / Double(pushed) * 1e6, "cpu_us_per_entry": cpu / Double(pushed) * 1e6,
+        ]
+    }
+
     /// (c) Search latency over the ingested entries: one- and two-word queries drawn from
     /// the same Zipf-distributed vocabulary as the content.
     private func measureSearch(_ store: EntryStore) async throws -> [String: Any] {
@@ -218,5 +253,16 @@ enum Corpus {
     static func searchable(_ index: Int) -> String {
         var generator = SplitMix(seed: UInt64(index) &+ 1)
         return (0..<30).map { _ in zipfWord(&generator) }.joined(separator: " ")
+    }
+}
+
+/// CPU time (user + system) this process has used so far.
+enum ProcessCPU {
+    static func seconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return user + system
     }
 }
