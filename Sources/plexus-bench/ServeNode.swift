@@ -65,13 +65,7 @@ final class ServeNode {
     /// CPU time (user + system) the process has used so far, from /proc (Linux); nil
     /// elsewhere or once it has exited.
     var cpuSeconds: Double? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")")
-        else { return nil }
-        // Fields after the command name; utime and stime are fields 14 and 15 of the line.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        processCPUSeconds(pid: process.processIdentifier)
     }
 
     deinit { stop() }

@@ -51,12 +51,16 @@ struct TasksBenchmark: AsyncParsableCommand {
 
         for _ in 0..<100 { _ = try await roundTrip(client, to: workerID, payload: Self.payload) }  // warm-up, and the dial
         var sequentialSamples = LatencySamples()
+        let beforeSequential = ProcessCosts(worker: worker.processIdentifier)
         for _ in 0..<sequential {
             let started = ContinuousClock.now
             _ = try await roundTrip(client, to: workerID, payload: Self.payload)
             sequentialSamples.add(ContinuousClock.now - started)
         }
+        let sequentialCosts = ProcessCosts(worker: worker.processIdentifier).since(beforeSequential, tasks: sequential)
+        let beforeConcurrent = ProcessCosts(worker: worker.processIdentifier)
         let concurrent = try await load(client, to: workerID, payload: Self.payload)
+        let concurrentCosts = ProcessCosts(worker: worker.processIdentifier).since(beforeConcurrent, tasks: concurrent.completed)
         let slow = try await load(client, to: workerID, payload: .object(["sleep_ms": .integer(10), "data": Self.payload]))
         let cold = try await coldStart(root, bootstrap: bootstrap.meshAddress)
 
@@ -65,12 +69,13 @@ struct TasksBenchmark: AsyncParsableCommand {
             "payload_bytes": 64,
             "sequential": [
                 "round_trips": sequential, "median_ms": sequentialSamples.percentile(50), "p90_ms": sequentialSamples.percentile(90),
-                "p99_ms": sequentialSamples.percentile(99),
+                "p99_ms": sequentialSamples.percentile(99), "per_task": sequentialCosts,
             ],
             "concurrent": [
                 "in_flight": inFlight, "seconds": seconds, "completed": concurrent.completed,
                 "throughput_tasks_per_s": Double(concurrent.completed) / seconds,
                 "latency_under_load": ["median_ms": concurrent.latency.percentile(50), "p99_ms": concurrent.latency.percentile(99)],
+                "per_task": concurrentCosts,
             ],
             "slow_handler": [
                 "handler_ms": 10, "in_flight": inFlight, "completed": slow.completed,
@@ -165,6 +170,32 @@ struct TasksBenchmark: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(20))
         }
         throw BenchmarkError("the worker did not announce itself within 30 s")
+    }
+}
+
+/// CPU time and context switches of the sender (this process) and the worker so far: what
+/// a phase cost per task is the difference of two of these.
+private struct ProcessCosts {
+    let senderCPU = ProcessCPU.seconds()
+    let workerCPU: Double
+    let senderSwitches = contextSwitches(pid: getpid()) ?? 0
+    let workerSwitches: Int
+
+    init(worker: Int32) {
+        workerCPU = processCPUSeconds(pid: worker) ?? 0
+        workerSwitches = contextSwitches(pid: worker) ?? 0
+    }
+
+    /// Per task since `earlier`: CPU microseconds (the worker's in clock ticks of 10 ms, so
+    /// read it over thousands of tasks) and context switches of each side.
+    func since(_ earlier: ProcessCosts, tasks: Int) -> [String: Double] {
+        let count = Double(max(tasks, 1))
+        return [
+            "sender_cpu_us": (senderCPU - earlier.senderCPU) / count * 1e6,
+            "worker_cpu_us": (workerCPU - earlier.workerCPU) / count * 1e6,
+            "sender_switches": Double(senderSwitches - earlier.senderSwitches) / count,
+            "worker_switches": Double(workerSwitches - earlier.workerSwitches) / count,
+        ]
     }
 }
 
