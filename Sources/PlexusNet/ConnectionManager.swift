@@ -69,7 +69,7 @@ public actor ConnectionManager {
     /// dropped on arrival.
     public nonisolated func register(
         _ channels: Set<FrameChannel>, peerEvents: Bool = false, bufferSize: Int = 4096
-    ) -> AsyncStream<MeshEvent> {
+    ) -> MeshEventStream {
         self.channels.register(channels, peerEvents: peerEvents, bufferSize: bufferSize)
     }
 

@@ -19,7 +19,7 @@ final class MeshChannels: Sendable {
     private struct Subscriber {
         let channels: Set<FrameChannel>
         let peerEvents: Bool
-        let sink: AsyncStream<MeshEvent>.Continuation
+        let sink: MeshEventStream
     }
 
     private let subscribers = Mutex<[Subscriber]>([])
@@ -27,11 +27,11 @@ final class MeshChannels: Sendable {
     /// A stream of the frames on `channels`, and with `peerEvents` of peers coming and
     /// going. Beyond `bufferSize` events waiting, further ones are dropped (their senders
     /// repair or time out). A channel has one consumer: registering it twice is a bug.
-    func register(_ channels: Set<FrameChannel>, peerEvents: Bool, bufferSize: Int) -> AsyncStream<MeshEvent> {
-        let (stream, sink) = AsyncStream.makeStream(of: MeshEvent.self, bufferingPolicy: .bufferingOldest(bufferSize))
+    func register(_ channels: Set<FrameChannel>, peerEvents: Bool, bufferSize: Int) -> MeshEventStream {
+        let stream = MeshEventStream(capacity: bufferSize)
         subscribers.withLock { list in
             precondition(list.allSatisfy { $0.channels.isDisjoint(with: channels) }, "mesh channel registered twice: \(channels)")
-            list.append(Subscriber(channels: channels, peerEvents: peerEvents, sink: sink))
+            list.append(Subscriber(channels: channels, peerEvents: peerEvents, sink: stream))
         }
         return stream
     }

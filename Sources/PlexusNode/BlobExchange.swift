@@ -72,7 +72,7 @@ actor BlobExchange {
 
     /// Answers and consumes blob frames and follows peers going away, until cancelled;
     /// drives timeouts twice a second.
-    func run(_ inbound: AsyncStream<MeshEvent>) async {
+    func run(_ inbound: MeshEventStream) async {
         await updateStoredGauge()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {

@@ -18,7 +18,7 @@ actor GossipEngine {
     let me: AgentID
     let mesh: ConnectionManager
     /// The gossip channel's frames and peer events, in order.
-    private let inbound: AsyncStream<MeshEvent>
+    private let inbound: MeshEventStream
     let store: EntryStore
     let limits: Limits
     let logger: Logger
@@ -58,7 +58,7 @@ actor GossipEngine {
     private static let quietAfter = Duration.seconds(1)
 
     init(
-        me: AgentKey, mesh: ConnectionManager, inbound: AsyncStream<MeshEvent>, store: EntryStore, config: GossipState.Config,
+        me: AgentKey, mesh: ConnectionManager, inbound: MeshEventStream, store: EntryStore, config: GossipState.Config,
         logger: Logger, wallClock: @escaping @Sendable () -> Int64
     ) {
         self.me = me.id

@@ -38,7 +38,7 @@ public actor Node {
     nonisolated let trust: TrustGate
     /// Direct messages: the outbox, the inbox, relaying.
     nonisolated let direct: DirectMessages
-    let directInbound: AsyncStream<MeshEvent>
+    let directInbound: MeshEventStream
     /// Tasks sent from here, and tasks that arrived for this agent.
     nonisolated let taskRouter: TaskRouter
     nonisolated let inbox: TaskInbox
@@ -47,11 +47,11 @@ public actor Node {
     /// The Kademlia DHT over the mesh.
     nonisolated let dht: DHTService
     /// Frames of the task and DHT channels, registered with the mesh before it starts.
-    nonisolated let taskInbound: AsyncStream<MeshEvent>
-    nonisolated let dhtInbound: AsyncStream<MeshEvent>
+    nonisolated let taskInbound: MeshEventStream
+    nonisolated let dhtInbound: MeshEventStream
     /// Blobs served to and fetched from peers, and their frames.
     nonisolated let blobs: BlobExchange
-    nonisolated let blobInbound: AsyncStream<MeshEvent>
+    nonisolated let blobInbound: MeshEventStream
     /// The relay each remote caller's last relayed task came through: where replies go when
     /// the caller is not connected directly.
     nonisolated let relayPaths: RelayPaths

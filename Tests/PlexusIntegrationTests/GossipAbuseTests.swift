@@ -15,8 +15,8 @@ import Testing
         let manager: ConnectionManager
         let node: AgentID
         /// What the node sends this peer on the gossip and task channels.
-        let gossip: AsyncStream<MeshEvent>
-        let tasks: AsyncStream<MeshEvent>
+        let gossip: MeshEventStream
+        let tasks: MeshEventStream
 
         init(dialling address: String) async throws {
             manager = ConnectionManager(identity: key, config: MeshConfig(listenHost: nil), logger: Logger(label: "adversary"))

@@ -23,7 +23,7 @@ import Testing
     }
 
     /// The first `count` events of a stream, or fewer if they do not come within `within`.
-    static func first(_ count: Int, of stream: AsyncStream<MeshEvent>, within: Duration = .seconds(10)) async -> [MeshEvent] {
+    static func first(_ count: Int, of stream: MeshEventStream, within: Duration = .seconds(10)) async -> [MeshEvent] {
         await withTaskGroup(of: [MeshEvent]?.self) { group in
             group.addTask {
                 var events: [MeshEvent] = []

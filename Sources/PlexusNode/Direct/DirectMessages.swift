@@ -190,7 +190,7 @@ actor DirectMessages {
     // MARK: - Running
 
     /// Consumes `Direct` frames and peer arrivals, and works the outbox, until cancelled.
-    func run(_ inbound: AsyncStream<MeshEvent>) async {
+    func run(_ inbound: MeshEventStream) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in inbound {
