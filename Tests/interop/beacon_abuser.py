@@ -6,10 +6,10 @@ protocol text alone with `cryptography` and the mesh peer's Noise code:
       stale one, an oversized one), then a well-signed beacon of a made-up agent X whose
       port is a listener here answering as another agent: a node that dials it must
       refuse the handshake (it pins X). Prints what the listener saw.
-  flood GROUP PORT NETWORK_KEY LOCAL_IP SECONDS MAX
+  flood GROUP PORT NETWORK_KEY LOCAL_IP SECONDS MAX [STOP_FILE]
       sends beacons of the network with bad signatures (each costs a receiver that looks
-      at it a signature check) as fast as it can for SECONDS (at most MAX), and prints how
-      many.
+      at it a signature check) as fast as it can for SECONDS (at most MAX, and until
+      STOP_FILE exists when given), and prints how many.
 
 Each mode prints one JSON line; exit status 0 when it ran as planned.
 """
@@ -94,13 +94,15 @@ def mode_forge(group, port, network_key, local_ip):
             "x": x.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex(), "y": y.public.hex()}
 
 
-def mode_flood(group, port, network_key, local_ip, seconds, most):
+def mode_flood(group, port, network_key, local_ip, seconds, most, stop_file=None):
     sock = sender(local_ip)
     key = Ed25519PrivateKey.generate()
     datagram = beacon(key, 7000, network_key, now_ms(), forge=True)
     end = time.monotonic() + float(seconds)
     sent = 0
     while sent < int(most) and time.monotonic() < end:
+        if stop_file and sent % 1000 == 0 and os.path.exists(stop_file):
+            break
         try:
             sock.sendto(datagram, (group, int(port)))
             sent += 1
