@@ -76,31 +76,34 @@ public final class MeshEventStream: AsyncSequence, Sendable {
         consumer?.resume(returning: nil)
     }
 
+    /// What a reader finds: an event, the end, or nothing yet.
+    private enum Step {
+        case event(MeshEvent)
+        case end
+        case wait
+    }
+
+    private static func take(from state: inout State) -> Step {
+        if let event = state.buffer.popFirst() { return .event(event) }
+        return state.finished ? .end : .wait
+    }
+
     /// The next event, waiting for one; nil once the stream has ended.
     fileprivate func next(isolation actor: isolated (any Actor)?) async -> MeshEvent? {
-        enum Step {
-            case event(MeshEvent)
-            case end
-            case wait
-        }
-        let step = state.withLock { state -> Step in
-            if let event = state.buffer.popFirst() { return .event(event) }
-            return state.finished ? .end : .wait
-        }
-        switch step {
+        switch state.withLock({ Self.take(from: &$0) }) {
         case .event(let event): return event
         case .end: return nil
         case .wait: break
         }
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<MeshEvent?, Never>) in
-                let now = state.withLock { state -> Step in
-                    if let event = state.buffer.popFirst() { return .event(event) }
-                    if state.finished { return .end }
-                    state.consumer = continuation
-                    return .wait
+                // Again under the lock that `yield` takes: nothing arrives in between unseen.
+                let step = state.withLock { state -> Step in
+                    let step = Self.take(from: &state)
+                    if case .wait = step { state.consumer = continuation }
+                    return step
                 }
-                switch now {
+                switch step {
                 case .event(let event): continuation.resume(returning: event)
                 case .end: continuation.resume(returning: nil)
                 case .wait: break
@@ -112,6 +115,7 @@ public final class MeshEventStream: AsyncSequence, Sendable {
         }
     }
 
+    /// Reads the stream; there is one reader.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let stream: MeshEventStream
 
@@ -124,6 +128,7 @@ public final class MeshEventStream: AsyncSequence, Sendable {
         }
     }
 
+    /// The stream's reader.
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(stream: self)
     }

@@ -65,7 +65,6 @@ func printJSON(_ object: [String: Any]) throws {
     print(String(decoding: data, as: UTF8.self))
 }
 
-/// Resident set size of a process in KiB, from /proc.
 /// CPU time (user + system) this process has used so far.
 enum ProcessCPU {
     static func seconds() -> Double {
@@ -103,6 +102,7 @@ func contextSwitches(pid: Int32) -> Int? {
     return total
 }
 
+/// Resident set size of a process in KiB, from /proc.
 func residentKiB(pid: Int32, field: String = "VmRSS") -> Int? {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
     for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {

@@ -271,4 +271,3 @@ enum Corpus {
         return (0..<30).map { _ in zipfWord(&generator) }.joined(separator: " ")
     }
 }
-
